@@ -1,0 +1,179 @@
+//! An independent auditor: anyone holding a log's verifier key string can check
+//! the whole log, and notice if it is ever rewritten.
+//!
+//! One run: verify the latest checkpoint with the pinned key; demand a
+//! consistency proof from the checkpoint remembered by the previous run (a
+//! rewritten history fails here); fetch every entry, verify every signature,
+//! recompute the root; spot-check inclusion proofs; remember the new checkpoint.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::limits;
+use crate::log::entry::verify_entry;
+use crate::log::merkle::{leaf_hash, verify_consistency, verify_inclusion, Frontier, Hash};
+use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::service::client::LogClient;
+use crate::store::files;
+
+/// What the auditor remembers between runs: the last verified checkpoint of
+/// each log, by origin.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct AuditState {
+    pub logs: BTreeMap<String, RememberedCheckpoint>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RememberedCheckpoint {
+    pub size: u64,
+    /// Hex of the root hash.
+    pub root: String,
+    /// The signed note, kept as evidence.
+    pub note: String,
+}
+
+/// What one successful audit established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    pub origin: String,
+    pub size: u64,
+    pub root: Hash,
+    /// The size the previous run remembered, now proven to be a prefix.
+    pub previous_size: Option<u64>,
+    pub entries_verified: u64,
+    pub inclusion_proofs_checked: u64,
+}
+
+impl AuditState {
+    pub fn load(path: &Path) -> Result<AuditState> {
+        match files::read_optional(path)? {
+            None => Ok(AuditState::default()),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::InvalidArgument(format!("audit state file {} is unreadable: {e}", path.display()))),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Internal(format!("audit state: {e}")))?;
+        files::write_atomic(path, &json, false)?;
+        Ok(())
+    }
+}
+
+fn rewritten(detail: String) -> Error {
+    Error::FailedPrecondition(format!("LOG REWRITTEN: {detail}. Keep the audit state file as evidence."))
+}
+
+/// Audits the log at `client` against the pinned `verifier`, using and updating
+/// `state_file`. Any failure is an error whose message says what is wrong.
+pub async fn audit(client: &LogClient, verifier: &NoteVerifier, state_file: &Path) -> Result<AuditReport> {
+    let identity = client.identity().await?;
+    let note = client.checkpoint_note().await?;
+    let checkpoint = Checkpoint::open(&note, verifier)
+        .map_err(|e| Error::DataLoss(format!("the checkpoint does not verify with the pinned key: {e}")))?;
+    let mut state = AuditState::load(state_file)?;
+    let previous = state.logs.get(&checkpoint.origin).cloned();
+    if let Some(previous) = &previous {
+        check_consistent(client, previous, &checkpoint).await?;
+    }
+    let (entries_verified, leaves) = verify_all_entries(client, verifier, &identity.state, &checkpoint).await?;
+    let inclusion_proofs_checked = spot_check(client, &checkpoint, &leaves).await?;
+    state.logs.insert(
+        checkpoint.origin.clone(),
+        RememberedCheckpoint {
+            size: checkpoint.size,
+            root: hex::encode(checkpoint.root),
+            note: String::from_utf8_lossy(&note).into_owned(),
+        },
+    );
+    state.save(state_file)?;
+    Ok(AuditReport {
+        origin: checkpoint.origin,
+        size: checkpoint.size,
+        root: checkpoint.root,
+        previous_size: previous.map(|p| p.size),
+        entries_verified,
+        inclusion_proofs_checked,
+    })
+}
+
+/// The new checkpoint must extend the remembered one.
+async fn check_consistent(client: &LogClient, previous: &RememberedCheckpoint, now: &Checkpoint) -> Result<()> {
+    let old_root: Hash = hex::decode(&previous.root)
+        .ok()
+        .and_then(|r| r.try_into().ok())
+        .ok_or_else(|| Error::InvalidArgument("the audit state file holds a malformed root".into()))?;
+    if now.size < previous.size {
+        return Err(rewritten(format!("the log shrank from {} to {} entries", previous.size, now.size)));
+    }
+    if previous.size == 0 {
+        return Ok(());
+    }
+    let proof = client.consistency_proof(previous.size, now.size).await?;
+    if !verify_consistency(previous.size, now.size, &proof, &old_root, &now.root) {
+        return Err(rewritten(format!(
+            "the tree of size {} is not an extension of the tree of size {} verified earlier (root {})",
+            now.size, previous.size, previous.root
+        )));
+    }
+    Ok(())
+}
+
+/// Fetches every entry, verifies its signature and place, recomputes the root.
+/// Returns the count and the leaf hashes of the entries chosen for spot checks.
+async fn verify_all_entries(
+    client: &LogClient,
+    verifier: &NoteVerifier,
+    state: &str,
+    checkpoint: &Checkpoint,
+) -> Result<(u64, Vec<(u64, Hash)>)> {
+    let spots = spot_indices(checkpoint.size);
+    let mut frontier = Frontier::default();
+    let mut leaves = Vec::with_capacity(spots.len());
+    while frontier.size() < checkpoint.size {
+        let start = frontier.size();
+        let page = client.entries(start, checkpoint.size).await?;
+        if page.is_empty() {
+            return Err(Error::DataLoss(format!("the node returned no entries at {start}")));
+        }
+        for (index, entry) in (start..).zip(&page).take((checkpoint.size - start) as usize) {
+            verify_entry(index, entry, verifier, state).map_err(|e| Error::DataLoss(e.to_string()))?;
+            let leaf = leaf_hash(entry);
+            if spots.binary_search(&index).is_ok() {
+                leaves.push((index, leaf));
+            }
+            frontier.push(leaf);
+        }
+    }
+    if frontier.root() != checkpoint.root {
+        return Err(Error::DataLoss(format!(
+            "the entries served do not hash to the signed root of the tree of size {}",
+            checkpoint.size
+        )));
+    }
+    Ok((frontier.size(), leaves))
+}
+
+/// Up to `AUDIT_SPOT_CHECKS` indices spread over the log, first and last included.
+fn spot_indices(size: u64) -> Vec<u64> {
+    if size == 0 {
+        return Vec::new();
+    }
+    let count = size.min(limits::AUDIT_SPOT_CHECKS);
+    let mut spots: Vec<u64> = (0..count).map(|i| i * (size - 1) / (count - 1).max(1)).collect();
+    spots.dedup();
+    spots
+}
+
+async fn spot_check(client: &LogClient, checkpoint: &Checkpoint, leaves: &[(u64, Hash)]) -> Result<u64> {
+    for (index, leaf) in leaves {
+        let proof = client.inclusion_proof(*index, checkpoint.size).await?;
+        if !verify_inclusion(leaf, *index, checkpoint.size, &proof, &checkpoint.root) {
+            return Err(Error::DataLoss(format!("the inclusion proof for entry {index} does not verify")));
+        }
+    }
+    Ok(leaves.len() as u64)
+}

@@ -1,0 +1,279 @@
+//! A state's log at work. Tessera's three steps of an append, in one writer:
+//! *sequencing* (an index is assigned), *integration* (the tree commits to it)
+//! and *publishing* (a new signed checkpoint), done in group commits by a single
+//! committer thread so concurrent appends share one flush, one fdatasync and one
+//! checkpoint signature. An append returns only when all three are durable.
+//!
+//! Reads are verified before they are served: an entry must hash to its stored
+//! leaf hash, a proof must verify against the stored roots. A mismatch is
+//! `DATA_LOSS`, and the ledger *halts*: it signs nothing more until an operator
+//! repairs the store, because signing on top of damaged data could fork what
+//! other states already hold.
+
+mod committer;
+mod open;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::error::{Error, Result};
+use crate::limits;
+use crate::log::merkle::{self, Hash, HashReader, NodeId};
+use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
+use crate::pb;
+use crate::store::{Store, StoreError};
+
+/// How a ledger is opened.
+pub struct LedgerOptions {
+    /// Holds `log/` (sled) and `checkpoint` (the last published checkpoint).
+    pub data_dir: PathBuf,
+    /// The state code every event names, e.g. "MS".
+    pub state: String,
+    /// The log's signing key; its name is the checkpoint origin.
+    pub signer: NoteSigner,
+    /// Accept a non-empty store with no published checkpoint file beside it
+    /// (an operator's explicit decision after restoring a store by hand).
+    pub accept_unpublished_store: bool,
+}
+
+/// The latest signed checkpoint, as published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    pub note: Arc<[u8]>,
+    pub checkpoint: Checkpoint,
+}
+
+/// What an acknowledged append hands back: a receipt the caller can later prove.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub index: u64,
+    /// A signed checkpoint whose tree contains `index`.
+    pub published: Published,
+    /// True when this `event_id` had already been appended with this content.
+    pub duplicate: bool,
+}
+
+struct AppendRequest {
+    event_id: String,
+    body: pb::event::Body,
+    reply: oneshot::Sender<Result<Receipt>>,
+}
+
+/// State shared by readers and the committer.
+struct Shared {
+    store: Store,
+    state: String,
+    verifier: NoteVerifier,
+    data_dir: PathBuf,
+    /// The latest published checkpoint; watchers wake on each new one.
+    published: watch::Sender<Published>,
+    /// Why this node stopped signing, if it did.
+    halted: RwLock<Option<String>>,
+}
+
+/// A handle on one state's log. Cheap to clone.
+#[derive(Clone)]
+pub struct Ledger {
+    shared: Arc<Shared>,
+    appends: mpsc::Sender<AppendRequest>,
+    committer: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+/// Where the last published checkpoint is kept, outside sled (DESIGN.md §1.5).
+pub fn checkpoint_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("checkpoint")
+}
+
+/// Where sled keeps the log.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("log")
+}
+
+fn check_event_id(event_id: &str) -> Result<()> {
+    if event_id.is_empty() || event_id.len() > limits::EVENT_ID_BYTES_MAX {
+        return Err(Error::InvalidArgument(format!(
+            "event_id must be 1 to {} bytes (a client-chosen idempotency key, e.g. a UUID)",
+            limits::EVENT_ID_BYTES_MAX
+        )));
+    }
+    if event_id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::InvalidArgument("event_id must not contain spaces or control characters".into()));
+    }
+    Ok(())
+}
+
+impl Ledger {
+    /// Opens the log in `options.data_dir`, verifying it against the published
+    /// checkpoint (see `open.rs` for what is checked now and what lazily), and
+    /// starts the committer and the background integrity sweep.
+    pub fn open(options: LedgerOptions) -> Result<Ledger> {
+        let opened = open::open_verified(&options)?;
+        let (published, _) = watch::channel(opened.published);
+        let shared = Arc::new(Shared {
+            store: opened.store,
+            state: options.state,
+            verifier: options.signer.verifier().clone(),
+            data_dir: options.data_dir,
+            published,
+            halted: RwLock::new(None),
+        });
+        let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
+        let committer = committer::spawn(shared.clone(), options.signer, opened.frontier, requests)?;
+        open::spawn_sweep(shared.clone(), opened.sweep_below);
+        Ok(Ledger { shared, appends, committer: Arc::new(Mutex::new(Some(committer))) })
+    }
+
+    /// Appends one event and returns once it is durable and published. A retry
+    /// with the same `event_id` and body returns the original receipt.
+    pub async fn append(&self, event_id: String, body: pb::event::Body) -> Result<Receipt> {
+        check_event_id(&event_id)?;
+        let (reply, answer) = oneshot::channel();
+        let request = AppendRequest { event_id, body, reply };
+        let closed = || Error::Unavailable("the log writer has stopped; the node is shutting down".into());
+        self.appends.send(request).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    pub fn state(&self) -> &str {
+        &self.shared.state
+    }
+
+    pub fn verifier(&self) -> &NoteVerifier {
+        &self.shared.verifier
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.shared.data_dir
+    }
+
+    /// The latest published checkpoint.
+    pub fn published(&self) -> Published {
+        self.shared.published.borrow().clone()
+    }
+
+    /// Wakes whenever a new checkpoint is published.
+    pub fn subscribe(&self) -> watch::Receiver<Published> {
+        self.shared.published.subscribe()
+    }
+
+    /// Why the node stopped signing, if it did.
+    pub fn halted(&self) -> Option<String> {
+        self.shared.halt_reason()
+    }
+
+    /// Verified entries `[start, end)`, at most one page; `end` is clamped to the
+    /// tree size. `start` past the tree is `OUT_OF_RANGE`.
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let size = self.published().checkpoint.size;
+        if start >= end {
+            return Err(Error::InvalidArgument(format!("start ({start}) must be less than end ({end})")));
+        }
+        if start >= size {
+            return Err(Error::OutOfRange(format!("start {start} is past the tree of size {size}")));
+        }
+        let end = end.min(size).min(start + limits::ENTRIES_PAGE_MAX);
+        self.shared.verified_entries(start, end)
+    }
+
+    /// An RFC 6962 inclusion proof, checked against the stored tree before it
+    /// is served.
+    pub fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
+        self.check_tree_size("tree_size", tree_size)?;
+        if index >= tree_size {
+            return Err(Error::InvalidArgument(format!("index {index} must be less than tree_size {tree_size}")));
+        }
+        let shared = &self.shared;
+        let proof = merkle::resolve_plan(&merkle::inclusion_plan(index, tree_size), &shared.store)
+            .map_err(|e| shared.damaged(e))?;
+        let leaf = shared.store.read_hashes(&[NodeId::leaf(index)]).map_err(|e| shared.damaged(e))?;
+        let root = shared.root_at(tree_size)?;
+        if !merkle::verify_inclusion(&leaf[0], index, tree_size, &proof, &root) {
+            return Err(shared.halt(format!("the stored tree gives a bad inclusion proof for {index}@{tree_size}")));
+        }
+        Ok(proof)
+    }
+
+    /// An RFC 6962 consistency proof, checked before it is served.
+    pub fn consistency_proof(&self, from_size: u64, to_size: u64) -> Result<Vec<Hash>> {
+        if from_size == 0 {
+            return Err(Error::InvalidArgument(
+                "from_size must be at least 1: every tree extends the empty tree, there is nothing to prove".into(),
+            ));
+        }
+        if from_size > to_size {
+            return Err(Error::InvalidArgument(format!("from_size {from_size} is larger than to_size {to_size}")));
+        }
+        self.check_tree_size("to_size", to_size)?;
+        let shared = &self.shared;
+        let proof = merkle::resolve_plan(&merkle::consistency_plan(from_size, to_size), &shared.store)
+            .map_err(|e| shared.damaged(e))?;
+        let (old_root, new_root) = (shared.root_at(from_size)?, shared.root_at(to_size)?);
+        if !merkle::verify_consistency(from_size, to_size, &proof, &old_root, &new_root) {
+            return Err(shared.halt(format!("the stored tree gives a bad consistency proof {from_size}->{to_size}")));
+        }
+        Ok(proof)
+    }
+
+    fn check_tree_size(&self, name: &str, tree_size: u64) -> Result<()> {
+        let size = self.published().checkpoint.size;
+        if tree_size == 0 {
+            return Err(Error::InvalidArgument(format!("{name} must be at least 1")));
+        }
+        if tree_size > size {
+            return Err(Error::OutOfRange(format!("{name} {tree_size} is past the current tree size {size}")));
+        }
+        Ok(())
+    }
+
+    /// Stops accepting appends and waits for the committer to finish its batch.
+    /// The store closes when the last handle is dropped.
+    pub async fn shutdown(self) {
+        let Ledger { appends, committer, .. } = self;
+        drop(appends);
+        let handle = committer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+}
+
+impl Shared {
+    fn halt_reason(&self) -> Option<String> {
+        self.halted.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Stops all signing, loudly, and returns the `DATA_LOSS` error to report.
+    fn halt(&self, reason: String) -> Error {
+        tracing::error!(data_dir = %self.data_dir.display(), %reason, "stored log failed verification; no more checkpoints will be signed until an operator repairs the store");
+        let mut halted = self.halted.write().unwrap_or_else(|p| p.into_inner());
+        halted.get_or_insert(reason.clone());
+        Error::DataLoss(format!("{reason} (data directory {}); the node has stopped signing", self.data_dir.display()))
+    }
+
+    /// A store error met while serving: corruption halts the node.
+    fn damaged(&self, error: StoreError) -> Error {
+        match error {
+            StoreError::Corrupt { .. } | StoreError::Panicked { .. } => self.halt(error.to_string()),
+            other => Error::from(other),
+        }
+    }
+
+    fn root_at(&self, size: u64) -> Result<Hash> {
+        merkle::root_at(size, &self.store).map_err(|e| self.damaged(e))
+    }
+
+    /// Entries `[start, end)`, each checked against its stored leaf hash.
+    fn verified_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let entries = self.store.entries(start, end).map_err(|e| self.damaged(e))?;
+        let leaves: Vec<NodeId> = (start..end).map(NodeId::leaf).collect();
+        let hashes = self.store.read_hashes(&leaves).map_err(|e| self.damaged(e))?;
+        for ((index, entry), stored) in (start..).zip(&entries).zip(&hashes) {
+            if merkle::leaf_hash(entry) != *stored {
+                return Err(self.halt(format!("entry {index} does not match its leaf hash")));
+            }
+        }
+        Ok(entries)
+    }
+}

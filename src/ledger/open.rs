@@ -1,0 +1,194 @@
+//! Opening a log without ever serving or extending a damaged one.
+//!
+//! Verified at open, in O(log n + tail) reads so restart stays fast as the log
+//! grows:
+//! 1. the store's checkpoint verifies with this node's key;
+//! 2. the last stored entry is exactly the checkpoint's size − 1;
+//! 3. the root recomputed from stored hashes equals the checkpoint's root;
+//! 4. the published checkpoint file (outside sled) is no larger than the store's
+//!    tree, and the store's root at the published size equals the published root:
+//!    a store that lost entries or would fork what was published is refused;
+//! 5. the last `OPEN_VERIFY_TAIL_ENTRIES` entries (where a crash lands) have valid
+//!    signatures and match their stored leaf hashes.
+//!
+//! Verified lazily: every entry and every interior hash by a background sweep
+//! right after open, and every entry and proof again each time it is served. A
+//! failure in either halts signing (see `Shared::halt`).
+
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use super::{checkpoint_path, store_path, LedgerOptions, Published, Shared};
+use crate::error::{Error, Result};
+use crate::limits;
+use crate::log::entry::verify_entry;
+use crate::log::merkle::{empty_root, leaf_hash, Frontier, Hash, HashReader, NodeId};
+use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::store::{files, CommitBatch, Store};
+
+pub(super) struct Opened {
+    pub store: Store,
+    pub frontier: Frontier,
+    pub published: Published,
+    /// Entries `[0, sweep_below)` are left to the background sweep.
+    pub sweep_below: u64,
+}
+
+/// Entries checked per read during verification; bounds memory.
+const VERIFY_CHUNK: u64 = 1024;
+
+pub(super) fn open_verified(options: &LedgerOptions) -> Result<Opened> {
+    files::create_dir_durable(&options.data_dir)?;
+    let store = Store::open(&store_path(&options.data_dir))?;
+    let verifier = options.signer.verifier();
+    let published_path = checkpoint_path(&options.data_dir);
+    let published_note = files::read_optional(&published_path)?;
+    let Some(stored_note) = store.checkpoint_note()? else {
+        return create(store, options, published_note);
+    };
+    let stored = open_note(&stored_note, verifier, &store, "the store's own checkpoint")?;
+    let last = store.last_entry_index()?;
+    if last != stored.size.checked_sub(1) {
+        let found = last.map_or(0, |i| i + 1);
+        return Err(data_loss(&store, format!("the checkpoint covers {} entries but {found} are stored", stored.size)));
+    }
+    let frontier = Frontier::load(stored.size, &store)?;
+    if frontier.root() != stored.root {
+        return Err(data_loss(&store, format!("the stored tree hashes do not give the signed root at size {}", stored.size)));
+    }
+    check_published(&store, options, &stored, published_note.as_deref())?;
+    if published_note.as_deref() != Some(&stored_note[..]) {
+        files::write_atomic(&published_path, &stored_note, false)?;
+    }
+    let tail_start = stored.size.saturating_sub(limits::OPEN_VERIFY_TAIL_ENTRIES);
+    verify_range(&store, verifier, &options.state, tail_start, stored.size).map_err(|e| data_loss(&store, e))?;
+    let published = Published { note: Arc::from(stored_note), checkpoint: stored.clone() };
+    Ok(Opened { store, frontier, published, sweep_below: stored.size })
+}
+
+fn data_loss(store: &Store, detail: String) -> Error {
+    Error::DataLoss(format!("refusing to serve the log in {}: {detail}", store.dir().display()))
+}
+
+fn open_note(note: &[u8], verifier: &NoteVerifier, store: &Store, what: &str) -> Result<Checkpoint> {
+    Checkpoint::open(note, verifier).map_err(|e| {
+        data_loss(
+            store,
+            format!("{what} does not verify with this node's key {} ({e}); is this the right key for this data directory?", verifier.to_key_string()),
+        )
+    })
+}
+
+/// A store with no checkpoint: a new log, unless something says otherwise.
+fn create(store: Store, options: &LedgerOptions, published_note: Option<Vec<u8>>) -> Result<Opened> {
+    if let Some(note) = published_note {
+        let size = Checkpoint::parse_body(&String::from_utf8_lossy(&note)).map(|c| c.size).unwrap_or(0);
+        return Err(data_loss(
+            &store,
+            format!("the store is empty but a checkpoint of size {size} was published; repair the store from a mirror"),
+        ));
+    }
+    if store.last_entry_index()?.is_some() {
+        return Err(data_loss(&store, "entries are stored but the store's checkpoint is missing".into()));
+    }
+    let checkpoint = Checkpoint { origin: options.signer.verifier().name().to_string(), size: 0, root: empty_root() };
+    let note = checkpoint.sign(&options.signer).into_bytes();
+    store.commit(&CommitBatch { checkpoint_note: note.clone(), ..Default::default() })?;
+    files::write_atomic(&checkpoint_path(&options.data_dir), &note, false)?;
+    tracing::info!(data_dir = %options.data_dir.display(), origin = %checkpoint.origin, "created a new empty log");
+    let published = Published { note: Arc::from(note), checkpoint };
+    Ok(Opened { store, frontier: Frontier::default(), published, sweep_below: 0 })
+}
+
+/// The store must extend the checkpoint published outside sled, never fork it.
+fn check_published(store: &Store, options: &LedgerOptions, stored: &Checkpoint, note: Option<&[u8]>) -> Result<()> {
+    let Some(note) = note else {
+        if stored.size == 0 || options.accept_unpublished_store {
+            return Ok(());
+        }
+        return Err(data_loss(store, format!(
+            "the store holds {} entries but there is no published checkpoint file {}; if you restored this store deliberately, start with --accept-store-as-is",
+            stored.size, checkpoint_path(&options.data_dir).display()
+        )));
+    };
+    let published = open_note(note, options.signer.verifier(), store, "the published checkpoint file")?;
+    if published.size > stored.size {
+        return Err(data_loss(store, format!(
+            "the store holds {} entries but {} were published: the store lost entries; repair it from a mirror",
+            stored.size, published.size
+        )));
+    }
+    let root = crate::log::merkle::root_at(published.size, store)?;
+    if root != published.root {
+        return Err(data_loss(store, format!(
+            "the store's tree at the published size {} differs from the published root (store size {}): serving it would fork the published log",
+            published.size, stored.size
+        )));
+    }
+    Ok(())
+}
+
+/// Checks entries `[start, end)`: signature, place and stored leaf hash.
+fn verify_range(store: &Store, verifier: &NoteVerifier, state: &str, start: u64, end: u64) -> Result<Vec<Hash>, String> {
+    let mut leaves = Vec::with_capacity(end.saturating_sub(start) as usize);
+    let mut chunk_start = start;
+    while chunk_start < end {
+        let chunk_end = end.min(chunk_start + VERIFY_CHUNK);
+        let entries = store.entries(chunk_start, chunk_end).map_err(|e| e.to_string())?;
+        let ids: Vec<NodeId> = (chunk_start..chunk_end).map(NodeId::leaf).collect();
+        let stored = store.read_hashes(&ids).map_err(|e| e.to_string())?;
+        for ((index, entry), stored) in (chunk_start..).zip(&entries).zip(&stored) {
+            verify_entry(index, entry, verifier, state).map_err(|e| e.to_string())?;
+            let leaf = leaf_hash(entry);
+            if leaf != *stored {
+                return Err(format!("entry {index} does not match its stored leaf hash"));
+            }
+            leaves.push(leaf);
+        }
+        chunk_start = chunk_end;
+    }
+    Ok(leaves)
+}
+
+/// Starts the background sweep of entries `[0, end)`: every entry, and every
+/// interior hash rebuilt from the leaves and compared with the stored one.
+pub(super) fn spawn_sweep(shared: Arc<Shared>, end: u64) {
+    let weak = Arc::downgrade(&shared);
+    drop(shared);
+    let spawned = std::thread::Builder::new().name("peerreg-sweep".into()).spawn(move || sweep(weak, end));
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the integrity sweep thread: {e}; entries are still verified on read");
+    }
+}
+
+fn sweep(weak: Weak<Shared>, end: u64) {
+    let started = Instant::now();
+    let mut frontier = Frontier::default();
+    while frontier.size() < end {
+        // Holding only a weak handle lets the store close while a sweep runs.
+        let Some(shared) = weak.upgrade() else { return };
+        let start = frontier.size();
+        let chunk_end = end.min(start + VERIFY_CHUNK);
+        if let Err(reason) = sweep_chunk(&shared, &mut frontier, start, chunk_end) {
+            shared.halt(format!("integrity sweep: {reason}"));
+            return;
+        }
+    }
+    tracing::info!(entries = end, elapsed_ms = started.elapsed().as_millis() as u64, "integrity sweep verified the whole log");
+}
+
+fn sweep_chunk(shared: &Shared, frontier: &mut Frontier, start: u64, end: u64) -> Result<(), String> {
+    let leaves = verify_range(&shared.store, &shared.verifier, &shared.state, start, end)?;
+    let mut completed = Vec::new();
+    for leaf in leaves {
+        completed.extend(frontier.push(leaf).into_iter().filter(|(node, _)| node.level > 0));
+    }
+    let ids: Vec<NodeId> = completed.iter().map(|(node, _)| *node).collect();
+    let stored = shared.store.read_hashes(&ids).map_err(|e| e.to_string())?;
+    for ((node, rebuilt), stored) in completed.iter().zip(&stored) {
+        if rebuilt != stored {
+            return Err(format!("stored tree hash at level {} index {} is wrong", node.level, node.index));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! # peerreg
+//!
+//! A state certification board's registry as a verifiable, append-only,
+//! Ed25519-signed event log (a transparency log), served over gRPC.
+//!
+//! # Layout
+//! - [`log`]: the pure parts of the log: RFC 6962 Merkle math, C2SP signed-note
+//!   checkpoints and keys, entry signing.
+//! - [`store`]: the only module that knows sled; durable group commits.
+//! - [`ledger`]: a state's log at work: sequencing, integration and publishing of
+//!   appends in group commits, verification on open, verified reads and proofs.
+//! - [`service`]: the only module that knows tonic: gRPC servers, clients,
+//!   status mapping.
+//! - [`audit`]: an independent auditor of any node's log.
+//! - [`config`]: a node's settings and their embedded defaults.
+//! - [`limits`]: every bound, in one place.
+//! - [`error`]: the library's error, one class per gRPC status code.
+//! - [`pb`]: the protobuf wire types (messages only; no transport).
+
+pub mod audit;
+pub mod config;
+pub mod error;
+pub mod ledger;
+pub mod limits;
+pub mod log;
+pub mod service;
+pub mod store;
+
+/// Protobuf wire types generated from `proto/peerreg/v1`. Messages only: the
+/// gRPC service stubs live in `service`, the only module that knows tonic.
+#[allow(clippy::all, missing_docs)]
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/messages/peerreg.v1.rs"));
+}

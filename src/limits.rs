@@ -1,0 +1,55 @@
+//! Every bound in one place, with the reason for it. A request that would exceed
+//! one is refused with `RESOURCE_EXHAUSTED` (or `INVALID_ARGUMENT` for a field
+//! that is simply too long), never served partly or buffered without limit.
+
+use std::time::Duration;
+
+/// Largest gRPC message a node sends (or a client accepts). A page of entries is
+/// the biggest thing we send: `ENTRIES_PAGE_MAX` × `ENTRY_BYTES_MAX` must fit.
+pub const GRPC_RESPONSE_BYTES_MAX: usize = 8 * 1024 * 1024;
+
+/// Largest gRPC request a node decodes. Requests are small (one event, a few
+/// numbers); anything larger is refused before it is parsed.
+pub const GRPC_REQUEST_BYTES_MAX: usize = 256 * 1024;
+
+/// Largest encoded `LogEntry`. Real events are a few hundred bytes; this leaves
+/// room for long public summaries while keeping a page of entries bounded.
+pub const ENTRY_BYTES_MAX: usize = 16 * 1024;
+
+/// Entries returned by one `GetEntries` call; callers loop for more.
+pub const ENTRIES_PAGE_MAX: u64 = 256;
+
+/// Appends the committer takes into one group commit (one flush, one fsync,
+/// one checkpoint signature). Bounds the latency of the first append in a batch.
+pub const COMMIT_BATCH_MAX: usize = 1024;
+
+/// Appends waiting for the committer; past this, callers wait (backpressure).
+pub const APPEND_QUEUE_MAX: usize = 4096;
+
+/// Concurrent `WatchEntries` streams per node.
+pub const WATCH_STREAMS_MAX: usize = 1024;
+
+/// Entries buffered per watch stream before a slow consumer is cut off.
+pub const WATCH_BUFFER_ENTRIES: usize = 256;
+
+/// How long a watch stream may stay blocked on a full buffer before it is cut off.
+pub const WATCH_SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Entries at the end of the log verified in full (signature and leaf hash) when
+/// a store opens; older entries are verified by a background sweep and on read.
+pub const OPEN_VERIFY_TAIL_ENTRIES: u64 = 4096;
+
+/// Longest key name (checkpoint origin).
+pub const KEY_NAME_BYTES_MAX: usize = 256;
+
+/// Largest signed note we parse (a checkpoint with a few co-signatures).
+pub const NOTE_BYTES_MAX: usize = 16 * 1024;
+
+/// Longest client idempotency key.
+pub const EVENT_ID_BYTES_MAX: usize = 128;
+
+/// Concurrent gRPC streams per connection.
+pub const GRPC_CONCURRENT_STREAMS_MAX: u32 = 256;
+
+/// Entries an auditor asks for inclusion proofs of (spot checks), at most.
+pub const AUDIT_SPOT_CHECKS: u64 = 64;

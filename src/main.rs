@@ -1,0 +1,176 @@
+//! The `peerreg` command: parses flags, sets up logging, and calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use peerreg::config::{self, NodeConfig};
+use peerreg::ledger::{Ledger, LedgerOptions};
+use peerreg::log::note::NoteVerifier;
+use peerreg::service::client::LogClient;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "peerreg", version, about = "A verifiable registry of peer support certifications")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a state's registry node.
+    Serve(ServeArgs),
+    /// Generate a log signing key and print its verifier key string.
+    Keygen {
+        /// The key name: the log's checkpoint origin, e.g. peerreg.local/ms.
+        #[arg(long)]
+        origin: String,
+        /// Where to write the private key (mode 0600); never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Audit a node's log against its pinned verifier key.
+    Audit {
+        /// The node's gRPC endpoint, e.g. http://127.0.0.1:50051.
+        #[arg(long)]
+        endpoint: String,
+        /// The verifier key string you trust for this log (never the node's word).
+        #[arg(long)]
+        verifier_key: String,
+        /// Remembers the last verified checkpoint of each log between runs.
+        #[arg(long, default_value = "peerreg-audit.json")]
+        state_file: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The state this node's board certifies for, e.g. MS.
+    #[arg(long)]
+    state: String,
+    /// Data directory [default: ./data/<state>].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = config::DEFAULT_LISTEN)]
+    listen: std::net::SocketAddr,
+    /// Checkpoint origin [default: peerreg.local/<state>].
+    #[arg(long)]
+    origin: Option<String>,
+    /// Signing key file [default: <data dir>/log.key, created on first start].
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Accept a store with no published checkpoint file beside it (after a deliberate restore).
+    #[arg(long)]
+    accept_store_as_is: bool,
+}
+
+fn node_config(args: ServeArgs) -> anyhow::Result<NodeConfig> {
+    let mut config = NodeConfig::for_state(&args.state)?;
+    if let Some(data_dir) = args.data_dir {
+        config.key_file = data_dir.join("log.key");
+        config.data_dir = data_dir;
+    }
+    if let Some(origin) = args.origin {
+        config.origin = origin;
+    }
+    if let Some(key) = args.key {
+        config.key_file = key;
+    }
+    config.listen = args.listen;
+    config.accept_store_as_is = args.accept_store_as_is;
+    Ok(config)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = node_config(args)?;
+    let signer = config::load_or_create_signer(&config.key_file, &config.origin)?;
+    let verifier_key = signer.verifier().to_key_string();
+    let ledger = Ledger::open(LedgerOptions {
+        data_dir: config.data_dir.clone(),
+        state: config.state.clone(),
+        signer,
+        accept_unpublished_store: config.accept_store_as_is,
+    })
+    .with_context(|| format!("cannot open the log in {}", config.data_dir.display()))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let size = ledger.published().checkpoint.size;
+    tracing::info!(state = %config.state, origin = %config.origin, listen = %config.listen, entries = size, %verifier_key, "serving");
+    println!("peerreg: {} log {} ({size} entries) on http://{}", config.state, config.origin, config.listen);
+    println!("verifier key: {verifier_key}");
+    peerreg::service::server::serve(listener, ledger.clone(), shutdown_signal()).await?;
+    ledger.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn keygen(origin: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    if out.exists() {
+        bail!("{} already exists; refusing to overwrite a signing key", out.display());
+    }
+    let signer = config::load_or_create_signer(out, origin)?;
+    println!("{}", signer.verifier().to_key_string());
+    Ok(())
+}
+
+async fn audit(endpoint: &str, verifier_key: &str, state_file: &std::path::Path) -> anyhow::Result<()> {
+    let verifier = NoteVerifier::parse(verifier_key).context("--verifier-key")?;
+    let client = LogClient::connect(endpoint).await?;
+    let report = peerreg::audit::audit(&client, &verifier, state_file).await?;
+    let since = report.previous_size.map(|p| format!(", consistent with the {p} entries verified before")).unwrap_or_default();
+    println!(
+        "audit OK: {} has {} entries{since}; {} signatures verified, root {} recomputed, {} inclusion proofs checked",
+        report.origin,
+        report.size,
+        report.entries_verified,
+        hex::encode(report.root),
+        report.inclusion_proofs_checked
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Keygen { origin, out } => keygen(&origin, &out),
+        Command::Audit { endpoint, verifier_key, state_file } => {
+            audit(&endpoint, &verifier_key, &state_file).await.map_err(|e| e.context("AUDIT FAILED"))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! gRPC clients for other parts of the library (the auditor, later federation),
+//! speaking library types so that tonic stays inside `service`.
+
+use std::time::Duration;
+
+use tonic::transport::{Channel, Endpoint};
+
+use super::rpc::transparency_log_client::TransparencyLogClient;
+use super::status::from_status;
+use crate::error::{Error, Result};
+use crate::limits;
+use crate::log::merkle::Hash;
+use crate::pb;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Opens a channel to `endpoint` (e.g. `http://127.0.0.1:50051`).
+pub async fn connect(endpoint: &str) -> Result<Channel> {
+    let parsed = Endpoint::from_shared(endpoint.to_string())
+        .map_err(|e| Error::InvalidArgument(format!("{endpoint:?} is not a valid endpoint URL: {e}")))?;
+    parsed
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .connect()
+        .await
+        .map_err(|e| Error::Unavailable(format!("cannot reach {endpoint}: {e}")))
+}
+
+/// Who a log says it is (unverified until checked against a pinned key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogIdentity {
+    pub origin: String,
+    pub state: String,
+    pub verifier_key: String,
+}
+
+/// A remote `TransparencyLog`.
+#[derive(Clone)]
+pub struct LogClient {
+    inner: TransparencyLogClient<Channel>,
+}
+
+fn to_hashes(raw: Vec<Vec<u8>>) -> Result<Vec<Hash>> {
+    raw.into_iter()
+        .map(|h| Hash::try_from(h.as_slice()).map_err(|_| Error::DataLoss("the node sent a proof hash that is not 32 bytes".into())))
+        .collect()
+}
+
+impl LogClient {
+    pub async fn connect(endpoint: &str) -> Result<LogClient> {
+        Ok(LogClient::new(connect(endpoint).await?))
+    }
+
+    pub fn new(channel: Channel) -> LogClient {
+        let inner = TransparencyLogClient::new(channel).max_decoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+        LogClient { inner }
+    }
+
+    pub async fn identity(&self) -> Result<LogIdentity> {
+        let info = self.inner.clone().get_log_info(pb::GetLogInfoRequest {}).await.map_err(|s| from_status(&s))?;
+        let pb::LogInfo { origin, state, verifier_key } = info.into_inner();
+        Ok(LogIdentity { origin, state, verifier_key })
+    }
+
+    /// The latest checkpoint note, unverified.
+    pub async fn checkpoint_note(&self) -> Result<Vec<u8>> {
+        let checkpoint =
+            self.inner.clone().get_checkpoint(pb::GetCheckpointRequest {}).await.map_err(|s| from_status(&s))?;
+        Ok(checkpoint.into_inner().note)
+    }
+
+    /// One page of entries from `start` (possibly fewer than asked).
+    pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let request = pb::GetEntriesRequest { start, end };
+        let page = self.inner.clone().get_entries(request).await.map_err(|s| from_status(&s))?;
+        Ok(page.into_inner().entries)
+    }
+
+    pub async fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
+        let request = pb::GetInclusionProofRequest { index, tree_size };
+        let proof = self.inner.clone().get_inclusion_proof(request).await.map_err(|s| from_status(&s))?;
+        to_hashes(proof.into_inner().hashes)
+    }
+
+    pub async fn consistency_proof(&self, from_size: u64, to_size: u64) -> Result<Vec<Hash>> {
+        let request = pb::GetConsistencyProofRequest { from_size, to_size };
+        let proof = self.inner.clone().get_consistency_proof(request).await.map_err(|s| from_status(&s))?;
+        to_hashes(proof.into_inner().hashes)
+    }
+}

@@ -1,0 +1,21 @@
+//! The only module that knows tonic: gRPC servers, clients, and the one mapping
+//! from the library's [`Error`](crate::error::Error) to `tonic::Status`.
+//!
+//! Handler shape everywhere: convert the request in, call the library, convert
+//! the answer out. Nothing else.
+
+pub mod client;
+pub mod server;
+pub mod status;
+mod transparency;
+
+/// Generated gRPC client and server stubs. Their messages are `crate::pb`.
+#[allow(clippy::all, missing_docs)]
+pub mod rpc {
+    include!(concat!(env!("OUT_DIR"), "/services/peerreg.v1.rs"));
+}
+
+/// The encoded descriptor set of our protos, served by gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/peerreg_descriptor.bin"));
+
+pub use transparency::TransparencyLogService;

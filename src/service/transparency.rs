@@ -1,0 +1,163 @@
+//! `peerreg.v1.TransparencyLog`: public, read-only, unauthenticated.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, Semaphore};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use super::rpc::transparency_log_server::TransparencyLog;
+use crate::error::Error;
+use crate::ledger::Ledger;
+use crate::limits;
+use crate::pb;
+
+pub struct TransparencyLogService {
+    ledger: Ledger,
+    /// Bounds concurrent `WatchEntries` streams.
+    watchers: Arc<Semaphore>,
+}
+
+impl TransparencyLogService {
+    pub fn new(ledger: Ledger) -> TransparencyLogService {
+        TransparencyLogService { ledger, watchers: Arc::new(Semaphore::new(limits::WATCH_STREAMS_MAX)) }
+    }
+}
+
+fn hashes(proof: Vec<[u8; 32]>) -> Vec<Vec<u8>> {
+    proof.into_iter().map(|h| h.to_vec()).collect()
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEntriesResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl TransparencyLog for TransparencyLogService {
+    async fn get_log_info(&self, _: Request<pb::GetLogInfoRequest>) -> Result<Response<pb::LogInfo>, Status> {
+        let verifier = self.ledger.verifier();
+        Ok(Response::new(pb::LogInfo {
+            origin: verifier.name().to_string(),
+            state: self.ledger.state().to_string(),
+            verifier_key: verifier.to_key_string(),
+        }))
+    }
+
+    async fn get_checkpoint(&self, _: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::Checkpoint>, Status> {
+        let published = self.ledger.published();
+        Ok(Response::new(pb::Checkpoint {
+            note: published.note.to_vec(),
+            size: published.checkpoint.size,
+            root_hash: published.checkpoint.root.to_vec(),
+        }))
+    }
+
+    async fn get_entries(
+        &self,
+        request: Request<pb::GetEntriesRequest>,
+    ) -> Result<Response<pb::GetEntriesResponse>, Status> {
+        let pb::GetEntriesRequest { start, end } = request.into_inner();
+        let entries = self.ledger.entries(start, end)?;
+        Ok(Response::new(pb::GetEntriesResponse { entries }))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::InclusionProof>, Status> {
+        let pb::GetInclusionProofRequest { index, tree_size } = request.into_inner();
+        let proof = self.ledger.inclusion_proof(index, tree_size)?;
+        Ok(Response::new(pb::InclusionProof { hashes: hashes(proof) }))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::ConsistencyProof>, Status> {
+        let pb::GetConsistencyProofRequest { from_size, to_size } = request.into_inner();
+        let proof = self.ledger.consistency_proof(from_size, to_size)?;
+        Ok(Response::new(pb::ConsistencyProof { hashes: hashes(proof) }))
+    }
+
+    type WatchEntriesStream = WatchStream;
+
+    async fn watch_entries(
+        &self,
+        request: Request<pb::WatchEntriesRequest>,
+    ) -> Result<Response<WatchStream>, Status> {
+        let pb::WatchEntriesRequest { from_index } = request.into_inner();
+        let size = self.ledger.published().checkpoint.size;
+        if from_index > size {
+            return Err(Error::OutOfRange(format!("from_index {from_index} is past the tree of size {size}")).into());
+        }
+        let permit = self.watchers.clone().try_acquire_owned().map_err(|_| {
+            Error::ResourceExhausted(format!(
+                "this node already serves {} watch streams; retry later",
+                limits::WATCH_STREAMS_MAX
+            ))
+        })?;
+        // One slot more than the buffer: kept free for the cut-off status.
+        let (sender, receiver) = mpsc::channel(limits::WATCH_BUFFER_ENTRIES + 1);
+        let ledger = self.ledger.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            follow(ledger, from_index, sender).await;
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+}
+
+type WatchSender = mpsc::Sender<Result<pb::WatchEntriesResponse, Status>>;
+
+/// Sends entries from `cursor` on, then each new one as it is published, until
+/// the client goes away, the node shuts down, or the client falls too far behind.
+async fn follow(ledger: Ledger, mut cursor: u64, sender: WatchSender) {
+    let mut published = ledger.subscribe();
+    loop {
+        let size = published.borrow_and_update().checkpoint.size;
+        while cursor < size {
+            match ledger.entries(cursor, size) {
+                Ok(page) => {
+                    for entry in page {
+                        if !send_or_cut_off(&sender, Ok(pb::WatchEntriesResponse { index: cursor, entry })).await {
+                            return;
+                        }
+                        cursor += 1;
+                    }
+                }
+                Err(error) => {
+                    let _ = sender.send(Err(error.into())).await;
+                    return;
+                }
+            }
+        }
+        tokio::select! {
+            changed = published.changed() => if changed.is_err() { return },
+            () = sender.closed() => return,
+        }
+    }
+}
+
+/// Sends one item; a consumer that leaves its buffer full for too long is cut
+/// off with `RESOURCE_EXHAUSTED` rather than buffered without bound. Items are
+/// sent only while two slots are free, so the last one always fits the status.
+async fn send_or_cut_off(sender: &WatchSender, item: Result<pb::WatchEntriesResponse, Status>) -> bool {
+    match tokio::time::timeout(limits::WATCH_SEND_TIMEOUT, sender.reserve_many(2)).await {
+        Ok(Ok(mut permits)) => {
+            if let Some(permit) = permits.next() {
+                permit.send(item);
+            }
+            true
+        }
+        Ok(Err(_)) => false,
+        Err(_) => {
+            let status = Status::resource_exhausted(format!(
+                "watch stream cut off: the client read nothing for {:?} with {} entries waiting; reconnect from the last index seen",
+                limits::WATCH_SEND_TIMEOUT,
+                limits::WATCH_BUFFER_ENTRIES
+            ));
+            let _ = sender.try_send(Err(status));
+            false
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The only module that knows sled.
+//!
+//! One sled tree holds the whole log, under prefixed big-endian keys, so a group
+//! commit is one atomic `sled::Batch`:
+//! - `e` ‖ index (u64 BE) → encoded `LogEntry`
+//! - `h` ‖ level (u8) ‖ index (u64 BE) → 32-byte hash of a complete subtree
+//! - `i` ‖ event_id → index (u64 BE), for idempotent retries
+//! - `m:checkpoint` → the latest signed checkpoint note
+//!
+//! Durability (DESIGN.md §1.5): sled 0.34's `flush` only issues `sync_file_range`,
+//! so [`Store::commit`] also `fdatasync`s the `db` file and any new blob files.
+//! sled hides corruption (it panics or silently loses keys), so every call into
+//! sled that can touch damaged pages runs under `catch_unwind` and a panic
+//! becomes [`StoreError::Panicked`] naming the directory and what was being read.
+
+pub mod files;
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::error::Error;
+use crate::log::merkle::{Hash, HashReader, NodeId};
+
+const ENTRY_PREFIX: u8 = b'e';
+const HASH_PREFIX: u8 = b'h';
+const EVENT_ID_PREFIX: u8 = b'i';
+const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {what} failed: {source}")]
+    Io { path: PathBuf, what: &'static str, source: std::io::Error },
+    #[error("the store in {dir} could not be opened: {detail}")]
+    Open { dir: PathBuf, detail: String },
+    #[error("the store in {dir} crashed while {what} ({detail}): its files are damaged; repair it from a mirror")]
+    Panicked { dir: PathBuf, what: String, detail: String },
+    #[error("the store in {dir} is damaged: {detail}")]
+    Corrupt { dir: PathBuf, detail: String },
+}
+
+impl StoreError {
+    pub fn io(path: &Path, what: &'static str, source: std::io::Error) -> StoreError {
+        StoreError::Io { path: path.to_path_buf(), what, source }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Error {
+        match error {
+            StoreError::Panicked { .. } | StoreError::Corrupt { .. } => Error::DataLoss(error.to_string()),
+            StoreError::Io { .. } | StoreError::Open { .. } => Error::Internal(error.to_string()),
+        }
+    }
+}
+
+/// Everything one group commit writes, applied atomically.
+#[derive(Debug, Default)]
+pub struct CommitBatch {
+    pub entries: Vec<(u64, Vec<u8>)>,
+    pub hashes: Vec<(NodeId, Hash)>,
+    pub event_ids: Vec<(String, u64)>,
+    pub checkpoint_note: Vec<u8>,
+}
+
+pub struct Store {
+    db: sled::Db,
+    dir: PathBuf,
+    /// sled's single data file, `fdatasync`ed after every flush.
+    db_file: File,
+    /// Blob files already synced; sled writes large pages to `blobs/` unsynced.
+    synced_blobs: Mutex<HashSet<OsString>>,
+}
+
+fn panic_detail(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic without a message".to_string())
+}
+
+fn entry_key(index: u64) -> [u8; 9] {
+    let mut key = [ENTRY_PREFIX; 9];
+    key[1..].copy_from_slice(&index.to_be_bytes());
+    key
+}
+
+fn hash_key(node: NodeId) -> [u8; 10] {
+    let mut key = [HASH_PREFIX; 10];
+    key[1] = node.level;
+    key[2..].copy_from_slice(&node.index.to_be_bytes());
+    key
+}
+
+fn event_id_key(event_id: &str) -> Vec<u8> {
+    let mut key = vec![EVENT_ID_PREFIX];
+    key.extend_from_slice(event_id.as_bytes());
+    key
+}
+
+fn index_from_key(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.get(1..9)?.try_into().ok()?))
+}
+
+impl Store {
+    /// Opens (or creates) the sled database in `dir`. A panic inside sled is
+    /// turned into an error that names `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        files::create_dir_durable(dir)?;
+        let config = sled::Config::new().path(dir).flush_every_ms(None);
+        let opened = catch_unwind(AssertUnwindSafe(|| config.open()));
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) => return Err(StoreError::Open { dir: dir.to_path_buf(), detail: e.to_string() }),
+            Err(payload) => {
+                let detail = panic_detail(payload);
+                return Err(StoreError::Panicked { dir: dir.to_path_buf(), what: "opening".into(), detail });
+            }
+        };
+        let db_path = dir.join("db");
+        let db_file = File::open(&db_path).map_err(|e| StoreError::io(&db_path, "opening", e))?;
+        files::sync_dir(dir)?;
+        let store = Store { db, dir: dir.to_path_buf(), db_file, synced_blobs: Mutex::new(HashSet::new()) };
+        store.sync_blobs(true)?;
+        Ok(store)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs a sled call, turning a panic or an error into a `StoreError`.
+    fn guarded<T>(&self, what: &str, call: impl FnOnce() -> sled::Result<T>) -> Result<T, StoreError> {
+        match catch_unwind(AssertUnwindSafe(call)) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self.corrupt(format!("{what}: {e}"))),
+            Err(payload) => {
+                Err(StoreError::Panicked { dir: self.dir.clone(), what: what.into(), detail: panic_detail(payload) })
+            }
+        }
+    }
+
+    pub fn corrupt(&self, detail: String) -> StoreError {
+        StoreError::Corrupt { dir: self.dir.clone(), detail }
+    }
+
+    /// The latest signed checkpoint committed to the store, if any.
+    pub fn checkpoint_note(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self.guarded("reading the checkpoint", || self.db.get(CHECKPOINT_KEY))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    /// The stored bytes of entry `index`, unverified.
+    pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self.guarded("reading an entry", || self.db.get(entry_key(index)))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    /// Stored entries `[start, end)` in order; a missing one is corruption.
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut entries = Vec::with_capacity(end.saturating_sub(start) as usize);
+        let scan = self.db.range(entry_key(start)..entry_key(end));
+        for (expected, item) in (start..end).zip(scan) {
+            let (key, value) = self.guarded("scanning entries", || item)?;
+            if index_from_key(&key) != Some(expected) {
+                return Err(self.corrupt(format!("entry {expected} is missing")));
+            }
+            entries.push(value.to_vec());
+        }
+        if (entries.len() as u64) < end - start {
+            return Err(self.corrupt(format!("entry {} is missing", start + entries.len() as u64)));
+        }
+        Ok(entries)
+    }
+
+    /// The index of the last stored entry, if any (O(log n)).
+    pub fn last_entry_index(&self) -> Result<Option<u64>, StoreError> {
+        let last = self.guarded("finding the last entry", || {
+            self.db.scan_prefix([ENTRY_PREFIX]).next_back().transpose()
+        })?;
+        Ok(last.and_then(|(key, _)| index_from_key(&key)))
+    }
+
+    /// The index an `event_id` was appended at, if it was.
+    pub fn event_index(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
+        let value = self.guarded("looking up an event id", || self.db.get(event_id_key(event_id)))?;
+        match value {
+            None => Ok(None),
+            Some(bytes) => match <[u8; 8]>::try_from(bytes.as_ref()) {
+                Ok(raw) => Ok(Some(u64::from_be_bytes(raw))),
+                Err(_) => Err(self.corrupt(format!("the index stored for event id {event_id:?} is malformed"))),
+            },
+        }
+    }
+
+    /// Applies one group commit atomically, then makes it durable.
+    pub fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        let mut writes = sled::Batch::default();
+        for (index, bytes) in &batch.entries {
+            writes.insert(&entry_key(*index), bytes.as_slice());
+        }
+        for (node, hash) in &batch.hashes {
+            writes.insert(&hash_key(*node), hash);
+        }
+        for (event_id, index) in &batch.event_ids {
+            writes.insert(event_id_key(event_id), &index.to_be_bytes());
+        }
+        writes.insert(CHECKPOINT_KEY, batch.checkpoint_note.as_slice());
+        self.guarded("writing a batch", || self.db.apply_batch(writes))?;
+        self.sync()
+    }
+
+    /// sled's flush, then the fdatasync sled does not do.
+    fn sync(&self) -> Result<(), StoreError> {
+        self.guarded("flushing", || self.db.flush())?;
+        self.db_file.sync_data().map_err(|e| StoreError::io(&self.dir.join("db"), "fdatasync", e))?;
+        self.sync_blobs(false)
+    }
+
+    /// Syncs blob files sled wrote since the last call (all of them on open).
+    fn sync_blobs(&self, all: bool) -> Result<(), StoreError> {
+        let blobs = self.dir.join("blobs");
+        let Ok(listing) = std::fs::read_dir(&blobs) else {
+            return Ok(());
+        };
+        let mut synced = self.synced_blobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut any_new = false;
+        for item in listing.flatten() {
+            let name = item.file_name();
+            if all || !synced.contains(&name) {
+                let path = item.path();
+                File::open(&path).and_then(|f| f.sync_data()).map_err(|e| StoreError::io(&path, "fdatasync", e))?;
+                synced.insert(name);
+                any_new = true;
+            }
+        }
+        if any_new {
+            files::sync_dir(&blobs)?;
+        }
+        Ok(())
+    }
+}
+
+impl HashReader for Store {
+    type Error = StoreError;
+
+    fn read_hashes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        let mut hashes = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let value = self.guarded("reading a tree hash", || self.db.get(hash_key(*node)))?;
+            let Some(bytes) = value else {
+                return Err(self.corrupt(format!("tree hash {node:?} is missing")));
+            };
+            let hash = <Hash>::try_from(bytes.as_ref())
+                .map_err(|_| self.corrupt(format!("tree hash {node:?} is not 32 bytes")))?;
+            hashes.push(hash);
+        }
+        Ok(hashes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_is_readable_after_reopening() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let batch = CommitBatch {
+            entries: vec![(0, b"zero".to_vec()), (1, b"one".to_vec())],
+            hashes: vec![(NodeId::leaf(0), [1; 32]), (NodeId { level: 1, index: 0 }, [2; 32])],
+            event_ids: vec![("a".into(), 0), ("b".into(), 1)],
+            checkpoint_note: b"note".to_vec(),
+        };
+        {
+            let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(store.last_entry_index().ok(), Some(None));
+            store.commit(&batch).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.entries(0, 2).ok(), Some(vec![b"zero".to_vec(), b"one".to_vec()]));
+        assert!(matches!(store.entries(0, 3), Err(StoreError::Corrupt { .. })));
+        assert_eq!(store.last_entry_index().ok(), Some(Some(1)));
+        assert_eq!(store.event_index("b").ok(), Some(Some(1)));
+        assert_eq!(store.event_index("c").ok(), Some(None));
+        assert_eq!(store.checkpoint_note().ok(), Some(Some(b"note".to_vec())));
+        assert_eq!(store.read_hashes(&[NodeId { level: 1, index: 0 }]).ok(), Some(vec![[2; 32]]));
+        assert!(store.read_hashes(&[NodeId::leaf(5)]).is_err());
+    }
+}
