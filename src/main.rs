@@ -120,8 +120,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let size = ledger.published().checkpoint.size;
-    tracing::info!(state = %config.state, origin = %config.origin, listen = %config.listen, entries = size, %verifier_key, "serving");
-    println!("peerreg: {} log {} ({size} entries) on http://{}", config.state, config.origin, config.listen);
+    let address = listener.local_addr().context("the listener has no address")?;
+    tracing::info!(state = %config.state, origin = %config.origin, %address, entries = size, %verifier_key, "serving");
+    println!("peerreg: {} log {} ({size} entries) on http://{address}", config.state, config.origin);
     println!("verifier key: {verifier_key}");
     peerreg::service::server::serve(listener, ledger.clone(), shutdown_signal()).await?;
     ledger.shutdown().await;

@@ -67,8 +67,9 @@ fn check_key_name(name: &str) -> Result<(), NoteError> {
 /// Splits `<name>+<hex id>+<base64 key>` and checks the algorithm byte.
 fn parse_key_parts(text: &str) -> Result<(&str, KeyId, [u8; 32]), NoteError> {
     let malformed = |why: &str| NoteError::MalformedKey(why.to_string());
-    let mut parts = text.trim().rsplitn(3, '+');
-    let (Some(key), Some(hex_id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+    // Names and hex IDs hold no '+'; base64 keys may, so split from the left.
+    let mut parts = text.trim().splitn(3, '+');
+    let (Some(name), Some(hex_id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(malformed("expected <name>+<8 hex digits>+<base64 key>"));
     };
     check_key_name(name)?;
