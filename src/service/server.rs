@@ -3,8 +3,9 @@
 
 use std::future::Future;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::{Stream, StreamExt};
 use tonic::transport::Server;
 
 use super::rpc::transparency_log_server::TransparencyLogServer;
@@ -12,6 +13,16 @@ use super::{TransparencyLogService, FILE_DESCRIPTOR_SET};
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::limits;
+
+/// Accepted connections with Nagle's algorithm off: small unary answers must not
+/// wait for the peer's delayed ACK (≈40 ms a call otherwise).
+fn incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<TcpStream>> {
+    TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
+}
 
 /// Serves `ledger` on `listener` until `shutdown` completes, then drains
 /// in-flight requests and returns.
@@ -30,7 +41,7 @@ pub async fn serve(listener: TcpListener, ledger: Ledger, shutdown: impl Future<
         .add_service(health_service)
         .add_service(reflection)
         .add_service(log)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
         .map_err(|e| Error::Internal(format!("the gRPC server failed: {e}")))
 }
