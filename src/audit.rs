@@ -64,7 +64,9 @@ impl AuditState {
 }
 
 fn rewritten(detail: String) -> Error {
-    Error::FailedPrecondition(format!("LOG REWRITTEN: {detail}. Keep the audit state file as evidence."))
+    Error::FailedPrecondition(format!(
+        "LOG REWRITTEN: {detail}. Keep the audit state file as evidence."
+    ))
 }
 
 /// Audits the log at `client` against the pinned `verifier`, using and updating
@@ -107,7 +109,10 @@ async fn check_consistent(client: &LogClient, previous: &RememberedCheckpoint, n
         .and_then(|r| r.try_into().ok())
         .ok_or_else(|| Error::InvalidArgument("the audit state file holds a malformed root".into()))?;
     if now.size < previous.size {
-        return Err(rewritten(format!("the log shrank from {} to {} entries", previous.size, now.size)));
+        return Err(rewritten(format!(
+            "the log shrank from {} to {} entries",
+            previous.size, now.size
+        )));
     }
     if previous.size == 0 {
         return Ok(());
@@ -172,7 +177,9 @@ async fn spot_check(client: &LogClient, checkpoint: &Checkpoint, leaves: &[(u64,
     for (index, leaf) in leaves {
         let proof = client.inclusion_proof(*index, checkpoint.size).await?;
         if !verify_inclusion(leaf, *index, checkpoint.size, &proof, &checkpoint.root) {
-            return Err(Error::DataLoss(format!("the inclusion proof for entry {index} does not verify")));
+            return Err(Error::DataLoss(format!(
+                "the inclusion proof for entry {index} does not verify"
+            )));
         }
     }
     Ok(leaves.len() as u64)

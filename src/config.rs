@@ -10,10 +10,9 @@ use crate::store::files;
 
 /// US jurisdictions with certification boards: 50 states, DC and territories.
 pub const STATE_CODES: [&str; 56] = [
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA",
-    "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK",
-    "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC", "AS", "GU", "MP",
-    "PR", "VI",
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME",
+    "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA",
+    "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC", "AS", "GU", "MP", "PR", "VI",
 ];
 
 /// Default listen address: loopback only, until an operator decides otherwise.
@@ -56,7 +55,9 @@ impl NodeConfig {
     pub fn for_state(state: &str) -> Result<NodeConfig> {
         let state = parse_state(state)?;
         let data_dir = PathBuf::from("data").join(state.to_ascii_lowercase());
-        let listen = DEFAULT_LISTEN.parse().map_err(|e| Error::Internal(format!("default listen address: {e}")))?;
+        let listen = DEFAULT_LISTEN
+            .parse()
+            .map_err(|e| Error::Internal(format!("default listen address: {e}")))?;
         Ok(NodeConfig {
             origin: default_origin(&state),
             key_file: data_dir.join("log.key"),
@@ -117,9 +118,14 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+            let mode = std::fs::metadata(&path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0);
             assert_eq!(mode, 0o600);
         }
-        assert!(load_or_create_signer(&path, "peerreg.local/tn").is_err(), "a key for another origin");
+        assert!(
+            load_or_create_signer(&path, "peerreg.local/tn").is_err(),
+            "a key for another origin"
+        );
     }
 }

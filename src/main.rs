@@ -12,7 +12,11 @@ use peerreg::service::client::LogClient;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "peerreg", version, about = "A verifiable registry of peer support certifications")]
+#[command(
+    name = "peerreg",
+    version,
+    about = "A verifiable registry of peer support certifications"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -122,7 +126,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let size = ledger.published().checkpoint.size;
     let address = listener.local_addr().context("the listener has no address")?;
     tracing::info!(state = %config.state, origin = %config.origin, %address, entries = size, %verifier_key, "serving");
-    println!("peerreg: {} log {} ({size} entries) on http://{address}", config.state, config.origin);
+    println!(
+        "peerreg: {} log {} ({size} entries) on http://{address}",
+        config.state, config.origin
+    );
     println!("verifier key: {verifier_key}");
     peerreg::service::server::serve(listener, ledger.clone(), shutdown_signal()).await?;
     ledger.shutdown().await;
@@ -143,7 +150,10 @@ async fn audit(endpoint: &str, verifier_key: &str, state_file: &std::path::Path)
     let verifier = NoteVerifier::parse(verifier_key).context("--verifier-key")?;
     let client = LogClient::connect(endpoint).await?;
     let report = peerreg::audit::audit(&client, &verifier, state_file).await?;
-    let since = report.previous_size.map(|p| format!(", consistent with the {p} entries verified before")).unwrap_or_default();
+    let since = report
+        .previous_size
+        .map(|p| format!(", consistent with the {p} entries verified before"))
+        .unwrap_or_default();
     println!(
         "audit OK: {} has {} entries{since}; {} signatures verified, root {} recomputed, {} inclusion proofs checked",
         report.origin,
@@ -158,14 +168,21 @@ async fn audit(endpoint: &str, verifier_key: &str, state_file: &std::path::Path)
 #[tokio::main]
 async fn main() -> ExitCode {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Keygen { origin, out } => keygen(&origin, &out),
-        Command::Audit { endpoint, verifier_key, state_file } => {
-            audit(&endpoint, &verifier_key, &state_file).await.map_err(|e| e.context("AUDIT FAILED"))
-        }
+        Command::Audit {
+            endpoint,
+            verifier_key,
+            state_file,
+        } => audit(&endpoint, &verifier_key, &state_file)
+            .await
+            .map_err(|e| e.context("AUDIT FAILED")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,7 +15,10 @@ use tokio_stream::StreamExt;
 async fn fetch_all(client: &LogClient, size: u64) -> Vec<Vec<u8>> {
     let mut entries = Vec::new();
     while (entries.len() as u64) < size {
-        let page = client.entries(entries.len() as u64, size).await.expect("a page of entries");
+        let page = client
+            .entries(entries.len() as u64, size)
+            .await
+            .expect("a page of entries");
         assert!(!page.is_empty(), "a page below the tree size is never empty");
         entries.extend(page);
     }
@@ -64,7 +67,10 @@ async fn everything_served_during_appends_verifies_independently() {
     }
     for index in 0..last.size {
         let proof = client.inclusion_proof(index, last.size).await.expect("inclusion proof");
-        assert!(rfc9162::inclusion_ok(index, last.size, leaves[index as usize], &proof, &last.root), "{index}");
+        assert!(
+            rfc9162::inclusion_ok(index, last.size, leaves[index as usize], &proof, &last.root),
+            "{index}"
+        );
     }
     // A sample of the checkpoints seen on the way: their roots, some inclusion
     // proofs, and consistency with every later sampled checkpoint.
@@ -73,12 +79,21 @@ async fn everything_served_during_appends_verifies_independently() {
     for (position, checkpoint) in sample.iter().enumerate() {
         assert_eq!(rfc9162::root(&leaves[..checkpoint.size as usize]), checkpoint.root);
         for index in (0..checkpoint.size).step_by(11) {
-            let proof = client.inclusion_proof(index, checkpoint.size).await.expect("inclusion proof");
+            let proof = client
+                .inclusion_proof(index, checkpoint.size)
+                .await
+                .expect("inclusion proof");
             let ok = rfc9162::inclusion_ok(index, checkpoint.size, leaves[index as usize], &proof, &checkpoint.root);
             assert!(ok, "inclusion {index}@{}", checkpoint.size);
         }
-        for later in sample[position..].iter().filter(|c| checkpoint.size > 0 && c.size >= checkpoint.size) {
-            let proof = client.consistency_proof(checkpoint.size, later.size).await.expect("consistency proof");
+        for later in sample[position..]
+            .iter()
+            .filter(|c| checkpoint.size > 0 && c.size >= checkpoint.size)
+        {
+            let proof = client
+                .consistency_proof(checkpoint.size, later.size)
+                .await
+                .expect("consistency proof");
             let ok = rfc9162::consistency_ok(checkpoint.size, later.size, &proof, &checkpoint.root, &later.root);
             assert!(ok, "consistency {}->{}", checkpoint.size, later.size);
         }
@@ -97,8 +112,14 @@ async fn concurrent_appends_are_dense_unique_and_durable() {
                 let mut receipts = Vec::new();
                 for i in 0..20 {
                     let name = format!("c{t}-{i}");
-                    let receipt = ledger.append(format!("evt-{name}"), enrolment(&name)).await.expect("append");
-                    assert!(receipt.published.checkpoint.size > receipt.index, "the receipt's checkpoint covers it");
+                    let receipt = ledger
+                        .append(format!("evt-{name}"), enrolment(&name))
+                        .await
+                        .expect("append");
+                    assert!(
+                        receipt.published.checkpoint.size > receipt.index,
+                        "the receipt's checkpoint covers it"
+                    );
                     receipts.push((format!("evt-{name}"), name, receipt.index));
                 }
                 receipts
@@ -115,10 +136,18 @@ async fn concurrent_appends_are_dense_unique_and_durable() {
     ledger.shutdown().await;
 
     let reopened = open_ledger(dir.path()).expect("reopen");
-    assert_eq!(reopened.published().checkpoint.size, 1280, "nothing acknowledged was lost");
+    assert_eq!(
+        reopened.published().checkpoint.size,
+        1280,
+        "nothing acknowledged was lost"
+    );
     for (event_id, name, index) in all.iter().step_by(13) {
         let again = reopened.append(event_id.clone(), enrolment(name)).await.expect("retry");
-        assert_eq!((again.index, again.duplicate), (*index, true), "{event_id} kept its index");
+        assert_eq!(
+            (again.index, again.duplicate),
+            (*index, true),
+            "{event_id} kept its index"
+        );
     }
     assert_eq!(reopened.published().checkpoint.size, 1280, "retries append nothing");
     reopened.shutdown().await;
@@ -129,16 +158,28 @@ async fn an_event_id_reused_with_other_content_is_refused_and_changes_nothing() 
     let dir = tempfile::tempdir().expect("temp dir");
     let ledger = open_ledger(dir.path()).expect("open");
     let first = ledger.append("evt-1".into(), enrolment("Ada")).await.expect("append");
-    let retry = ledger.append("evt-1".into(), enrolment("Ada")).await.expect("identical retry");
+    let retry = ledger
+        .append("evt-1".into(), enrolment("Ada"))
+        .await
+        .expect("identical retry");
     assert_eq!((retry.index, retry.duplicate), (first.index, true));
     let reused = ledger.append("evt-1".into(), enrolment("Grace")).await;
-    assert!(matches!(reused, Err(Error::AlreadyExists(ref m)) if m.contains("evt-1")), "{reused:?}");
+    assert!(
+        matches!(reused, Err(Error::AlreadyExists(ref m)) if m.contains("evt-1")),
+        "{reused:?}"
+    );
     for bad in ["", "has space", &"x".repeat(200)] {
         let refused = ledger.append(bad.to_string(), enrolment("Ada")).await;
-        assert!(matches!(refused, Err(Error::InvalidArgument(_))), "{bad:?}: {refused:?}");
+        assert!(
+            matches!(refused, Err(Error::InvalidArgument(_))),
+            "{bad:?}: {refused:?}"
+        );
     }
     let huge = enrolment(&"n".repeat(20_000));
-    assert!(matches!(ledger.append("evt-huge".into(), huge).await, Err(Error::ResourceExhausted(_))));
+    assert!(matches!(
+        ledger.append("evt-huge".into(), huge).await,
+        Err(Error::ResourceExhausted(_))
+    ));
     assert_eq!(ledger.published().checkpoint.size, 1, "no refusal appended anything");
     ledger.shutdown().await;
 }
@@ -148,7 +189,9 @@ async fn watch_replays_then_follows_new_appends() {
     let dir = tempfile::tempdir().expect("temp dir");
     let node = TestNode::start(dir.path()).await;
     append_enrolments(&node.ledger, "before", 5).await;
-    let channel = peerreg::service::client::connect(&node.endpoint).await.expect("connect");
+    let channel = peerreg::service::client::connect(&node.endpoint)
+        .await
+        .expect("connect");
     let mut watcher = peerreg::service::rpc::transparency_log_client::TransparencyLogClient::new(channel);
     let mut stream = watcher
         .watch_entries(peerreg::pb::WatchEntriesRequest { from_index: 2 })

@@ -5,7 +5,7 @@
 //! next one, so the batch size grows with load and the wait is at most one commit.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::SystemTime;
 
 use prost::Message;
@@ -21,18 +21,20 @@ use crate::pb;
 use crate::store::{files, CommitBatch};
 
 pub(super) fn spawn(
-    shared: Arc<Shared>,
+    shared: Weak<Shared>,
     signer: NoteSigner,
     frontier: Frontier,
     requests: mpsc::Receiver<AppendRequest>,
 ) -> Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("peerreg-committer".into())
-        .spawn(move || run(&shared, &signer, frontier, requests))
+        .spawn(move || run(shared, &signer, frontier, requests))
         .map_err(|e| Error::Internal(format!("cannot start the log writer thread: {e}")))
 }
 
-fn run(shared: &Shared, signer: &NoteSigner, mut frontier: Frontier, mut requests: mpsc::Receiver<AppendRequest>) {
+/// Runs until the queue closes: at `Ledger::shutdown`, or when the last handle
+/// drops `Shared` (which owns the queue's sender; hence the weak reference here).
+fn run(shared: Weak<Shared>, signer: &NoteSigner, mut frontier: Frontier, mut requests: mpsc::Receiver<AppendRequest>) {
     while let Some(first) = requests.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < limits::COMMIT_BATCH_MAX {
@@ -41,7 +43,8 @@ fn run(shared: &Shared, signer: &NoteSigner, mut frontier: Frontier, mut request
                 Err(_) => break,
             }
         }
-        commit(shared, signer, &mut frontier, batch);
+        let Some(shared) = shared.upgrade() else { return };
+        commit(&shared, signer, &mut frontier, batch);
     }
 }
 
@@ -60,16 +63,23 @@ struct Pending {
 
 fn commit(shared: &Shared, signer: &NoteSigner, frontier: &mut Frontier, batch: Vec<AppendRequest>) {
     if let Some(reason) = shared.halt_reason() {
-        let refusal = Error::DataLoss(format!("this node has stopped signing ({reason}); an operator must repair it"));
+        let refusal = Error::DataLoss(format!(
+            "this node has stopped signing ({reason}); an operator must repair it"
+        ));
         for request in batch {
             let _ = request.reply.send(Err(refusal.clone()));
         }
         return;
     }
     let before = frontier.clone();
-    let mut pending = Pending { writes: CommitBatch::default(), event_ids: HashMap::new() };
-    let outcomes: Vec<Outcome> =
-        batch.iter().map(|request| sequence(shared, signer, frontier, &mut pending, request)).collect();
+    let mut pending = Pending {
+        writes: CommitBatch::default(),
+        event_ids: HashMap::new(),
+    };
+    let outcomes: Vec<Outcome> = batch
+        .iter()
+        .map(|request| sequence(shared, signer, frontier, &mut pending, request))
+        .collect();
     let published = if pending.writes.entries.is_empty() {
         Ok(shared.published.borrow().clone())
     } else {
@@ -82,12 +92,16 @@ fn commit(shared: &Shared, signer: &NoteSigner, frontier: &mut Frontier, batch: 
         let answer = match (&published, outcome) {
             (_, Outcome::Refused(error)) => Err(error),
             (Err(error), _) => Err(error.clone()),
-            (Ok(published), Outcome::Appended(index)) => {
-                Ok(Receipt { index, published: published.clone(), duplicate: false })
-            }
-            (Ok(published), Outcome::Duplicate(index)) => {
-                Ok(Receipt { index, published: published.clone(), duplicate: true })
-            }
+            (Ok(published), Outcome::Appended(index)) => Ok(Receipt {
+                index,
+                published: published.clone(),
+                duplicate: false,
+            }),
+            (Ok(published), Outcome::Duplicate(index)) => Ok(Receipt {
+                index,
+                published: published.clone(),
+                duplicate: true,
+            }),
         };
         let _ = request.reply.send(answer);
     }
@@ -95,7 +109,11 @@ fn commit(shared: &Shared, signer: &NoteSigner, frontier: &mut Frontier, batch: 
 
 /// Encoding of a body alone, to compare a retried append with the original.
 fn body_bytes(body: &pb::event::Body) -> Vec<u8> {
-    pb::Event { body: Some(body.clone()), ..Default::default() }.encode_to_vec()
+    pb::Event {
+        body: Some(body.clone()),
+        ..Default::default()
+    }
+    .encode_to_vec()
 }
 
 fn recorded_at() -> prost_types::Timestamp {
@@ -161,16 +179,28 @@ fn find_event_id(shared: &Shared, pending: &Pending, event_id: &str) -> Result<O
 
 /// Signs the checkpoint for the extended tree, commits durably, publishes.
 fn publish(shared: &Shared, signer: &NoteSigner, frontier: &Frontier, mut writes: CommitBatch) -> Result<Published> {
-    let checkpoint =
-        Checkpoint { origin: signer.verifier().name().to_string(), size: frontier.size(), root: frontier.root() };
+    let checkpoint = Checkpoint {
+        origin: signer.verifier().name().to_string(),
+        size: frontier.size(),
+        root: frontier.root(),
+    };
     let note = checkpoint.sign(signer);
-    assert_eq!(Checkpoint::open(note.as_bytes(), &shared.verifier).as_ref(), Ok(&checkpoint));
+    assert_eq!(
+        Checkpoint::open(note.as_bytes(), &shared.verifier).as_ref(),
+        Ok(&checkpoint)
+    );
     writes.checkpoint_note = note.into_bytes();
     let halt = |what: &str, e: String| shared.halt(format!("{what} failed, the store may be inconsistent: {e}"));
-    shared.store.commit(&writes).map_err(|e| halt("committing a batch", e.to_string()))?;
+    shared
+        .store
+        .commit(&writes)
+        .map_err(|e| halt("committing a batch", e.to_string()))?;
     files::write_atomic(&checkpoint_path(&shared.data_dir), &writes.checkpoint_note, false)
         .map_err(|e| halt("publishing the checkpoint file", e.to_string()))?;
-    let published = Published { note: Arc::from(writes.checkpoint_note), checkpoint };
+    let published = Published {
+        note: Arc::from(writes.checkpoint_note),
+        checkpoint,
+    };
     shared.published.send_replace(published.clone());
     Ok(published)
 }

@@ -71,14 +71,16 @@ struct Shared {
     published: watch::Sender<Published>,
     /// Why this node stopped signing, if it did.
     halted: RwLock<Option<String>>,
+    /// The committer's queue; taken (closed) by `shutdown`, or dropped with the
+    /// last handle, either of which ends the committer thread.
+    appends: Mutex<Option<mpsc::Sender<AppendRequest>>>,
+    committer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// A handle on one state's log. Cheap to clone.
 #[derive(Clone)]
 pub struct Ledger {
     shared: Arc<Shared>,
-    appends: mpsc::Sender<AppendRequest>,
-    committer: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 /// Where the last published checkpoint is kept, outside sled (DESIGN.md §1.5).
@@ -99,7 +101,9 @@ fn check_event_id(event_id: &str) -> Result<()> {
         )));
     }
     if event_id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::InvalidArgument("event_id must not contain spaces or control characters".into()));
+        return Err(Error::InvalidArgument(
+            "event_id must not contain spaces or control characters".into(),
+        ));
     }
     Ok(())
 }
@@ -111,6 +115,7 @@ impl Ledger {
     pub fn open(options: LedgerOptions) -> Result<Ledger> {
         let opened = open::open_verified(&options)?;
         let (published, _) = watch::channel(opened.published);
+        let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
         let shared = Arc::new(Shared {
             store: opened.store,
             state: options.state,
@@ -118,11 +123,13 @@ impl Ledger {
             data_dir: options.data_dir,
             published,
             halted: RwLock::new(None),
+            appends: Mutex::new(Some(appends)),
+            committer: Mutex::new(None),
         });
-        let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
-        let committer = committer::spawn(shared.clone(), options.signer, opened.frontier, requests)?;
+        let committer = committer::spawn(Arc::downgrade(&shared), options.signer, opened.frontier, requests)?;
+        *lock(&shared.committer) = Some(committer);
         open::spawn_sweep(shared.clone(), opened.sweep_below);
-        Ok(Ledger { shared, appends, committer: Arc::new(Mutex::new(Some(committer))) })
+        Ok(Ledger { shared })
     }
 
     /// Appends one event and returns once it is durable and published. A retry
@@ -132,7 +139,8 @@ impl Ledger {
         let (reply, answer) = oneshot::channel();
         let request = AppendRequest { event_id, body, reply };
         let closed = || Error::Unavailable("the log writer has stopped; the node is shutting down".into());
-        self.appends.send(request).await.map_err(|_| closed())?;
+        let appends = lock(&self.shared.appends).clone().ok_or_else(closed)?;
+        appends.send(request).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
     }
 
@@ -168,10 +176,14 @@ impl Ledger {
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
         let size = self.published().checkpoint.size;
         if start >= end {
-            return Err(Error::InvalidArgument(format!("start ({start}) must be less than end ({end})")));
+            return Err(Error::InvalidArgument(format!(
+                "start ({start}) must be less than end ({end})"
+            )));
         }
         if start >= size {
-            return Err(Error::OutOfRange(format!("start {start} is past the tree of size {size}")));
+            return Err(Error::OutOfRange(format!(
+                "start {start} is past the tree of size {size}"
+            )));
         }
         let end = end.min(size).min(start + limits::ENTRIES_PAGE_MAX);
         self.shared.verified_entries(start, end)
@@ -182,15 +194,22 @@ impl Ledger {
     pub fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
         self.check_tree_size("tree_size", tree_size)?;
         if index >= tree_size {
-            return Err(Error::InvalidArgument(format!("index {index} must be less than tree_size {tree_size}")));
+            return Err(Error::InvalidArgument(format!(
+                "index {index} must be less than tree_size {tree_size}"
+            )));
         }
         let shared = &self.shared;
         let proof = merkle::resolve_plan(&merkle::inclusion_plan(index, tree_size), &shared.store)
             .map_err(|e| shared.damaged(e))?;
-        let leaf = shared.store.read_hashes(&[NodeId::leaf(index)]).map_err(|e| shared.damaged(e))?;
+        let leaf = shared
+            .store
+            .read_hashes(&[NodeId::leaf(index)])
+            .map_err(|e| shared.damaged(e))?;
         let root = shared.root_at(tree_size)?;
         if !merkle::verify_inclusion(&leaf[0], index, tree_size, &proof, &root) {
-            return Err(shared.halt(format!("the stored tree gives a bad inclusion proof for {index}@{tree_size}")));
+            return Err(shared.halt(format!(
+                "the stored tree gives a bad inclusion proof for {index}@{tree_size}"
+            )));
         }
         Ok(proof)
     }
@@ -203,7 +222,9 @@ impl Ledger {
             ));
         }
         if from_size > to_size {
-            return Err(Error::InvalidArgument(format!("from_size {from_size} is larger than to_size {to_size}")));
+            return Err(Error::InvalidArgument(format!(
+                "from_size {from_size} is larger than to_size {to_size}"
+            )));
         }
         self.check_tree_size("to_size", to_size)?;
         let shared = &self.shared;
@@ -211,7 +232,9 @@ impl Ledger {
             .map_err(|e| shared.damaged(e))?;
         let (old_root, new_root) = (shared.root_at(from_size)?, shared.root_at(to_size)?);
         if !merkle::verify_consistency(from_size, to_size, &proof, &old_root, &new_root) {
-            return Err(shared.halt(format!("the stored tree gives a bad consistency proof {from_size}->{to_size}")));
+            return Err(shared.halt(format!(
+                "the stored tree gives a bad consistency proof {from_size}->{to_size}"
+            )));
         }
         Ok(proof)
     }
@@ -222,21 +245,26 @@ impl Ledger {
             return Err(Error::InvalidArgument(format!("{name} must be at least 1")));
         }
         if tree_size > size {
-            return Err(Error::OutOfRange(format!("{name} {tree_size} is past the current tree size {size}")));
+            return Err(Error::OutOfRange(format!(
+                "{name} {tree_size} is past the current tree size {size}"
+            )));
         }
         Ok(())
     }
 
-    /// Stops accepting appends and waits for the committer to finish its batch.
-    /// The store closes when the last handle is dropped.
+    /// Stops accepting appends and waits for the committer to finish the appends
+    /// already queued. The store closes when the last handle is dropped.
     pub async fn shutdown(self) {
-        let Ledger { appends, committer, .. } = self;
-        drop(appends);
-        let handle = committer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(lock(&self.shared.appends).take());
+        let handle = lock(&self.shared.committer).take();
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Shared {
@@ -249,7 +277,10 @@ impl Shared {
         tracing::error!(data_dir = %self.data_dir.display(), %reason, "stored log failed verification; no more checkpoints will be signed until an operator repairs the store");
         let mut halted = self.halted.write().unwrap_or_else(|p| p.into_inner());
         halted.get_or_insert(reason.clone());
-        Error::DataLoss(format!("{reason} (data directory {}); the node has stopped signing", self.data_dir.display()))
+        Error::DataLoss(format!(
+            "{reason} (data directory {}); the node has stopped signing",
+            self.data_dir.display()
+        ))
     }
 
     /// A store error met while serving: corruption halts the node.

@@ -50,11 +50,20 @@ pub(super) fn open_verified(options: &LedgerOptions) -> Result<Opened> {
     let last = store.last_entry_index()?;
     if last != stored.size.checked_sub(1) {
         let found = last.map_or(0, |i| i + 1);
-        return Err(data_loss(&store, format!("the checkpoint covers {} entries but {found} are stored", stored.size)));
+        return Err(data_loss(
+            &store,
+            format!("the checkpoint covers {} entries but {found} are stored", stored.size),
+        ));
     }
     let frontier = Frontier::load(stored.size, &store)?;
     if frontier.root() != stored.root {
-        return Err(data_loss(&store, format!("the stored tree hashes do not give the signed root at size {}", stored.size)));
+        return Err(data_loss(
+            &store,
+            format!(
+                "the stored tree hashes do not give the signed root at size {}",
+                stored.size
+            ),
+        ));
     }
     check_published(&store, options, &stored, published_note.as_deref())?;
     if published_note.as_deref() != Some(&stored_note[..]) {
@@ -62,19 +71,33 @@ pub(super) fn open_verified(options: &LedgerOptions) -> Result<Opened> {
     }
     let tail_start = stored.size.saturating_sub(limits::OPEN_VERIFY_TAIL_ENTRIES);
     verify_range(&store, verifier, &options.state, tail_start, stored.size).map_err(|e| data_loss(&store, e))?;
-    let published = Published { note: Arc::from(stored_note), checkpoint: stored.clone() };
-    Ok(Opened { store, frontier, published, sweep_below: stored.size })
+    let published = Published {
+        note: Arc::from(stored_note),
+        checkpoint: stored.clone(),
+    };
+    Ok(Opened {
+        store,
+        frontier,
+        published,
+        sweep_below: stored.size,
+    })
 }
 
 fn data_loss(store: &Store, detail: String) -> Error {
-    Error::DataLoss(format!("refusing to serve the log in {}: {detail}", store.dir().display()))
+    Error::DataLoss(format!(
+        "refusing to serve the log in {}: {detail}",
+        store.dir().display()
+    ))
 }
 
 fn open_note(note: &[u8], verifier: &NoteVerifier, store: &Store, what: &str) -> Result<Checkpoint> {
     Checkpoint::open(note, verifier).map_err(|e| {
         data_loss(
             store,
-            format!("{what} does not verify with this node's key {} ({e}); is this the right key for this data directory?", verifier.to_key_string()),
+            format!(
+                "{what} does not verify with this node's key {} ({e}); is this the right key for this data directory?",
+                verifier.to_key_string()
+            ),
         )
     })
 }
@@ -82,22 +105,42 @@ fn open_note(note: &[u8], verifier: &NoteVerifier, store: &Store, what: &str) ->
 /// A store with no checkpoint: a new log, unless something says otherwise.
 fn create(store: Store, options: &LedgerOptions, published_note: Option<Vec<u8>>) -> Result<Opened> {
     if let Some(note) = published_note {
-        let size = Checkpoint::parse_body(&String::from_utf8_lossy(&note)).map(|c| c.size).unwrap_or(0);
+        let size = Checkpoint::parse_body(&String::from_utf8_lossy(&note))
+            .map(|c| c.size)
+            .unwrap_or(0);
         return Err(data_loss(
             &store,
             format!("the store is empty but a checkpoint of size {size} was published; repair the store from a mirror"),
         ));
     }
     if store.last_entry_index()?.is_some() {
-        return Err(data_loss(&store, "entries are stored but the store's checkpoint is missing".into()));
+        return Err(data_loss(
+            &store,
+            "entries are stored but the store's checkpoint is missing".into(),
+        ));
     }
-    let checkpoint = Checkpoint { origin: options.signer.verifier().name().to_string(), size: 0, root: empty_root() };
+    let checkpoint = Checkpoint {
+        origin: options.signer.verifier().name().to_string(),
+        size: 0,
+        root: empty_root(),
+    };
     let note = checkpoint.sign(&options.signer).into_bytes();
-    store.commit(&CommitBatch { checkpoint_note: note.clone(), ..Default::default() })?;
+    store.commit(&CommitBatch {
+        checkpoint_note: note.clone(),
+        ..Default::default()
+    })?;
     files::write_atomic(&checkpoint_path(&options.data_dir), &note, false)?;
     tracing::info!(data_dir = %options.data_dir.display(), origin = %checkpoint.origin, "created a new empty log");
-    let published = Published { note: Arc::from(note), checkpoint };
-    Ok(Opened { store, frontier: Frontier::default(), published, sweep_below: 0 })
+    let published = Published {
+        note: Arc::from(note),
+        checkpoint,
+    };
+    Ok(Opened {
+        store,
+        frontier: Frontier::default(),
+        published,
+        sweep_below: 0,
+    })
 }
 
 /// The store must extend the checkpoint published outside sled, never fork it.
@@ -113,10 +156,13 @@ fn check_published(store: &Store, options: &LedgerOptions, stored: &Checkpoint, 
     };
     let published = open_note(note, options.signer.verifier(), store, "the published checkpoint file")?;
     if published.size > stored.size {
-        return Err(data_loss(store, format!(
-            "the store holds {} entries but {} were published: the store lost entries; repair it from a mirror",
-            stored.size, published.size
-        )));
+        return Err(data_loss(
+            store,
+            format!(
+                "the store holds {} entries but {} were published: the store lost entries; repair it from a mirror",
+                stored.size, published.size
+            ),
+        ));
     }
     let root = crate::log::merkle::root_at(published.size, store)?;
     if root != published.root {
@@ -129,7 +175,13 @@ fn check_published(store: &Store, options: &LedgerOptions, stored: &Checkpoint, 
 }
 
 /// Checks entries `[start, end)`: signature, place and stored leaf hash.
-fn verify_range(store: &Store, verifier: &NoteVerifier, state: &str, start: u64, end: u64) -> Result<Vec<Hash>, String> {
+fn verify_range(
+    store: &Store,
+    verifier: &NoteVerifier,
+    state: &str,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Hash>, String> {
     let mut leaves = Vec::with_capacity(end.saturating_sub(start) as usize);
     let mut chunk_start = start;
     while chunk_start < end {
@@ -155,7 +207,9 @@ fn verify_range(store: &Store, verifier: &NoteVerifier, state: &str, start: u64,
 pub(super) fn spawn_sweep(shared: Arc<Shared>, end: u64) {
     let weak = Arc::downgrade(&shared);
     drop(shared);
-    let spawned = std::thread::Builder::new().name("peerreg-sweep".into()).spawn(move || sweep(weak, end));
+    let spawned = std::thread::Builder::new()
+        .name("peerreg-sweep".into())
+        .spawn(move || sweep(weak, end));
     if let Err(e) = spawned {
         tracing::warn!("cannot start the integrity sweep thread: {e}; entries are still verified on read");
     }
@@ -174,7 +228,11 @@ fn sweep(weak: Weak<Shared>, end: u64) {
             return;
         }
     }
-    tracing::info!(entries = end, elapsed_ms = started.elapsed().as_millis() as u64, "integrity sweep verified the whole log");
+    tracing::info!(
+        entries = end,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "integrity sweep verified the whole log"
+    );
 }
 
 fn sweep_chunk(shared: &Shared, frontier: &mut Frontier, start: u64, end: u64) -> Result<(), String> {
@@ -187,7 +245,10 @@ fn sweep_chunk(shared: &Shared, frontier: &mut Frontier, start: u64, end: u64) -
     let stored = shared.store.read_hashes(&ids).map_err(|e| e.to_string())?;
     for ((node, rebuilt), stored) in completed.iter().zip(&stored) {
         if rebuilt != stored {
-            return Err(format!("stored tree hash at level {} index {} is wrong", node.level, node.index));
+            return Err(format!(
+                "stored tree hash at level {} index {} is wrong",
+                node.level, node.index
+            ));
         }
     }
     Ok(())

@@ -16,7 +16,11 @@ pub enum EntryError {
     #[error("entry {index}: not a valid LogEntry encoding")]
     Undecodable { index: u64 },
     #[error("entry {index}: signed by key ID {found}, not the log's key {expected}")]
-    ForeignKey { index: u64, found: String, expected: String },
+    ForeignKey {
+        index: u64,
+        found: String,
+        expected: String,
+    },
     #[error("entry {index}: the signature does not verify")]
     BadSignature { index: u64 },
     #[error("entry {index}: the event says it is entry {claimed} of state {state:?}")]
@@ -34,7 +38,11 @@ fn signed_message(event: &[u8]) -> Vec<u8> {
 pub fn sign_event(event: &pb::Event, signer: &NoteSigner) -> pb::LogEntry {
     let event = event.encode_to_vec();
     let signature = signer.sign_bytes(&signed_message(&event)).to_vec();
-    pb::LogEntry { event, signature, key_id: signer.verifier().key_id().to_vec() }
+    pb::LogEntry {
+        event,
+        signature,
+        key_id: signer.verifier().key_id().to_vec(),
+    }
 }
 
 /// Decodes an entry and its event, without checking the signature.
@@ -46,12 +54,7 @@ pub fn decode_entry(index: u64, bytes: &[u8]) -> Result<(pb::LogEntry, pb::Event
 
 /// Decodes entry `index`, checks it was signed by `verifier`'s key and that the
 /// event names this index and `state`.
-pub fn verify_entry(
-    index: u64,
-    bytes: &[u8],
-    verifier: &NoteVerifier,
-    state: &str,
-) -> Result<pb::Event, EntryError> {
+pub fn verify_entry(index: u64, bytes: &[u8], verifier: &NoteVerifier, state: &str) -> Result<pb::Event, EntryError> {
     let (entry, event) = decode_entry(index, bytes)?;
     if entry.key_id != verifier.key_id() {
         return Err(EntryError::ForeignKey {
@@ -64,7 +67,11 @@ pub fn verify_entry(
         return Err(EntryError::BadSignature { index });
     }
     if event.index != index || event.state != state {
-        return Err(EntryError::WrongPlace { index, claimed: event.index, state: event.state });
+        return Err(EntryError::WrongPlace {
+            index,
+            claimed: event.index,
+            state: event.state,
+        });
     }
     Ok(event)
 }
@@ -91,12 +98,21 @@ mod tests {
         let key = NoteSigner::from_seed("peerreg.local/ms", [1; 32]).unwrap_or_else(|e| panic!("{e}"));
         let bytes = sign_event(&event(5), &key).encode_to_vec();
         assert_eq!(verify_entry(5, &bytes, key.verifier(), "MS"), Ok(event(5)));
-        assert!(matches!(verify_entry(6, &bytes, key.verifier(), "MS"), Err(EntryError::WrongPlace { .. })));
-        assert!(matches!(verify_entry(5, &bytes, key.verifier(), "TN"), Err(EntryError::WrongPlace { .. })));
+        assert!(matches!(
+            verify_entry(6, &bytes, key.verifier(), "MS"),
+            Err(EntryError::WrongPlace { .. })
+        ));
+        assert!(matches!(
+            verify_entry(5, &bytes, key.verifier(), "TN"),
+            Err(EntryError::WrongPlace { .. })
+        ));
 
         let other = NoteSigner::from_seed("peerreg.local/ms", [2; 32]).unwrap_or_else(|e| panic!("{e}"));
         let forged = sign_event(&event(5), &other).encode_to_vec();
-        assert!(matches!(verify_entry(5, &forged, key.verifier(), "MS"), Err(EntryError::ForeignKey { .. })));
+        assert!(matches!(
+            verify_entry(5, &forged, key.verifier(), "MS"),
+            Err(EntryError::ForeignKey { .. })
+        ));
 
         let mut entry = sign_event(&event(5), &key);
         entry.event[10] ^= 1;

@@ -74,7 +74,10 @@ pub fn range_nodes(start: u64, end: u64) -> Vec<NodeId> {
         while (1u64 << level) > end - cursor {
             level -= 1;
         }
-        let node = NodeId { level: level as u8, index: cursor >> level };
+        let node = NodeId {
+            level: level as u8,
+            index: cursor >> level,
+        };
         nodes.push(node);
         cursor += node.width();
     }
@@ -180,7 +183,10 @@ impl Frontier {
     pub fn load<R: HashReader>(size: u64, reader: &R) -> Result<Frontier, R::Error> {
         let ids = range_nodes(0, size);
         let hashes = reader.read_hashes(&ids)?;
-        Ok(Frontier { size, nodes: ids.into_iter().zip(hashes).collect() })
+        Ok(Frontier {
+            size,
+            nodes: ids.into_iter().zip(hashes).collect(),
+        })
     }
 
     pub fn size(&self) -> u64 {
@@ -203,7 +209,10 @@ impl Frontier {
             }
             self.nodes.pop();
             hash = node_hash(&last_hash, &hash);
-            node = NodeId { level: node.level + 1, index: node.index >> 1 };
+            node = NodeId {
+                level: node.level + 1,
+                index: node.index >> 1,
+            };
             completed.push((node, hash));
         }
         self.nodes.push((node, hash));
@@ -241,13 +250,7 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
 
 /// RFC 9162 §2.1.4.2: does `proof` show the tree (`old_size`, `old_root`) is a
 /// prefix of (`new_size`, `new_root`)?
-pub fn verify_consistency(
-    old_size: u64,
-    new_size: u64,
-    proof: &[Hash],
-    old_root: &Hash,
-    new_root: &Hash,
-) -> bool {
+pub fn verify_consistency(old_size: u64, new_size: u64, proof: &[Hash], old_root: &Hash, new_root: &Hash) -> bool {
     if old_size == 0 || old_size > new_size {
         return false;
     }
@@ -355,7 +358,9 @@ mod tests {
 
     fn hash_from_hex(text: &serde_json::Value) -> Hash {
         let bytes = hex::decode(text.as_str().unwrap_or_default()).unwrap_or_default();
-        bytes.try_into().unwrap_or_else(|_| panic!("known answer {text} is not 32 bytes"))
+        bytes
+            .try_into()
+            .unwrap_or_else(|_| panic!("known answer {text} is not 32 bytes"))
     }
 
     fn proofs(json: &serde_json::Value, a: &str, b: &str) -> Vec<(u64, u64, Vec<Hash>)> {
@@ -363,7 +368,11 @@ mod tests {
         rows.iter()
             .map(|row| {
                 let proof = row["proof"].as_array().map(|p| p.iter().map(hash_from_hex).collect());
-                (row[a].as_u64().unwrap_or(0), row[b].as_u64().unwrap_or(0), proof.unwrap_or_default())
+                (
+                    row[a].as_u64().unwrap_or(0),
+                    row[b].as_u64().unwrap_or(0),
+                    proof.unwrap_or_default(),
+                )
             })
             .collect()
     }
@@ -373,11 +382,15 @@ mod tests {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
         let leaves = json["leaf_inputs_hex"].as_array().map(|a| {
-            a.iter().map(|h| hex::decode(h.as_str().unwrap_or_default()).unwrap_or_default()).collect()
+            a.iter()
+                .map(|h| hex::decode(h.as_str().unwrap_or_default()).unwrap_or_default())
+                .collect()
         });
         KnownAnswers {
             leaves: leaves.unwrap_or_default(),
-            roots: (0..=8).map(|n| hash_from_hex(&json["roots_hex"][n.to_string()])).collect(),
+            roots: (0..=8)
+                .map(|n| hash_from_hex(&json["roots_hex"][n.to_string()]))
+                .collect(),
             inclusion: proofs(&json["inclusion"], "leaf_index", "tree_size"),
             consistency: proofs(&json["consistency"], "size1", "size2"),
         }
@@ -390,7 +403,11 @@ mod tests {
         for size in 0..=8usize {
             let tree = MemoryTree::with_leaves(&answers.leaves[..size]);
             assert_eq!(tree.frontier.root(), answers.roots[size], "root of size {size}");
-            assert_eq!(ok(root_at(size as u64, &tree)), answers.roots[size], "stored root of size {size}");
+            assert_eq!(
+                ok(root_at(size as u64, &tree)),
+                answers.roots[size],
+                "stored root of size {size}"
+            );
         }
     }
 
@@ -403,7 +420,13 @@ mod tests {
             let proof = ok(resolve_plan(&inclusion_plan(*index, *size), &tree));
             assert_eq!(&proof, expected, "inclusion {index}@{size}");
             let leaf = leaf_hash(&answers.leaves[*index as usize]);
-            assert!(verify_inclusion(&leaf, *index, *size, expected, &answers.roots[*size as usize]));
+            assert!(verify_inclusion(
+                &leaf,
+                *index,
+                *size,
+                expected,
+                &answers.roots[*size as usize]
+            ));
         }
     }
 
@@ -448,7 +471,13 @@ mod tests {
         for new in 1..=70u64 {
             for old in 1..=new {
                 let proof = ok(resolve_plan(&consistency_plan(old, new), &tree));
-                assert!(verify_consistency(old, new, &proof, &roots[old as usize], &roots[new as usize]));
+                assert!(verify_consistency(
+                    old,
+                    new,
+                    &proof,
+                    &roots[old as usize],
+                    &roots[new as usize]
+                ));
             }
         }
     }
@@ -469,7 +498,10 @@ mod tests {
         assert!(!verify_inclusion(&leaf, 3, 3, &[], &leaf), "index past the tree");
         assert!(!verify_consistency(0, 3, &[], &leaf, &leaf), "from the empty tree");
         assert!(!verify_consistency(4, 3, &[], &leaf, &leaf), "shrinking tree");
-        assert!(!verify_consistency(3, 5, &[], &leaf, &leaf), "empty proof between different sizes");
+        assert!(
+            !verify_consistency(3, 5, &[], &leaf, &leaf),
+            "empty proof between different sizes"
+        );
     }
 
     proptest! {

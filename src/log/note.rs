@@ -74,12 +74,18 @@ fn parse_key_parts(text: &str) -> Result<(&str, KeyId, [u8; 32]), NoteError> {
     };
     check_key_name(name)?;
     let id_bytes = hex::decode(hex_id).map_err(|_| malformed("the key ID is not hex"))?;
-    let id: KeyId = id_bytes.try_into().map_err(|_| malformed("the key ID is not 4 bytes"))?;
-    let raw = BASE64.decode(key).map_err(|_| malformed("the key is not standard base64"))?;
+    let id: KeyId = id_bytes
+        .try_into()
+        .map_err(|_| malformed("the key ID is not 4 bytes"))?;
+    let raw = BASE64
+        .decode(key)
+        .map_err(|_| malformed("the key is not standard base64"))?;
     let Some((&ALGORITHM_ED25519, material)) = raw.split_first() else {
         return Err(malformed("only Ed25519 keys (algorithm byte 0x01) are supported"));
     };
-    let material: [u8; 32] = material.try_into().map_err(|_| malformed("an Ed25519 key is 32 bytes"))?;
+    let material: [u8; 32] = material
+        .try_into()
+        .map_err(|_| malformed("an Ed25519 key is 32 bytes"))?;
     Ok((name, id, material))
 }
 
@@ -100,7 +106,11 @@ impl NoteVerifier {
         if key_id(name, &public) != id {
             return Err(NoteError::MalformedKey("the key ID does not match the key".into()));
         }
-        Ok(NoteVerifier { name: name.to_string(), id, public })
+        Ok(NoteVerifier {
+            name: name.to_string(),
+            id,
+            public,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -179,7 +189,9 @@ fn parse_signature_line(line: &str) -> Result<(&str, KeyId, Vec<u8>), NoteError>
     let Some((name, encoded)) = rest.split_once(' ') else {
         return Err(malformed("a signature line is '— <name> <base64>'"));
     };
-    let raw = BASE64.decode(encoded).map_err(|_| malformed("a signature is not standard base64"))?;
+    let raw = BASE64
+        .decode(encoded)
+        .map_err(|_| malformed("a signature is not standard base64"))?;
     if raw.len() < 5 {
         return Err(malformed("a signature is shorter than its key ID"));
     }
@@ -212,7 +224,11 @@ impl NoteSigner {
         check_key_name(name)?;
         let signing = SigningKey::from_bytes(&seed);
         let public = signing.verifying_key();
-        let verifier = NoteVerifier { name: name.to_string(), id: key_id(name, &public), public };
+        let verifier = NoteVerifier {
+            name: name.to_string(),
+            id: key_id(name, &public),
+            public,
+        };
         Ok(NoteSigner { verifier, signing })
     }
 
@@ -233,7 +249,12 @@ impl NoteSigner {
     pub fn to_key_string(&self) -> String {
         let mut raw = vec![ALGORITHM_ED25519];
         raw.extend_from_slice(self.signing.as_bytes());
-        format!("PRIVATE+KEY+{}+{}+{}", self.verifier.name, hex::encode(self.verifier.id), BASE64.encode(raw))
+        format!(
+            "PRIVATE+KEY+{}+{}+{}",
+            self.verifier.name,
+            hex::encode(self.verifier.id),
+            BASE64.encode(raw)
+        )
     }
 
     pub fn verifier(&self) -> &NoteVerifier {
@@ -246,10 +267,17 @@ impl NoteSigner {
 
     /// Signs `body` (which must end in a newline) into a complete signed note.
     pub fn sign_note(&self, body: &str) -> String {
-        assert!(body.ends_with('\n') && !body.contains("\n\n"), "a note body is newline-terminated lines");
+        assert!(
+            body.ends_with('\n') && !body.contains("\n\n"),
+            "a note body is newline-terminated lines"
+        );
         let mut raw = self.verifier.id.to_vec();
         raw.extend_from_slice(&self.sign_bytes(body.as_bytes()));
-        format!("{body}\n{SIGNATURE_LINE_PREFIX}{} {}\n", self.verifier.name, BASE64.encode(raw))
+        format!(
+            "{body}\n{SIGNATURE_LINE_PREFIX}{} {}\n",
+            self.verifier.name,
+            BASE64.encode(raw)
+        )
     }
 }
 
@@ -281,10 +309,20 @@ impl Checkpoint {
         if size.is_empty() || !size.bytes().all(|b| b.is_ascii_digit()) || (size.len() > 1 && size.starts_with('0')) {
             return Err(malformed("the tree size is not a canonical decimal number"));
         }
-        let size = size.parse().map_err(|_| malformed("the tree size does not fit 64 bits"))?;
-        let root = BASE64.decode(root).map_err(|_| malformed("the root hash is not standard base64"))?;
-        let root = root.try_into().map_err(|_| malformed("the root hash is not 32 bytes"))?;
-        Ok(Checkpoint { origin: origin.to_string(), size, root })
+        let size = size
+            .parse()
+            .map_err(|_| malformed("the tree size does not fit 64 bits"))?;
+        let root = BASE64
+            .decode(root)
+            .map_err(|_| malformed("the root hash is not standard base64"))?;
+        let root = root
+            .try_into()
+            .map_err(|_| malformed("the root hash is not 32 bytes"))?;
+        Ok(Checkpoint {
+            origin: origin.to_string(),
+            size,
+            root,
+        })
     }
 
     /// Signs this checkpoint into a note.
@@ -322,7 +360,10 @@ mod tests {
     fn the_c2sp_example_note_verifies_with_the_example_key() {
         let verifier = NoteVerifier::parse(EXAMPLE_KEY).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(verifier.to_key_string(), EXAMPLE_KEY);
-        assert_eq!(verifier.open(EXAMPLE_NOTE.as_bytes()), Ok("This is an example message.\n"));
+        assert_eq!(
+            verifier.open(EXAMPLE_NOTE.as_bytes()),
+            Ok("This is an example message.\n")
+        );
     }
 
     #[test]
@@ -339,13 +380,25 @@ mod tests {
     fn altered_unsigned_and_foreign_notes_are_refused() {
         let verifier = NoteVerifier::parse(EXAMPLE_KEY).unwrap_or_else(|e| panic!("{e}"));
         let altered = EXAMPLE_NOTE.replace("example message", "exemple message");
-        assert!(matches!(verifier.open(altered.as_bytes()), Err(NoteError::BadSignature(_))));
+        assert!(matches!(
+            verifier.open(altered.as_bytes()),
+            Err(NoteError::BadSignature(_))
+        ));
         let unsigned = "This is an example message.\n\n";
-        assert!(matches!(verifier.open(unsigned.as_bytes()), Err(NoteError::Malformed(_))));
+        assert!(matches!(
+            verifier.open(unsigned.as_bytes()),
+            Err(NoteError::Malformed(_))
+        ));
         let foreign = signer("example.com/foo", 9).sign_note("This is an example message.\n");
-        assert!(matches!(verifier.open(foreign.as_bytes()), Err(NoteError::NotSignedBy(_))));
+        assert!(matches!(
+            verifier.open(foreign.as_bytes()),
+            Err(NoteError::NotSignedBy(_))
+        ));
         let no_blank_line = EXAMPLE_NOTE.replacen("\n\n", "\n", 1);
-        assert!(matches!(verifier.open(no_blank_line.as_bytes()), Err(NoteError::Malformed(_))));
+        assert!(matches!(
+            verifier.open(no_blank_line.as_bytes()),
+            Err(NoteError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -373,11 +426,20 @@ mod tests {
     #[test]
     fn checkpoints_round_trip_and_bind_the_origin() {
         let key = signer("peerreg.local/ms", 3);
-        let checkpoint = Checkpoint { origin: "peerreg.local/ms".into(), size: 42, root: [7; 32] };
+        let checkpoint = Checkpoint {
+            origin: "peerreg.local/ms".into(),
+            size: 42,
+            root: [7; 32],
+        };
         let note = checkpoint.sign(&key);
         assert!(note.starts_with("peerreg.local/ms\n42\nBwcH"));
         assert_eq!(Checkpoint::open(note.as_bytes(), key.verifier()), Ok(checkpoint));
-        let other_origin = Checkpoint { origin: "peerreg.local/tn".into(), size: 1, root: [0; 32] }.sign(&key);
+        let other_origin = Checkpoint {
+            origin: "peerreg.local/tn".into(),
+            size: 1,
+            root: [0; 32],
+        }
+        .sign(&key);
         assert!(Checkpoint::open(other_origin.as_bytes(), key.verifier()).is_err());
         for bad in ["o\n-1\nAA==\n", "o\n01\nAA==\n", "o\n1\n", "o\n1\nAAAA\n"] {
             assert!(Checkpoint::parse_body(bad).is_err(), "{bad:?} must not parse");

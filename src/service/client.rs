@@ -43,7 +43,10 @@ pub struct LogClient {
 
 fn to_hashes(raw: Vec<Vec<u8>>) -> Result<Vec<Hash>> {
     raw.into_iter()
-        .map(|h| Hash::try_from(h.as_slice()).map_err(|_| Error::DataLoss("the node sent a proof hash that is not 32 bytes".into())))
+        .map(|h| {
+            Hash::try_from(h.as_slice())
+                .map_err(|_| Error::DataLoss("the node sent a proof hash that is not 32 bytes".into()))
+        })
         .collect()
 }
 
@@ -58,34 +61,66 @@ impl LogClient {
     }
 
     pub async fn identity(&self) -> Result<LogIdentity> {
-        let info = self.inner.clone().get_log_info(pb::GetLogInfoRequest {}).await.map_err(|s| from_status(&s))?;
-        let pb::LogInfo { origin, state, verifier_key } = info.into_inner();
-        Ok(LogIdentity { origin, state, verifier_key })
+        let info = self
+            .inner
+            .clone()
+            .get_log_info(pb::GetLogInfoRequest {})
+            .await
+            .map_err(|s| from_status(&s))?;
+        let pb::LogInfo {
+            origin,
+            state,
+            verifier_key,
+        } = info.into_inner();
+        Ok(LogIdentity {
+            origin,
+            state,
+            verifier_key,
+        })
     }
 
     /// The latest checkpoint note, unverified.
     pub async fn checkpoint_note(&self) -> Result<Vec<u8>> {
-        let checkpoint =
-            self.inner.clone().get_checkpoint(pb::GetCheckpointRequest {}).await.map_err(|s| from_status(&s))?;
+        let checkpoint = self
+            .inner
+            .clone()
+            .get_checkpoint(pb::GetCheckpointRequest {})
+            .await
+            .map_err(|s| from_status(&s))?;
         Ok(checkpoint.into_inner().note)
     }
 
     /// One page of entries from `start` (possibly fewer than asked).
     pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
         let request = pb::GetEntriesRequest { start, end };
-        let page = self.inner.clone().get_entries(request).await.map_err(|s| from_status(&s))?;
+        let page = self
+            .inner
+            .clone()
+            .get_entries(request)
+            .await
+            .map_err(|s| from_status(&s))?;
         Ok(page.into_inner().entries)
     }
 
     pub async fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
         let request = pb::GetInclusionProofRequest { index, tree_size };
-        let proof = self.inner.clone().get_inclusion_proof(request).await.map_err(|s| from_status(&s))?;
+        let proof = self
+            .inner
+            .clone()
+            .get_inclusion_proof(request)
+            .await
+            .map_err(|s| from_status(&s))?;
         to_hashes(proof.into_inner().hashes)
     }
 
     pub async fn consistency_proof(&self, from_size: u64, to_size: u64) -> Result<Vec<Hash>> {
         let request = pb::GetConsistencyProofRequest { from_size, to_size };
-        let proof = self.inner.clone().get_consistency_proof(request).await.map_err(|s| from_status(&s))?;
+        let proof = self
+            .inner
+            .clone()
+            .get_consistency_proof(request)
+            .await
+            .map_err(|s| from_status(&s))?;
         to_hashes(proof.into_inner().hashes)
     }
 }

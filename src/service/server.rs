@@ -28,7 +28,9 @@ fn incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<TcpStre
 /// in-flight requests and returns.
 pub async fn serve(listener: TcpListener, ledger: Ledger, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<TransparencyLogServer<TransparencyLogService>>().await;
+    health
+        .set_serving::<TransparencyLogServer<TransparencyLogService>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()

@@ -22,7 +22,10 @@ pub struct TransparencyLogService {
 
 impl TransparencyLogService {
     pub fn new(ledger: Ledger) -> TransparencyLogService {
-        TransparencyLogService { ledger, watchers: Arc::new(Semaphore::new(limits::WATCH_STREAMS_MAX)) }
+        TransparencyLogService {
+            ledger,
+            watchers: Arc::new(Semaphore::new(limits::WATCH_STREAMS_MAX)),
+        }
     }
 }
 
@@ -81,10 +84,7 @@ impl TransparencyLog for TransparencyLogService {
 
     type WatchEntriesStream = WatchStream;
 
-    async fn watch_entries(
-        &self,
-        request: Request<pb::WatchEntriesRequest>,
-    ) -> Result<Response<WatchStream>, Status> {
+    async fn watch_entries(&self, request: Request<pb::WatchEntriesRequest>) -> Result<Response<WatchStream>, Status> {
         let pb::WatchEntriesRequest { from_index } = request.into_inner();
         let size = self.ledger.published().checkpoint.size;
         if from_index > size {

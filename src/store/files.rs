@@ -29,7 +29,10 @@ pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 /// (signing keys) are created with mode 0600 before any byte is written.
 pub fn write_atomic(path: &Path, contents: &[u8], private: bool) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temp = dir.join(format!(".{file_name}.tmp"));
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -39,7 +42,8 @@ pub fn write_atomic(path: &Path, contents: &[u8], private: bool) -> Result<(), S
         options.mode(0o600);
     }
     let mut file = options.open(&temp).map_err(|e| StoreError::io(&temp, "creating", e))?;
-    file.write_all(contents).map_err(|e| StoreError::io(&temp, "writing", e))?;
+    file.write_all(contents)
+        .map_err(|e| StoreError::io(&temp, "writing", e))?;
     file.sync_all().map_err(|e| StoreError::io(&temp, "syncing", e))?;
     fs::rename(&temp, path).map_err(|e| StoreError::io(path, "renaming into place", e))?;
     sync_dir(dir)

@@ -33,7 +33,11 @@ const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{path}: {what} failed: {source}")]
-    Io { path: PathBuf, what: &'static str, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
     #[error("the store in {dir} could not be opened: {detail}")]
     Open { dir: PathBuf, detail: String },
     #[error("the store in {dir} crashed while {what} ({detail}): its files are damaged; repair it from a mirror")]
@@ -44,7 +48,11 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn io(path: &Path, what: &'static str, source: std::io::Error) -> StoreError {
-        StoreError::Io { path: path.to_path_buf(), what, source }
+        StoreError::Io {
+            path: path.to_path_buf(),
+            what,
+            source,
+        }
     }
 }
 
@@ -115,16 +123,30 @@ impl Store {
         let opened = catch_unwind(AssertUnwindSafe(|| config.open()));
         let db = match opened {
             Ok(Ok(db)) => db,
-            Ok(Err(e)) => return Err(StoreError::Open { dir: dir.to_path_buf(), detail: e.to_string() }),
+            Ok(Err(e)) => {
+                return Err(StoreError::Open {
+                    dir: dir.to_path_buf(),
+                    detail: e.to_string(),
+                })
+            }
             Err(payload) => {
                 let detail = panic_detail(payload);
-                return Err(StoreError::Panicked { dir: dir.to_path_buf(), what: "opening".into(), detail });
+                return Err(StoreError::Panicked {
+                    dir: dir.to_path_buf(),
+                    what: "opening".into(),
+                    detail,
+                });
             }
         };
         let db_path = dir.join("db");
         let db_file = File::open(&db_path).map_err(|e| StoreError::io(&db_path, "opening", e))?;
         files::sync_dir(dir)?;
-        let store = Store { db, dir: dir.to_path_buf(), db_file, synced_blobs: Mutex::new(HashSet::new()) };
+        let store = Store {
+            db,
+            dir: dir.to_path_buf(),
+            db_file,
+            synced_blobs: Mutex::new(HashSet::new()),
+        };
         store.sync_blobs(true)?;
         Ok(store)
     }
@@ -138,14 +160,19 @@ impl Store {
         match catch_unwind(AssertUnwindSafe(call)) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(self.corrupt(format!("{what}: {e}"))),
-            Err(payload) => {
-                Err(StoreError::Panicked { dir: self.dir.clone(), what: what.into(), detail: panic_detail(payload) })
-            }
+            Err(payload) => Err(StoreError::Panicked {
+                dir: self.dir.clone(),
+                what: what.into(),
+                detail: panic_detail(payload),
+            }),
         }
     }
 
     pub fn corrupt(&self, detail: String) -> StoreError {
-        StoreError::Corrupt { dir: self.dir.clone(), detail }
+        StoreError::Corrupt {
+            dir: self.dir.clone(),
+            detail,
+        }
     }
 
     /// The latest signed checkpoint committed to the store, if any.
@@ -217,7 +244,9 @@ impl Store {
     /// sled's flush, then the fdatasync sled does not do.
     fn sync(&self) -> Result<(), StoreError> {
         self.guarded("flushing", || self.db.flush())?;
-        self.db_file.sync_data().map_err(|e| StoreError::io(&self.dir.join("db"), "fdatasync", e))?;
+        self.db_file
+            .sync_data()
+            .map_err(|e| StoreError::io(&self.dir.join("db"), "fdatasync", e))?;
         self.sync_blobs(false)
     }
 
@@ -227,13 +256,18 @@ impl Store {
         let Ok(listing) = std::fs::read_dir(&blobs) else {
             return Ok(());
         };
-        let mut synced = self.synced_blobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut synced = self
+            .synced_blobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut any_new = false;
         for item in listing.flatten() {
             let name = item.file_name();
             if all || !synced.contains(&name) {
                 let path = item.path();
-                File::open(&path).and_then(|f| f.sync_data()).map_err(|e| StoreError::io(&path, "fdatasync", e))?;
+                File::open(&path)
+                    .and_then(|f| f.sync_data())
+                    .map_err(|e| StoreError::io(&path, "fdatasync", e))?;
                 synced.insert(name);
                 any_new = true;
             }
@@ -288,7 +322,10 @@ mod tests {
         assert_eq!(store.event_index("b").ok(), Some(Some(1)));
         assert_eq!(store.event_index("c").ok(), Some(None));
         assert_eq!(store.checkpoint_note().ok(), Some(Some(b"note".to_vec())));
-        assert_eq!(store.read_hashes(&[NodeId { level: 1, index: 0 }]).ok(), Some(vec![[2; 32]]));
+        assert_eq!(
+            store.read_hashes(&[NodeId { level: 1, index: 0 }]).ok(),
+            Some(vec![[2; 32]])
+        );
         assert!(store.read_hashes(&[NodeId::leaf(5)]).is_err());
     }
 }

@@ -63,11 +63,19 @@ impl TestNode {
             })
             .await
         });
-        TestNode { ledger, endpoint, dir: dir.to_path_buf(), stop, server }
+        TestNode {
+            ledger,
+            endpoint,
+            dir: dir.to_path_buf(),
+            stop,
+            server,
+        }
     }
 
     pub async fn client(&self) -> LogClient {
-        LogClient::connect(&self.endpoint).await.expect("connect to the test node")
+        LogClient::connect(&self.endpoint)
+            .await
+            .expect("connect to the test node")
     }
 
     /// Stops the server and the writer; the store is closed afterwards.
@@ -82,6 +90,9 @@ impl TestNode {
 pub async fn append_enrolments(ledger: &Ledger, prefix: &str, count: usize) {
     for i in 0..count {
         let name = format!("{prefix}-{i}");
-        ledger.append(format!("evt-{name}"), enrolment(&name)).await.expect("append");
+        ledger
+            .append(format!("evt-{name}"), enrolment(&name))
+            .await
+            .expect("append");
     }
 }

@@ -11,7 +11,12 @@ pub fn leaf(data: &[u8]) -> Hash {
 }
 
 fn node(left: &Hash, right: &Hash) -> Hash {
-    Sha256::new().chain_update([1u8]).chain_update(left).chain_update(right).finalize().into()
+    Sha256::new()
+        .chain_update([1u8])
+        .chain_update(left)
+        .chain_update(right)
+        .finalize()
+        .into()
 }
 
 fn split(n: u64) -> u64 {

@@ -1,0 +1,362 @@
+//! A damaged, tampered or rewritten log is refused or reported, never served as
+//! good; bad requests get the DESIGN.md §5 code and change nothing.
+
+mod common;
+
+use std::path::Path;
+use std::pin::Pin;
+
+use common::{append_enrolments, open_ledger, rfc9162, TestNode};
+use peerreg::error::Error;
+use peerreg::ledger::Ledger;
+use peerreg::pb;
+use peerreg::service::rpc::transparency_log_client::TransparencyLogClient;
+use peerreg::service::rpc::transparency_log_server::{TransparencyLog, TransparencyLogServer};
+use peerreg::service::TransparencyLogService;
+use tonic::{Code, Request, Response, Status};
+
+/// Flips one byte inside every occurrence of `needle` in every file under `dir`.
+fn flip_everywhere(dir: &Path, needle: &[u8]) -> usize {
+    let mut flipped = 0;
+    for item in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = item.path();
+        if path.is_dir() {
+            flipped += flip_everywhere(&path, needle);
+            continue;
+        }
+        let mut bytes = std::fs::read(&path).expect("read file");
+        let mut at = 0;
+        let mut changed = false;
+        while let Some(offset) = bytes[at..].windows(needle.len()).position(|w| w == needle) {
+            let position = at + offset + needle.len() / 2;
+            bytes[position] ^= 0x01;
+            at = position + 1;
+            flipped += 1;
+            changed = true;
+        }
+        if changed {
+            std::fs::write(&path, &bytes).expect("write file");
+        }
+    }
+    flipped
+}
+
+async fn log_of(count: usize, dir: &Path) -> Vec<Vec<u8>> {
+    let ledger = open_ledger(dir).expect("open");
+    append_enrolments(&ledger, "person", count).await;
+    let entries = ledger.entries(0, count as u64).expect("entries");
+    ledger.shutdown().await;
+    entries
+}
+
+fn refusal(opened: peerreg::error::Result<Ledger>) -> String {
+    match opened {
+        Ok(_) => panic!("a damaged store was opened"),
+        Err(Error::DataLoss(message)) => message,
+        Err(other) => panic!("a damaged store must be DATA_LOSS, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_flipped_byte_in_a_stored_entry_refuses_to_open() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    log_of(60, dir.path()).await;
+    assert!(
+        flip_everywhere(&dir.path().join("log"), b"person-37") > 0,
+        "the entry is in the sled files"
+    );
+    let message = refusal(open_ledger(dir.path()));
+    assert!(
+        message.contains(&dir.path().join("log").display().to_string()),
+        "names the directory: {message}"
+    );
+}
+
+#[tokio::test]
+async fn a_flipped_byte_in_a_stored_tree_hash_refuses_to_open() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let entries = log_of(60, dir.path()).await;
+    let leaf = rfc9162::leaf(&entries[21]);
+    assert!(
+        flip_everywhere(&dir.path().join("log"), &leaf) > 0,
+        "the leaf hash is in the sled files"
+    );
+    refusal(open_ledger(dir.path()));
+}
+
+#[tokio::test]
+async fn a_store_without_its_published_checkpoint_is_refused_unless_accepted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    log_of(5, dir.path()).await;
+    std::fs::remove_file(dir.path().join("checkpoint")).expect("remove the published checkpoint");
+    let message = refusal(open_ledger(dir.path()));
+    assert!(message.contains("--accept-store-as-is"), "{message}");
+    let accepted = Ledger::open(peerreg::ledger::LedgerOptions {
+        data_dir: dir.path().to_path_buf(),
+        state: "MS".into(),
+        signer: common::signer("peerreg.local/ms"),
+        accept_unpublished_store: true,
+    })
+    .expect("an operator may accept the store");
+    assert_eq!(accepted.published().checkpoint.size, 5);
+    accepted.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_store_that_lost_entries_behind_a_published_checkpoint_is_refused() {
+    let small = tempfile::tempdir().expect("temp dir");
+    let large = tempfile::tempdir().expect("temp dir");
+    log_of(3, small.path()).await;
+    log_of(9, large.path()).await;
+    // The store rolled back to an older state, but 9 entries were published.
+    std::fs::copy(large.path().join("checkpoint"), small.path().join("checkpoint")).expect("copy");
+    let message = refusal(open_ledger(small.path()));
+    assert!(
+        message.contains('3') && message.contains('9'),
+        "names both sizes: {message}"
+    );
+}
+
+#[tokio::test]
+async fn a_different_key_cannot_open_the_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    log_of(2, dir.path()).await;
+    let other_key = peerreg::log::note::NoteSigner::from_seed("peerreg.local/ms", [7; 32]).expect("key");
+    let opened = Ledger::open(peerreg::ledger::LedgerOptions {
+        data_dir: dir.path().to_path_buf(),
+        state: "MS".into(),
+        signer: other_key,
+        accept_unpublished_store: false,
+    });
+    assert!(refusal(opened).contains("right key"));
+}
+
+/// A node that serves a real log but alters entry `victim` in transit.
+struct TamperingLog {
+    honest: TransparencyLogService,
+    victim: u64,
+}
+
+#[tonic::async_trait]
+impl TransparencyLog for TamperingLog {
+    async fn get_log_info(&self, r: Request<pb::GetLogInfoRequest>) -> Result<Response<pb::LogInfo>, Status> {
+        self.honest.get_log_info(r).await
+    }
+    async fn get_checkpoint(&self, r: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::Checkpoint>, Status> {
+        self.honest.get_checkpoint(r).await
+    }
+    async fn get_entries(&self, r: Request<pb::GetEntriesRequest>) -> Result<Response<pb::GetEntriesResponse>, Status> {
+        let start = r.get_ref().start;
+        let mut page = self.honest.get_entries(r).await?;
+        if let Some(entry) = self
+            .victim
+            .checked_sub(start)
+            .and_then(|i| page.get_mut().entries.get_mut(i as usize))
+        {
+            let at = entry.len() - 70;
+            entry[at] ^= 0x20;
+        }
+        Ok(page)
+    }
+    async fn get_inclusion_proof(
+        &self,
+        r: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::InclusionProof>, Status> {
+        self.honest.get_inclusion_proof(r).await
+    }
+    async fn get_consistency_proof(
+        &self,
+        r: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::ConsistencyProof>, Status> {
+        self.honest.get_consistency_proof(r).await
+    }
+    type WatchEntriesStream =
+        Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::WatchEntriesResponse, Status>> + Send>>;
+    async fn watch_entries(
+        &self,
+        _: Request<pb::WatchEntriesRequest>,
+    ) -> Result<Response<Self::WatchEntriesStream>, Status> {
+        Err(Status::unimplemented("not in this fake"))
+    }
+}
+
+async fn serve_tampering(ledger: Ledger, victim: u64) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+    let service = TamperingLog {
+        honest: TransparencyLogService::new(ledger),
+        victim,
+    };
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TransparencyLogServer::new(service))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    endpoint
+}
+
+/// Runs the real `peerreg audit` binary; returns (success, stdout + stderr).
+async fn run_audit(endpoint: &str, verifier_key: &str, state_file: &Path) -> (bool, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerreg"))
+        .args([
+            "audit",
+            "--endpoint",
+            endpoint,
+            "--verifier-key",
+            verifier_key,
+            "--state-file",
+        ])
+        .arg(state_file)
+        .output()
+        .await
+        .expect("run peerreg audit");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_passes_on_an_honest_node_and_fails_on_a_tampering_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = TestNode::start(dir.path()).await;
+    append_enrolments(&node.ledger, "audited", 300).await;
+    let key = node.ledger.verifier().to_key_string();
+    let state_file = dir.path().join("audit.json");
+
+    let (ok, text) = run_audit(&node.endpoint, &key, &state_file).await;
+    assert!(
+        ok && text.contains("audit OK") && text.contains("300 entries"),
+        "{text}"
+    );
+    append_enrolments(&node.ledger, "later", 20).await;
+    let (ok, text) = run_audit(&node.endpoint, &key, &state_file).await;
+    assert!(
+        ok && text.contains("consistent with the 300 entries verified before"),
+        "{text}"
+    );
+
+    let fake = serve_tampering(node.ledger.clone(), 123).await;
+    let (ok, text) = run_audit(&fake, &key, &dir.path().join("fresh.json")).await;
+    assert!(
+        !ok && text.contains("AUDIT FAILED") && text.contains("entry 123"),
+        "{text}"
+    );
+
+    let wrong_key = common::signer("peerreg.local/tn").verifier().to_key_string();
+    let (ok, text) = run_audit(&node.endpoint, &wrong_key, &dir.path().join("other.json")).await;
+    assert!(!ok && text.contains("pinned key"), "{text}");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_reports_a_log_rewritten_after_a_shared_prefix() {
+    let original = tempfile::tempdir().expect("temp dir");
+    let fork = tempfile::tempdir().expect("temp dir");
+    log_of(5, original.path()).await;
+    for name in ["log", "checkpoint"] {
+        copy_tree(&original.path().join(name), &fork.path().join(name));
+    }
+    let honest = TestNode::start(original.path()).await;
+    append_enrolments(&honest.ledger, "honest", 5).await;
+    let key = honest.ledger.verifier().to_key_string();
+    let state_file = original.path().join("audit.json");
+    let (ok, text) = run_audit(&honest.endpoint, &key, &state_file).await;
+    assert!(ok, "{text}");
+
+    // Same key, same first 5 entries, then different history, first at the
+    // same size and then longer.
+    let forked = TestNode::start(fork.path()).await;
+    append_enrolments(&forked.ledger, "rewritten", 5).await;
+    let (ok, text) = run_audit(&forked.endpoint, &key, &state_file).await;
+    assert!(!ok && text.contains("LOG REWRITTEN"), "same size, other root: {text}");
+    append_enrolments(&forked.ledger, "more", 3).await;
+    let (ok, text) = run_audit(&forked.endpoint, &key, &state_file).await;
+    assert!(
+        !ok && text.contains("LOG REWRITTEN") && text.contains("not an extension"),
+        "{text}"
+    );
+    // The honest log still audits against what was remembered.
+    let (ok, text) = run_audit(&honest.endpoint, &key, &state_file).await;
+    assert!(ok, "{text}");
+    honest.stop().await;
+    forked.stop().await;
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_file() {
+        std::fs::copy(from, to).expect("copy file");
+        return;
+    }
+    std::fs::create_dir_all(to).expect("mkdir");
+    for item in std::fs::read_dir(from).expect("read dir").flatten() {
+        copy_tree(&item.path(), &to.join(item.file_name()));
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_right_code_and_change_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = TestNode::start(dir.path()).await;
+    append_enrolments(&node.ledger, "x", 10).await;
+    let channel = peerreg::service::client::connect(&node.endpoint)
+        .await
+        .expect("connect");
+    let mut client = TransparencyLogClient::new(channel);
+    let before = node.ledger.published();
+
+    let entries = |start, end| pb::GetEntriesRequest { start, end };
+    for (request, code) in [
+        (entries(5, 5), Code::InvalidArgument),
+        (entries(6, 2), Code::InvalidArgument),
+        (entries(10, 11), Code::OutOfRange),
+        (entries(u64::MAX - 1, u64::MAX), Code::OutOfRange),
+    ] {
+        let status = client.get_entries(request.clone()).await.expect_err("refused");
+        assert_eq!(status.code(), code, "{request:?}: {}", status.message());
+        assert!(!status.message().is_empty());
+    }
+    let huge = client
+        .get_entries(entries(0, u64::MAX))
+        .await
+        .expect("a huge range is one bounded page");
+    assert_eq!(huge.into_inner().entries.len(), 10);
+
+    let inclusion = |index, tree_size| pb::GetInclusionProofRequest { index, tree_size };
+    for (request, code) in [
+        (inclusion(0, 0), Code::InvalidArgument),
+        (inclusion(3, 3), Code::InvalidArgument),
+        (inclusion(0, 11), Code::OutOfRange),
+        (inclusion(u64::MAX, u64::MAX), Code::OutOfRange),
+    ] {
+        let status = client.get_inclusion_proof(request.clone()).await.expect_err("refused");
+        assert_eq!(status.code(), code, "{request:?}: {}", status.message());
+    }
+    let consistency = |from_size, to_size| pb::GetConsistencyProofRequest { from_size, to_size };
+    for (request, code) in [
+        (consistency(0, 5), Code::InvalidArgument),
+        (consistency(6, 5), Code::InvalidArgument),
+        (consistency(5, 11), Code::OutOfRange),
+        (consistency(0, 0), Code::InvalidArgument),
+    ] {
+        let status = client
+            .get_consistency_proof(request.clone())
+            .await
+            .expect_err("refused");
+        assert_eq!(status.code(), code, "{request:?}: {}", status.message());
+    }
+    let watch = client.watch_entries(pb::WatchEntriesRequest { from_index: 11 }).await;
+    assert_eq!(watch.err().map(|s| s.code()), Some(Code::OutOfRange));
+
+    // Still serving, and nothing changed.
+    let checkpoint = client
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .expect("still serving")
+        .into_inner();
+    assert_eq!(checkpoint.note, before.note.to_vec());
+    assert_eq!(node.ledger.published(), before);
+    node.stop().await;
+}
