@@ -36,8 +36,9 @@ pub const WATCH_BUFFER_ENTRIES: usize = 256;
 pub const WATCH_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Entries at the end of the log verified in full (signature and leaf hash) when
-/// a store opens; older entries are verified by a background sweep and on read.
-pub const OPEN_VERIFY_TAIL_ENTRIES: u64 = 4096;
+/// a store opens: at least the last group commit (`COMMIT_BATCH_MAX`), where a
+/// crash would land. Older entries are verified by a background sweep and on read.
+pub const OPEN_VERIFY_TAIL_ENTRIES: u64 = 1024;
 
 /// Longest key name (checkpoint origin).
 pub const KEY_NAME_BYTES_MAX: usize = 256;

@@ -314,7 +314,7 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
         (entries(10, 11), Code::OutOfRange),
         (entries(u64::MAX - 1, u64::MAX), Code::OutOfRange),
     ] {
-        let status = client.get_entries(request.clone()).await.expect_err("refused");
+        let status = client.get_entries(request).await.expect_err("refused");
         assert_eq!(status.code(), code, "{request:?}: {}", status.message());
         assert!(!status.message().is_empty());
     }
@@ -331,7 +331,7 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
         (inclusion(0, 11), Code::OutOfRange),
         (inclusion(u64::MAX, u64::MAX), Code::OutOfRange),
     ] {
-        let status = client.get_inclusion_proof(request.clone()).await.expect_err("refused");
+        let status = client.get_inclusion_proof(request).await.expect_err("refused");
         assert_eq!(status.code(), code, "{request:?}: {}", status.message());
     }
     let consistency = |from_size, to_size| pb::GetConsistencyProofRequest { from_size, to_size };
@@ -342,7 +342,7 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
         (consistency(0, 0), Code::InvalidArgument),
     ] {
         let status = client
-            .get_consistency_proof(request.clone())
+            .get_consistency_proof(request)
             .await
             .expect_err("refused");
         assert_eq!(status.code(), code, "{request:?}: {}", status.message());

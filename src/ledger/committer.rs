@@ -5,6 +5,7 @@
 //! next one, so the batch size grows with load and the wait is at most one commit.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::SystemTime;
 
@@ -202,5 +203,6 @@ fn publish(shared: &Shared, signer: &NoteSigner, frontier: &Frontier, mut writes
         checkpoint,
     };
     shared.published.send_replace(published.clone());
+    shared.commits.fetch_add(1, Ordering::Relaxed);
     Ok(published)
 }

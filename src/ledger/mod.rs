@@ -14,6 +14,7 @@ mod committer;
 mod open;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -75,6 +76,8 @@ struct Shared {
     /// last handle, either of which ends the committer thread.
     appends: Mutex<Option<mpsc::Sender<AppendRequest>>>,
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Group commits made since open (for batch-size figures and metrics).
+    commits: AtomicU64,
 }
 
 /// A handle on one state's log. Cheap to clone.
@@ -125,6 +128,7 @@ impl Ledger {
             halted: RwLock::new(None),
             appends: Mutex::new(Some(appends)),
             committer: Mutex::new(None),
+            commits: AtomicU64::new(0),
         });
         let committer = committer::spawn(Arc::downgrade(&shared), options.signer, opened.frontier, requests)?;
         *lock(&shared.committer) = Some(committer);
@@ -164,6 +168,11 @@ impl Ledger {
     /// Wakes whenever a new checkpoint is published.
     pub fn subscribe(&self) -> watch::Receiver<Published> {
         self.shared.published.subscribe()
+    }
+
+    /// Group commits made since this ledger was opened.
+    pub fn commit_count(&self) -> u64 {
+        self.shared.commits.load(Ordering::Relaxed)
     }
 
     /// Why the node stopped signing, if it did.
