@@ -19,8 +19,12 @@ fn body(i: usize) -> pb::event::Body {
 
 fn open(dir: &std::path::Path) -> Ledger {
     let signer = NoteSigner::from_seed("peerreg.local/ms", [1; 32]).expect("key");
-    let options =
-        LedgerOptions { data_dir: dir.to_path_buf(), state: "MS".into(), signer, accept_unpublished_store: false };
+    let options = LedgerOptions {
+        data_dir: dir.to_path_buf(),
+        state: "MS".into(),
+        signer,
+        accept_unpublished_store: false,
+    };
     Ledger::open(options).expect("open a bench ledger")
 }
 
@@ -47,14 +51,20 @@ async fn run(events: usize, clients: usize) -> (f64, f64) {
     ledger.shutdown().await;
     let reopened = Instant::now();
     let ledger = open(dir.path());
-    println!("  reopen of {events} events: {:.1} ms", reopened.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "  reopen of {events} events: {:.1} ms",
+        reopened.elapsed().as_secs_f64() * 1e3
+    );
     ledger.shutdown().await;
     (rate, batch)
 }
 
 #[tokio::main]
 async fn main() {
-    let events: usize = std::env::var("PEERREG_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let events: usize = std::env::var("PEERREG_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
     let (baseline, _) = run(events.min(2_000), 1).await;
     println!("one append per flush (1 client):   {baseline:>9.0} events/s  (baseline)");
     for clients in [16, 64, 256] {

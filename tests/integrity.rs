@@ -341,10 +341,7 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
         (consistency(5, 11), Code::OutOfRange),
         (consistency(0, 0), Code::InvalidArgument),
     ] {
-        let status = client
-            .get_consistency_proof(request)
-            .await
-            .expect_err("refused");
+        let status = client.get_consistency_proof(request).await.expect_err("refused");
         assert_eq!(status.code(), code, "{request:?}: {}", status.message());
     }
     let watch = client.watch_entries(pb::WatchEntriesRequest { from_index: 11 }).await;
