@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+use peerreg::clock::SystemClock;
+use peerreg::domain::profile::RequirementProfile;
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::NoteSigner;
 use peerreg::pb;
@@ -24,6 +26,8 @@ fn open(dir: &std::path::Path) -> Ledger {
         state: "MS".into(),
         signer,
         accept_unpublished_store: false,
+        profile: RequirementProfile::example_for("MS").expect("the MS example profile"),
+        clock: std::sync::Arc::new(SystemClock),
     };
     Ledger::open(options).expect("open a bench ledger")
 }

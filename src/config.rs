@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
 use crate::log::note::NoteSigner;
 use crate::store::files;
@@ -48,6 +49,9 @@ pub struct NodeConfig {
     pub key_file: PathBuf,
     /// Accept a store that has no published checkpoint file beside it.
     pub accept_store_as_is: bool,
+    /// What this state demands. Default: the shipped example for the state, or
+    /// the SAMHSA-model-standards-style example relabelled for it.
+    pub profile: RequirementProfile,
 }
 
 impl NodeConfig {
@@ -63,6 +67,7 @@ impl NodeConfig {
             key_file: data_dir.join("log.key"),
             data_dir,
             listen,
+            profile: RequirementProfile::example_for(&state).unwrap_or_else(|| RequirementProfile::default_for(&state)),
             state,
             accept_store_as_is: false,
         })

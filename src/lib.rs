@@ -18,11 +18,14 @@
 //! - [`pb`]: the protobuf wire types (messages only; no transport).
 
 pub mod audit;
+pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod ledger;
 pub mod limits;
 pub mod log;
+pub mod projection;
 pub mod service;
 pub mod store;
 

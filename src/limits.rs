@@ -54,3 +54,7 @@ pub const GRPC_CONCURRENT_STREAMS_MAX: u32 = 256;
 
 /// Entries an auditor asks for inclusion proofs of (spot checks), at most.
 pub const AUDIT_SPOT_CHECKS: u64 = 64;
+
+/// Events between registry snapshots. Restart replays at most this many (plus
+/// whatever arrived since the last snapshot if the node was killed).
+pub const SNAPSHOT_EVERY_EVENTS: u64 = 100_000;

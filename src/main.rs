@@ -5,7 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
+use peerreg::clock::SystemClock;
 use peerreg::config::{self, NodeConfig};
+use peerreg::domain::profile::RequirementProfile;
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::NoteVerifier;
 use peerreg::service::client::LogClient;
@@ -69,6 +73,9 @@ struct ServeArgs {
     /// Accept a store with no published checkpoint file beside it (after a deliberate restore).
     #[arg(long)]
     accept_store_as_is: bool,
+    /// Requirement profile (TOML) [default: the shipped example for the state].
+    #[arg(long)]
+    profile: Option<PathBuf>,
 }
 
 fn node_config(args: ServeArgs) -> anyhow::Result<NodeConfig> {
@@ -85,6 +92,17 @@ fn node_config(args: ServeArgs) -> anyhow::Result<NodeConfig> {
     }
     config.listen = args.listen;
     config.accept_store_as_is = args.accept_store_as_is;
+    if let Some(path) = args.profile {
+        config.profile = RequirementProfile::load(&path)?;
+        if config.profile.state != config.state {
+            bail!(
+                "profile {} is for {}, but this node serves {}",
+                path.display(),
+                config.profile.state,
+                config.state
+            );
+        }
+    }
     Ok(config)
 }
 
@@ -118,6 +136,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state: config.state.clone(),
         signer,
         accept_unpublished_store: config.accept_store_as_is,
+        profile: config.profile.clone(),
+        clock: Arc::new(SystemClock),
     })
     .with_context(|| format!("cannot open the log in {}", config.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(config.listen)

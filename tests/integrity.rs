@@ -92,10 +92,8 @@ async fn a_store_without_its_published_checkpoint_is_refused_unless_accepted() {
     let message = refusal(open_ledger(dir.path()));
     assert!(message.contains("--accept-store-as-is"), "{message}");
     let accepted = Ledger::open(peerreg::ledger::LedgerOptions {
-        data_dir: dir.path().to_path_buf(),
-        state: "MS".into(),
-        signer: common::signer("peerreg.local/ms"),
         accept_unpublished_store: true,
+        ..common::options(dir.path())
     })
     .expect("an operator may accept the store");
     assert_eq!(accepted.published().checkpoint.size, 5);
@@ -123,10 +121,8 @@ async fn a_different_key_cannot_open_the_log() {
     log_of(2, dir.path()).await;
     let other_key = peerreg::log::note::NoteSigner::from_seed("peerreg.local/ms", [7; 32]).expect("key");
     let opened = Ledger::open(peerreg::ledger::LedgerOptions {
-        data_dir: dir.path().to_path_buf(),
-        state: "MS".into(),
         signer: other_key,
-        accept_unpublished_store: false,
+        ..common::options(dir.path())
     });
     assert!(refusal(opened).contains("right key"));
 }

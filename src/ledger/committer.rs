@@ -7,35 +7,47 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::SystemTime;
 
 use prost::Message;
 use tokio::sync::mpsc;
 
-use super::{checkpoint_path, AppendRequest, Published, Receipt, Shared};
+use chrono::NaiveDate;
+
+use super::{checkpoint_path, replay, AppendRequest, Published, Receipt, Shared};
+use crate::domain::fact::Fact;
+use crate::domain::rules;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::entry::{decode_entry, sign_event};
 use crate::log::merkle::{leaf_hash, Frontier};
 use crate::log::note::{Checkpoint, NoteSigner};
 use crate::pb;
+use crate::projection::Registry;
 use crate::store::{files, CommitBatch};
+
+/// What only the writer holds: the key, the tree's right edge and its own
+/// working copy of the registry (ahead of the read view during a batch).
+pub(super) struct Writer {
+    pub signer: NoteSigner,
+    pub frontier: Frontier,
+    pub registry: Registry,
+}
 
 pub(super) fn spawn(
     shared: Weak<Shared>,
-    signer: NoteSigner,
-    frontier: Frontier,
+    writer: Writer,
     requests: mpsc::Receiver<AppendRequest>,
 ) -> Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("peerreg-committer".into())
-        .spawn(move || run(shared, &signer, frontier, requests))
+        .spawn(move || run(shared, writer, requests))
         .map_err(|e| Error::Internal(format!("cannot start the log writer thread: {e}")))
 }
 
 /// Runs until the queue closes: at `Ledger::shutdown`, or when the last handle
 /// drops `Shared` (which owns the queue's sender; hence the weak reference here).
-fn run(shared: Weak<Shared>, signer: &NoteSigner, mut frontier: Frontier, mut requests: mpsc::Receiver<AppendRequest>) {
+fn run(shared: Weak<Shared>, mut writer: Writer, mut requests: mpsc::Receiver<AppendRequest>) {
+    let mut snapshot_at = writer.registry.size;
     while let Some(first) = requests.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < limits::COMMIT_BATCH_MAX {
@@ -45,7 +57,23 @@ fn run(shared: Weak<Shared>, signer: &NoteSigner, mut frontier: Frontier, mut re
             }
         }
         let Some(shared) = shared.upgrade() else { return };
-        commit(&shared, signer, &mut frontier, batch);
+        commit(&shared, &mut writer, batch);
+        if writer.registry.size >= snapshot_at + limits::SNAPSHOT_EVERY_EVENTS {
+            snapshot_at = writer.registry.size;
+            snapshot_in_background(shared, writer.registry.clone());
+        }
+    }
+    if let Some(shared) = shared.upgrade().filter(|_| writer.registry.size > snapshot_at) {
+        replay::write_snapshot(&shared.store, &shared.data_dir, &writer.registry);
+    }
+}
+
+fn snapshot_in_background(shared: Arc<Shared>, registry: Registry) {
+    let spawned = std::thread::Builder::new()
+        .name("peerreg-snapshot".into())
+        .spawn(move || replay::write_snapshot(&shared.store, &shared.data_dir, &registry));
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start a snapshot thread: {e}");
     }
 }
 
@@ -62,7 +90,7 @@ struct Pending {
     event_ids: HashMap<String, (u64, Vec<u8>)>,
 }
 
-fn commit(shared: &Shared, signer: &NoteSigner, frontier: &mut Frontier, batch: Vec<AppendRequest>) {
+fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
     if let Some(reason) = shared.halt_reason() {
         let refusal = Error::DataLoss(format!(
             "this node has stopped signing ({reason}); an operator must repair it"
@@ -72,23 +100,30 @@ fn commit(shared: &Shared, signer: &NoteSigner, frontier: &mut Frontier, batch: 
         }
         return;
     }
-    let before = frontier.clone();
+    let before = writer.frontier.clone();
+    let today = shared.clock.today();
     let mut pending = Pending {
         writes: CommitBatch::default(),
         event_ids: HashMap::new(),
     };
     let outcomes: Vec<Outcome> = batch
         .iter()
-        .map(|request| sequence(shared, signer, frontier, &mut pending, request))
+        .map(|request| sequence(shared, writer, today, &mut pending, request))
         .collect();
     let published = if pending.writes.entries.is_empty() {
         Ok(shared.published.borrow().clone())
     } else {
-        publish(shared, signer, frontier, pending.writes)
+        publish(shared, &writer.signer, &writer.frontier, pending.writes)
     };
-    if published.is_err() {
-        *frontier = before;
+    let mut view = shared.registry.write().unwrap_or_else(|p| p.into_inner());
+    match &published {
+        Ok(_) => *view = writer.registry.clone(),
+        Err(_) => {
+            writer.frontier = before;
+            writer.registry = view.clone();
+        }
     }
+    drop(view);
     for (request, outcome) in batch.into_iter().zip(outcomes) {
         let answer = match (&published, outcome) {
             (_, Outcome::Refused(error)) => Err(error),
@@ -117,14 +152,10 @@ fn body_bytes(body: &pb::event::Body) -> Vec<u8> {
     .encode_to_vec()
 }
 
-fn recorded_at() -> prost_types::Timestamp {
-    prost_types::Timestamp::from(SystemTime::now())
-}
-
 fn sequence(
     shared: &Shared,
-    signer: &NoteSigner,
-    frontier: &mut Frontier,
+    writer: &mut Writer,
+    today: NaiveDate,
     pending: &mut Pending,
     request: &AppendRequest,
 ) -> Outcome {
@@ -140,15 +171,22 @@ fn sequence(
         }
         Ok(None) => {}
     }
-    let index = frontier.size();
+    let fact = match Fact::from_body(&request.body) {
+        Ok(fact) => fact,
+        Err(error) => return Outcome::Refused(error),
+    };
+    if let Err(error) = rules::check(&writer.registry, &shared.profile, &fact, today) {
+        return Outcome::Refused(error);
+    }
+    let index = writer.frontier.size();
     let event = pb::Event {
         state: shared.state.clone(),
         index,
         event_id: request.event_id.clone(),
-        recorded_at: Some(recorded_at()),
+        recorded_at: Some(prost_types::Timestamp::from(shared.clock.now())),
         body: Some(request.body.clone()),
     };
-    let entry = sign_event(&event, signer).encode_to_vec();
+    let entry = sign_event(&event, &writer.signer).encode_to_vec();
     if entry.len() > limits::ENTRY_BYTES_MAX {
         return Outcome::Refused(Error::ResourceExhausted(format!(
             "the event is {} bytes encoded; entries are limited to {} bytes",
@@ -156,7 +194,8 @@ fn sequence(
             limits::ENTRY_BYTES_MAX
         )));
     }
-    pending.writes.hashes.extend(frontier.push(leaf_hash(&entry)));
+    pending.writes.hashes.extend(writer.frontier.push(leaf_hash(&entry)));
+    writer.registry.apply(index, &fact);
     pending.writes.entries.push((index, entry));
     pending.writes.event_ids.push((request.event_id.clone(), index));
     pending.event_ids.insert(request.event_id.clone(), (index, body));

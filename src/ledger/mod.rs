@@ -12,6 +12,7 @@
 
 mod committer;
 mod open;
+mod replay;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,11 +20,14 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::clock::Clock;
+use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::merkle::{self, Hash, HashReader, NodeId};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
 use crate::pb;
+use crate::projection::Registry;
 use crate::store::{Store, StoreError};
 
 /// How a ledger is opened.
@@ -37,6 +41,10 @@ pub struct LedgerOptions {
     /// Accept a non-empty store with no published checkpoint file beside it
     /// (an operator's explicit decision after restoring a store by hand).
     pub accept_unpublished_store: bool,
+    /// What this state demands; commands are checked against it.
+    pub profile: RequirementProfile,
+    /// Decides "today" for validation and `recorded_at` for events.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The latest signed checkpoint, as published.
@@ -76,6 +84,11 @@ struct Shared {
     /// last handle, either of which ends the committer thread.
     appends: Mutex<Option<mpsc::Sender<AppendRequest>>>,
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The registry as of the latest published checkpoint: the read view. The
+    /// committer works on its own copy and replaces this after each commit.
+    registry: RwLock<Registry>,
+    profile: RequirementProfile,
+    clock: Arc<dyn Clock>,
     /// Group commits made since open (for batch-size figures and metrics).
     commits: AtomicU64,
 }
@@ -89,6 +102,11 @@ pub struct Ledger {
 /// Where the last published checkpoint is kept, outside sled (DESIGN.md §1.5).
 pub fn checkpoint_path(data_dir: &Path) -> PathBuf {
     data_dir.join("checkpoint")
+}
+
+/// Where the registry snapshot is kept (a cache: rebuilt from the log if bad).
+pub fn snapshot_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("projection.snapshot")
 }
 
 /// Where sled keeps the log.
@@ -117,6 +135,7 @@ impl Ledger {
     /// starts the committer and the background integrity sweep.
     pub fn open(options: LedgerOptions) -> Result<Ledger> {
         let opened = open::open_verified(&options)?;
+        let registry = replay::rebuild(&opened.store, &options.data_dir, opened.published.checkpoint.size)?;
         let (published, _) = watch::channel(opened.published);
         let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
         let shared = Arc::new(Shared {
@@ -128,9 +147,17 @@ impl Ledger {
             halted: RwLock::new(None),
             appends: Mutex::new(Some(appends)),
             committer: Mutex::new(None),
+            registry: RwLock::new(registry.clone()),
+            profile: options.profile,
+            clock: options.clock,
             commits: AtomicU64::new(0),
         });
-        let committer = committer::spawn(Arc::downgrade(&shared), options.signer, opened.frontier, requests)?;
+        let writer = committer::Writer {
+            signer: options.signer,
+            frontier: opened.frontier,
+            registry,
+        };
+        let committer = committer::spawn(Arc::downgrade(&shared), writer, requests)?;
         *lock(&shared.committer) = Some(committer);
         open::spawn_sweep(shared.clone(), opened.sweep_below);
         Ok(Ledger { shared })
@@ -168,6 +195,20 @@ impl Ledger {
     /// Wakes whenever a new checkpoint is published.
     pub fn subscribe(&self) -> watch::Receiver<Published> {
         self.shared.published.subscribe()
+    }
+
+    /// The registry as of the latest published checkpoint (an O(1) copy).
+    pub fn registry(&self) -> Registry {
+        self.shared.registry.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn profile(&self) -> &RequirementProfile {
+        &self.shared.profile
+    }
+
+    /// Today, by the node's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.shared.clock.today()
     }
 
     /// Group commits made since this ledger was opened.

@@ -5,6 +5,10 @@
 pub mod rfc9162;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use peerreg::clock::SystemClock;
+use peerreg::domain::profile::RequirementProfile;
 
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::NoteSigner;
@@ -18,13 +22,21 @@ pub fn signer(origin: &str) -> NoteSigner {
     NoteSigner::from_seed(origin, [42; 32]).expect("a valid test key")
 }
 
-pub fn open_ledger(dir: &Path) -> peerreg::error::Result<Ledger> {
-    Ledger::open(LedgerOptions {
+/// Options for Mississippi's test log: the shipped MS example profile and the
+/// system clock.
+pub fn options(dir: &Path) -> LedgerOptions {
+    LedgerOptions {
         data_dir: dir.to_path_buf(),
         state: "MS".into(),
         signer: signer("peerreg.local/ms"),
         accept_unpublished_store: false,
-    })
+        profile: RequirementProfile::example_for("MS").expect("the MS example profile"),
+        clock: Arc::new(SystemClock),
+    }
+}
+
+pub fn open_ledger(dir: &Path) -> peerreg::error::Result<Ledger> {
+    Ledger::open(options(dir))
 }
 
 /// A small, valid event body that names a person (a distinctive marker).

@@ -1,0 +1,490 @@
+//! Typed, validated views of event bodies. An event body is parsed into a
+//! [`Fact`] once: every field checked for form (dates real, hours positive,
+//! vocabulary known, text bounded). Whether the fact is *allowed* given the
+//! registry is `rules`' business; how it changes the registry is `projection`'s.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::vocabulary;
+use crate::error::{Error, Result};
+use crate::pb;
+
+/// Longest legal name, title, provider or identifier we record.
+pub const TEXT_BYTES_MAX: usize = 200;
+/// Longest public discipline summary.
+pub const SUMMARY_BYTES_MAX: usize = 2000;
+/// Most minutes one training, experience record or CE course may claim (~1,666 h).
+pub const MINUTES_MAX: u32 = 100_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CredentialType {
+    PeerSupportSpecialist,
+    PeerRecoverySpecialist,
+    FamilyPeer,
+    YouthPeer,
+    PeerSupervisor,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DisciplineKind {
+    Reprimand,
+    Probation,
+    Restriction,
+    Suspension,
+    Revocation,
+    VoluntarySurrender,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExperienceKind {
+    Paid,
+    Volunteer,
+    Supervised,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Training {
+    pub index: u64,
+    pub course_id: String,
+    pub course_title: String,
+    pub provider: String,
+    pub minutes: u32,
+    pub completed_on: NaiveDate,
+    pub domains: Vec<(String, u32)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Experience {
+    pub index: u64,
+    pub kind: ExperienceKind,
+    pub minutes: u32,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exam {
+    pub index: u64,
+    pub exam_id: String,
+    pub score_percent: u32,
+    pub pass_mark_percent: u32,
+    pub taken_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContinuingEducation {
+    pub index: u64,
+    pub topic: String,
+    pub minutes: u32,
+    pub provider: String,
+    pub completed_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReciprocityBasis {
+    pub origin_state: String,
+    pub origin_credential_number: String,
+    pub origin_checkpoint: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issue {
+    pub peer_id: String,
+    pub credential_number: String,
+    pub credential_type: CredentialType,
+    pub issued_on: NaiveDate,
+    pub expires_on: NaiveDate,
+    pub reciprocity: Option<ReciprocityBasis>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Renewal {
+    pub index: u64,
+    pub renewed_on: NaiveDate,
+    pub new_expires_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discipline {
+    pub index: u64,
+    pub kind: DisciplineKind,
+    pub effective_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub public_summary: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reinstatement {
+    pub index: u64,
+    pub effective_on: NaiveDate,
+    pub public_summary: String,
+}
+
+/// One validated event body. Records carry `index: 0` until applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fact {
+    Enrolled {
+        peer_id: String,
+        legal_name: String,
+        eligibility_attested: bool,
+        ethics_code_signed: bool,
+    },
+    NameChanged {
+        peer_id: String,
+        new_legal_name: String,
+    },
+    TrainingCompleted {
+        peer_id: String,
+        training: Training,
+    },
+    ExperienceRecorded {
+        peer_id: String,
+        experience: Experience,
+    },
+    ExamRecorded {
+        peer_id: String,
+        exam: Exam,
+    },
+    CredentialIssued(Issue),
+    ContinuingEducationCompleted {
+        peer_id: String,
+        course: ContinuingEducation,
+    },
+    CredentialRenewed {
+        credential_number: String,
+        renewal: Renewal,
+    },
+    DisciplinaryAction {
+        credential_number: String,
+        discipline: Discipline,
+    },
+    CredentialReinstated {
+        credential_number: String,
+        reinstatement: Reinstatement,
+    },
+    SigningKeyRotated {
+        new_verifier_key: String,
+    },
+}
+
+fn invalid(field: &str, reason: impl std::fmt::Display) -> Error {
+    Error::InvalidArgument(format!("{field} {reason}"))
+}
+
+/// A calendar date written `YYYY-MM-DD`.
+pub fn date(field: &str, text: &str) -> Result<NaiveDate> {
+    let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    match parsed.filter(|d| d.format("%Y-%m-%d").to_string() == text) {
+        Some(date) => Ok(date),
+        None => Err(invalid(
+            field,
+            format!("must be a real date written YYYY-MM-DD, got {text:?}"),
+        )),
+    }
+}
+
+fn optional_date(field: &str, text: &str) -> Result<Option<NaiveDate>> {
+    if text.is_empty() {
+        Ok(None)
+    } else {
+        date(field, text).map(Some)
+    }
+}
+
+/// Required, bounded text without control characters.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String> {
+    if value.trim().is_empty() {
+        return Err(invalid(field, "is required"));
+    }
+    if value.len() > max {
+        return Err(invalid(
+            field,
+            format!("is {} bytes; at most {max} are accepted", value.len()),
+        ));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(invalid(field, "must not contain control characters"));
+    }
+    Ok(value.to_string())
+}
+
+/// An identifier: bounded, no spaces or control characters.
+pub fn identifier(field: &str, value: &str) -> Result<String> {
+    let value = text(field, value, 64)?;
+    if value.chars().any(char::is_whitespace) {
+        return Err(invalid(field, format!("must not contain spaces, got {value:?}")));
+    }
+    Ok(value)
+}
+
+fn minutes(field: &str, value: u32) -> Result<u32> {
+    if value == 0 || value > MINUTES_MAX {
+        return Err(invalid(
+            field,
+            format!("must be 1 to {MINUTES_MAX} minutes, got {value}"),
+        ));
+    }
+    Ok(value)
+}
+
+fn percent(field: &str, value: u32) -> Result<u32> {
+    if value > 100 {
+        return Err(invalid(field, format!("is a percentage (0-100), got {value}")));
+    }
+    Ok(value)
+}
+
+fn credential_type(value: i32) -> Result<CredentialType> {
+    match pb::CredentialType::try_from(value) {
+        Ok(pb::CredentialType::PeerSupportSpecialist) => Ok(CredentialType::PeerSupportSpecialist),
+        Ok(pb::CredentialType::PeerRecoverySpecialist) => Ok(CredentialType::PeerRecoverySpecialist),
+        Ok(pb::CredentialType::FamilyPeer) => Ok(CredentialType::FamilyPeer),
+        Ok(pb::CredentialType::YouthPeer) => Ok(CredentialType::YouthPeer),
+        Ok(pb::CredentialType::PeerSupervisor) => Ok(CredentialType::PeerSupervisor),
+        Ok(pb::CredentialType::Unspecified) | Err(_) => Err(invalid(
+            "credential_type",
+            format!("must be one of the defined credential types, got {value}"),
+        )),
+    }
+}
+
+fn discipline_kind(value: i32) -> Result<DisciplineKind> {
+    match pb::DisciplineKind::try_from(value) {
+        Ok(pb::DisciplineKind::Reprimand) => Ok(DisciplineKind::Reprimand),
+        Ok(pb::DisciplineKind::Probation) => Ok(DisciplineKind::Probation),
+        Ok(pb::DisciplineKind::Restriction) => Ok(DisciplineKind::Restriction),
+        Ok(pb::DisciplineKind::Suspension) => Ok(DisciplineKind::Suspension),
+        Ok(pb::DisciplineKind::Revocation) => Ok(DisciplineKind::Revocation),
+        Ok(pb::DisciplineKind::VoluntarySurrender) => Ok(DisciplineKind::VoluntarySurrender),
+        Ok(pb::DisciplineKind::Unspecified) | Err(_) => Err(invalid(
+            "kind",
+            format!("must be one of the defined discipline kinds, got {value}"),
+        )),
+    }
+}
+
+fn experience_kind(value: i32) -> Result<ExperienceKind> {
+    match pb::ExperienceKind::try_from(value) {
+        Ok(pb::ExperienceKind::Paid) => Ok(ExperienceKind::Paid),
+        Ok(pb::ExperienceKind::Volunteer) => Ok(ExperienceKind::Volunteer),
+        Ok(pb::ExperienceKind::Supervised) => Ok(ExperienceKind::Supervised),
+        Ok(pb::ExperienceKind::Unspecified) | Err(_) => Err(invalid(
+            "kind",
+            format!("must be paid, volunteer or supervised, got {value}"),
+        )),
+    }
+}
+
+impl Fact {
+    /// Parses and checks the form of one event body.
+    pub fn from_body(body: &pb::event::Body) -> Result<Fact> {
+        use pb::event::Body;
+        match body {
+            Body::PeerEnrolled(e) => Ok(Fact::Enrolled {
+                peer_id: identifier("peer_id", &e.peer_id)?,
+                legal_name: text("legal_name", &e.legal_name, TEXT_BYTES_MAX)?,
+                eligibility_attested: e.eligibility_attested,
+                ethics_code_signed: e.ethics_code_signed,
+            }),
+            Body::NameChanged(e) => Ok(Fact::NameChanged {
+                peer_id: identifier("peer_id", &e.peer_id)?,
+                new_legal_name: text("new_legal_name", &e.new_legal_name, TEXT_BYTES_MAX)?,
+            }),
+            Body::TrainingCompleted(e) => training(e),
+            Body::ExperienceRecorded(e) => experience(e),
+            Body::ExamRecorded(e) => exam(e),
+            Body::CredentialIssued(e) => issue(e),
+            Body::ContinuingEducationCompleted(e) => continuing_education(e),
+            Body::CredentialRenewed(e) => renewal(e),
+            Body::DisciplinaryAction(e) => discipline(e),
+            Body::CredentialReinstated(e) => Ok(Fact::CredentialReinstated {
+                credential_number: identifier("credential_number", &e.credential_number)?,
+                reinstatement: Reinstatement {
+                    index: 0,
+                    effective_on: date("effective_on", &e.effective_on)?,
+                    public_summary: text("public_summary", &e.public_summary, SUMMARY_BYTES_MAX)?,
+                },
+            }),
+            Body::SigningKeyRotated(e) => Ok(Fact::SigningKeyRotated {
+                new_verifier_key: text("new_verifier_key", &e.new_verifier_key, 512)?,
+            }),
+        }
+    }
+
+    /// The peer or credential this fact is about, for indexing and messages.
+    pub fn subject(&self) -> &str {
+        match self {
+            Fact::Enrolled { peer_id, .. }
+            | Fact::NameChanged { peer_id, .. }
+            | Fact::TrainingCompleted { peer_id, .. }
+            | Fact::ExperienceRecorded { peer_id, .. }
+            | Fact::ExamRecorded { peer_id, .. }
+            | Fact::ContinuingEducationCompleted { peer_id, .. } => peer_id,
+            Fact::CredentialIssued(issue) => &issue.credential_number,
+            Fact::CredentialRenewed { credential_number, .. }
+            | Fact::DisciplinaryAction { credential_number, .. }
+            | Fact::CredentialReinstated { credential_number, .. } => credential_number,
+            Fact::SigningKeyRotated { new_verifier_key } => new_verifier_key,
+        }
+    }
+}
+
+fn training(e: &pb::TrainingCompleted) -> Result<Fact> {
+    let total = minutes("minutes", e.minutes)?;
+    let mut domains = Vec::with_capacity(e.domains.len());
+    for d in &e.domains {
+        if !vocabulary::is_competency_domain(&d.domain) {
+            return Err(invalid(
+                "domains",
+                format!("names unknown competency domain {:?}", d.domain),
+            ));
+        }
+        domains.push((d.domain.clone(), minutes("domains.minutes", d.minutes)?));
+    }
+    let by_domain: u64 = domains.iter().map(|(_, m)| u64::from(*m)).sum();
+    if by_domain > u64::from(total) {
+        return Err(invalid(
+            "domains",
+            format!("add up to {by_domain} minutes, more than the course's {total}"),
+        ));
+    }
+    Ok(Fact::TrainingCompleted {
+        peer_id: identifier("peer_id", &e.peer_id)?,
+        training: Training {
+            index: 0,
+            course_id: identifier("course_id", &e.course_id)?,
+            course_title: text("course_title", &e.course_title, TEXT_BYTES_MAX)?,
+            provider: text("provider", &e.provider, TEXT_BYTES_MAX)?,
+            minutes: total,
+            completed_on: date("completed_on", &e.completed_on)?,
+            domains,
+        },
+    })
+}
+
+fn experience(e: &pb::ExperienceRecorded) -> Result<Fact> {
+    let period_start = date("period_start", &e.period_start)?;
+    let period_end = date("period_end", &e.period_end)?;
+    if period_end < period_start {
+        return Err(invalid(
+            "period_end",
+            format!("({period_end}) is before period_start ({period_start})"),
+        ));
+    }
+    Ok(Fact::ExperienceRecorded {
+        peer_id: identifier("peer_id", &e.peer_id)?,
+        experience: Experience {
+            index: 0,
+            kind: experience_kind(e.kind)?,
+            minutes: minutes("minutes", e.minutes)?,
+            period_start,
+            period_end,
+        },
+    })
+}
+
+fn exam(e: &pb::ExamRecorded) -> Result<Fact> {
+    let pass_mark_percent = percent("pass_mark_percent", e.pass_mark_percent)?;
+    if pass_mark_percent == 0 {
+        return Err(invalid("pass_mark_percent", "must be 1 to 100"));
+    }
+    Ok(Fact::ExamRecorded {
+        peer_id: identifier("peer_id", &e.peer_id)?,
+        exam: Exam {
+            index: 0,
+            exam_id: identifier("exam_id", &e.exam_id)?,
+            score_percent: percent("score_percent", e.score_percent)?,
+            pass_mark_percent,
+            taken_on: date("taken_on", &e.taken_on)?,
+        },
+    })
+}
+
+fn issue(e: &pb::CredentialIssued) -> Result<Fact> {
+    let issued_on = date("issued_on", &e.issued_on)?;
+    let expires_on = date("expires_on", &e.expires_on)?;
+    if expires_on <= issued_on {
+        return Err(invalid(
+            "expires_on",
+            format!("({expires_on}) must be after issued_on ({issued_on})"),
+        ));
+    }
+    let reciprocity = match &e.reciprocity {
+        None => None,
+        Some(basis) => Some(ReciprocityBasis {
+            origin_state: crate::config::parse_state(&basis.origin_state)?,
+            origin_credential_number: identifier(
+                "reciprocity.origin_credential_number",
+                &basis.origin_credential_number,
+            )?,
+            origin_checkpoint: if basis.origin_checkpoint.is_empty() {
+                return Err(invalid(
+                    "reciprocity.origin_checkpoint",
+                    "is required: the origin checkpoint the evidence was verified against",
+                ));
+            } else {
+                basis.origin_checkpoint.clone()
+            },
+        }),
+    };
+    Ok(Fact::CredentialIssued(Issue {
+        peer_id: identifier("peer_id", &e.peer_id)?,
+        credential_number: identifier("credential_number", &e.credential_number)?,
+        credential_type: credential_type(e.credential_type)?,
+        issued_on,
+        expires_on,
+        reciprocity,
+    }))
+}
+
+fn continuing_education(e: &pb::ContinuingEducationCompleted) -> Result<Fact> {
+    if !vocabulary::is_ce_topic(&e.topic) {
+        return Err(invalid(
+            "topic",
+            format!("{:?} is not a known continuing-education topic", e.topic),
+        ));
+    }
+    Ok(Fact::ContinuingEducationCompleted {
+        peer_id: identifier("peer_id", &e.peer_id)?,
+        course: ContinuingEducation {
+            index: 0,
+            topic: e.topic.clone(),
+            minutes: minutes("minutes", e.minutes)?,
+            provider: text("provider", &e.provider, TEXT_BYTES_MAX)?,
+            completed_on: date("completed_on", &e.completed_on)?,
+        },
+    })
+}
+
+fn renewal(e: &pb::CredentialRenewed) -> Result<Fact> {
+    Ok(Fact::CredentialRenewed {
+        credential_number: identifier("credential_number", &e.credential_number)?,
+        renewal: Renewal {
+            index: 0,
+            renewed_on: date("renewed_on", &e.renewed_on)?,
+            new_expires_on: date("new_expires_on", &e.new_expires_on)?,
+        },
+    })
+}
+
+fn discipline(e: &pb::DisciplinaryAction) -> Result<Fact> {
+    let effective_on = date("effective_on", &e.effective_on)?;
+    let ends_on = optional_date("ends_on", &e.ends_on)?;
+    if ends_on.is_some_and(|end| end <= effective_on) {
+        return Err(invalid(
+            "ends_on",
+            format!("must be after effective_on ({effective_on})"),
+        ));
+    }
+    Ok(Fact::DisciplinaryAction {
+        credential_number: identifier("credential_number", &e.credential_number)?,
+        discipline: Discipline {
+            index: 0,
+            kind: discipline_kind(e.kind)?,
+            effective_on,
+            ends_on,
+            public_summary: text("public_summary", &e.public_summary, SUMMARY_BYTES_MAX)?,
+        },
+    })
+}

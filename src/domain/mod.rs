@@ -1,0 +1,17 @@
+//! The certification domain: what a state board's events mean. Pure: no IO.
+//!
+//! - [`vocabulary`]: competency domains and CE topics events may name.
+//! - [`profile`]: requirement profiles (what a state demands), from TOML.
+//! - [`fact`]: event bodies parsed and checked for form.
+//! - [`records`]: a peer's and a credential's replayed record.
+//! - [`status`]: a credential's status on any date, and its precedence.
+//! - [`requirements`]: the gaps between a record and a profile.
+//! - [`rules`]: which facts may be appended now.
+
+pub mod fact;
+pub mod profile;
+pub mod records;
+pub mod requirements;
+pub mod rules;
+pub mod status;
+pub mod vocabulary;

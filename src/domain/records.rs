@@ -1,0 +1,83 @@
+//! What the registry knows about a peer and a credential: the replayed record.
+//! Nothing here is stored as truth; it is rebuilt from the log.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::fact::{
+    ContinuingEducation, CredentialType, Discipline, Exam, Experience, ReciprocityBasis, Reinstatement, Renewal,
+    Training,
+};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peer {
+    pub peer_id: String,
+    pub legal_name: String,
+    pub eligibility_attested: bool,
+    pub ethics_code_signed: bool,
+    pub trainings: Vec<Training>,
+    pub experience: Vec<Experience>,
+    pub exams: Vec<Exam>,
+    pub continuing_education: Vec<ContinuingEducation>,
+    /// Numbers of the credentials this peer holds or held.
+    pub credentials: Vec<String>,
+    /// Log indices of every event about this peer (not their credentials').
+    pub events: Vec<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub number: String,
+    pub peer_id: String,
+    pub credential_type: CredentialType,
+    pub issued_on: NaiveDate,
+    /// The expiry set at issue; renewals extend it (see `expires_on_as_of`).
+    pub initial_expires_on: NaiveDate,
+    pub reciprocity: Option<ReciprocityBasis>,
+    pub renewals: Vec<Renewal>,
+    pub discipline: Vec<Discipline>,
+    pub reinstatements: Vec<Reinstatement>,
+    /// Log indices of every event about this credential, its issue first.
+    pub events: Vec<u64>,
+}
+
+impl Peer {
+    /// Minutes of training completed on or before `date`, in total.
+    pub fn training_minutes(&self, date: NaiveDate) -> u64 {
+        self.trainings
+            .iter()
+            .filter(|t| t.completed_on <= date)
+            .map(|t| u64::from(t.minutes))
+            .sum()
+    }
+
+    /// Minutes of training in `domain` completed on or before `date`.
+    pub fn domain_minutes(&self, domain: &str, date: NaiveDate) -> u64 {
+        let trainings = self.trainings.iter().filter(|t| t.completed_on <= date);
+        trainings
+            .flat_map(|t| &t.domains)
+            .filter(|(d, _)| d == domain)
+            .map(|(_, m)| u64::from(*m))
+            .sum()
+    }
+
+    /// The best exam result taken on or before `date`, as (score, its pass mark).
+    pub fn best_exam(&self, date: NaiveDate) -> Option<&Exam> {
+        self.exams
+            .iter()
+            .filter(|e| e.taken_on <= date)
+            .max_by_key(|e| e.score_percent)
+    }
+
+    /// Minutes of CE on `topic` (or all topics) completed in `(after, until]`.
+    pub fn ce_minutes(&self, topic: Option<&str>, after: NaiveDate, until: NaiveDate) -> u64 {
+        let in_window = self
+            .continuing_education
+            .iter()
+            .filter(|c| c.completed_on > after && c.completed_on <= until);
+        in_window
+            .filter(|c| topic.is_none_or(|t| c.topic == t))
+            .map(|c| u64::from(c.minutes))
+            .sum()
+    }
+}

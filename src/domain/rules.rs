@@ -1,0 +1,190 @@
+//! Which facts may be appended, given the registry and the state's profile.
+//! Checked on the single writer, against the registry including every earlier
+//! event of the same batch, so validation and append are atomic: two racing
+//! issues of one credential number cannot both pass.
+//!
+//! Codes (DESIGN.md §5): unknown peer or credential `NOT_FOUND`; a peer id
+//! enrolled twice `ALREADY_EXISTS`; illegal transitions, unmet requirements and
+//! duplicate credential numbers `FAILED_PRECONDITION` (DESIGN.md §3), each with
+//! the reason.
+
+use chrono::NaiveDate;
+
+use super::fact::Fact;
+use super::profile::RequirementProfile;
+use super::records::{Credential, Peer};
+use super::requirements::{ce_gaps, ce_window_start, describe, initial_gaps};
+use super::status::Status;
+use crate::error::{Error, Result};
+use crate::projection::Registry;
+
+fn peer<'a>(registry: &'a Registry, peer_id: &str) -> Result<&'a Peer> {
+    registry
+        .peer(peer_id)
+        .ok_or_else(|| Error::NotFound(format!("no peer {peer_id:?} is enrolled in this registry")))
+}
+
+fn credential<'a>(registry: &'a Registry, number: &str) -> Result<&'a Credential> {
+    registry
+        .credential(number)
+        .ok_or_else(|| Error::NotFound(format!("no credential {number:?} in this registry")))
+}
+
+fn refuse(reason: String) -> Error {
+    Error::FailedPrecondition(reason)
+}
+
+/// Dates of completed things cannot be in the future.
+fn not_future(field: &str, date: NaiveDate, today: NaiveDate) -> Result<()> {
+    if date > today {
+        return Err(Error::InvalidArgument(format!(
+            "{field} ({date}) is in the future (today is {today})"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses `fact` with the reason if it may not be appended now.
+pub fn check(registry: &Registry, profile: &RequirementProfile, fact: &Fact, today: NaiveDate) -> Result<()> {
+    match fact {
+        Fact::Enrolled { peer_id, .. } => match registry.peer(peer_id) {
+            Some(_) => Err(Error::AlreadyExists(format!("peer {peer_id:?} is already enrolled"))),
+            None => Ok(()),
+        },
+        Fact::NameChanged { peer_id, .. } => peer(registry, peer_id).map(|_| ()),
+        Fact::TrainingCompleted { peer_id, training } => {
+            peer(registry, peer_id)?;
+            not_future("completed_on", training.completed_on, today)
+        }
+        Fact::ExperienceRecorded { peer_id, experience } => {
+            peer(registry, peer_id)?;
+            not_future("period_end", experience.period_end, today)
+        }
+        Fact::ExamRecorded { peer_id, exam } => {
+            peer(registry, peer_id)?;
+            not_future("taken_on", exam.taken_on, today)
+        }
+        Fact::ContinuingEducationCompleted { peer_id, course } => {
+            peer(registry, peer_id)?;
+            not_future("completed_on", course.completed_on, today)
+        }
+        Fact::CredentialIssued(issue) => {
+            let holder = peer(registry, &issue.peer_id)?;
+            not_future("issued_on", issue.issued_on, today)?;
+            if registry.credential(&issue.credential_number).is_some() {
+                return Err(refuse(format!(
+                    "credential number {:?} is already in use",
+                    issue.credential_number
+                )));
+            }
+            match &issue.reciprocity {
+                Some(basis) if basis.origin_state == profile.state => Err(refuse(format!(
+                    "a reciprocity basis must name another state, not this one ({})",
+                    profile.state
+                ))),
+                Some(_) => Ok(()),
+                None => {
+                    let gaps = initial_gaps(holder, &profile.initial, issue.issued_on);
+                    if gaps.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(refuse(format!(
+                            "initial certification requirements not met: {}",
+                            describe(&gaps)
+                        )))
+                    }
+                }
+            }
+        }
+        Fact::CredentialRenewed {
+            credential_number,
+            renewal,
+        } => {
+            let credential = credential(registry, credential_number)?;
+            check_renewal(
+                registry,
+                profile,
+                credential,
+                renewal.renewed_on,
+                renewal.new_expires_on,
+                today,
+            )
+        }
+        Fact::DisciplinaryAction {
+            credential_number,
+            discipline,
+        } => {
+            let credential = credential(registry, credential_number)?;
+            check_active_record(credential, discipline.effective_on)?;
+            Ok(())
+        }
+        Fact::CredentialReinstated {
+            credential_number,
+            reinstatement,
+        } => {
+            let credential = credential(registry, credential_number)?;
+            not_future("effective_on", reinstatement.effective_on, today)?;
+            check_active_record(credential, reinstatement.effective_on)?;
+            match credential.status_on(reinstatement.effective_on) {
+                Status::Suspended | Status::Probation | Status::Restricted => Ok(()),
+                status => Err(refuse(format!(
+                    "only a suspended, probationary or restricted credential can be reinstated; {credential_number} is {} on {}",
+                    status.as_str(),
+                    reinstatement.effective_on
+                ))),
+            }
+        }
+        Fact::SigningKeyRotated { .. } => Err(refuse(
+            "log signing key rotation is not supported by this version of peerreg".into(),
+        )),
+    }
+}
+
+/// Nothing can be done to a credential before its issue or after it was revoked
+/// or surrendered.
+fn check_active_record(credential: &Credential, date: NaiveDate) -> Result<()> {
+    if date < credential.issued_on {
+        return Err(refuse(format!(
+            "{date} is before credential {} was issued ({})",
+            credential.number, credential.issued_on
+        )));
+    }
+    if credential.is_terminated(date) {
+        return Err(refuse(format!(
+            "credential {} was {} and can no longer be changed",
+            credential.number,
+            credential.status_on(date).as_str()
+        )));
+    }
+    Ok(())
+}
+
+fn check_renewal(
+    registry: &Registry,
+    profile: &RequirementProfile,
+    credential: &Credential,
+    renewed_on: NaiveDate,
+    new_expires_on: NaiveDate,
+    today: NaiveDate,
+) -> Result<()> {
+    not_future("renewed_on", renewed_on, today)?;
+    check_active_record(credential, renewed_on)?;
+    let current = credential.expires_on_as_of(renewed_on);
+    if new_expires_on <= current {
+        return Err(Error::InvalidArgument(format!(
+            "new_expires_on ({new_expires_on}) must be after the current expiry ({current})"
+        )));
+    }
+    let holder = peer(registry, &credential.peer_id)?;
+    let gaps = ce_gaps(
+        holder,
+        ce_window_start(credential, renewed_on),
+        &profile.renewal,
+        renewed_on,
+    );
+    if gaps.is_empty() {
+        Ok(())
+    } else {
+        Err(refuse(format!("renewal requirements not met: {}", describe(&gaps))))
+    }
+}
