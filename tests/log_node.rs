@@ -176,7 +176,10 @@ async fn an_event_id_reused_with_other_content_is_refused_and_changes_nothing() 
         );
     }
     let huge = ledger.append("evt-huge".into(), enrolment(&"n".repeat(20_000))).await;
-    assert!(matches!(huge, Err(Error::InvalidArgument(ref m)) if m.contains("bytes")), "{huge:?}");
+    assert!(
+        matches!(huge, Err(Error::InvalidArgument(ref m)) if m.contains("bytes")),
+        "{huge:?}"
+    );
     assert_eq!(ledger.published().checkpoint.size, 1, "no refusal appended anything");
     ledger.shutdown().await;
 }

@@ -719,7 +719,6 @@ course_id = \"\"";
     fn every_broken_profile_is_refused_at_the_right_field() {
         for (what, text, refusal) in broken_profiles() {
             let result = RequirementProfile::from_toml(&text, SOURCE);
-            if let Err(e) = &result { eprintln!("== {what}:\n{e}"); }
             match (&result, refusal) {
                 (Err(ProfileError::Invalid { field, .. }), Field(expected)) if field == expected => {}
                 (Err(ProfileError::Unreadable { message, .. }), Unreadable(mentioned))

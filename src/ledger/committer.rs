@@ -69,12 +69,12 @@ fn run(shared: Weak<Shared>, mut writer: Writer, mut requests: mpsc::Receiver<Ap
 }
 
 fn snapshot_in_background(shared: Arc<Shared>, registry: Registry) {
-    let spawned = std::thread::Builder::new()
-        .name("peerreg-snapshot".into())
-        .spawn(move || replay::write_snapshot(&shared.store, &shared.data_dir, &registry));
-    if let Err(e) = spawned {
-        tracing::warn!("cannot start a snapshot thread: {e}");
-    }
+    let weak = Arc::downgrade(&shared);
+    shared.spawn_background("peerreg-snapshot", move || {
+        if let Some(shared) = weak.upgrade() {
+            replay::write_snapshot(&shared.store, &shared.data_dir, &registry);
+        }
+    });
 }
 
 /// What became of one request in a batch.

@@ -15,7 +15,7 @@ mod open;
 mod replay;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -89,6 +89,11 @@ struct Shared {
     registry: RwLock<Registry>,
     profile: RequirementProfile,
     clock: Arc<dyn Clock>,
+    /// Set by `shutdown`: background work (the sweep) stops at its next chunk.
+    stopping: AtomicBool,
+    /// Background threads holding the store (sweep, snapshots), joined at shutdown
+    /// so the store is closed when `shutdown` returns.
+    background: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Group commits made since open (for batch-size figures and metrics).
     commits: AtomicU64,
 }
@@ -151,6 +156,8 @@ impl Ledger {
             profile: options.profile,
             clock: options.clock,
             commits: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            background: Mutex::new(Vec::new()),
         });
         let writer = committer::Writer {
             signer: options.signer,
@@ -159,7 +166,7 @@ impl Ledger {
         };
         let committer = committer::spawn(Arc::downgrade(&shared), writer, requests)?;
         *lock(&shared.committer) = Some(committer);
-        open::spawn_sweep(shared.clone(), opened.sweep_below);
+        open::spawn_sweep(&shared, opened.sweep_below);
         Ok(Ledger { shared })
     }
 
@@ -305,11 +312,21 @@ impl Ledger {
     /// Stops accepting appends and waits for the committer to finish the appends
     /// already queued. The store closes when the last handle is dropped.
     pub async fn shutdown(self) {
+        self.shared.stopping.store(true, Ordering::Relaxed);
         drop(lock(&self.shared.appends).take());
-        let handle = lock(&self.shared.committer).take();
-        if let Some(handle) = handle {
-            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
-        }
+        let mut threads: Vec<_> = lock(&self.shared.committer).take().into_iter().collect();
+        // The committer may start a snapshot thread as it stops: join it first.
+        let shared = self.shared.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in threads.drain(..) {
+                let _ = thread.join();
+            }
+            let background: Vec<_> = lock(&shared.background).drain(..).collect();
+            for thread in background {
+                let _ = thread.join();
+            }
+        })
+        .await;
     }
 }
 
@@ -318,6 +335,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Runs `work` on a named thread that `shutdown` will join.
+    fn spawn_background(self: &Arc<Self>, name: &str, work: impl FnOnce() + Send + 'static) {
+        match std::thread::Builder::new().name(name.into()).spawn(work) {
+            Ok(handle) => lock(&self.background).push(handle),
+            Err(e) => tracing::warn!("cannot start the {name} thread: {e}"),
+        }
+    }
+
     fn halt_reason(&self) -> Option<String> {
         self.halted.read().unwrap_or_else(|p| p.into_inner()).clone()
     }

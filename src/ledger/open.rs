@@ -15,6 +15,7 @@
 //! right after open, and every entry and proof again each time it is served. A
 //! failure in either halts signing (see `Shared::halt`).
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
@@ -204,15 +205,9 @@ fn verify_range(
 
 /// Starts the background sweep of entries `[0, end)`: every entry, and every
 /// interior hash rebuilt from the leaves and compared with the stored one.
-pub(super) fn spawn_sweep(shared: Arc<Shared>, end: u64) {
-    let weak = Arc::downgrade(&shared);
-    drop(shared);
-    let spawned = std::thread::Builder::new()
-        .name("peerreg-sweep".into())
-        .spawn(move || sweep(weak, end));
-    if let Err(e) = spawned {
-        tracing::warn!("cannot start the integrity sweep thread: {e}; entries are still verified on read");
-    }
+pub(super) fn spawn_sweep(shared: &Arc<Shared>, end: u64) {
+    let weak = Arc::downgrade(shared);
+    shared.spawn_background("peerreg-sweep", move || sweep(weak, end));
 }
 
 fn sweep(weak: Weak<Shared>, end: u64) {
@@ -220,7 +215,9 @@ fn sweep(weak: Weak<Shared>, end: u64) {
     let mut frontier = Frontier::default();
     while frontier.size() < end {
         // Holding only a weak handle lets the store close while a sweep runs.
-        let Some(shared) = weak.upgrade() else { return };
+        let Some(shared) = weak.upgrade().filter(|s| !s.stopping.load(Ordering::Relaxed)) else {
+            return;
+        };
         let start = frontier.size();
         let chunk_end = end.min(start + VERIFY_CHUNK);
         if let Err(reason) = sweep_chunk(&shared, &mut frontier, start, chunk_end) {

@@ -2,6 +2,7 @@
 //! real gRPC servers on 127.0.0.1:0.
 #![allow(dead_code)]
 
+pub mod board;
 pub mod rfc9162;
 
 use std::path::{Path, PathBuf};
@@ -107,4 +108,29 @@ pub async fn append_enrolments(ledger: &Ledger, prefix: &str, count: usize) {
             .await
             .expect("append");
     }
+}
+
+/// Opens MS's test log with a manual clock at `today`.
+pub fn open_ledger_at(dir: &Path, today: &str) -> (Ledger, peerreg::clock::ManualClock) {
+    let date = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").expect("a date");
+    let clock = peerreg::clock::ManualClock::at(date);
+    let ledger = Ledger::open(LedgerOptions {
+        clock: Arc::new(clock.clone()),
+        ..options(dir)
+    })
+    .expect("open");
+    (ledger, clock)
+}
+
+static NEXT_EVENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Appends bodies in order with fresh event ids; panics on any refusal.
+pub async fn record(ledger: &Ledger, bodies: Vec<pb::event::Body>) -> Vec<u64> {
+    let mut indices = Vec::new();
+    for body in bodies {
+        let event_id = format!("rec-{}", NEXT_EVENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let receipt = ledger.append(event_id, body.clone()).await;
+        indices.push(receipt.unwrap_or_else(|e| panic!("{body:?} was refused: {e}")).index);
+    }
+    indices
 }
