@@ -188,3 +188,6 @@ impl Registry {
         counts
     }
 }
+
+#[cfg(test)]
+mod tests;
