@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/peerreg/v1/log.proto", "proto/peerreg/v1/events.proto"];
+    let files = [
+        "proto/peerreg/v1/log.proto",
+        "proto/peerreg/v1/events.proto",
+        "proto/peerreg/v1/board.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

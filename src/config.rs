@@ -4,6 +4,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{generate_token, hash_token, TokenEntry, Tokens};
 use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
 use crate::log::note::NoteSigner;
@@ -52,6 +55,113 @@ pub struct NodeConfig {
     /// What this state demands. Default: the shipped example for the state, or
     /// the SAMHSA-model-standards-style example relabelled for it.
     pub profile: RequirementProfile,
+    /// Write tokens from the configuration file (hashes only). When empty, the
+    /// node uses `<data_dir>/tokens.toml`, creating a first admin token there.
+    pub tokens: Vec<TokenEntry>,
+    /// TLS certificate, key and (for mutual TLS) client CA, as PEM files.
+    pub tls: Option<TlsPaths>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsPaths {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+}
+
+/// A node's configuration file (TOML). Every field is optional and overrides
+/// the embedded default; command-line flags override the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub state: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub origin: Option<String>,
+    pub key_file: Option<PathBuf>,
+    pub profile: Option<PathBuf>,
+    #[serde(default)]
+    pub accept_store_as_is: bool,
+    #[serde(default)]
+    pub tokens: Vec<TokenEntry>,
+    pub tls: Option<TlsPaths>,
+}
+
+impl ConfigFile {
+    /// Reads and parses a configuration file; errors name the file and field.
+    pub fn load(path: &Path) -> Result<ConfigFile> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::InvalidArgument(format!("config file {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| Error::InvalidArgument(format!("config file {}: {e}", path.display())))
+    }
+
+    /// Applies the file over the embedded defaults for its (or `state`'s) state.
+    pub fn into_config(self, state: Option<&str>) -> Result<NodeConfig> {
+        let Some(state) = state.or(self.state.as_deref()) else {
+            return Err(Error::InvalidArgument(
+                "no state: pass --state or set `state` in the config file".into(),
+            ));
+        };
+        let mut config = NodeConfig::for_state(state)?;
+        if let Some(data_dir) = self.data_dir {
+            config.key_file = data_dir.join("log.key");
+            config.data_dir = data_dir;
+        }
+        if let Some(profile) = &self.profile {
+            config.profile = RequirementProfile::load(profile).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+            if config.profile.state != config.state {
+                return Err(Error::InvalidArgument(format!(
+                    "profile {} is for {}, but this node serves {}",
+                    profile.display(),
+                    config.profile.state,
+                    config.state
+                )));
+            }
+        }
+        config.listen = self.listen.unwrap_or(config.listen);
+        config.origin = self.origin.unwrap_or(config.origin);
+        config.key_file = self.key_file.unwrap_or(config.key_file);
+        config.accept_store_as_is = self.accept_store_as_is;
+        Tokens::new(&self.tokens)?;
+        config.tokens = self.tokens;
+        config.tls = self.tls;
+        Ok(config)
+    }
+}
+
+/// Tokens kept in the data directory when the configuration names none.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenFile {
+    tokens: Vec<TokenEntry>,
+}
+
+/// The node's write tokens. With none configured, `<data_dir>/tokens.toml` is
+/// used; on first start it is created with one admin token, whose secret is
+/// returned (to be shown once) and stored only as a hash.
+pub fn load_or_create_tokens(config: &NodeConfig) -> Result<(Tokens, Option<String>)> {
+    if !config.tokens.is_empty() {
+        return Ok((Tokens::new(&config.tokens)?, None));
+    }
+    let path = config.data_dir.join("tokens.toml");
+    let invalid = |e: String| Error::InvalidArgument(format!("token file {}: {e}", path.display()));
+    if let Some(bytes) = files::read_optional(&path)? {
+        let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8".into()))?;
+        let file: TokenFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        return Ok((Tokens::new(&file.tokens)?, None));
+    }
+    let secret = generate_token()?;
+    let entry = TokenEntry {
+        name: "admin".into(),
+        sha256: hash_token(&secret),
+        operations: vec!["*".into()],
+    };
+    let file = TokenFile { tokens: vec![entry] };
+    let text = toml::to_string(&file).map_err(|e| Error::Internal(format!("encoding tokens: {e}")))?;
+    files::create_dir_durable(&config.data_dir)?;
+    files::write_atomic(&path, text.as_bytes(), true)?;
+    Ok((Tokens::new(&file.tokens)?, Some(secret)))
 }
 
 impl NodeConfig {
@@ -70,6 +180,8 @@ impl NodeConfig {
             profile: RequirementProfile::example_for(&state).unwrap_or_else(|| RequirementProfile::default_for(&state)),
             state,
             accept_store_as_is: false,
+            tokens: Vec::new(),
+            tls: None,
         })
     }
 }

@@ -41,4 +41,23 @@ pub enum Error {
     Internal(String),
 }
 
+impl Error {
+    /// The gRPC status code name this error maps to, for people reading CLI output.
+    pub fn code_name(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Error::NotFound(_) => "NOT_FOUND",
+            Error::AlreadyExists(_) => "ALREADY_EXISTS",
+            Error::FailedPrecondition(_) => "FAILED_PRECONDITION",
+            Error::OutOfRange(_) => "OUT_OF_RANGE",
+            Error::Unauthenticated(_) => "UNAUTHENTICATED",
+            Error::PermissionDenied(_) => "PERMISSION_DENIED",
+            Error::ResourceExhausted(_) => "RESOURCE_EXHAUSTED",
+            Error::DataLoss(_) => "DATA_LOSS",
+            Error::Unavailable(_) => "UNAVAILABLE",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -8,11 +8,12 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 use peerreg::clock::SystemClock;
-use peerreg::config::{self, NodeConfig};
+use peerreg::config::{self, ConfigFile, NodeConfig, TlsPaths};
 use peerreg::domain::profile::RequirementProfile;
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::NoteVerifier;
 use peerreg::service::client::LogClient;
+use peerreg::service::server::{ServeOptions, TlsFiles};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -55,15 +56,27 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ServeArgs {
-    /// The state this node's board certifies for, e.g. MS.
+    /// The state this node's board certifies for, e.g. MS (or `state` in --config).
     #[arg(long)]
-    state: String,
+    state: Option<String>,
+    /// A TOML configuration file; flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// TLS certificate (PEM); with --tls-key, the node serves TLS only.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// CA (PEM) that client certificates must chain to: mutual TLS.
+    #[arg(long, requires = "tls_cert")]
+    client_ca: Option<PathBuf>,
     /// Data directory [default: ./data/<state>].
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Address to listen on.
-    #[arg(long, default_value = config::DEFAULT_LISTEN)]
-    listen: std::net::SocketAddr,
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
     /// Checkpoint origin [default: peerreg.local/<state>].
     #[arg(long)]
     origin: Option<String>,
@@ -79,7 +92,11 @@ struct ServeArgs {
 }
 
 fn node_config(args: ServeArgs) -> anyhow::Result<NodeConfig> {
-    let mut config = NodeConfig::for_state(&args.state)?;
+    let file = match &args.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    let mut config = file.into_config(args.state.as_deref())?;
     if let Some(data_dir) = args.data_dir {
         config.key_file = data_dir.join("log.key");
         config.data_dir = data_dir;
@@ -90,8 +107,15 @@ fn node_config(args: ServeArgs) -> anyhow::Result<NodeConfig> {
     if let Some(key) = args.key {
         config.key_file = key;
     }
-    config.listen = args.listen;
-    config.accept_store_as_is = args.accept_store_as_is;
+    config.listen = args.listen.unwrap_or(config.listen);
+    config.accept_store_as_is |= args.accept_store_as_is;
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(TlsPaths {
+            cert,
+            key,
+            client_ca: args.client_ca,
+        });
+    }
     if let Some(path) = args.profile {
         config.profile = RequirementProfile::load(&path)?;
         if config.profile.state != config.state {
@@ -143,6 +167,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let (tokens, new_admin_token) = config::load_or_create_tokens(&config)?;
+    let tls = config.tls.as_ref().map(read_tls).transpose()?;
     let size = ledger.published().checkpoint.size;
     let address = listener.local_addr().context("the listener has no address")?;
     tracing::info!(state = %config.state, origin = %config.origin, %address, entries = size, %verifier_key, "serving");
@@ -151,10 +177,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.state, config.origin
     );
     println!("verifier key: {verifier_key}");
-    peerreg::service::server::serve(listener, ledger.clone(), shutdown_signal()).await?;
+    if let Some(secret) = new_admin_token {
+        println!(
+            "admin token (shown once; only its hash is stored in {}): {secret}",
+            config.data_dir.join("tokens.toml").display()
+        );
+    }
+    let options = ServeOptions {
+        tokens: Arc::new(tokens),
+        tls,
+    };
+    peerreg::service::server::serve(listener, ledger.clone(), options, shutdown_signal()).await?;
     ledger.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn read_tls(paths: &TlsPaths) -> anyhow::Result<TlsFiles> {
+    let read = |path: &std::path::Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    Ok(TlsFiles {
+        cert_pem: read(&paths.cert)?,
+        key_pem: read(&paths.key)?,
+        client_ca_pem: paths.client_ca.as_deref().map(read).transpose()?,
+    })
 }
 
 fn keygen(origin: &str, out: &std::path::Path) -> anyhow::Result<()> {

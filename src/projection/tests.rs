@@ -157,15 +157,16 @@ fn exam() -> impl Strategy<Value = Fact> {
     })
 }
 
+const CREDENTIAL_TYPES: [CredentialType; 5] = [
+    CredentialType::PeerSupportSpecialist,
+    CredentialType::PeerRecoverySpecialist,
+    CredentialType::FamilyPeer,
+    CredentialType::YouthPeer,
+    CredentialType::PeerSupervisor,
+];
+
 fn issue() -> impl Strategy<Value = Fact> {
-    let types = [
-        CredentialType::PeerSupportSpecialist,
-        CredentialType::PeerRecoverySpecialist,
-        CredentialType::FamilyPeer,
-        CredentialType::YouthPeer,
-        CredentialType::PeerSupervisor,
-    ];
-    (peer_id(), number(), select(&types[..]), date(), 30u64..3650).prop_map(
+    (peer_id(), number(), select(&CREDENTIAL_TYPES[..]), date(), 30u64..3650).prop_map(
         |(peer_id, credential_number, credential_type, issued_on, valid_days)| {
             Fact::CredentialIssued(Issue {
                 peer_id,
@@ -215,37 +216,61 @@ const DISCIPLINE_KINDS: [DisciplineKind; 6] = [
     DisciplineKind::VoluntarySurrender,
 ];
 
-fn discipline() -> impl Strategy<Value = Fact> {
-    let ends_after = proptest::option::of(prop_oneof![1u64..1000, Just(GRID_DAYS)]);
-    (number(), select(&DISCIPLINE_KINDS[..]), date(), ends_after).prop_map(
-        |(credential_number, kind, effective_on, ends_after)| Fact::DisciplinaryAction {
-            credential_number,
-            discipline: Discipline {
-                index: 0,
-                kind,
-                effective_on,
-                ends_on: ends_after.map(|days| effective_on + Days::new(days)),
-                public_summary: "Board order".to_string(),
-            },
-        },
-    )
+/// A discipline of any kind; the liftable ones come more often, since a
+/// revocation or surrender ends a credential's story.
+fn discipline() -> impl Strategy<Value = (String, Discipline)> {
+    let kind = prop_oneof![
+        1 => Just(DisciplineKind::Reprimand),
+        2 => Just(DisciplineKind::Probation),
+        2 => Just(DisciplineKind::Restriction),
+        3 => Just(DisciplineKind::Suspension),
+        1 => Just(DisciplineKind::Revocation),
+        1 => Just(DisciplineKind::VoluntarySurrender),
+    ];
+    let ends_after = proptest::option::weighted(0.4, prop_oneof![1u64..1000, Just(GRID_DAYS)]);
+    (number(), kind, date(), ends_after).prop_map(|(number, kind, effective_on, ends_after)| {
+        let discipline = Discipline {
+            index: 0,
+            kind,
+            effective_on,
+            ends_on: ends_after.map(|days| effective_on + Days::new(days)),
+            public_summary: "Board order".to_string(),
+        };
+        (number, discipline)
+    })
 }
 
-fn reinstatement() -> impl Strategy<Value = Fact> {
-    (number(), date()).prop_map(|(credential_number, effective_on)| Fact::CredentialReinstated {
+fn disciplined((credential_number, discipline): (String, Discipline)) -> Fact {
+    Fact::DisciplinaryAction {
+        credential_number,
+        discipline,
+    }
+}
+
+fn reinstated(credential_number: String, effective_on: NaiveDate) -> Fact {
+    Fact::CredentialReinstated {
         credential_number,
         reinstatement: Reinstatement {
             index: 0,
             effective_on,
             public_summary: "Conditions met".to_string(),
         },
+    }
+}
+
+/// A discipline and, up to a year later, a reinstatement of the same
+/// credential: reinstatements on random days rarely find anything to lift.
+fn discipline_then_reinstatement() -> impl Strategy<Value = Vec<Fact>> {
+    (discipline(), prop_oneof![0u64..365, Just(GRID_DAYS)]).prop_map(|((number, discipline), later)| {
+        let on = discipline.effective_on + Days::new(later);
+        vec![disciplined((number.clone(), discipline)), reinstated(number, on)]
     })
 }
 
-/// One command of any kind but key rotation, weighted towards the credential
-/// lifecycle (most random reinstatements are refused, so they come often).
-fn fact() -> impl Strategy<Value = Fact> {
-    prop_oneof![
+/// One command: a fact of any kind but key rotation, weighted towards the
+/// credential lifecycle, or a discipline with its reinstatement.
+fn command() -> impl Strategy<Value = Vec<Fact>> {
+    let fact = prop_oneof![
         1 => peer_id().prop_map(enrolled),
         1 => (peer_id(), name()).prop_map(|(peer_id, new_legal_name)| Fact::NameChanged { peer_id, new_legal_name }),
         1 => training(),
@@ -254,19 +279,19 @@ fn fact() -> impl Strategy<Value = Fact> {
         3 => issue(),
         1 => continuing_education(),
         2 => renewal(),
-        4 => discipline(),
-        3 => reinstatement(),
-    ]
+        3 => discipline().prop_map(disciplined),
+        2 => (number(), date()).prop_map(|(number, on)| reinstated(number, on)),
+    ];
+    prop_oneof![8 => fact.prop_map(|f| vec![f]), 1 => discipline_then_reinstatement()]
 }
 
 /// A command sequence: most peers enrolled first (so issues can pass), then
 /// 1..120 random commands.
 fn commands() -> impl Strategy<Value = Vec<Fact>> {
     let early = subsequence(PEERS.to_vec(), 2..=3).prop_shuffle();
-    (early, proptest::collection::vec(fact(), 1..120)).prop_map(|(early, rest)| {
-        let mut all: Vec<Fact> = early.into_iter().map(|p| enrolled(p.to_string())).collect();
-        all.extend(rest);
-        all
+    (early, proptest::collection::vec(command(), 1..120)).prop_map(|(early, rest)| {
+        let early = early.into_iter().map(|p| enrolled(p.to_string()));
+        early.chain(rest.into_iter().flatten()).collect()
     })
 }
 
@@ -427,26 +452,33 @@ proptest! {
 
 /// The name of a fact's kind, for counting.
 fn kind(fact: &Fact) -> String {
-    match fact {
-        Fact::DisciplinaryAction { discipline, .. } => format!("DisciplinaryAction::{:?}", discipline.kind),
-        other => format!("{other:?}")
-            .split([' ', '('])
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-    }
+    let name = match fact {
+        Fact::DisciplinaryAction { discipline, .. } => return format!("DisciplinaryAction::{:?}", discipline.kind),
+        Fact::Enrolled { .. } => "Enrolled",
+        Fact::NameChanged { .. } => "NameChanged",
+        Fact::TrainingCompleted { .. } => "TrainingCompleted",
+        Fact::ExperienceRecorded { .. } => "ExperienceRecorded",
+        Fact::ExamRecorded { .. } => "ExamRecorded",
+        Fact::CredentialIssued(_) => "CredentialIssued",
+        Fact::ContinuingEducationCompleted { .. } => "ContinuingEducationCompleted",
+        Fact::CredentialRenewed { .. } => "CredentialRenewed",
+        Fact::CredentialReinstated { .. } => "CredentialReinstated",
+        Fact::SigningKeyRotated { .. } => "SigningKeyRotated",
+    };
+    name.to_string()
 }
 
 /// The generators are not vacuous: over the same number of cases as the
 /// properties, credentials do get issued, renewed, disciplined in every way and
-/// reinstated, and every status is reached.
+/// reinstated, most sequences issue and discipline something, and every status
+/// is reached.
 #[test]
 fn generated_sequences_exercise_the_whole_lifecycle() {
     assert_eq!(permissive_profile().validate("permissive"), Ok(()));
     let mut runner = TestRunner::deterministic();
     let mut accepted: BTreeMap<String, u64> = BTreeMap::new();
     let mut statuses: BTreeMap<Status, u64> = BTreeMap::new();
-    let mut generated = 0;
+    let (mut generated, mut with_discipline) = (0, 0);
     for _ in 0..64 {
         let commands = commands().new_tree(&mut runner).expect("a command sequence").current();
         generated += commands.len();
@@ -454,13 +486,21 @@ fn generated_sequences_exercise_the_whole_lifecycle() {
         for (_, fact) in &run.accepted {
             *accepted.entry(kind(fact)).or_default() += 1;
         }
+        with_discipline += usize::from(run.registry.credentials.values().any(|c| !c.discipline.is_empty()));
         for credential in run.registry.credentials.values() {
             for offset in (0..DAYS + 400).step_by(30) {
                 *statuses.entry(credential.status_on(day(offset))).or_default() += 1;
             }
         }
     }
-    eprintln!("{generated} commands generated; accepted by kind: {accepted:#?}\nstatuses seen: {statuses:#?}");
+    eprintln!(
+        "{generated} facts generated in 64 sequences, {with_discipline} of which issued and disciplined a credential; \
+         accepted by kind: {accepted:#?}\ncredential-days by status (every 30th day): {statuses:#?}"
+    );
+    assert!(
+        with_discipline >= 48,
+        "only {with_discipline} of 64 sequences disciplined a credential"
+    );
     let expected_kinds = [
         "Enrolled",
         "NameChanged",
@@ -551,239 +591,87 @@ fn credential_with(history: &[Event]) -> Credential {
     credential
 }
 
+/// Status precedence, highest first: revoked > surrendered > suspended >
+/// expired > probation > restricted > active; not yet valid before issue.
 #[test]
 fn status_precedence_reads_like_the_spec() {
-    use DisciplineKind::{Probation, Reprimand, Restriction, Revocation, Suspension, VoluntarySurrender};
+    use DisciplineKind as K;
     use Event::{Disc, Reinstate, Renew};
     use Status::*;
     const FOREVER: Option<&str> = None;
-    // Each row: what is being shown, the history after issue, the date, the status.
+    // Each row: what is being shown, the history after issue (in recording order), the date, the status.
+    #[rustfmt::skip]
     let table: &[(&str, &[Event], &str, Status)] = &[
         ("before issue it is not yet valid", &[], "2023-12-31", NotYetValid),
         ("on its issue day it is active", &[], "2024-01-01", Active),
         ("on its expiry day it is still active", &[], "2025-12-31", Active),
         ("the day after expiry it is expired", &[], "2026-01-01", Expired),
-        (
-            "a reprimand alone leaves it active",
-            &[Disc(Reprimand, "2024-02-01", FOREVER)],
-            "2024-06-01",
-            Active,
-        ),
-        (
-            "a restriction makes it restricted",
-            &[Disc(Restriction, "2024-02-01", FOREVER)],
-            "2024-06-01",
-            Restricted,
-        ),
-        (
-            "a restriction is not in force before it is effective",
-            &[Disc(Restriction, "2024-02-01", FOREVER)],
-            "2024-01-31",
-            Active,
-        ),
-        (
-            "a restriction is in force on its effective day",
-            &[Disc(Restriction, "2024-02-01", FOREVER)],
-            "2024-02-01",
-            Restricted,
-        ),
-        (
-            "probation beats restriction",
-            &[
-                Disc(Restriction, "2024-02-01", FOREVER),
-                Disc(Probation, "2024-03-01", FOREVER),
-            ],
-            "2024-06-01",
-            Probation,
-        ),
-        (
-            "expired beats probation",
-            &[Disc(Probation, "2024-03-01", FOREVER)],
-            "2026-02-01",
-            Expired,
-        ),
-        (
-            "suspension beats expired",
-            &[Disc(Suspension, "2025-06-01", FOREVER)],
-            "2026-02-01",
-            Suspended,
-        ),
-        (
-            "suspension beats probation",
-            &[
-                Disc(Probation, "2024-03-01", FOREVER),
-                Disc(Suspension, "2024-04-01", FOREVER),
-            ],
-            "2024-06-01",
-            Suspended,
-        ),
-        (
-            "revocation beats suspension",
-            &[
-                Disc(Suspension, "2024-03-01", FOREVER),
-                Disc(Revocation, "2024-04-01", FOREVER),
-            ],
-            "2024-06-01",
-            Revoked,
-        ),
-        (
-            "revocation beats expired",
-            &[Disc(Revocation, "2024-04-01", FOREVER)],
-            "2029-01-01",
-            Revoked,
-        ),
-        (
-            "revocation beats surrender",
-            &[
-                Disc(VoluntarySurrender, "2024-03-01", FOREVER),
-                Disc(Revocation, "2024-04-01", FOREVER),
-            ],
-            "2024-06-01",
-            Revoked,
-        ),
-        (
-            "surrender beats suspension",
-            &[
-                Disc(Suspension, "2024-03-01", FOREVER),
-                Disc(VoluntarySurrender, "2024-04-01", FOREVER),
-            ],
-            "2024-06-01",
-            Surrendered,
-        ),
-        (
-            "a suspension with an end is in force the day before it",
-            &[Disc(Suspension, "2024-03-01", Some("2024-04-01"))],
-            "2024-03-31",
-            Suspended,
-        ),
-        (
-            "a suspension with an end stops on that day",
-            &[Disc(Suspension, "2024-03-01", Some("2024-04-01"))],
-            "2024-04-01",
-            Active,
-        ),
-        (
-            "a probation with an end stops on that day",
-            &[Disc(Probation, "2024-03-01", Some("2024-04-01"))],
-            "2024-04-01",
-            Active,
-        ),
-        (
-            "a revocation with an end stops on that day",
-            &[Disc(Revocation, "2024-03-01", Some("2024-04-01"))],
-            "2024-04-01",
-            Active,
-        ),
-        (
-            "when the suspension ends the probation under it shows",
-            &[
-                Disc(Probation, "2024-02-01", FOREVER),
-                Disc(Suspension, "2024-03-01", Some("2024-04-01")),
-            ],
-            "2024-04-01",
-            Probation,
-        ),
-        (
-            "a suspension is in force the day before its reinstatement",
-            &[Disc(Suspension, "2024-03-01", FOREVER), Reinstate("2024-05-01")],
-            "2024-04-30",
-            Suspended,
-        ),
-        (
-            "a reinstatement lifts a suspension from its day",
-            &[Disc(Suspension, "2024-03-01", FOREVER), Reinstate("2024-05-01")],
-            "2024-05-01",
-            Active,
-        ),
-        (
-            "a reinstatement lifts a probation",
-            &[Disc(Probation, "2024-03-01", FOREVER), Reinstate("2024-05-01")],
-            "2024-06-01",
-            Active,
-        ),
-        (
-            "a reinstatement lifts a restriction",
-            &[Disc(Restriction, "2024-03-01", FOREVER), Reinstate("2024-05-01")],
-            "2024-06-01",
-            Active,
-        ),
-        (
-            "a reinstatement does not lift a revocation",
-            &[Disc(Revocation, "2024-03-01", FOREVER), Reinstate("2024-05-01")],
-            "2024-06-01",
-            Revoked,
-        ),
-        (
-            "a reinstatement does not lift a surrender",
-            &[Disc(VoluntarySurrender, "2024-03-01", FOREVER), Reinstate("2024-05-01")],
-            "2024-06-01",
-            Surrendered,
-        ),
-        (
-            "a reinstatement does not lift expiry",
-            &[Disc(Suspension, "2025-06-01", FOREVER), Reinstate("2025-07-01")],
-            "2026-02-01",
-            Expired,
-        ),
-        (
-            "a reinstatement lifts the suspension, not the revocation after it",
-            &[
-                Disc(Suspension, "2024-03-01", FOREVER),
-                Reinstate("2024-04-01"),
-                Disc(Revocation, "2024-05-01", FOREVER),
-            ],
-            "2024-06-01",
-            Revoked,
-        ),
-        (
-            "a reinstatement effective before a discipline does not lift it",
-            &[Disc(Suspension, "2024-06-01", FOREVER), Reinstate("2024-05-01")],
-            "2024-07-01",
-            Suspended,
-        ),
-        (
-            "a reinstatement lifts only discipline recorded before it",
-            &[Reinstate("2024-05-01"), Disc(Suspension, "2024-04-01", FOREVER)],
-            "2024-06-01",
-            Suspended,
-        ),
-        (
-            "discipline after a reinstatement is in force again",
-            &[
-                Disc(Suspension, "2024-03-01", FOREVER),
-                Reinstate("2024-04-01"),
-                Disc(Suspension, "2024-05-01", FOREVER),
-            ],
-            "2024-06-01",
-            Suspended,
-        ),
-        (
-            "a renewal recorded by the date extends the expiry",
-            &[Renew("2025-11-01", "2027-12-31")],
-            "2026-06-01",
-            Active,
-        ),
-        (
-            "a renewal recorded after the date does not",
-            &[Renew("2026-03-01", "2027-12-31")],
-            "2026-02-01",
-            Expired,
-        ),
-        (
-            "a late renewal makes it active again from its day",
-            &[Renew("2026-03-01", "2027-12-31")],
-            "2026-03-01",
-            Active,
-        ),
-        (
-            "probation shows again once a renewal lifts expiry",
-            &[
-                Disc(Probation, "2025-06-01", FOREVER),
-                Renew("2026-03-01", "2027-12-31"),
-            ],
-            "2026-06-01",
-            Probation,
-        ),
+        ("a reprimand alone leaves it active",
+            &[Disc(K::Reprimand, "2024-02-01", FOREVER)], "2024-06-01", Active),
+        ("a restriction makes it restricted",
+            &[Disc(K::Restriction, "2024-02-01", FOREVER)], "2024-06-01", Restricted),
+        ("a discipline is not in force before its effective day",
+            &[Disc(K::Restriction, "2024-02-01", FOREVER)], "2024-01-31", Active),
+        ("a discipline is in force on its effective day",
+            &[Disc(K::Restriction, "2024-02-01", FOREVER)], "2024-02-01", Restricted),
+        ("probation beats restriction",
+            &[Disc(K::Restriction, "2024-02-01", FOREVER), Disc(K::Probation, "2024-03-01", FOREVER)], "2024-06-01", Probation),
+        ("expired beats probation",
+            &[Disc(K::Probation, "2024-03-01", FOREVER)], "2026-02-01", Expired),
+        ("suspension beats expired",
+            &[Disc(K::Suspension, "2025-06-01", FOREVER)], "2026-02-01", Suspended),
+        ("suspension beats probation",
+            &[Disc(K::Probation, "2024-03-01", FOREVER), Disc(K::Suspension, "2024-04-01", FOREVER)], "2024-06-01", Suspended),
+        ("revocation beats suspension",
+            &[Disc(K::Suspension, "2024-03-01", FOREVER), Disc(K::Revocation, "2024-04-01", FOREVER)], "2024-06-01", Revoked),
+        ("revocation beats expired",
+            &[Disc(K::Revocation, "2024-04-01", FOREVER)], "2029-01-01", Revoked),
+        ("revocation beats surrender",
+            &[Disc(K::VoluntarySurrender, "2024-03-01", FOREVER), Disc(K::Revocation, "2024-04-01", FOREVER)], "2024-06-01", Revoked),
+        ("surrender beats suspension",
+            &[Disc(K::Suspension, "2024-03-01", FOREVER), Disc(K::VoluntarySurrender, "2024-04-01", FOREVER)], "2024-06-01", Surrendered),
+        ("a suspension with an end is in force the day before it",
+            &[Disc(K::Suspension, "2024-03-01", Some("2024-04-01"))], "2024-03-31", Suspended),
+        ("a suspension with an end stops on that day",
+            &[Disc(K::Suspension, "2024-03-01", Some("2024-04-01"))], "2024-04-01", Active),
+        ("a probation with an end stops on that day",
+            &[Disc(K::Probation, "2024-03-01", Some("2024-04-01"))], "2024-04-01", Active),
+        ("a restriction with an end stops on that day",
+            &[Disc(K::Restriction, "2024-03-01", Some("2024-04-01"))], "2024-04-01", Active),
+        ("when a suspension ends, the probation under it shows",
+            &[Disc(K::Probation, "2024-02-01", FOREVER), Disc(K::Suspension, "2024-03-01", Some("2024-04-01"))], "2024-04-01", Probation),
+        ("a suspension is in force the day before its reinstatement",
+            &[Disc(K::Suspension, "2024-03-01", FOREVER), Reinstate("2024-05-01")], "2024-04-30", Suspended),
+        ("a reinstatement lifts a suspension from its day",
+            &[Disc(K::Suspension, "2024-03-01", FOREVER), Reinstate("2024-05-01")], "2024-05-01", Active),
+        ("a reinstatement lifts a probation",
+            &[Disc(K::Probation, "2024-03-01", FOREVER), Reinstate("2024-05-01")], "2024-06-01", Active),
+        ("a reinstatement lifts a restriction",
+            &[Disc(K::Restriction, "2024-03-01", FOREVER), Reinstate("2024-05-01")], "2024-06-01", Active),
+        ("a reinstatement lifts a suspension and a probation together",
+            &[Disc(K::Probation, "2024-02-01", FOREVER), Disc(K::Suspension, "2024-03-01", FOREVER), Reinstate("2024-05-01")], "2024-06-01", Active),
+        ("a reinstatement does not lift a revocation",
+            &[Disc(K::Revocation, "2024-03-01", FOREVER), Reinstate("2024-05-01")], "2024-06-01", Revoked),
+        ("a reinstatement does not lift a surrender",
+            &[Disc(K::VoluntarySurrender, "2024-03-01", FOREVER), Reinstate("2024-05-01")], "2024-06-01", Surrendered),
+        ("a reinstatement does not lift expiry",
+            &[Disc(K::Suspension, "2025-06-01", FOREVER), Reinstate("2025-07-01")], "2026-02-01", Expired),
+        ("a reinstatement lifts the suspension, not a revocation after it",
+            &[Disc(K::Suspension, "2024-03-01", FOREVER), Reinstate("2024-04-01"), Disc(K::Revocation, "2024-05-01", FOREVER)], "2024-06-01", Revoked),
+        ("a reinstatement effective before a discipline does not lift it",
+            &[Disc(K::Suspension, "2024-06-01", FOREVER), Reinstate("2024-05-01")], "2024-07-01", Suspended),
+        ("a reinstatement lifts only discipline recorded before it",
+            &[Reinstate("2024-05-01"), Disc(K::Suspension, "2024-04-01", FOREVER)], "2024-06-01", Suspended),
+        ("discipline after a reinstatement is in force again",
+            &[Disc(K::Suspension, "2024-03-01", FOREVER), Reinstate("2024-04-01"), Disc(K::Suspension, "2024-05-01", FOREVER)], "2024-06-01", Suspended),
+        ("a renewal recorded by the date extends the expiry",
+            &[Renew("2025-11-01", "2027-12-31")], "2026-06-01", Active),
+        ("a renewal recorded after the date does not",
+            &[Renew("2026-03-01", "2027-12-31")], "2026-02-01", Expired),
+        ("a late renewal makes it active again from its day",
+            &[Renew("2026-03-01", "2027-12-31")], "2026-03-01", Active),
+        ("probation shows again once a renewal lifts expiry",
+            &[Disc(K::Probation, "2025-06-01", FOREVER), Renew("2026-03-01", "2027-12-31")], "2026-06-01", Probation),
     ];
     for (what, history, on, expected) in table {
         let status = credential_with(history).status_on(date_of(on));

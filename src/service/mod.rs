@@ -4,7 +4,10 @@
 //! Handler shape everywhere: convert the request in, call the library, convert
 //! the answer out. Nothing else.
 
+pub mod board;
 pub mod client;
+mod convert;
+pub mod registry;
 pub mod server;
 pub mod status;
 mod transparency;
@@ -18,4 +21,6 @@ pub mod rpc {
 /// The encoded descriptor set of our protos, served by gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/peerreg_descriptor.bin"));
 
+pub use board::BoardService;
+pub use registry::RegistryService;
 pub use transparency::TransparencyLogService;

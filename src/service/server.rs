@@ -8,8 +8,15 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::transport::Server;
 
+use std::sync::Arc;
+
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+
+use super::rpc::board_server::BoardServer;
+use super::rpc::registry_server::RegistryServer;
 use super::rpc::transparency_log_server::TransparencyLogServer;
-use super::{TransparencyLogService, FILE_DESCRIPTOR_SET};
+use super::{BoardService, RegistryService, TransparencyLogService, FILE_DESCRIPTOR_SET};
+use crate::auth::Tokens;
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::limits;
@@ -24,25 +31,70 @@ fn incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<TcpStre
     })
 }
 
+/// PEM material for TLS; with `client_ca_pem`, clients must present a
+/// certificate signed by that CA (mutual TLS).
+#[derive(Clone, Debug, Default)]
+pub struct TlsFiles {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
+/// What a node serves besides its ledger.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// Tokens allowed to write (and to read full peer records).
+    pub tokens: Arc<Tokens>,
+    pub tls: Option<TlsFiles>,
+}
+
+fn tls_config(files: &TlsFiles) -> ServerTlsConfig {
+    let config = ServerTlsConfig::new().identity(Identity::from_pem(&files.cert_pem, &files.key_pem));
+    match &files.client_ca_pem {
+        Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
+        None => config,
+    }
+}
+
 /// Serves `ledger` on `listener` until `shutdown` completes, then drains
 /// in-flight requests and returns.
-pub async fn serve(listener: TcpListener, ledger: Ledger, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    ledger: Ledger,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<TransparencyLogServer<TransparencyLogService>>()
         .await;
+    health.set_serving::<BoardServer<BoardService>>().await;
+    health.set_serving::<RegistryServer<RegistryService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| Error::Internal(format!("cannot build the reflection service: {e}")))?;
-    let log = TransparencyLogServer::new(TransparencyLogService::new(ledger))
+    let log = TransparencyLogServer::new(TransparencyLogService::new(ledger.clone()))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
-    Server::builder()
-        .max_concurrent_streams(Some(limits::GRPC_CONCURRENT_STREAMS_MAX))
+    let board = BoardServer::new(BoardService::new(ledger.clone(), options.tokens.clone()))
+        .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
+        .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+    let registry = RegistryServer::new(RegistryService::new(ledger, options.tokens))
+        .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
+        .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+    let mut builder = Server::builder().max_concurrent_streams(Some(limits::GRPC_CONCURRENT_STREAMS_MAX));
+    if let Some(files) = &options.tls {
+        builder = builder
+            .tls_config(tls_config(files))
+            .map_err(|e| Error::InvalidArgument(format!("the TLS certificate or key is not usable: {e}")))?;
+    }
+    builder
         .add_service(health_service)
         .add_service(reflection)
         .add_service(log)
+        .add_service(board)
+        .add_service(registry)
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
         .map_err(|e| Error::Internal(format!("the gRPC server failed: {e}")))

@@ -50,6 +50,29 @@ pub fn enrolment(name: &str) -> pb::event::Body {
     })
 }
 
+/// The test node's token secrets: an admin with every right, a clerk who
+/// may only record training.
+pub const ADMIN_TOKEN: &str = "admin-secret-for-tests";
+pub const CLERK_TOKEN: &str = "clerk-secret-for-tests";
+
+pub fn serve_options() -> peerreg::service::server::ServeOptions {
+    use peerreg::auth::{hash_token, TokenEntry, Tokens};
+    let entry = |name: &str, secret: &str, ops: &[&str]| TokenEntry {
+        name: name.into(),
+        sha256: hash_token(secret),
+        operations: ops.iter().map(|s| s.to_string()).collect(),
+    };
+    let tokens = Tokens::new(&[
+        entry("admin", ADMIN_TOKEN, &["*"]),
+        entry("clerk", CLERK_TOKEN, &["record_training"]),
+    ])
+    .expect("test tokens");
+    peerreg::service::server::ServeOptions {
+        tokens: Arc::new(tokens),
+        tls: None,
+    }
+}
+
 /// A node serving a real ledger over real gRPC on a loopback port.
 pub struct TestNode {
     pub ledger: Ledger,
@@ -71,7 +94,7 @@ impl TestNode {
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = ledger.clone();
         let server = tokio::spawn(async move {
-            peerreg::service::server::serve(listener, serving, async {
+            peerreg::service::server::serve(listener, serving, serve_options(), async {
                 let _ = stopped.await;
             })
             .await

@@ -1,0 +1,201 @@
+//! `peerreg.v1.Board`: authenticated board operations, one RPC per operation.
+//! Each handler: authorise, convert in, append, convert the receipt out.
+
+use std::sync::Arc;
+
+use tonic::metadata::MetadataMap;
+use tonic::{Request, Response, Status};
+
+use super::rpc::board_server::Board;
+use crate::auth::{Operation, Tokens};
+use crate::error::{Error, Result};
+use crate::ledger::{Ledger, Receipt};
+use crate::pb;
+use pb::event::Body;
+
+pub struct BoardService {
+    ledger: Ledger,
+    tokens: Arc<Tokens>,
+}
+
+impl BoardService {
+    pub fn new(ledger: Ledger, tokens: Arc<Tokens>) -> BoardService {
+        BoardService { ledger, tokens }
+    }
+}
+
+/// The secret of an `authorization: Bearer <token>` header, if any.
+pub fn bearer(metadata: &MetadataMap) -> Option<&str> {
+    let value = metadata.get("authorization")?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
+/// Checks that the caller may perform `operation`; returns the token's name.
+pub fn authorize(tokens: &Tokens, metadata: &MetadataMap, operation: Operation) -> Result<String> {
+    tokens.authorize(bearer(metadata), operation)
+}
+
+fn required<T>(event: Option<T>) -> Result<T> {
+    event.ok_or_else(|| Error::InvalidArgument("`event` is required: the facts to record".into()))
+}
+
+/// A receipt the caller can prove later: entry, checkpoint, inclusion proof.
+pub fn receipt(ledger: &Ledger, receipt: &Receipt) -> Result<pb::Receipt> {
+    let checkpoint = &receipt.published.checkpoint;
+    let entry = ledger
+        .entries(receipt.index, receipt.index + 1)?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let proof = ledger.inclusion_proof(receipt.index, checkpoint.size)?;
+    Ok(pb::Receipt {
+        index: receipt.index,
+        checkpoint: Some(pb::Checkpoint {
+            note: receipt.published.note.to_vec(),
+            size: checkpoint.size,
+            root_hash: checkpoint.root.to_vec(),
+        }),
+        entry,
+        inclusion_proof: proof.into_iter().map(|h| h.to_vec()).collect(),
+        duplicate: receipt.duplicate,
+    })
+}
+
+impl BoardService {
+    async fn record(
+        &self,
+        metadata: &MetadataMap,
+        operation: Operation,
+        event_id: String,
+        body: Result<Body>,
+    ) -> Result<Response<pb::Receipt>, Status> {
+        let token = authorize(&self.tokens, metadata, operation)?;
+        let appended = self.ledger.append(event_id, body?).await?;
+        tracing::info!(token = %token, operation = operation.name(), index = appended.index, duplicate = appended.duplicate, "board operation recorded");
+        Ok(Response::new(receipt(&self.ledger, &appended)?))
+    }
+}
+
+#[tonic::async_trait]
+impl Board for BoardService {
+    async fn enroll_peer(&self, r: Request<pb::EnrollPeerRequest>) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::EnrollPeerRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        self.record(
+            &m,
+            Operation::EnrollPeer,
+            event_id,
+            required(event).map(Body::PeerEnrolled),
+        )
+        .await
+    }
+
+    async fn change_name(&self, r: Request<pb::ChangeNameRequest>) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::ChangeNameRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        self.record(
+            &m,
+            Operation::ChangeName,
+            event_id,
+            required(event).map(Body::NameChanged),
+        )
+        .await
+    }
+
+    async fn record_training(&self, r: Request<pb::RecordTrainingRequest>) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::RecordTrainingRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        self.record(
+            &m,
+            Operation::RecordTraining,
+            event_id,
+            required(event).map(Body::TrainingCompleted),
+        )
+        .await
+    }
+
+    async fn record_experience(
+        &self,
+        r: Request<pb::RecordExperienceRequest>,
+    ) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::RecordExperienceRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        self.record(
+            &m,
+            Operation::RecordExperience,
+            event_id,
+            required(event).map(Body::ExperienceRecorded),
+        )
+        .await
+    }
+
+    async fn record_exam(&self, r: Request<pb::RecordExamRequest>) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::RecordExamRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        self.record(
+            &m,
+            Operation::RecordExam,
+            event_id,
+            required(event).map(Body::ExamRecorded),
+        )
+        .await
+    }
+
+    async fn issue_credential(&self, r: Request<pb::IssueCredentialRequest>) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::IssueCredentialRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        self.record(
+            &m,
+            Operation::IssueCredential,
+            event_id,
+            required(event).map(Body::CredentialIssued),
+        )
+        .await
+    }
+
+    async fn record_continuing_education(
+        &self,
+        r: Request<pb::RecordContinuingEducationRequest>,
+    ) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::RecordContinuingEducationRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        let body = required(event).map(Body::ContinuingEducationCompleted);
+        self.record(&m, Operation::RecordContinuingEducation, event_id, body)
+            .await
+    }
+
+    async fn renew_credential(&self, r: Request<pb::RenewCredentialRequest>) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::RenewCredentialRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        self.record(
+            &m,
+            Operation::RenewCredential,
+            event_id,
+            required(event).map(Body::CredentialRenewed),
+        )
+        .await
+    }
+
+    async fn record_discipline(
+        &self,
+        r: Request<pb::RecordDisciplineRequest>,
+    ) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::RecordDisciplineRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        self.record(
+            &m,
+            Operation::RecordDiscipline,
+            event_id,
+            required(event).map(Body::DisciplinaryAction),
+        )
+        .await
+    }
+
+    async fn reinstate_credential(
+        &self,
+        r: Request<pb::ReinstateCredentialRequest>,
+    ) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::ReinstateCredentialRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        self.record(
+            &m,
+            Operation::ReinstateCredential,
+            event_id,
+            required(event).map(Body::CredentialReinstated),
+        )
+        .await
+    }
+}

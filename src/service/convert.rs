@@ -1,0 +1,153 @@
+//! Domain records to protobuf messages (the outward direction; inbound bodies
+//! are parsed by `domain::fact`).
+
+use chrono::NaiveDate;
+
+use crate::domain::fact::{
+    ContinuingEducation, CredentialType, Discipline, DisciplineKind, Exam, Experience, ExperienceKind, Training,
+};
+use crate::domain::records::{Credential, Peer};
+use crate::domain::status::Status;
+use crate::pb;
+
+pub fn date(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+pub fn status(status: Status) -> pb::CredentialStatus {
+    match status {
+        Status::NotYetValid => pb::CredentialStatus::NotYetValid,
+        Status::Active => pb::CredentialStatus::Active,
+        Status::Probation => pb::CredentialStatus::Probation,
+        Status::Restricted => pb::CredentialStatus::Restricted,
+        Status::Expired => pb::CredentialStatus::Expired,
+        Status::Suspended => pb::CredentialStatus::Suspended,
+        Status::Surrendered => pb::CredentialStatus::Surrendered,
+        Status::Revoked => pb::CredentialStatus::Revoked,
+    }
+}
+
+pub fn credential_type(kind: CredentialType) -> pb::CredentialType {
+    match kind {
+        CredentialType::PeerSupportSpecialist => pb::CredentialType::PeerSupportSpecialist,
+        CredentialType::PeerRecoverySpecialist => pb::CredentialType::PeerRecoverySpecialist,
+        CredentialType::FamilyPeer => pb::CredentialType::FamilyPeer,
+        CredentialType::YouthPeer => pb::CredentialType::YouthPeer,
+        CredentialType::PeerSupervisor => pb::CredentialType::PeerSupervisor,
+    }
+}
+
+fn discipline_kind(kind: DisciplineKind) -> pb::DisciplineKind {
+    match kind {
+        DisciplineKind::Reprimand => pb::DisciplineKind::Reprimand,
+        DisciplineKind::Probation => pb::DisciplineKind::Probation,
+        DisciplineKind::Restriction => pb::DisciplineKind::Restriction,
+        DisciplineKind::Suspension => pb::DisciplineKind::Suspension,
+        DisciplineKind::Revocation => pb::DisciplineKind::Revocation,
+        DisciplineKind::VoluntarySurrender => pb::DisciplineKind::VoluntarySurrender,
+    }
+}
+
+fn experience_kind(kind: ExperienceKind) -> pb::ExperienceKind {
+    match kind {
+        ExperienceKind::Paid => pb::ExperienceKind::Paid,
+        ExperienceKind::Volunteer => pb::ExperienceKind::Volunteer,
+        ExperienceKind::Supervised => pb::ExperienceKind::Supervised,
+    }
+}
+
+/// The public discipline record of a credential.
+pub fn public_discipline(credential: &Credential) -> Vec<pb::PublicDiscipline> {
+    credential.public_discipline().iter().map(discipline).collect()
+}
+
+fn discipline(d: &Discipline) -> pb::PublicDiscipline {
+    pb::PublicDiscipline {
+        kind: discipline_kind(d.kind) as i32,
+        effective_on: date(d.effective_on),
+        ends_on: d.ends_on.map(date).unwrap_or_default(),
+        public_summary: d.public_summary.clone(),
+    }
+}
+
+fn training(peer_id: &str, t: &Training) -> pb::TrainingCompleted {
+    pb::TrainingCompleted {
+        peer_id: peer_id.to_string(),
+        course_id: t.course_id.clone(),
+        course_title: t.course_title.clone(),
+        provider: t.provider.clone(),
+        minutes: t.minutes,
+        completed_on: date(t.completed_on),
+        domains: t
+            .domains
+            .iter()
+            .map(|(d, m)| pb::DomainMinutes {
+                domain: d.clone(),
+                minutes: *m,
+            })
+            .collect(),
+    }
+}
+
+fn experience(peer_id: &str, e: &Experience) -> pb::ExperienceRecorded {
+    pb::ExperienceRecorded {
+        peer_id: peer_id.to_string(),
+        kind: experience_kind(e.kind) as i32,
+        minutes: e.minutes,
+        period_start: date(e.period_start),
+        period_end: date(e.period_end),
+    }
+}
+
+fn exam(peer_id: &str, e: &Exam) -> pb::ExamRecorded {
+    pb::ExamRecorded {
+        peer_id: peer_id.to_string(),
+        exam_id: e.exam_id.clone(),
+        score_percent: e.score_percent,
+        pass_mark_percent: e.pass_mark_percent,
+        taken_on: date(e.taken_on),
+    }
+}
+
+fn continuing_education(peer_id: &str, c: &ContinuingEducation) -> pb::ContinuingEducationCompleted {
+    pb::ContinuingEducationCompleted {
+        peer_id: peer_id.to_string(),
+        topic: c.topic.clone(),
+        minutes: c.minutes,
+        provider: c.provider.clone(),
+        completed_on: date(c.completed_on),
+    }
+}
+
+fn credential_summary(credential: &Credential, today: NaiveDate) -> pb::CredentialSummary {
+    pb::CredentialSummary {
+        credential_number: credential.number.clone(),
+        credential_type: credential_type(credential.credential_type) as i32,
+        status_today: status(credential.status_on(today)) as i32,
+        issued_on: date(credential.issued_on),
+        expires_on: date(credential.expires_on_as_of(today)),
+        discipline: public_discipline(credential),
+        event_indices: credential.events.clone(),
+    }
+}
+
+/// A board's full view of a peer.
+pub fn peer_record(peer: &Peer, credentials: &[&Credential], today: NaiveDate) -> pb::PeerRecord {
+    let id = peer.peer_id.as_str();
+    pb::PeerRecord {
+        peer_id: peer.peer_id.clone(),
+        legal_name: peer.legal_name.clone(),
+        eligibility_attested: peer.eligibility_attested,
+        ethics_code_signed: peer.ethics_code_signed,
+        trainings: peer.trainings.iter().map(|t| training(id, t)).collect(),
+        experience: peer.experience.iter().map(|e| experience(id, e)).collect(),
+        exams: peer.exams.iter().map(|e| exam(id, e)).collect(),
+        continuing_education: peer
+            .continuing_education
+            .iter()
+            .map(|c| continuing_education(id, c))
+            .collect(),
+        credentials: credentials.iter().map(|c| credential_summary(c, today)).collect(),
+        event_indices: peer.events.clone(),
+    }
+}
