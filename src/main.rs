@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
+use peerreg::cli;
 use peerreg::clock::SystemClock;
 use peerreg::config::{self, ConfigFile, NodeConfig, TlsPaths};
 use peerreg::domain::profile::RequirementProfile;
@@ -39,6 +40,25 @@ enum Command {
         /// Where to write the private key (mode 0600); never overwritten.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Board operations (token from PEERREG_TOKEN).
+    Board(cli::BoardArgs),
+    /// Employer check: is a credential valid now, or on a date of service?
+    Check(cli::CheckArgs),
+    /// A board's full view of one peer's record (token from PEERREG_TOKEN).
+    Record {
+        #[command(flatten)]
+        connection: cli::Connection,
+        #[arg(long)]
+        peer_id: String,
+    },
+    /// Workforce statistics: credentials by type and status.
+    Stats {
+        #[command(flatten)]
+        connection: cli::Connection,
+        /// YYYY-MM-DD [default: today].
+        #[arg(long, default_value = "")]
+        as_of: String,
     },
     /// Audit a node's log against its pinned verifier key.
     Audit {
@@ -230,6 +250,17 @@ async fn audit(endpoint: &str, verifier_key: &str, state_file: &std::path::Path)
     Ok(())
 }
 
+/// Prints a client command's answer; errors carry their status code.
+fn print(result: peerreg::error::Result<String>) -> anyhow::Result<()> {
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            Ok(())
+        }
+        Err(error) => Err(anyhow::anyhow!("{}: {error}", error.code_name())),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -241,6 +272,10 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Keygen { origin, out } => keygen(&origin, &out),
+        Command::Board(args) => print(cli::board(args).await),
+        Command::Check(args) => print(cli::check(args).await),
+        Command::Record { connection, peer_id } => print(cli::record(connection, peer_id).await),
+        Command::Stats { connection, as_of } => print(cli::statistics(connection, as_of).await),
         Command::Audit {
             endpoint,
             verifier_key,

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
 
+use super::rpc::board_client::BoardClient;
+use super::rpc::registry_client::RegistryClient;
 use super::rpc::transparency_log_client::TransparencyLogClient;
 use super::status::from_status;
 use crate::error::{Error, Result};
@@ -122,5 +124,149 @@ impl LogClient {
             .await
             .map_err(|s| from_status(&s))?;
         to_hashes(proof.into_inner().hashes)
+    }
+}
+
+/// A board's or employer's client of one node: Board and Registry calls, with
+/// the bearer token (if any) attached to every request.
+#[derive(Clone)]
+pub struct NodeClient {
+    channel: Channel,
+    token: Option<String>,
+}
+
+impl NodeClient {
+    pub async fn connect(endpoint: &str, token: Option<String>) -> Result<NodeClient> {
+        Ok(NodeClient {
+            channel: connect(endpoint).await?,
+            token,
+        })
+    }
+
+    fn request<T>(&self, message: T) -> Result<tonic::Request<T>> {
+        let mut request = tonic::Request::new(message);
+        if let Some(token) = &self.token {
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| Error::InvalidArgument("the token contains characters not allowed in a header".into()))?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        Ok(request)
+    }
+
+    /// Records one event through the Board RPC for its kind.
+    pub async fn record(&self, event_id: String, body: pb::event::Body) -> Result<pb::Receipt> {
+        use pb::event::Body;
+        let mut board = BoardClient::new(self.channel.clone());
+        let answer = match body {
+            Body::PeerEnrolled(event) => {
+                board
+                    .enroll_peer(self.request(pb::EnrollPeerRequest {
+                        event_id,
+                        event: Some(event),
+                    })?)
+                    .await
+            }
+            Body::NameChanged(event) => {
+                board
+                    .change_name(self.request(pb::ChangeNameRequest {
+                        event_id,
+                        event: Some(event),
+                    })?)
+                    .await
+            }
+            Body::TrainingCompleted(event) => {
+                board
+                    .record_training(self.request(pb::RecordTrainingRequest {
+                        event_id,
+                        event: Some(event),
+                    })?)
+                    .await
+            }
+            Body::ExperienceRecorded(event) => {
+                let request = pb::RecordExperienceRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.record_experience(self.request(request)?).await
+            }
+            Body::ExamRecorded(event) => {
+                board
+                    .record_exam(self.request(pb::RecordExamRequest {
+                        event_id,
+                        event: Some(event),
+                    })?)
+                    .await
+            }
+            Body::CredentialIssued(event) => {
+                let request = pb::IssueCredentialRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.issue_credential(self.request(request)?).await
+            }
+            Body::ContinuingEducationCompleted(event) => {
+                let request = pb::RecordContinuingEducationRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.record_continuing_education(self.request(request)?).await
+            }
+            Body::CredentialRenewed(event) => {
+                let request = pb::RenewCredentialRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.renew_credential(self.request(request)?).await
+            }
+            Body::DisciplinaryAction(event) => {
+                let request = pb::RecordDisciplineRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.record_discipline(self.request(request)?).await
+            }
+            Body::CredentialReinstated(event) => {
+                let request = pb::ReinstateCredentialRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.reinstate_credential(self.request(request)?).await
+            }
+            Body::SigningKeyRotated(_) => {
+                return Err(Error::InvalidArgument(
+                    "key rotation is not a board operation in this version".into(),
+                ))
+            }
+        };
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
+    pub async fn check(&self, request: pb::CheckCredentialRequest) -> Result<pb::CredentialCheck> {
+        let mut registry = RegistryClient::new(self.channel.clone());
+        let answer = registry.check_credential(self.request(request)?).await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
+    pub async fn peer_record(&self, peer_id: String) -> Result<pb::PeerRecord> {
+        let mut registry = RegistryClient::new(self.channel.clone());
+        let answer = registry
+            .get_peer_record(self.request(pb::GetPeerRecordRequest { peer_id })?)
+            .await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
+    pub async fn statistics(&self, as_of: String) -> Result<pb::Statistics> {
+        let mut registry = RegistryClient::new(self.channel.clone());
+        let answer = registry
+            .get_statistics(self.request(pb::GetStatisticsRequest { as_of })?)
+            .await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
+    pub async fn profile(&self) -> Result<pb::Profile> {
+        let mut registry = RegistryClient::new(self.channel.clone());
+        let answer = registry.get_profile(self.request(pb::GetProfileRequest {})?).await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 }

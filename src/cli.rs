@@ -1,0 +1,557 @@
+//! Client commands for every role, talking gRPC to a node: board operations,
+//! employer checks, a board's view of a record, statistics. The binary parses
+//! them with clap and calls [`run`]; output is for people, or JSON with `--json`.
+
+use clap::{Args, Subcommand};
+
+use crate::domain::vocabulary::hours_to_minutes;
+use crate::error::{Error, Result};
+use crate::pb;
+use crate::service::client::NodeClient;
+use pb::event::Body;
+
+/// Where and as whom to connect.
+#[derive(Args, Debug, Clone)]
+pub struct Connection {
+    /// The node's gRPC endpoint.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    pub endpoint: String,
+    /// Board token (never on the command line: from the environment).
+    #[arg(long, env = "PEERREG_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BoardCommand {
+    /// Enrol a peer (records only that eligibility was attested).
+    Enroll {
+        #[arg(long)]
+        peer_id: String,
+        #[arg(long)]
+        name: String,
+        /// The peer attested the lived-experience eligibility requirement.
+        #[arg(long)]
+        attested: bool,
+        /// The peer signed the state's code of ethics.
+        #[arg(long)]
+        ethics_signed: bool,
+    },
+    /// Record a legal name change.
+    Rename {
+        #[arg(long)]
+        peer_id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Record a completed training course.
+    Training {
+        #[arg(long)]
+        peer_id: String,
+        #[arg(long)]
+        course_id: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        hours: f64,
+        #[arg(long)]
+        completed_on: String,
+        /// Hours per competency domain, e.g. --domain ethical_responsibility=8 (repeatable).
+        #[arg(long = "domain", value_parser = parse_domain_hours)]
+        domains: Vec<(String, f64)>,
+    },
+    /// Record paid, volunteer or supervised experience.
+    Experience {
+        #[arg(long)]
+        peer_id: String,
+        /// paid, volunteer or supervised.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        hours: f64,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Record an exam result.
+    Exam {
+        #[arg(long)]
+        peer_id: String,
+        #[arg(long)]
+        exam_id: String,
+        #[arg(long)]
+        score: u32,
+        #[arg(long)]
+        pass_mark: u32,
+        #[arg(long)]
+        taken_on: String,
+    },
+    /// Issue a credential (initial certification).
+    Issue {
+        #[arg(long)]
+        peer_id: String,
+        #[arg(long)]
+        number: String,
+        /// peer_support_specialist, peer_recovery_specialist, family_peer, youth_peer or peer_supervisor.
+        #[arg(long, default_value = "peer_support_specialist")]
+        r#type: String,
+        #[arg(long)]
+        issued_on: String,
+        #[arg(long)]
+        expires_on: String,
+    },
+    /// Record completed continuing education.
+    Ce {
+        #[arg(long)]
+        peer_id: String,
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        hours: f64,
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        completed_on: String,
+    },
+    /// Renew a credential.
+    Renew {
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        renewed_on: String,
+        #[arg(long)]
+        expires_on: String,
+    },
+    /// Record a disciplinary action.
+    Discipline {
+        #[arg(long)]
+        number: String,
+        /// reprimand, probation, restriction, suspension, revocation or voluntary_surrender.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        effective_on: String,
+        #[arg(long, default_value = "")]
+        ends_on: String,
+        /// The public summary (no investigative detail).
+        #[arg(long)]
+        summary: String,
+    },
+    /// Reinstate a suspended or probationary credential.
+    Reinstate {
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        effective_on: String,
+        #[arg(long)]
+        summary: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct BoardArgs {
+    #[command(flatten)]
+    pub connection: Connection,
+    /// Idempotency key: retrying with the same id returns the same receipt [default: random].
+    #[arg(long)]
+    pub event_id: Option<String>,
+    #[command(subcommand)]
+    pub command: BoardCommand,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub connection: Connection,
+    /// The credential number to check.
+    #[arg(long)]
+    pub credential: String,
+    /// The holder's legal name, to match.
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// A date of service (YYYY-MM-DD) [default: today].
+    #[arg(long, default_value = "")]
+    pub as_of: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_domain_hours(text: &str) -> std::result::Result<(String, f64), String> {
+    let (domain, hours) = text.split_once('=').ok_or("expected DOMAIN=HOURS")?;
+    let hours = hours.parse::<f64>().map_err(|e| format!("hours: {e}"))?;
+    Ok((domain.to_string(), hours))
+}
+
+/// Hours from the command line as whole minutes; negative or absurd values are
+/// refused here rather than wrapped.
+fn minutes(field: &str, hours: f64) -> Result<u32> {
+    if !hours.is_finite() || !(0.0..=1_000_000.0).contains(&hours) {
+        return Err(Error::InvalidArgument(format!(
+            "--{field} must be a positive number of hours, got {hours}"
+        )));
+    }
+    Ok(hours_to_minutes(hours))
+}
+
+fn enum_value(field: &str, value: &str, known: &[(&str, i32)]) -> Result<i32> {
+    known
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+            Error::InvalidArgument(format!("--{field} {value:?} is not one of: {}", names.join(", ")))
+        })
+}
+
+fn credential_type(value: &str) -> Result<i32> {
+    use pb::CredentialType as T;
+    let known = [
+        ("peer_support_specialist", T::PeerSupportSpecialist as i32),
+        ("peer_recovery_specialist", T::PeerRecoverySpecialist as i32),
+        ("family_peer", T::FamilyPeer as i32),
+        ("youth_peer", T::YouthPeer as i32),
+        ("peer_supervisor", T::PeerSupervisor as i32),
+    ];
+    enum_value("type", value, &known)
+}
+
+fn discipline_kind(value: &str) -> Result<i32> {
+    use pb::DisciplineKind as K;
+    let known = [
+        ("reprimand", K::Reprimand as i32),
+        ("probation", K::Probation as i32),
+        ("restriction", K::Restriction as i32),
+        ("suspension", K::Suspension as i32),
+        ("revocation", K::Revocation as i32),
+        ("voluntary_surrender", K::VoluntarySurrender as i32),
+    ];
+    enum_value("kind", value, &known)
+}
+
+fn experience_kind(value: &str) -> Result<i32> {
+    use pb::ExperienceKind as K;
+    let known = [
+        ("paid", K::Paid as i32),
+        ("volunteer", K::Volunteer as i32),
+        ("supervised", K::Supervised as i32),
+    ];
+    enum_value("kind", value, &known)
+}
+
+/// The event body a board command records.
+pub fn body(command: BoardCommand) -> Result<Body> {
+    Ok(match command {
+        BoardCommand::Enroll {
+            peer_id,
+            name,
+            attested,
+            ethics_signed,
+        } => Body::PeerEnrolled(pb::PeerEnrolled {
+            peer_id,
+            legal_name: name,
+            eligibility_attested: attested,
+            ethics_code_signed: ethics_signed,
+        }),
+        BoardCommand::Rename { peer_id, name } => Body::NameChanged(pb::NameChanged {
+            peer_id,
+            new_legal_name: name,
+        }),
+        BoardCommand::Training {
+            peer_id,
+            course_id,
+            title,
+            provider,
+            hours,
+            completed_on,
+            domains,
+        } => {
+            let domains = domains
+                .into_iter()
+                .map(|(domain, hours)| {
+                    Ok(pb::DomainMinutes {
+                        minutes: minutes("domain", hours)?,
+                        domain,
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Body::TrainingCompleted(pb::TrainingCompleted {
+                peer_id,
+                course_id,
+                course_title: title,
+                provider,
+                minutes: minutes("hours", hours)?,
+                completed_on,
+                domains,
+            })
+        }
+        BoardCommand::Experience {
+            peer_id,
+            kind,
+            hours,
+            from,
+            to,
+        } => Body::ExperienceRecorded(pb::ExperienceRecorded {
+            peer_id,
+            kind: experience_kind(&kind)?,
+            minutes: minutes("hours", hours)?,
+            period_start: from,
+            period_end: to,
+        }),
+        BoardCommand::Exam {
+            peer_id,
+            exam_id,
+            score,
+            pass_mark,
+            taken_on,
+        } => Body::ExamRecorded(pb::ExamRecorded {
+            peer_id,
+            exam_id,
+            score_percent: score,
+            pass_mark_percent: pass_mark,
+            taken_on,
+        }),
+        BoardCommand::Issue {
+            peer_id,
+            number,
+            r#type,
+            issued_on,
+            expires_on,
+        } => Body::CredentialIssued(pb::CredentialIssued {
+            peer_id,
+            credential_number: number,
+            credential_type: credential_type(&r#type)?,
+            issued_on,
+            expires_on,
+            reciprocity: None,
+        }),
+        BoardCommand::Ce {
+            peer_id,
+            topic,
+            hours,
+            provider,
+            completed_on,
+        } => Body::ContinuingEducationCompleted(pb::ContinuingEducationCompleted {
+            peer_id,
+            topic,
+            minutes: minutes("hours", hours)?,
+            provider,
+            completed_on,
+        }),
+        BoardCommand::Renew {
+            number,
+            renewed_on,
+            expires_on,
+        } => Body::CredentialRenewed(pb::CredentialRenewed {
+            credential_number: number,
+            renewed_on,
+            new_expires_on: expires_on,
+        }),
+        BoardCommand::Discipline {
+            number,
+            kind,
+            effective_on,
+            ends_on,
+            summary,
+        } => Body::DisciplinaryAction(pb::DisciplinaryAction {
+            credential_number: number,
+            kind: discipline_kind(&kind)?,
+            effective_on,
+            ends_on,
+            public_summary: summary,
+        }),
+        BoardCommand::Reinstate {
+            number,
+            effective_on,
+            summary,
+        } => Body::CredentialReinstated(pb::CredentialReinstated {
+            credential_number: number,
+            effective_on,
+            public_summary: summary,
+        }),
+    })
+}
+
+fn random_event_id() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(format!("cli-{}", hex::encode(bytes)))
+}
+
+/// Runs a board command; returns the line to print.
+pub async fn board(args: BoardArgs) -> Result<String> {
+    let event_id = match args.event_id {
+        Some(id) => id,
+        None => random_event_id()?,
+    };
+    let client = NodeClient::connect(&args.connection.endpoint, args.connection.token).await?;
+    let receipt = client.record(event_id.clone(), body(args.command)?).await?;
+    let size = receipt.checkpoint.as_ref().map_or(0, |c| c.size);
+    let again = if receipt.duplicate {
+        " (already recorded earlier with this event id)"
+    } else {
+        ""
+    };
+    Ok(format!(
+        "recorded as entry {} (event id {event_id}), covered by the signed checkpoint of size {size}{again}",
+        receipt.index
+    ))
+}
+
+fn status_name(status: i32) -> &'static str {
+    match pb::CredentialStatus::try_from(status) {
+        Ok(pb::CredentialStatus::NotYetValid) => "NOT YET VALID",
+        Ok(pb::CredentialStatus::Active) => "ACTIVE",
+        Ok(pb::CredentialStatus::Probation) => "ACTIVE (on probation)",
+        Ok(pb::CredentialStatus::Restricted) => "ACTIVE (restricted)",
+        Ok(pb::CredentialStatus::Expired) => "EXPIRED",
+        Ok(pb::CredentialStatus::Suspended) => "SUSPENDED",
+        Ok(pb::CredentialStatus::Surrendered) => "SURRENDERED",
+        Ok(pb::CredentialStatus::Revoked) => "REVOKED",
+        Ok(pb::CredentialStatus::Unspecified) | Err(_) => "UNKNOWN",
+    }
+}
+
+/// The employer check as text.
+pub fn describe_check(check: &pb::CredentialCheck) -> String {
+    let mut text = format!(
+        "{} {} — {}: {} on {} (issued {}, expires {})",
+        check.state,
+        check.credential_number,
+        check.legal_name,
+        status_name(check.status),
+        check.as_of,
+        check.issued_on,
+        check.expires_on
+    );
+    for action in &check.discipline {
+        let kind = pb::DisciplineKind::try_from(action.kind)
+            .map(|k| k.as_str_name())
+            .unwrap_or("UNKNOWN");
+        let until = if action.ends_on.is_empty() {
+            String::new()
+        } else {
+            format!(" until {}", action.ends_on)
+        };
+        text.push_str(&format!(
+            "\n  discipline: {kind} from {}{until}: {}",
+            action.effective_on, action.public_summary
+        ));
+    }
+    text
+}
+
+/// JSON for `--json`: the fields an employer may see, with readable enums.
+pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
+    let discipline: Vec<serde_json::Value> = check
+        .discipline
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "kind": pb::DisciplineKind::try_from(d.kind).map(|k| k.as_str_name()).unwrap_or("UNKNOWN"),
+                "effective_on": d.effective_on,
+                "ends_on": d.ends_on,
+                "public_summary": d.public_summary,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "state": check.state,
+        "credential_number": check.credential_number,
+        "legal_name": check.legal_name,
+        "credential_type": pb::CredentialType::try_from(check.credential_type).map(|t| t.as_str_name()).unwrap_or("UNKNOWN"),
+        "status": pb::CredentialStatus::try_from(check.status).map(|s| s.as_str_name()).unwrap_or("UNKNOWN"),
+        "as_of": check.as_of,
+        "issued_on": check.issued_on,
+        "expires_on": check.expires_on,
+        "discipline": discipline,
+        "log_size": check.log_size,
+    })
+}
+
+/// Runs an employer check; returns the text to print.
+pub async fn check(args: CheckArgs) -> Result<String> {
+    let client = NodeClient::connect(&args.connection.endpoint, None).await?;
+    let request = pb::CheckCredentialRequest {
+        credential_number: args.credential,
+        legal_name: args.name,
+        as_of: args.as_of,
+    };
+    let answer = client.check(request).await?;
+    if args.json {
+        Ok(check_json(&answer).to_string())
+    } else {
+        Ok(describe_check(&answer))
+    }
+}
+
+/// A board's view of a peer's record, as text.
+pub async fn record(connection: Connection, peer_id: String) -> Result<String> {
+    let client = NodeClient::connect(&connection.endpoint, connection.token).await?;
+    let record = client.peer_record(peer_id).await?;
+    let hours = |minutes: u32| crate::domain::vocabulary::format_hours(u64::from(minutes));
+    let mut lines = vec![format!(
+        "{} {} (eligibility attested: {}, code of ethics signed: {})",
+        record.peer_id, record.legal_name, record.eligibility_attested, record.ethics_code_signed
+    )];
+    for t in &record.trainings {
+        lines.push(format!(
+            "  training {} {:?}: {} on {}",
+            t.course_id,
+            t.course_title,
+            hours(t.minutes),
+            t.completed_on
+        ));
+    }
+    for e in &record.exams {
+        lines.push(format!(
+            "  exam {}: {}% (pass mark {}%) on {}",
+            e.exam_id, e.score_percent, e.pass_mark_percent, e.taken_on
+        ));
+    }
+    for e in &record.experience {
+        let kind = pb::ExperienceKind::try_from(e.kind)
+            .map(|k| k.as_str_name())
+            .unwrap_or("UNKNOWN");
+        lines.push(format!(
+            "  experience {kind}: {} from {} to {}",
+            hours(e.minutes),
+            e.period_start,
+            e.period_end
+        ));
+    }
+    for c in &record.continuing_education {
+        lines.push(format!("  CE {}: {} on {}", c.topic, hours(c.minutes), c.completed_on));
+    }
+    for c in &record.credentials {
+        lines.push(format!(
+            "  credential {}: {} today (issued {}, expires {}), log entries {:?}",
+            c.credential_number,
+            status_name(c.status_today),
+            c.issued_on,
+            c.expires_on,
+            c.event_indices
+        ));
+    }
+    Ok(lines.join("\n"))
+}
+
+/// Workforce statistics, as text.
+pub async fn statistics(connection: Connection, as_of: String) -> Result<String> {
+    let client = NodeClient::connect(&connection.endpoint, None).await?;
+    let stats = client.statistics(as_of).await?;
+    let mut lines = vec![format!(
+        "{} on {}: {} peers, log size {}",
+        stats.state, stats.as_of, stats.peers, stats.log_size
+    )];
+    for row in &stats.rows {
+        let kind = pb::CredentialType::try_from(row.credential_type)
+            .map(|t| t.as_str_name())
+            .unwrap_or("UNKNOWN");
+        lines.push(format!("  {kind} {}: {}", status_name(row.status), row.count));
+    }
+    Ok(lines.join("\n"))
+}
