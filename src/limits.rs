@@ -8,9 +8,12 @@ use std::time::Duration;
 /// the biggest thing we send: `ENTRIES_PAGE_MAX` × `ENTRY_BYTES_MAX` must fit.
 pub const GRPC_RESPONSE_BYTES_MAX: usize = 8 * 1024 * 1024;
 
-/// Largest gRPC request a node decodes. Requests are small (one event, a few
-/// numbers); anything larger is refused before it is parsed.
-pub const GRPC_REQUEST_BYTES_MAX: usize = 256 * 1024;
+/// Largest gRPC request a node decodes. Real requests are a few hundred bytes,
+/// but the limit is set above 1 MiB on purpose: a request with an oversized
+/// field then reaches validation and is refused with `INVALID_ARGUMENT` naming
+/// the field and its limit, which a person can act on. Past this, tonic itself
+/// refuses the message (it reports `OUT_OF_RANGE`, "message length too large").
+pub const GRPC_REQUEST_BYTES_MAX: usize = 2 * 1024 * 1024;
 
 /// Largest encoded `LogEntry`. Real events are a few hundred bytes; this leaves
 /// room for long public summaries while keeping a page of entries bounded.

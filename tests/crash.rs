@@ -265,7 +265,10 @@ async fn load_task(endpoint: String, load: Arc<Load>) {
                 if receipt.duplicate {
                     lock(&load.unexpected).push(format!("fresh command {n} was answered as a duplicate"));
                 }
-                lock(&load.acked).push(Ack { n, index: receipt.index });
+                lock(&load.acked).push(Ack {
+                    n,
+                    index: receipt.index,
+                });
             }
             Ok(Err(status)) => return load.failed(Some(n), format!("command {n}: {status:?}")),
             Err(_) => return load.failed(Some(n), format!("command {n}: no answer in {WAIT:?}")),
@@ -348,7 +351,13 @@ fn check_log(events: &[pb::Event], acked: &[Ack]) -> HashMap<String, u64> {
 /// Runs the real auditor; it must pass. Returns its report line.
 async fn audit(node: &Node, state_file: &Path) -> String {
     let run = Command::new(PEERREG)
-        .args(["audit", "--endpoint", &node.endpoint, "--verifier-key", &node.verifier_key])
+        .args([
+            "audit",
+            "--endpoint",
+            &node.endpoint,
+            "--verifier-key",
+            &node.verifier_key,
+        ])
         .arg("--state-file")
         .arg(state_file)
         .kill_on_drop(true)
@@ -395,9 +404,15 @@ async fn retry_pending(node: &Node, load: &Load, in_log: &HashMap<String, u64>, 
                 );
                 assert_eq!(receipt.index, index, "the retry of command {n} names another index");
             }
-            None => assert!(!receipt.duplicate, "command {n} was not in the log, yet its retry is a duplicate"),
+            None => assert!(
+                !receipt.duplicate,
+                "command {n} was not in the log, yet its retry is a duplicate"
+            ),
         }
-        lock(&load.acked).push(Ack { n, index: receipt.index });
+        lock(&load.acked).push(Ack {
+            n,
+            index: receipt.index,
+        });
     }
     // Acknowledged commands retried (a client that never saw its receipt) get
     // their original receipts back.
@@ -406,8 +421,16 @@ async fn retry_pending(node: &Node, load: &Load, in_log: &HashMap<String, u64>, 
         for _ in 0..3 {
             let ack = acked[(rng.next() % acked.len() as u64) as usize];
             let receipt = resend(&mut board, ack.n).await;
-            assert!(receipt.duplicate, "a retry of acknowledged command {} appended again", ack.n);
-            assert_eq!(receipt.index, ack.index, "a retry of command {} names another index", ack.n);
+            assert!(
+                receipt.duplicate,
+                "a retry of acknowledged command {} appended again",
+                ack.n
+            );
+            assert_eq!(
+                receipt.index, ack.index,
+                "a retry of command {} names another index",
+                ack.n
+            );
         }
     }
     (pending.len(), were_in_log)
@@ -527,13 +550,20 @@ async fn acknowledged_commands_survive_sigkill_under_load() {
         let n = load.next.fetch_add(1, Ordering::SeqCst);
         let receipt = resend(&mut board, n).await;
         assert!(!receipt.duplicate);
-        lock(&load.acked).push(Ack { n, index: receipt.index });
+        lock(&load.acked).push(Ack {
+            n,
+            index: receipt.index,
+        });
     }
     let verifier = NoteVerifier::parse(&verifier_key).expect("the verifier key parses");
     let events = read_log(&node.endpoint, &verifier).await;
     let acked: Vec<Ack> = lock(&load.acked).clone();
     let sent = load.next.load(Ordering::SeqCst);
-    assert_eq!(acked.len() as u64, sent, "every command sent was acknowledged in the end");
+    assert_eq!(
+        acked.len() as u64,
+        sent,
+        "every command sent was acknowledged in the end"
+    );
     assert_eq!(events.len() as u64, sent, "the log holds each command exactly once");
     check_log(&events, &acked);
     audit(&node, &state_file).await;
@@ -546,7 +576,10 @@ async fn acknowledged_commands_survive_sigkill_under_load() {
     .expect("statistics in time")
     .expect("statistics")
     .into_inner();
-    assert_eq!(statistics.peers, sent, "the node's projection counts every enrolled peer");
+    assert_eq!(
+        statistics.peers, sent,
+        "the node's projection counts every enrolled peer"
+    );
     assert_eq!(statistics.log_size, sent);
     drop(board);
     drop(registry_client);
@@ -555,7 +588,10 @@ async fn acknowledged_commands_survive_sigkill_under_load() {
     // The projection the node kept (its snapshot, written as it stopped) equals
     // a replay of the whole log from scratch.
     let snapshot = snapshot_path(&data_dir);
-    assert!(snapshot.exists(), "the node wrote a projection snapshot when it stopped");
+    assert!(
+        snapshot.exists(),
+        "the node wrote a projection snapshot when it stopped"
+    );
     let ledger = open_in_process(&data_dir);
     let kept: Registry = ledger.registry();
     ledger.shutdown().await;
@@ -565,7 +601,10 @@ async fn acknowledged_commands_survive_sigkill_under_load() {
     ledger.shutdown().await;
     assert_eq!(replayed.size, sent);
     assert_eq!(kept.size, sent);
-    assert!(kept == replayed, "the node's projection differs from a replay from scratch");
+    assert!(
+        kept == replayed,
+        "the node's projection differs from a replay from scratch"
+    );
     for ack in &acked {
         let peer = replayed
             .peer(&peer_id(ack.n))
