@@ -111,3 +111,209 @@ async fn keygen_writes_a_key_once_and_bad_flags_fail_clearly() {
     assert!(!bad_state.status.success());
     assert!(String::from_utf8_lossy(&bad_state.stderr).contains("not a US state"));
 }
+
+/// Runs `peerreg <args>` with `PEERREG_TOKEN` set; returns (success, stdout, stderr).
+async fn peerreg(args: &[&str], token: &str) -> (bool, String, String) {
+    let output = Command::new(PEERREG)
+        .args(args)
+        .env("PEERREG_TOKEN", token)
+        .output()
+        .await
+        .expect("run peerreg");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+#[tokio::test]
+async fn the_readme_walk_through_certifies_checks_and_audits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut node = Command::new(PEERREG)
+        .args(["serve", "--state", "MS", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("ms"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start peerreg serve");
+    let mut lines = BufReader::new(node.stdout.take().expect("stdout")).lines();
+    let banner = lines.next_line().await.expect("read").expect("banner");
+    let endpoint = banner.split_whitespace().last().expect("address").to_string();
+    let key = lines
+        .next_line()
+        .await
+        .expect("read")
+        .expect("key line")
+        .replace("verifier key: ", "");
+    let token_line = lines
+        .next_line()
+        .await
+        .expect("read")
+        .expect("the first admin token is printed once");
+    let token = token_line.split_whitespace().last().expect("a token").to_string();
+    assert!(token.starts_with("peerreg_"), "{token_line}");
+
+    let e = endpoint.as_str();
+    let steps: Vec<Vec<&str>> = vec![
+        vec![
+            "board",
+            "--endpoint",
+            e,
+            "enroll",
+            "--peer-id",
+            "MS-P-1",
+            "--name",
+            "Ada Lovelace",
+            "--attested",
+            "--ethics-signed",
+        ],
+        vec![
+            "board",
+            "--endpoint",
+            e,
+            "training",
+            "--peer-id",
+            "MS-P-1",
+            "--course-id",
+            "MS-CORE",
+            "--title",
+            "Core training",
+            "--provider",
+            "DMH",
+            "--hours",
+            "32",
+            "--completed-on",
+            "2024-02-01",
+            "--domain",
+            "ethical_responsibility=8",
+            "--domain",
+            "shares_lived_experience=6",
+            "--domain",
+            "engages_peers=4",
+            "--domain",
+            "supports_recovery_planning=4",
+            "--domain",
+            "helps_manage_crises=4",
+            "--domain",
+            "links_to_resources=2",
+        ],
+        vec![
+            "board",
+            "--endpoint",
+            e,
+            "exam",
+            "--peer-id",
+            "MS-P-1",
+            "--exam-id",
+            "MS-EXAM",
+            "--score",
+            "88",
+            "--pass-mark",
+            "75",
+            "--taken-on",
+            "2024-02-15",
+        ],
+        vec![
+            "board",
+            "--endpoint",
+            e,
+            "experience",
+            "--peer-id",
+            "MS-P-1",
+            "--kind",
+            "volunteer",
+            "--hours",
+            "260",
+            "--from",
+            "2023-01-01",
+            "--to",
+            "2024-01-31",
+        ],
+        vec![
+            "board",
+            "--endpoint",
+            e,
+            "issue",
+            "--peer-id",
+            "MS-P-1",
+            "--number",
+            "MS-CPSS-0001",
+            "--issued-on",
+            "2024-03-01",
+            "--expires-on",
+            "2026-02-28",
+        ],
+    ];
+    for step in &steps {
+        let (ok, out, err) = peerreg(step, &token).await;
+        assert!(ok && out.contains("recorded as entry"), "{step:?}: {out}{err}");
+    }
+    let (ok, out, _) = peerreg(
+        &[
+            "check",
+            "--endpoint",
+            e,
+            "--credential",
+            "MS-CPSS-0001",
+            "--as-of",
+            "2025-06-01",
+        ],
+        "",
+    )
+    .await;
+    assert!(ok && out.contains("Ada Lovelace: ACTIVE on 2025-06-01"), "{out}");
+    let (ok, out, _) = peerreg(
+        &["check", "--endpoint", e, "--credential", "MS-CPSS-0001", "--json"],
+        "",
+    )
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
+    assert!(
+        ok && json["credential_number"] == "MS-CPSS-0001" && json["status"].is_string(),
+        "{out}"
+    );
+
+    let (ok, _, err) = peerreg(
+        &[
+            "board",
+            "--endpoint",
+            e,
+            "renew",
+            "--number",
+            "MS-CPSS-0001",
+            "--renewed-on",
+            "2026-01-10",
+            "--expires-on",
+            "2028-02-29",
+        ],
+        &token,
+    )
+    .await;
+    assert!(
+        !ok && err.contains("FAILED_PRECONDITION") && err.contains("continuing education"),
+        "{err}"
+    );
+    let (ok, _, err) = peerreg(
+        &[
+            "board",
+            "--endpoint",
+            e,
+            "enroll",
+            "--peer-id",
+            "MS-P-2",
+            "--name",
+            "Eve",
+        ],
+        "wrong",
+    )
+    .await;
+    assert!(!ok && err.contains("UNAUTHENTICATED"), "{err}");
+
+    let audit = Command::new(PEERREG)
+        .args(["audit", "--endpoint", e, "--verifier-key", &key, "--state-file"])
+        .arg(dir.path().join("audit.json"))
+        .output()
+        .await
+        .expect("audit");
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("audit OK: peerreg.local/ms has 5 entries"));
+    node.kill().await.expect("kill");
+}
