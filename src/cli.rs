@@ -19,6 +19,37 @@ pub struct Connection {
     /// Board token (never on the command line: from the environment).
     #[arg(long, env = "PEERREG_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// CA (PEM) that signed the node's TLS certificate; use with an https:// endpoint.
+    #[arg(long)]
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// This client's certificate (PEM), for nodes that require mutual TLS.
+    #[arg(long, requires = "client_key")]
+    pub client_cert: Option<std::path::PathBuf>,
+    #[arg(long, requires = "client_cert")]
+    pub client_key: Option<std::path::PathBuf>,
+}
+
+impl Connection {
+    /// Connects as this connection says; `with_token: false` for public calls.
+    pub async fn client(&self, with_token: bool) -> Result<NodeClient> {
+        let token = if with_token { self.token.clone() } else { None };
+        let Some(ca) = &self.ca_cert else {
+            return NodeClient::connect(&self.endpoint, token).await;
+        };
+        let read = |path: &std::path::Path| {
+            std::fs::read(path).map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))
+        };
+        let identity = match (&self.client_cert, &self.client_key) {
+            (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+            _ => None,
+        };
+        let tls = crate::service::client::ClientTls {
+            ca_pem: read(ca)?,
+            identity,
+            domain: None,
+        };
+        NodeClient::connect_tls(&self.endpoint, token, &tls).await
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -387,7 +418,7 @@ pub async fn board(args: BoardArgs) -> Result<String> {
         Some(id) => id,
         None => random_event_id()?,
     };
-    let client = NodeClient::connect(&args.connection.endpoint, args.connection.token).await?;
+    let client = args.connection.client(true).await?;
     let receipt = client.record(event_id.clone(), body(args.command)?).await?;
     let size = receipt.checkpoint.as_ref().map_or(0, |c| c.size);
     let again = if receipt.duplicate {
@@ -474,7 +505,7 @@ pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
 
 /// Runs an employer check; returns the text to print.
 pub async fn check(args: CheckArgs) -> Result<String> {
-    let client = NodeClient::connect(&args.connection.endpoint, None).await?;
+    let client = args.connection.client(false).await?;
     let request = pb::CheckCredentialRequest {
         credential_number: args.credential,
         legal_name: args.name,
@@ -490,7 +521,7 @@ pub async fn check(args: CheckArgs) -> Result<String> {
 
 /// A board's view of a peer's record, as text.
 pub async fn record(connection: Connection, peer_id: String) -> Result<String> {
-    let client = NodeClient::connect(&connection.endpoint, connection.token).await?;
+    let client = connection.client(true).await?;
     let record = client.peer_record(peer_id).await?;
     let hours = |minutes: u32| crate::domain::vocabulary::format_hours(u64::from(minutes));
     let mut lines = vec![format!(
@@ -541,7 +572,7 @@ pub async fn record(connection: Connection, peer_id: String) -> Result<String> {
 
 /// Workforce statistics, as text.
 pub async fn statistics(connection: Connection, as_of: String) -> Result<String> {
-    let client = NodeClient::connect(&connection.endpoint, None).await?;
+    let client = connection.client(false).await?;
     let stats = client.statistics(as_of).await?;
     let mut lines = vec![format!(
         "{} on {}: {} peers, log size {}",

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use super::rpc::board_client::BoardClient;
 use super::rpc::registry_client::RegistryClient;
@@ -17,10 +17,37 @@ use crate::pb;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What a client needs for TLS: the CA that signed the node's certificate and,
+/// for mutual TLS, its own certificate and key (all PEM).
+#[derive(Clone, Debug, Default)]
+pub struct ClientTls {
+    pub ca_pem: Vec<u8>,
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+    /// The name the node's certificate is for, if not the endpoint's host.
+    pub domain: Option<String>,
+}
+
 /// Opens a channel to `endpoint` (e.g. `http://127.0.0.1:50051`).
 pub async fn connect(endpoint: &str) -> Result<Channel> {
-    let parsed = Endpoint::from_shared(endpoint.to_string())
+    connect_with(endpoint, None).await
+}
+
+/// Opens a channel, over TLS when `tls` is given (`https://` endpoints).
+pub async fn connect_with(endpoint: &str, tls: Option<&ClientTls>) -> Result<Channel> {
+    let mut parsed = Endpoint::from_shared(endpoint.to_string())
         .map_err(|e| Error::InvalidArgument(format!("{endpoint:?} is not a valid endpoint URL: {e}")))?;
+    if let Some(tls) = tls {
+        let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&tls.ca_pem));
+        if let Some((cert, key)) = &tls.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
+        if let Some(domain) = &tls.domain {
+            config = config.domain_name(domain.clone());
+        }
+        parsed = parsed
+            .tls_config(config)
+            .map_err(|e| Error::InvalidArgument(format!("TLS settings: {e}")))?;
+    }
     parsed
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
@@ -139,6 +166,13 @@ impl NodeClient {
     pub async fn connect(endpoint: &str, token: Option<String>) -> Result<NodeClient> {
         Ok(NodeClient {
             channel: connect(endpoint).await?,
+            token,
+        })
+    }
+
+    pub async fn connect_tls(endpoint: &str, token: Option<String>, tls: &ClientTls) -> Result<NodeClient> {
+        Ok(NodeClient {
+            channel: connect_with(endpoint, Some(tls)).await?,
             token,
         })
     }
