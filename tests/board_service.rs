@@ -254,6 +254,13 @@ fn cases() -> Vec<Case> {
             expect: invalid,
         },
         Case {
+            what: "a revocation with an end date",
+            token: Some(ADMIN_TOKEN),
+            event_id: "b9",
+            body: discipline("MS-9009", pb::DisciplineKind::Revocation, "2025-01-01", "2025-02-01"),
+            expect: invalid,
+        },
+        Case {
             what: "period ends before it starts",
             token: Some(ADMIN_TOKEN),
             event_id: "b6",

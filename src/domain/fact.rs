@@ -477,11 +477,19 @@ fn discipline(e: &pb::DisciplinaryAction) -> Result<Fact> {
             format!("must be after effective_on ({effective_on})"),
         ));
     }
+    let kind = discipline_kind(e.kind)?;
+    let permanent = matches!(kind, DisciplineKind::Revocation | DisciplineKind::VoluntarySurrender);
+    if permanent && ends_on.is_some() {
+        return Err(invalid(
+            "ends_on",
+            "must be empty: a revocation or voluntary surrender is permanent",
+        ));
+    }
     Ok(Fact::DisciplinaryAction {
         credential_number: identifier("credential_number", &e.credential_number)?,
         discipline: Discipline {
             index: 0,
-            kind: discipline_kind(e.kind)?,
+            kind,
             effective_on,
             ends_on,
             public_summary: text("public_summary", &e.public_summary, SUMMARY_BYTES_MAX)?,

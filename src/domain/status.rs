@@ -68,14 +68,19 @@ impl Credential {
 
     /// Is `discipline` in force on `date`?
     pub fn in_force(&self, discipline: &Discipline, date: NaiveDate) -> bool {
-        if discipline.effective_on > date || discipline.ends_on.is_some_and(|end| end <= date) {
+        if discipline.effective_on > date {
             return false;
         }
-        if matches!(
+        // Permanent, whatever a (foreign, malformed) record says about an end.
+        let permanent = matches!(
             discipline.kind,
             DisciplineKind::Revocation | DisciplineKind::VoluntarySurrender
-        ) {
+        );
+        if permanent {
             return true;
+        }
+        if discipline.ends_on.is_some_and(|end| end <= date) {
+            return false;
         }
         !self
             .reinstatements
