@@ -75,7 +75,9 @@ pub struct CommitBatch {
 }
 
 pub struct Store {
-    db: sled::Db,
+    /// Always `Some` until `drop`, which closes sled under `catch_unwind`
+    /// (sled flushes on drop, and can panic there on a damaged store).
+    db: Option<sled::Db>,
     dir: PathBuf,
     /// sled's single data file, `fdatasync`ed after every flush.
     db_file: File,
@@ -142,13 +144,20 @@ impl Store {
         let db_file = File::open(&db_path).map_err(|e| StoreError::io(&db_path, "opening", e))?;
         files::sync_dir(dir)?;
         let store = Store {
-            db,
+            db: Some(db),
             dir: dir.to_path_buf(),
             db_file,
             synced_blobs: Mutex::new(HashSet::new()),
         };
         store.sync_blobs(true)?;
         Ok(store)
+    }
+
+    fn db(&self) -> &sled::Db {
+        match &self.db {
+            Some(db) => db,
+            None => unreachable!("the store is used after it was closed"),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -177,28 +186,34 @@ impl Store {
 
     /// The latest signed checkpoint committed to the store, if any.
     pub fn checkpoint_note(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        let value = self.guarded("reading the checkpoint", || self.db.get(CHECKPOINT_KEY))?;
+        let value = self.guarded("reading the checkpoint", || self.db().get(CHECKPOINT_KEY))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
     /// The stored bytes of entry `index`, unverified.
     pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let value = self.guarded("reading an entry", || self.db.get(entry_key(index)))?;
+        let value = self.guarded("reading an entry", || self.db().get(entry_key(index)))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
     /// Stored entries `[start, end)` in order; a missing one is corruption.
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut entries = Vec::with_capacity(end.saturating_sub(start) as usize);
-        let scan = self.db.range(entry_key(start)..entry_key(end));
-        for (expected, item) in (start..end).zip(scan) {
-            let (key, value) = self.guarded("scanning entries", || item)?;
+        let wanted = end.saturating_sub(start) as usize;
+        // The whole scan runs guarded: sled can panic inside `next()` on damaged pages.
+        let scanned = self.guarded("scanning entries", || {
+            self.db()
+                .range(entry_key(start)..entry_key(end))
+                .take(wanted)
+                .collect::<sled::Result<Vec<_>>>()
+        })?;
+        let mut entries = Vec::with_capacity(wanted);
+        for (expected, (key, value)) in (start..end).zip(scanned) {
             if index_from_key(&key) != Some(expected) {
                 return Err(self.corrupt(format!("entry {expected} is missing")));
             }
             entries.push(value.to_vec());
         }
-        if (entries.len() as u64) < end - start {
+        if entries.len() < wanted {
             return Err(self.corrupt(format!("entry {} is missing", start + entries.len() as u64)));
         }
         Ok(entries)
@@ -207,14 +222,14 @@ impl Store {
     /// The index of the last stored entry, if any (O(log n)).
     pub fn last_entry_index(&self) -> Result<Option<u64>, StoreError> {
         let last = self.guarded("finding the last entry", || {
-            self.db.scan_prefix([ENTRY_PREFIX]).next_back().transpose()
+            self.db().scan_prefix([ENTRY_PREFIX]).next_back().transpose()
         })?;
         Ok(last.and_then(|(key, _)| index_from_key(&key)))
     }
 
     /// The index an `event_id` was appended at, if it was.
     pub fn event_index(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-        let value = self.guarded("looking up an event id", || self.db.get(event_id_key(event_id)))?;
+        let value = self.guarded("looking up an event id", || self.db().get(event_id_key(event_id)))?;
         match value {
             None => Ok(None),
             Some(bytes) => match <[u8; 8]>::try_from(bytes.as_ref()) {
@@ -237,13 +252,13 @@ impl Store {
             writes.insert(event_id_key(event_id), &index.to_be_bytes());
         }
         writes.insert(CHECKPOINT_KEY, batch.checkpoint_note.as_slice());
-        self.guarded("writing a batch", || self.db.apply_batch(writes))?;
+        self.guarded("writing a batch", || self.db().apply_batch(writes))?;
         self.sync()
     }
 
     /// sled's flush, then the fdatasync sled does not do.
     fn sync(&self) -> Result<(), StoreError> {
-        self.guarded("flushing", || self.db.flush())?;
+        self.guarded("flushing", || self.db().flush())?;
         self.db_file
             .sync_data()
             .map_err(|e| StoreError::io(&self.dir.join("db"), "fdatasync", e))?;
@@ -279,13 +294,24 @@ impl Store {
     }
 }
 
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(db))) {
+                let detail = panic_detail(payload);
+                tracing::error!(dir = %self.dir.display(), %detail, "sled panicked while closing the store");
+            }
+        }
+    }
+}
+
 impl HashReader for Store {
     type Error = StoreError;
 
     fn read_hashes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
         let mut hashes = Vec::with_capacity(nodes.len());
         for node in nodes {
-            let value = self.guarded("reading a tree hash", || self.db.get(hash_key(*node)))?;
+            let value = self.guarded("reading a tree hash", || self.db().get(hash_key(*node)))?;
             let Some(bytes) = value else {
                 return Err(self.corrupt(format!("tree hash {node:?} is missing")));
             };

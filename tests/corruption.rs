@@ -1,0 +1,238 @@
+//! Corruption sweep: a damaged store is refused or served identical to what was
+//! published — never a panic as the only message, never fewer entries than
+//! published, never a new checkpoint that forks the published one.
+//!
+//! Short form in CI; `PEERREG_SLOW_TESTS=1` runs many more positions.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{append_enrolments, open_ledger};
+use peerreg::error::Error;
+use peerreg::ledger::{Ledger, Published};
+use peerreg::log::merkle::verify_consistency;
+use peerreg::projection::Registry;
+
+#[derive(Clone, Debug)]
+enum Damage {
+    FlipByte(u64),
+    Truncate,
+    Delete,
+    ZeroPage(u64),
+}
+
+#[derive(Debug, Default)]
+struct Outcomes {
+    refused_at_open: usize,
+    refused_on_read: usize,
+    served_identical: usize,
+}
+
+struct Pristine {
+    dir: tempfile::TempDir,
+    published: Published,
+    entries: Vec<Vec<u8>>,
+    registry: Registry,
+}
+
+async fn pristine(entries: usize) -> Pristine {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ledger = open_ledger(dir.path()).expect("open");
+    let writers: Vec<_> = (0..64)
+        .map(|w| {
+            let ledger = ledger.clone();
+            tokio::spawn(async move { append_enrolments(&ledger, &format!("w{w}"), entries / 64).await })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    let published = ledger.published();
+    let size = published.checkpoint.size;
+    let mut all = Vec::new();
+    while (all.len() as u64) < size {
+        all.extend(ledger.entries(all.len() as u64, size).expect("entries"));
+    }
+    let registry = ledger.registry();
+    ledger.shutdown().await;
+    Pristine {
+        dir,
+        published,
+        entries: all,
+        registry,
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for item in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = item.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for item in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(item.file_name());
+        if item.path().is_dir() {
+            copy_tree(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), target).expect("copy");
+        }
+    }
+}
+
+fn apply(file: &Path, damage: &Damage) {
+    let mut bytes = std::fs::read(file).expect("read");
+    match damage {
+        Damage::FlipByte(at) => {
+            if let Some(byte) = bytes.get_mut(*at as usize) {
+                *byte ^= 0x5a;
+            }
+        }
+        Damage::Truncate => bytes.truncate(bytes.len() / 2),
+        Damage::Delete => {
+            std::fs::remove_file(file).expect("delete");
+            return;
+        }
+        Damage::ZeroPage(at) => {
+            let start = (*at as usize / 4096) * 4096;
+            let end = (start + 4096).min(bytes.len());
+            if start < end {
+                bytes[start..end].fill(0);
+            }
+        }
+    }
+    std::fs::write(file, bytes).expect("write damaged file");
+}
+
+/// Damages to try on one file: flips spread over it, plus truncate, delete, a zeroed page.
+fn damages(len: u64, flips: u64, seed: u64) -> Vec<Damage> {
+    let mut list: Vec<Damage> = (0..flips)
+        .map(|i| Damage::FlipByte((i * len + seed) / flips.max(1) % len.max(1)))
+        .collect();
+    list.extend([
+        Damage::Truncate,
+        Damage::Delete,
+        Damage::ZeroPage((seed * 4096) % len.max(1)),
+    ]);
+    list
+}
+
+/// Opens the damaged copy and classifies what the node does with it.
+async fn trial(pristine: &Pristine, dir: &Path, outcomes: &mut Outcomes, what: &str) {
+    let owned = dir.to_path_buf();
+    let opened = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || open_ledger(&owned)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{what}: opening hung"))
+    .unwrap_or_else(|e| panic!("{what}: opening panicked past the store's guard: {e}"));
+    let ledger = match opened {
+        Err(error) => {
+            assert!(!error.to_string().is_empty(), "{what}: a refusal must say why");
+            outcomes.refused_at_open += 1;
+            return;
+        }
+        Ok(ledger) => ledger,
+    };
+    let published = ledger.published();
+    assert!(
+        published.checkpoint.size >= pristine.published.checkpoint.size,
+        "{what}: serves {} entries, {} were published",
+        published.checkpoint.size,
+        pristine.published.checkpoint.size
+    );
+    assert_eq!(published, pristine.published, "{what}: a different checkpoint");
+    let size = published.checkpoint.size;
+    let mut served = Vec::new();
+    while (served.len() as u64) < size {
+        match ledger.entries(served.len() as u64, size) {
+            Ok(page) => served.extend(page),
+            Err(Error::DataLoss(_)) => {
+                assert!(
+                    ledger.halted().is_some(),
+                    "{what}: damage found on read must halt signing"
+                );
+                outcomes.refused_on_read += 1;
+                check_no_fork(&ledger, pristine, what).await;
+                ledger.shutdown().await;
+                return;
+            }
+            Err(other) => panic!("{what}: reading failed with {other:?}"),
+        }
+    }
+    assert!(
+        served == pristine.entries,
+        "{what}: served entries differ from the published log"
+    );
+    assert!(ledger.registry() == pristine.registry, "{what}: the registry differs");
+    check_no_fork(&ledger, pristine, what).await;
+    outcomes.served_identical += 1;
+    ledger.shutdown().await;
+}
+
+/// An append is either refused or yields a checkpoint consistent with the published one.
+async fn check_no_fork(ledger: &Ledger, pristine: &Pristine, what: &str) {
+    let appended = ledger
+        .append("after-damage".into(), common::enrolment("after-damage"))
+        .await;
+    if appended.is_err() {
+        return;
+    }
+    let new = ledger.published().checkpoint;
+    let old = &pristine.published.checkpoint;
+    let proof = ledger
+        .consistency_proof(old.size, new.size)
+        .expect("a consistency proof");
+    assert!(
+        verify_consistency(old.size, new.size, &proof, &old.root, &new.root),
+        "{what}: signed a fork"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_damaged_store_is_refused_or_served_identical() {
+    let slow = std::env::var("PEERREG_SLOW_TESTS").is_ok_and(|v| v == "1");
+    let (entries, flips_per_file) = if slow { (20_480, 60) } else { (20_480, 6) };
+    let pristine = pristine(entries).await;
+    let mut outcomes = Outcomes::default();
+    let files = files_under(pristine.dir.path());
+    assert!(
+        files.iter().any(|f| f.ends_with("log/db")),
+        "the sled data file is among the targets"
+    );
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    let mut trials = 0;
+    for (number, file) in files.iter().enumerate() {
+        let relative = file.strip_prefix(pristine.dir.path()).expect("inside").to_path_buf();
+        let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        for damage in damages(len, flips_per_file, number as u64 * 7919) {
+            let copy = scratch.path().join(format!("trial-{trials}"));
+            copy_tree(pristine.dir.path(), &copy);
+            apply(&copy.join(&relative), &damage);
+            let what = format!("{} {damage:?}", relative.display());
+            trial(&pristine, &copy, &mut outcomes, &what).await;
+            std::fs::remove_dir_all(&copy).expect("clean up");
+            trials += 1;
+        }
+    }
+    println!(
+        "{trials} damaged stores of {} entries: {} refused at open, {} refused on read (signing halted), {} served identical, 0 panics, 0 forks",
+        pristine.published.checkpoint.size, outcomes.refused_at_open, outcomes.refused_on_read, outcomes.served_identical
+    );
+    assert_eq!(
+        trials,
+        outcomes.refused_at_open + outcomes.refused_on_read + outcomes.served_identical
+    );
+}
