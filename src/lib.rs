@@ -28,6 +28,7 @@ pub mod ledger;
 pub mod limits;
 pub mod log;
 pub mod projection;
+pub mod repair;
 pub mod service;
 pub mod store;
 

@@ -60,6 +60,24 @@ enum Command {
         #[arg(long, default_value = "")]
         as_of: String,
     },
+    /// Rebuild a damaged or lost store from a node serving the same log (stop the node first).
+    Repair {
+        /// The damaged node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// A node (mirror, archive) serving the same log.
+        #[arg(long)]
+        from: String,
+        /// The state code the log's events carry, e.g. MS.
+        #[arg(long)]
+        state: String,
+        /// The log's signing key [default: <data dir>/log.key]; only its public half is used.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// The log's origin [default: peerreg.local/<state>].
+        #[arg(long)]
+        origin: Option<String>,
+    },
     /// Audit a node's log against its pinned verifier key.
     Audit {
         /// The node's gRPC endpoint, e.g. http://127.0.0.1:50051.
@@ -222,6 +240,38 @@ fn read_tls(paths: &TlsPaths) -> anyhow::Result<TlsFiles> {
     })
 }
 
+async fn repair(
+    data_dir: &std::path::Path,
+    from: &str,
+    state: &str,
+    key: Option<PathBuf>,
+    origin: Option<String>,
+) -> anyhow::Result<()> {
+    let state = config::parse_state(state)?;
+    let origin = origin.unwrap_or_else(|| config::default_origin(&state));
+    let key = key.unwrap_or_else(|| data_dir.join("log.key"));
+    if !key.exists() {
+        bail!(
+            "{} does not exist: pass --key with this log's signing key",
+            key.display()
+        );
+    }
+    let signer = config::load_or_create_signer(&key, &origin)?;
+    let source = LogClient::connect(from).await?;
+    let report = peerreg::repair::repair(data_dir, signer.verifier(), &state, &source).await?;
+    let moved = report
+        .damaged_store
+        .map(|p| format!("; the damaged store was kept at {}", p.display()))
+        .unwrap_or_default();
+    println!(
+        "repaired {}: {} entries verified against the log's own signed checkpoint (root {}){moved}",
+        data_dir.display(),
+        report.entries,
+        hex::encode(report.checkpoint.root)
+    );
+    Ok(())
+}
+
 fn keygen(origin: &str, out: &std::path::Path) -> anyhow::Result<()> {
     if out.exists() {
         bail!("{} already exists; refusing to overwrite a signing key", out.display());
@@ -272,6 +322,15 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Keygen { origin, out } => keygen(&origin, &out),
+        Command::Repair {
+            data_dir,
+            from,
+            state,
+            key,
+            origin,
+        } => repair(&data_dir, &from, &state, key, origin)
+            .await
+            .map_err(|e| e.context("REPAIR FAILED")),
         Command::Board(args) => print(cli::board(args).await),
         Command::Check(args) => print(cli::check(args).await),
         Command::Record { connection, peer_id } => print(cli::record(connection, peer_id).await),

@@ -40,10 +40,18 @@ const VERIFY_CHUNK: u64 = 1024;
 
 pub(super) fn open_verified(options: &LedgerOptions) -> Result<Opened> {
     files::create_dir_durable(&options.data_dir)?;
-    let store = Store::open(&store_path(&options.data_dir))?;
-    let verifier = options.signer.verifier();
     let published_path = checkpoint_path(&options.data_dir);
     let published_note = files::read_optional(&published_path)?;
+    if published_note.is_some() && !store_path(&options.data_dir).exists() {
+        // Refuse before creating anything, so the directory stays as it was found.
+        return Err(Error::DataLoss(format!(
+            "refusing to start: the store {} is missing but this node published a checkpoint ({}); repair it from a mirror",
+            store_path(&options.data_dir).display(),
+            published_path.display()
+        )));
+    }
+    let store = Store::open(&store_path(&options.data_dir))?;
+    let verifier = options.signer.verifier();
     let Some(stored_note) = store.checkpoint_note()? else {
         return create(store, options, published_note);
     };

@@ -251,7 +251,11 @@ impl Store {
         for (event_id, index) in &batch.event_ids {
             writes.insert(event_id_key(event_id), &index.to_be_bytes());
         }
-        writes.insert(CHECKPOINT_KEY, batch.checkpoint_note.as_slice());
+        // Empty only while a repair rebuilds a store chunk by chunk: the note is
+        // written with the last chunk, once the whole tree has been checked.
+        if !batch.checkpoint_note.is_empty() {
+            writes.insert(CHECKPOINT_KEY, batch.checkpoint_note.as_slice());
+        }
         self.guarded("writing a batch", || self.db().apply_batch(writes))?;
         self.sync()
     }

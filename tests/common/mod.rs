@@ -4,6 +4,7 @@
 
 pub mod board;
 pub mod rfc9162;
+pub mod tamper;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,140 @@
+//! Rebuilding a damaged or lost store from any node that serves the same log
+//! (an archive, another state's mirror). Nothing is taken on the source's word:
+//! every entry must carry this log's signature, and the rebuilt tree must give
+//! exactly the root of a checkpoint signed by this log's key that extends the
+//! last checkpoint this node published. So a repair can never introduce
+//! anything the board did not sign.
+//!
+//! The new store is built beside the old one (`log.repair`) and swapped in only
+//! when complete; the damaged store is kept as `log.damaged-<unix time>`.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::ledger::{checkpoint_path, snapshot_path, store_path};
+use crate::log::entry::verify_entry;
+use crate::log::merkle::{leaf_hash, verify_consistency, Frontier};
+use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::service::client::LogClient;
+use crate::store::{files, CommitBatch, Store};
+
+/// Entries written per commit while rebuilding.
+const REPAIR_CHUNK: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairReport {
+    pub entries: u64,
+    pub checkpoint: Checkpoint,
+    /// Where the damaged store was moved, if there was one.
+    pub damaged_store: Option<PathBuf>,
+}
+
+/// The checkpoint to rebuild to: the source's, if signed by us and consistent
+/// with (at least as large as) what this node last published.
+async fn target(data_dir: &Path, verifier: &NoteVerifier, source: &LogClient) -> Result<(Checkpoint, Vec<u8>)> {
+    let published_note = files::read_optional(&checkpoint_path(data_dir))?.ok_or_else(|| {
+        Error::FailedPrecondition(format!(
+            "{} has no published checkpoint to repair against",
+            checkpoint_path(data_dir).display()
+        ))
+    })?;
+    let published = Checkpoint::open(&published_note, verifier)
+        .map_err(|e| Error::DataLoss(format!("the published checkpoint does not verify with this key: {e}")))?;
+    let note = source.checkpoint_note().await?;
+    let offered = Checkpoint::open(&note, verifier)
+        .map_err(|e| Error::DataLoss(format!("the source's checkpoint is not signed by this log's key: {e}")))?;
+    if offered.size < published.size {
+        return Err(Error::DataLoss(format!(
+            "the source holds {} entries, fewer than the {} this node published",
+            offered.size, published.size
+        )));
+    }
+    if published.size > 0 {
+        let proof = source.consistency_proof(published.size, offered.size).await?;
+        if !verify_consistency(published.size, offered.size, &proof, &published.root, &offered.root) {
+            return Err(Error::DataLoss(
+                "the source's log is not an extension of the published one: a fork".into(),
+            ));
+        }
+    }
+    Ok((offered, note))
+}
+
+/// Fetches, verifies and writes every entry into `store`; returns the frontier.
+async fn rebuild(
+    store: &Store,
+    source: &LogClient,
+    verifier: &NoteVerifier,
+    state: &str,
+    size: u64,
+) -> Result<Frontier> {
+    let mut frontier = Frontier::default();
+    let mut batch = CommitBatch::default();
+    while frontier.size() < size {
+        let start = frontier.size();
+        let page = source.entries(start, size).await?;
+        if page.is_empty() {
+            return Err(Error::DataLoss(format!("the source returned no entries at {start}")));
+        }
+        for (index, entry) in (start..).zip(page).take((size - start) as usize) {
+            let event = verify_entry(index, &entry, verifier, state)
+                .map_err(|e| Error::DataLoss(format!("the source served a bad entry: {e}")))?;
+            batch.hashes.extend(frontier.push(leaf_hash(&entry)));
+            batch.event_ids.push((event.event_id, index));
+            batch.entries.push((index, entry));
+        }
+        if batch.entries.len() >= REPAIR_CHUNK {
+            store.commit(&std::mem::take(&mut batch))?;
+        }
+    }
+    store.commit(&batch)?;
+    Ok(frontier)
+}
+
+/// Rebuilds the store in `data_dir` from `source`. See the module docs.
+pub async fn repair(data_dir: &Path, verifier: &NoteVerifier, state: &str, source: &LogClient) -> Result<RepairReport> {
+    let (checkpoint, note) = target(data_dir, verifier, source).await?;
+    let building = data_dir.join("log.repair");
+    if building.exists() {
+        std::fs::remove_dir_all(&building).map_err(|e| Error::Internal(format!("{}: {e}", building.display())))?;
+    }
+    let store = Store::open(&building)?;
+    let frontier = rebuild(&store, source, verifier, state, checkpoint.size).await?;
+    if frontier.root() != checkpoint.root {
+        return Err(Error::DataLoss(
+            "the source's entries do not give the root this log signed".into(),
+        ));
+    }
+    store.commit(&CommitBatch {
+        checkpoint_note: note.clone(),
+        ..Default::default()
+    })?;
+    drop(store);
+    let damaged_store = swap_in(data_dir, &building)?;
+    files::write_atomic(&checkpoint_path(data_dir), &note, false)?;
+    let _ = std::fs::remove_file(snapshot_path(data_dir));
+    Ok(RepairReport {
+        entries: checkpoint.size,
+        checkpoint,
+        damaged_store,
+    })
+}
+
+/// Moves the damaged store aside (kept for investigation) and the rebuilt one in.
+fn swap_in(data_dir: &Path, building: &Path) -> Result<Option<PathBuf>> {
+    let live = store_path(data_dir);
+    let io = |what: &str, e: std::io::Error| Error::Internal(format!("{what}: {e}"));
+    let damaged = if live.exists() {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let aside = data_dir.join(format!("log.damaged-{seconds}"));
+        std::fs::rename(&live, &aside).map_err(|e| io("moving the damaged store aside", e))?;
+        Some(aside)
+    } else {
+        None
+    };
+    std::fs::rename(building, &live).map_err(|e| io("moving the rebuilt store in", e))?;
+    files::sync_dir(data_dir)?;
+    Ok(damaged)
+}
