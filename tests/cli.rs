@@ -7,19 +7,28 @@ use tokio::process::Command;
 
 const PEERREG: &str = env!("CARGO_BIN_EXE_peerreg");
 
-#[tokio::test]
-async fn serve_with_defaults_generates_a_private_key_audits_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data_dir = dir.path().join("ms");
+type Lines = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
+
+/// Starts `peerreg serve --state <state>` on a free loopback port; returns the
+/// process and its stdout lines (banner first).
+fn start_serve(state: &str, data_dir: &std::path::Path) -> (tokio::process::Child, Lines) {
     let mut node = Command::new(PEERREG)
-        .args(["serve", "--state", "ms", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data_dir)
+        .args(["serve", "--state", state, "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("start peerreg serve");
-    let mut lines = BufReader::new(node.stdout.take().expect("stdout")).lines();
+    let lines = BufReader::new(node.stdout.take().expect("stdout")).lines();
+    (node, lines)
+}
+
+#[tokio::test]
+async fn serve_with_defaults_generates_a_private_key_audits_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("ms");
+    let (mut node, mut lines) = start_serve("ms", &data_dir);
     let banner = lines.next_line().await.expect("read").expect("a banner line");
     let endpoint = banner.split_whitespace().last().expect("an address").to_string();
     assert!(banner.contains("MS log peerreg.local/ms (0 entries)"), "{banner}");
@@ -70,15 +79,7 @@ async fn serve_with_defaults_generates_a_private_key_audits_and_stops_on_sigterm
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 
     // The same data directory and key serve the same log again.
-    let mut again = Command::new(PEERREG)
-        .args(["serve", "--state", "MS", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("restart");
-    let mut lines = BufReader::new(again.stdout.take().expect("stdout")).lines();
+    let (mut again, mut lines) = start_serve("MS", &data_dir);
     lines.next_line().await.expect("read").expect("banner");
     let key_again = lines.next_line().await.expect("read").expect("key line");
     assert_eq!(key_again, key_line, "the key generated at first start is reused");
@@ -127,15 +128,7 @@ async fn peerreg(args: &[&str], token: &str) -> (bool, String, String) {
 #[tokio::test]
 async fn the_readme_walk_through_certifies_checks_and_audits() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut node = Command::new(PEERREG)
-        .args(["serve", "--state", "MS", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("ms"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start peerreg serve");
-    let mut lines = BufReader::new(node.stdout.take().expect("stdout")).lines();
+    let (mut node, mut lines) = start_serve("MS", &dir.path().join("ms"));
     let banner = lines.next_line().await.expect("read").expect("banner");
     let endpoint = banner.split_whitespace().last().expect("address").to_string();
     let key = lines

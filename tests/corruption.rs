@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::copy_tree;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -77,18 +79,6 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for item in std::fs::read_dir(from).expect("read dir").flatten() {
-        let target = to.join(item.file_name());
-        if item.path().is_dir() {
-            copy_tree(&item.path(), &target);
-        } else {
-            std::fs::copy(item.path(), target).expect("copy");
-        }
-    }
 }
 
 fn apply(file: &Path, damage: &Damage) {

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::copy_tree;
+
 use std::path::Path;
 
 use common::tamper::serve_tampering;
@@ -213,17 +215,6 @@ async fn audit_reports_a_log_rewritten_after_a_shared_prefix() {
     assert!(ok, "{text}");
     honest.stop().await;
     forked.stop().await;
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    if from.is_file() {
-        std::fs::copy(from, to).expect("copy file");
-        return;
-    }
-    std::fs::create_dir_all(to).expect("mkdir");
-    for item in std::fs::read_dir(from).expect("read dir").flatten() {
-        copy_tree(&item.path(), &to.join(item.file_name()));
-    }
 }
 
 #[tokio::test]

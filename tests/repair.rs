@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::copy_tree;
+
 use common::tamper::serve_tampering;
 use common::{append_enrolments, open_ledger, TestNode};
 use peerreg::audit::audit;
@@ -10,18 +12,6 @@ use peerreg::error::Error;
 use peerreg::ledger::store_path;
 use peerreg::repair::repair;
 use peerreg::service::client::LogClient;
-
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for item in std::fs::read_dir(from).expect("read dir").flatten() {
-        let target = to.join(item.file_name());
-        if item.path().is_dir() {
-            copy_tree(&item.path(), &target);
-        } else {
-            std::fs::copy(item.path(), target).expect("copy");
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destroyed_store_is_rebuilt_from_a_mirror_and_audits_clean() {

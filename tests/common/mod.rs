@@ -158,3 +158,16 @@ pub async fn record(ledger: &Ledger, bodies: Vec<pb::event::Body>) -> Vec<u64> {
     }
     indices
 }
+
+/// Copies a directory tree (a data directory, while its node is stopped).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for item in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(item.file_name());
+        if item.path().is_dir() {
+            copy_tree(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), target).expect("copy");
+        }
+    }
+}
