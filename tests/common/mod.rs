@@ -159,8 +159,12 @@ pub async fn record(ledger: &Ledger, bodies: Vec<pb::event::Body>) -> Vec<u64> {
     indices
 }
 
-/// Copies a directory tree (a data directory, while its node is stopped).
+/// Copies a file or a directory tree (a data directory, while its node is stopped).
 pub fn copy_tree(from: &Path, to: &Path) {
+    if from.is_file() {
+        std::fs::copy(from, to).expect("copy file");
+        return;
+    }
     std::fs::create_dir_all(to).expect("mkdir");
     for item in std::fs::read_dir(from).expect("read dir").flatten() {
         let target = to.join(item.file_name());
