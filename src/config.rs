@@ -108,16 +108,8 @@ impl ConfigFile {
             config.key_file = data_dir.join("log.key");
             config.data_dir = data_dir;
         }
-        if let Some(profile) = &self.profile {
-            config.profile = RequirementProfile::load(profile).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-            if config.profile.state != config.state {
-                return Err(Error::InvalidArgument(format!(
-                    "profile {} is for {}, but this node serves {}",
-                    profile.display(),
-                    config.profile.state,
-                    config.state
-                )));
-            }
+        if let Some(path) = &self.profile {
+            config.profile = load_profile(path, &config.state)?;
         }
         config.listen = self.listen.unwrap_or(config.listen);
         config.origin = self.origin.unwrap_or(config.origin);
@@ -128,6 +120,19 @@ impl ConfigFile {
         config.tls = self.tls;
         Ok(config)
     }
+}
+
+/// Loads a requirement profile, which must be for `state`.
+pub fn load_profile(path: &Path, state: &str) -> Result<RequirementProfile> {
+    let profile = RequirementProfile::load(path).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    if profile.state != state {
+        return Err(Error::InvalidArgument(format!(
+            "profile {} is for {}, but this node serves {state}",
+            path.display(),
+            profile.state
+        )));
+    }
+    Ok(profile)
 }
 
 /// Tokens kept in the data directory when the configuration names none.
@@ -216,6 +221,56 @@ pub fn load_or_create_signer(path: &Path, origin: &str) -> Result<NoteSigner> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<NodeConfig> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        file.into_config(None)
+    }
+
+    #[test]
+    fn a_config_file_overrides_defaults_and_bad_ones_name_the_field() {
+        let config = parse("state = \"tn\"\nlisten = \"127.0.0.1:6000\"\norigin = \"peerreg.tn.example/tn\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((config.state.as_str(), config.listen.port()), ("TN", 6000));
+        assert_eq!(config.origin, "peerreg.tn.example/tn");
+        assert_eq!(
+            config.data_dir,
+            PathBuf::from("data/tn"),
+            "untouched fields keep their defaults"
+        );
+        let unknown = parse("state = \"MS\"\nlisten_on = \"x\"\n");
+        assert!(matches!(unknown, Err(Error::InvalidArgument(m)) if m.contains("listen_on")));
+        let bad_token = parse("state = \"MS\"\n[[tokens]]\nname = \"a\"\nsha256 = \"zz\"\noperations = [\"*\"]\n");
+        assert!(matches!(bad_token, Err(Error::InvalidArgument(m)) if m.contains("tokens[0].sha256")));
+        assert!(matches!(parse("listen = \"127.0.0.1:1\"\n"), Err(Error::InvalidArgument(m)) if m.contains("state")));
+        let profile = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/mississippi.example.toml");
+        let wrong_state = parse(&format!("state = \"TN\"\nprofile = \"{profile}\"\n"));
+        assert!(matches!(wrong_state, Err(Error::InvalidArgument(m)) if m.contains("is for MS")));
+    }
+
+    #[test]
+    fn the_first_admin_token_is_created_once_and_stored_hashed() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut config = NodeConfig::for_state("MS").unwrap_or_else(|e| panic!("{e}"));
+        config.data_dir = dir.path().to_path_buf();
+        let (tokens, secret) = load_or_create_tokens(&config).unwrap_or_else(|e| panic!("{e}"));
+        let secret = secret.unwrap_or_else(|| panic!("a first token is generated"));
+        assert!(tokens
+            .authorize(Some(&secret), crate::auth::Operation::RecordDiscipline)
+            .is_ok());
+        let stored = std::fs::read_to_string(dir.path().join("tokens.toml")).unwrap_or_default();
+        assert!(
+            !stored.contains(&secret) && stored.contains(&hash_token(&secret)),
+            "only the hash is kept"
+        );
+        let (again, none) = load_or_create_tokens(&config).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            none.is_none()
+                && again
+                    .authorize(Some(&secret), crate::auth::Operation::EnrollPeer)
+                    .is_ok()
+        );
+    }
 
     #[test]
     fn state_codes_are_checked_and_normalised() {

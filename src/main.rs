@@ -10,7 +10,6 @@ use std::sync::Arc;
 use peerreg::cli;
 use peerreg::clock::SystemClock;
 use peerreg::config::{self, ConfigFile, NodeConfig, TlsPaths};
-use peerreg::domain::profile::RequirementProfile;
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::NoteVerifier;
 use peerreg::service::client::LogClient;
@@ -155,15 +154,7 @@ fn node_config(args: ServeArgs) -> anyhow::Result<NodeConfig> {
         });
     }
     if let Some(path) = args.profile {
-        config.profile = RequirementProfile::load(&path)?;
-        if config.profile.state != config.state {
-            bail!(
-                "profile {} is for {}, but this node serves {}",
-                path.display(),
-                config.profile.state,
-                config.state
-            );
-        }
+        config.profile = config::load_profile(&path, &config.state)?;
     }
     Ok(config)
 }
