@@ -27,6 +27,7 @@ pub mod error;
 pub mod ledger;
 pub mod limits;
 pub mod log;
+pub mod mirror;
 pub mod projection;
 pub mod repair;
 pub mod service;

@@ -12,6 +12,7 @@ use peerreg::clock::SystemClock;
 use peerreg::config::{self, ConfigFile, NodeConfig, TlsPaths};
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::NoteVerifier;
+use peerreg::mirror::MirrorSpec;
 use peerreg::service::client::LogClient;
 use peerreg::service::server::{ServeOptions, TlsFiles};
 use tracing_subscriber::EnvFilter;
@@ -85,6 +86,9 @@ enum Command {
         /// The verifier key string you trust for this log (never the node's word).
         #[arg(long)]
         verifier_key: String,
+        /// Audit a log this node mirrors (its origin) instead of the node's own.
+        #[arg(long)]
+        origin: Option<String>,
         /// Remembers the last verified checkpoint of each log between runs.
         #[arg(long, default_value = "peerreg-audit.json")]
         state_file: PathBuf,
@@ -123,9 +127,16 @@ struct ServeArgs {
     /// Accept a store with no published checkpoint file beside it (after a deliberate restore).
     #[arg(long)]
     accept_store_as_is: bool,
+    /// Follow and serve another log read-only: ORIGIN=ENDPOINT:VERIFIER_KEY (repeatable).
+    #[arg(long, value_parser = parse_mirror)]
+    mirror: Vec<MirrorSpec>,
     /// Requirement profile (TOML) [default: the shipped example for the state].
     #[arg(long)]
     profile: Option<PathBuf>,
+}
+
+fn parse_mirror(text: &str) -> Result<MirrorSpec, String> {
+    text.parse().map_err(|e: peerreg::error::Error| e.to_string())
 }
 
 fn node_config(args: ServeArgs) -> anyhow::Result<NodeConfig> {
@@ -181,6 +192,7 @@ async fn shutdown_signal() {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mirror_specs = args.mirror.clone();
     let config = node_config(args)?;
     let signer = config::load_or_create_signer(&config.key_file, &config.origin)?;
     let verifier_key = signer.verifier().to_key_string();
@@ -212,9 +224,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             config.data_dir.join("tokens.toml").display()
         );
     }
+    let mut mirrors = Vec::new();
+    for spec in &mirror_specs {
+        let mirror = peerreg::mirror::open(&config.data_dir, spec)
+            .await
+            .with_context(|| format!("cannot start the mirror of {}", spec.origin))?;
+        println!(
+            "mirroring {} ({} entries) from {}",
+            spec.origin,
+            mirror.published().checkpoint.size,
+            spec.endpoint
+        );
+        peerreg::mirror::spawn_follower(mirror.clone(), spec.clone());
+        mirrors.push(mirror);
+    }
     let options = ServeOptions {
         tokens: Arc::new(tokens),
         tls,
+        mirrors,
     };
     peerreg::service::server::serve(listener, ledger.clone(), options, shutdown_signal()).await?;
     ledger.shutdown().await;
@@ -272,9 +299,17 @@ fn keygen(origin: &str, out: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn audit(endpoint: &str, verifier_key: &str, state_file: &std::path::Path) -> anyhow::Result<()> {
+async fn audit(
+    endpoint: &str,
+    verifier_key: &str,
+    origin: Option<&str>,
+    state_file: &std::path::Path,
+) -> anyhow::Result<()> {
     let verifier = NoteVerifier::parse(verifier_key).context("--verifier-key")?;
-    let client = LogClient::connect(endpoint).await?;
+    let mut client = LogClient::connect(endpoint).await?;
+    if let Some(origin) = origin {
+        client = client.for_origin(origin)?;
+    }
     let report = peerreg::audit::audit(&client, &verifier, state_file).await?;
     let since = report
         .previous_size
@@ -329,8 +364,9 @@ async fn main() -> ExitCode {
         Command::Audit {
             endpoint,
             verifier_key,
+            origin,
             state_file,
-        } => audit(&endpoint, &verifier_key, &state_file)
+        } => audit(&endpoint, &verifier_key, origin.as_deref(), &state_file)
             .await
             .map_err(|e| e.context("AUDIT FAILED")),
     };

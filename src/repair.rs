@@ -91,14 +91,17 @@ async fn rebuild(
     Ok(frontier)
 }
 
-/// Rebuilds the store in `data_dir` from `source`. See the module docs.
-pub async fn repair(data_dir: &Path, verifier: &NoteVerifier, state: &str, source: &LogClient) -> Result<RepairReport> {
-    let (checkpoint, note) = target(data_dir, verifier, source).await?;
-    let building = data_dir.join("log.repair");
-    if building.exists() {
-        std::fs::remove_dir_all(&building).map_err(|e| Error::Internal(format!("{}: {e}", building.display())))?;
-    }
-    let store = Store::open(&building)?;
+/// Builds a store in `store_dir` holding exactly the tree of `checkpoint` (signed
+/// by `verifier`'s key, `note`), from entries fetched from `source` and verified.
+pub(crate) async fn build_store(
+    store_dir: &Path,
+    source: &LogClient,
+    verifier: &NoteVerifier,
+    state: &str,
+    checkpoint: &Checkpoint,
+    note: &[u8],
+) -> Result<()> {
+    let store = Store::open(store_dir)?;
     let frontier = rebuild(&store, source, verifier, state, checkpoint.size).await?;
     if frontier.root() != checkpoint.root {
         return Err(Error::DataLoss(
@@ -106,10 +109,20 @@ pub async fn repair(data_dir: &Path, verifier: &NoteVerifier, state: &str, sourc
         ));
     }
     store.commit(&CommitBatch {
-        checkpoint_note: note.clone(),
+        checkpoint_note: note.to_vec(),
         ..Default::default()
     })?;
-    drop(store);
+    Ok(())
+}
+
+/// Rebuilds the store in `data_dir` from `source`. See the module docs.
+pub async fn repair(data_dir: &Path, verifier: &NoteVerifier, state: &str, source: &LogClient) -> Result<RepairReport> {
+    let (checkpoint, note) = target(data_dir, verifier, source).await?;
+    let building = data_dir.join("log.repair");
+    if building.exists() {
+        std::fs::remove_dir_all(&building).map_err(|e| Error::Internal(format!("{}: {e}", building.display())))?;
+    }
+    build_store(&building, source, verifier, state, &checkpoint, &note).await?;
     let damaged_store = swap_in(data_dir, &building)?;
     files::write_atomic(&checkpoint_path(data_dir), &note, false)?;
     let _ = std::fs::remove_file(snapshot_path(data_dir));

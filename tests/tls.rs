@@ -52,6 +52,7 @@ async fn start(dir: &std::path::Path, tls: TlsFiles) -> String {
     let options = ServeOptions {
         tokens: Arc::clone(&options.tokens),
         tls: options.tls,
+        mirrors: Vec::new(),
     };
     tokio::spawn(serve(listener, ledger, options, std::future::pending()));
     format!("https://localhost:{port}")

@@ -11,6 +11,7 @@
 //! other states already hold.
 
 mod committer;
+mod follow;
 mod open;
 mod replay;
 
@@ -24,7 +25,7 @@ use crate::clock::Clock;
 use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::log::merkle::{self, Hash, HashReader, NodeId};
+use crate::log::merkle::{self, Frontier, Hash, HashReader, NodeId};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
 use crate::pb;
 use crate::projection::Registry;
@@ -94,6 +95,8 @@ struct Shared {
     /// Background threads holding the store (sweep, snapshots), joined at shutdown
     /// so the store is closed when `shutdown` returns.
     background: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// A follower's (mirror's) tree edge; `None` for a log this node signs.
+    follower_frontier: Mutex<Option<Frontier>>,
     /// Group commits made since open (for batch-size figures and metrics).
     commits: AtomicU64,
 }
@@ -139,26 +142,31 @@ impl Ledger {
     /// checkpoint (see `open.rs` for what is checked now and what lazily), and
     /// starts the committer and the background integrity sweep.
     pub fn open(options: LedgerOptions) -> Result<Ledger> {
-        let opened = open::open_verified(&options)?;
+        let params = open::OpenParams {
+            data_dir: &options.data_dir,
+            state: &options.state,
+            verifier: options.signer.verifier(),
+            signer: Some(&options.signer),
+            accept_unpublished_store: options.accept_unpublished_store,
+        };
+        let opened = open::open_verified(&params)?;
         let registry = replay::rebuild(&opened.store, &options.data_dir, opened.published.checkpoint.size)?;
-        let (published, _) = watch::channel(opened.published);
         let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
-        let shared = Arc::new(Shared {
-            store: opened.store,
-            state: options.state,
-            verifier: options.signer.verifier().clone(),
-            data_dir: options.data_dir,
-            published,
-            halted: RwLock::new(None),
-            appends: Mutex::new(Some(appends)),
-            committer: Mutex::new(None),
-            registry: RwLock::new(registry.clone()),
+        let verifier = options.signer.verifier().clone();
+        let settings = Settings {
+            data_dir: options.data_dir.clone(),
+            state: options.state.clone(),
             profile: options.profile,
             clock: options.clock,
-            commits: AtomicU64::new(0),
-            stopping: AtomicBool::new(false),
-            background: Mutex::new(Vec::new()),
-        });
+        };
+        let shared = Shared::new(
+            opened.store,
+            opened.published,
+            registry.clone(),
+            settings,
+            verifier,
+            Some(appends),
+        );
         let writer = committer::Writer {
             signer: options.signer,
             frontier: opened.frontier,
@@ -174,6 +182,12 @@ impl Ledger {
     /// with the same `event_id` and body returns the original receipt.
     pub async fn append(&self, event_id: String, body: pb::event::Body) -> Result<Receipt> {
         check_event_id(&event_id)?;
+        if self.is_follower() {
+            return Err(Error::FailedPrecondition(format!(
+                "this is a read-only mirror of {}; a mirror never signs for its origin",
+                self.verifier().name()
+            )));
+        }
         let (reply, answer) = oneshot::channel();
         let request = AppendRequest { event_id, body, reply };
         let closed = || Error::Unavailable("the log writer has stopped; the node is shutting down".into());
@@ -327,6 +341,44 @@ impl Ledger {
             }
         })
         .await;
+    }
+}
+
+/// Where a log lives and the rules it is read with.
+struct Settings {
+    data_dir: PathBuf,
+    state: String,
+    profile: RequirementProfile,
+    clock: Arc<dyn Clock>,
+}
+
+impl Shared {
+    /// The state shared by readers and the writer (committer or follower).
+    fn new(
+        store: Store,
+        published: Published,
+        registry: Registry,
+        settings: Settings,
+        verifier: NoteVerifier,
+        appends: Option<mpsc::Sender<AppendRequest>>,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            store,
+            state: settings.state,
+            verifier,
+            data_dir: settings.data_dir,
+            published: watch::channel(published).0,
+            halted: RwLock::new(None),
+            appends: Mutex::new(appends),
+            committer: Mutex::new(None),
+            registry: RwLock::new(registry),
+            profile: settings.profile,
+            clock: settings.clock,
+            commits: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            background: Mutex::new(Vec::new()),
+            follower_frontier: Mutex::new(None),
+        })
     }
 }
 

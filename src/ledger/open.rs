@@ -15,16 +15,17 @@
 //! right after open, and every entry and proof again each time it is served. A
 //! failure in either halts signing (see `Shared::halt`).
 
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use super::{checkpoint_path, store_path, LedgerOptions, Published, Shared};
+use super::{checkpoint_path, store_path, Published, Shared};
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::entry::verify_entry;
 use crate::log::merkle::{empty_root, leaf_hash, Frontier, Hash, HashReader, NodeId};
-use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
 use crate::store::{files, CommitBatch, Store};
 
 pub(super) struct Opened {
@@ -38,20 +39,30 @@ pub(super) struct Opened {
 /// Entries checked per read during verification; bounds memory.
 const VERIFY_CHUNK: u64 = 1024;
 
-pub(super) fn open_verified(options: &LedgerOptions) -> Result<Opened> {
-    files::create_dir_durable(&options.data_dir)?;
-    let published_path = checkpoint_path(&options.data_dir);
+/// What opening needs: a follower (mirror) has the verifier but no signer.
+pub(super) struct OpenParams<'a> {
+    pub data_dir: &'a Path,
+    pub state: &'a str,
+    pub verifier: &'a NoteVerifier,
+    /// Creates the empty log's first checkpoint; `None` for a follower.
+    pub signer: Option<&'a NoteSigner>,
+    pub accept_unpublished_store: bool,
+}
+
+pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
+    files::create_dir_durable(options.data_dir)?;
+    let published_path = checkpoint_path(options.data_dir);
     let published_note = files::read_optional(&published_path)?;
-    if published_note.is_some() && !store_path(&options.data_dir).exists() {
+    if published_note.is_some() && !store_path(options.data_dir).exists() {
         // Refuse before creating anything, so the directory stays as it was found.
         return Err(Error::DataLoss(format!(
             "refusing to start: the store {} is missing but this node published a checkpoint ({}); repair it from a mirror",
-            store_path(&options.data_dir).display(),
+            store_path(options.data_dir).display(),
             published_path.display()
         )));
     }
-    let store = Store::open(&store_path(&options.data_dir))?;
-    let verifier = options.signer.verifier();
+    let store = Store::open(&store_path(options.data_dir))?;
+    let verifier = options.verifier;
     let Some(stored_note) = store.checkpoint_note()? else {
         return create(store, options, published_note);
     };
@@ -79,7 +90,7 @@ pub(super) fn open_verified(options: &LedgerOptions) -> Result<Opened> {
         files::write_atomic(&published_path, &stored_note, false)?;
     }
     let tail_start = stored.size.saturating_sub(limits::OPEN_VERIFY_TAIL_ENTRIES);
-    verify_range(&store, verifier, &options.state, tail_start, stored.size).map_err(|e| data_loss(&store, e))?;
+    verify_range(&store, verifier, options.state, tail_start, stored.size).map_err(|e| data_loss(&store, e))?;
     let published = Published {
         note: Arc::from(stored_note),
         checkpoint: stored.clone(),
@@ -112,7 +123,7 @@ fn open_note(note: &[u8], verifier: &NoteVerifier, store: &Store, what: &str) ->
 }
 
 /// A store with no checkpoint: a new log, unless something says otherwise.
-fn create(store: Store, options: &LedgerOptions, published_note: Option<Vec<u8>>) -> Result<Opened> {
+fn create(store: Store, options: &OpenParams<'_>, published_note: Option<Vec<u8>>) -> Result<Opened> {
     if let Some(note) = published_note {
         let size = Checkpoint::parse_body(&String::from_utf8_lossy(&note))
             .map(|c| c.size)
@@ -128,17 +139,23 @@ fn create(store: Store, options: &LedgerOptions, published_note: Option<Vec<u8>>
             "entries are stored but the store's checkpoint is missing".into(),
         ));
     }
+    let Some(signer) = options.signer else {
+        return Err(data_loss(
+            &store,
+            "a follower's store is empty: it must be filled from its origin first".into(),
+        ));
+    };
     let checkpoint = Checkpoint {
-        origin: options.signer.verifier().name().to_string(),
+        origin: options.verifier.name().to_string(),
         size: 0,
         root: empty_root(),
     };
-    let note = checkpoint.sign(&options.signer).into_bytes();
+    let note = checkpoint.sign(signer).into_bytes();
     store.commit(&CommitBatch {
         checkpoint_note: note.clone(),
         ..Default::default()
     })?;
-    files::write_atomic(&checkpoint_path(&options.data_dir), &note, false)?;
+    files::write_atomic(&checkpoint_path(options.data_dir), &note, false)?;
     tracing::info!(data_dir = %options.data_dir.display(), origin = %checkpoint.origin, "created a new empty log");
     let published = Published {
         note: Arc::from(note),
@@ -153,17 +170,17 @@ fn create(store: Store, options: &LedgerOptions, published_note: Option<Vec<u8>>
 }
 
 /// The store must extend the checkpoint published outside sled, never fork it.
-fn check_published(store: &Store, options: &LedgerOptions, stored: &Checkpoint, note: Option<&[u8]>) -> Result<()> {
+fn check_published(store: &Store, options: &OpenParams<'_>, stored: &Checkpoint, note: Option<&[u8]>) -> Result<()> {
     let Some(note) = note else {
         if stored.size == 0 || options.accept_unpublished_store {
             return Ok(());
         }
         return Err(data_loss(store, format!(
             "the store holds {} entries but there is no published checkpoint file {}; if you restored this store deliberately, start with --accept-store-as-is",
-            stored.size, checkpoint_path(&options.data_dir).display()
+            stored.size, checkpoint_path(options.data_dir).display()
         )));
     };
-    let published = open_note(note, options.signer.verifier(), store, "the published checkpoint file")?;
+    let published = open_note(note, options.verifier, store, "the published checkpoint file")?;
     if published.size > stored.size {
         return Err(data_loss(
             store,

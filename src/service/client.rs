@@ -68,6 +68,8 @@ pub struct LogIdentity {
 #[derive(Clone)]
 pub struct LogClient {
     inner: TransparencyLogClient<Channel>,
+    /// A mirrored log to read instead of the node's own (`peerreg-origin`).
+    origin: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
 }
 
 fn to_hashes(raw: Vec<Vec<u8>>) -> Result<Vec<Hash>> {
@@ -86,14 +88,33 @@ impl LogClient {
 
     pub fn new(channel: Channel) -> LogClient {
         let inner = TransparencyLogClient::new(channel).max_decoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
-        LogClient { inner }
+        LogClient { inner, origin: None }
+    }
+
+    /// Reads the log of `origin` from a node that mirrors it.
+    pub fn for_origin(mut self, origin: &str) -> Result<LogClient> {
+        let value = origin
+            .parse()
+            .map_err(|_| Error::InvalidArgument(format!("{origin:?} is not a valid origin")))?;
+        self.origin = Some(value);
+        Ok(self)
+    }
+
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Some(origin) = &self.origin {
+            request
+                .metadata_mut()
+                .insert(super::transparency::ORIGIN_METADATA, origin.clone());
+        }
+        request
     }
 
     pub async fn identity(&self) -> Result<LogIdentity> {
         let info = self
             .inner
             .clone()
-            .get_log_info(pb::GetLogInfoRequest {})
+            .get_log_info(self.request(pb::GetLogInfoRequest {}))
             .await
             .map_err(|s| from_status(&s))?;
         let pb::LogInfo {
@@ -113,7 +134,7 @@ impl LogClient {
         let checkpoint = self
             .inner
             .clone()
-            .get_checkpoint(pb::GetCheckpointRequest {})
+            .get_checkpoint(self.request(pb::GetCheckpointRequest {}))
             .await
             .map_err(|s| from_status(&s))?;
         Ok(checkpoint.into_inner().note)
@@ -125,7 +146,7 @@ impl LogClient {
         let page = self
             .inner
             .clone()
-            .get_entries(request)
+            .get_entries(self.request(request))
             .await
             .map_err(|s| from_status(&s))?;
         Ok(page.into_inner().entries)
@@ -136,7 +157,7 @@ impl LogClient {
         let proof = self
             .inner
             .clone()
-            .get_inclusion_proof(request)
+            .get_inclusion_proof(self.request(request))
             .await
             .map_err(|s| from_status(&s))?;
         to_hashes(proof.into_inner().hashes)
@@ -147,7 +168,7 @@ impl LogClient {
         let proof = self
             .inner
             .clone()
-            .get_consistency_proof(request)
+            .get_consistency_proof(self.request(request))
             .await
             .map_err(|s| from_status(&s))?;
         to_hashes(proof.into_inner().hashes)

@@ -10,7 +10,7 @@ mod convert;
 pub mod registry;
 pub mod server;
 pub mod status;
-mod transparency;
+pub mod transparency;
 
 /// Generated gRPC client and server stubs. Their messages are `crate::pb`.
 #[allow(clippy::all, missing_docs)]

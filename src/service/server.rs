@@ -46,6 +46,8 @@ pub struct ServeOptions {
     /// Tokens allowed to write (and to read full peer records).
     pub tokens: Arc<Tokens>,
     pub tls: Option<TlsFiles>,
+    /// Other states' logs this node follows and serves read-only.
+    pub mirrors: Vec<Ledger>,
 }
 
 fn tls_config(files: &TlsFiles) -> ServerTlsConfig {
@@ -74,7 +76,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| Error::Internal(format!("cannot build the reflection service: {e}")))?;
-    let log = TransparencyLogServer::new(TransparencyLogService::new(ledger.clone()))
+    let log = TransparencyLogServer::new(TransparencyLogService::with_mirrors(ledger.clone(), options.mirrors))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
     let board = BoardServer::new(BoardService::new(ledger.clone(), options.tokens.clone()))

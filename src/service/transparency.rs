@@ -1,11 +1,13 @@
 //! `peerreg.v1.TransparencyLog`: public, read-only, unauthenticated.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
+use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
 use super::rpc::transparency_log_server::TransparencyLog;
@@ -14,18 +16,50 @@ use crate::ledger::Ledger;
 use crate::limits;
 use crate::pb;
 
+/// Request metadata naming which log to read: a mirrored origin. Without it,
+/// the node's own log answers.
+pub const ORIGIN_METADATA: &str = "peerreg-origin";
+
 pub struct TransparencyLogService {
     ledger: Ledger,
+    /// Logs this node mirrors, by origin.
+    mirrors: Arc<HashMap<String, Ledger>>,
     /// Bounds concurrent `WatchEntries` streams.
     watchers: Arc<Semaphore>,
 }
 
 impl TransparencyLogService {
     pub fn new(ledger: Ledger) -> TransparencyLogService {
+        TransparencyLogService::with_mirrors(ledger, Vec::new())
+    }
+
+    /// Serves `ledger` and, selected by `peerreg-origin` metadata, `mirrors`.
+    pub fn with_mirrors(ledger: Ledger, mirrors: Vec<Ledger>) -> TransparencyLogService {
+        let mirrors = mirrors
+            .into_iter()
+            .map(|m| (m.verifier().name().to_string(), m))
+            .collect();
         TransparencyLogService {
             ledger,
+            mirrors: Arc::new(mirrors),
             watchers: Arc::new(Semaphore::new(limits::WATCH_STREAMS_MAX)),
         }
+    }
+
+    /// The log a request asks for.
+    fn log(&self, metadata: &MetadataMap) -> Result<&Ledger, Error> {
+        let Some(value) = metadata.get(ORIGIN_METADATA) else {
+            return Ok(&self.ledger);
+        };
+        let origin = value
+            .to_str()
+            .map_err(|_| Error::InvalidArgument("peerreg-origin is not text".into()))?;
+        if origin == self.ledger.verifier().name() {
+            return Ok(&self.ledger);
+        }
+        self.mirrors
+            .get(origin)
+            .ok_or_else(|| Error::NotFound(format!("this node neither runs nor mirrors the log {origin:?}")))
     }
 }
 
@@ -37,17 +71,21 @@ type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEntriesResponse, St
 
 #[tonic::async_trait]
 impl TransparencyLog for TransparencyLogService {
-    async fn get_log_info(&self, _: Request<pb::GetLogInfoRequest>) -> Result<Response<pb::LogInfo>, Status> {
-        let verifier = self.ledger.verifier();
+    async fn get_log_info(&self, request: Request<pb::GetLogInfoRequest>) -> Result<Response<pb::LogInfo>, Status> {
+        let ledger = self.log(request.metadata())?;
+        let verifier = ledger.verifier();
         Ok(Response::new(pb::LogInfo {
             origin: verifier.name().to_string(),
-            state: self.ledger.state().to_string(),
+            state: ledger.state().to_string(),
             verifier_key: verifier.to_key_string(),
         }))
     }
 
-    async fn get_checkpoint(&self, _: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::Checkpoint>, Status> {
-        let published = self.ledger.published();
+    async fn get_checkpoint(
+        &self,
+        request: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::Checkpoint>, Status> {
+        let published = self.log(request.metadata())?.published();
         Ok(Response::new(pb::Checkpoint {
             note: published.note.to_vec(),
             size: published.checkpoint.size,
@@ -59,8 +97,9 @@ impl TransparencyLog for TransparencyLogService {
         &self,
         request: Request<pb::GetEntriesRequest>,
     ) -> Result<Response<pb::GetEntriesResponse>, Status> {
+        let ledger = self.log(request.metadata())?.clone();
         let pb::GetEntriesRequest { start, end } = request.into_inner();
-        let entries = self.ledger.entries(start, end)?;
+        let entries = ledger.entries(start, end)?;
         Ok(Response::new(pb::GetEntriesResponse { entries }))
     }
 
@@ -68,8 +107,9 @@ impl TransparencyLog for TransparencyLogService {
         &self,
         request: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::InclusionProof>, Status> {
+        let ledger = self.log(request.metadata())?.clone();
         let pb::GetInclusionProofRequest { index, tree_size } = request.into_inner();
-        let proof = self.ledger.inclusion_proof(index, tree_size)?;
+        let proof = ledger.inclusion_proof(index, tree_size)?;
         Ok(Response::new(pb::InclusionProof { hashes: hashes(proof) }))
     }
 
@@ -77,16 +117,18 @@ impl TransparencyLog for TransparencyLogService {
         &self,
         request: Request<pb::GetConsistencyProofRequest>,
     ) -> Result<Response<pb::ConsistencyProof>, Status> {
+        let ledger = self.log(request.metadata())?.clone();
         let pb::GetConsistencyProofRequest { from_size, to_size } = request.into_inner();
-        let proof = self.ledger.consistency_proof(from_size, to_size)?;
+        let proof = ledger.consistency_proof(from_size, to_size)?;
         Ok(Response::new(pb::ConsistencyProof { hashes: hashes(proof) }))
     }
 
     type WatchEntriesStream = WatchStream;
 
     async fn watch_entries(&self, request: Request<pb::WatchEntriesRequest>) -> Result<Response<WatchStream>, Status> {
+        let ledger = self.log(request.metadata())?.clone();
         let pb::WatchEntriesRequest { from_index } = request.into_inner();
-        let size = self.ledger.published().checkpoint.size;
+        let size = ledger.published().checkpoint.size;
         if from_index > size {
             return Err(Error::OutOfRange(format!("from_index {from_index} is past the tree of size {size}")).into());
         }
@@ -98,7 +140,6 @@ impl TransparencyLog for TransparencyLogService {
         })?;
         // One slot more than the buffer: kept free for the cut-off status.
         let (sender, receiver) = mpsc::channel(limits::WATCH_BUFFER_ENTRIES + 1);
-        let ledger = self.ledger.clone();
         tokio::spawn(async move {
             let _permit = permit;
             follow(ledger, from_index, sender).await;

@@ -1,0 +1,179 @@
+//! Mirror mode: a node follows another state's log, verifies everything,
+//! serves it read-only with proofs that verify against the origin's key, never
+//! signs for it, and detects an origin that forks.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{append_enrolments, copy_tree, rfc9162, TestNode};
+use peerreg::audit::audit;
+use peerreg::clock::SystemClock;
+use peerreg::domain::profile::RequirementProfile;
+use peerreg::error::Error;
+use peerreg::ledger::{Ledger, LedgerOptions};
+use peerreg::log::note::Checkpoint;
+use peerreg::mirror::{self, MirrorSpec};
+use peerreg::service::client::LogClient;
+use peerreg::service::server::serve;
+
+/// Tennessee's own node, serving `mirrors` beside its own log.
+async fn tennessee(dir: &std::path::Path, mirrors: Vec<Ledger>) -> String {
+    let ledger = Ledger::open(LedgerOptions {
+        data_dir: dir.to_path_buf(),
+        state: "TN".into(),
+        signer: common::signer("peerreg.local/tn"),
+        accept_unpublished_store: false,
+        profile: RequirementProfile::example_for("TN").expect("TN example"),
+        clock: Arc::new(SystemClock),
+    })
+    .expect("open TN");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+    let mut options = common::serve_options();
+    options.mirrors = mirrors;
+    tokio::spawn(serve(listener, ledger, options, std::future::pending()));
+    endpoint
+}
+
+fn spec(origin: &TestNode) -> MirrorSpec {
+    let key = origin.ledger.verifier().to_key_string();
+    format!("peerreg.local/ms={}:{key}", origin.endpoint)
+        .parse()
+        .expect("a mirror spec")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mirror_follows_under_appends_and_serves_proofs_that_verify_against_the_origin_key() {
+    let origin_dir = tempfile::tempdir().expect("temp dir");
+    let tn_dir = tempfile::tempdir().expect("temp dir");
+    let origin = TestNode::start(origin_dir.path()).await;
+    append_enrolments(&origin.ledger, "early", 50).await;
+    let spec = spec(&origin);
+    assert_eq!(spec.endpoint, origin.endpoint);
+    let mirror = mirror::open(tn_dir.path(), &spec).await.expect("seed the mirror");
+    assert_eq!(
+        mirror.published(),
+        origin.ledger.published(),
+        "seeded to the origin's checkpoint"
+    );
+
+    let writer = origin.ledger.clone();
+    let appends = tokio::spawn(async move { append_enrolments(&writer, "live", 150).await });
+    let source = origin.client().await;
+    while !appends.is_finished() {
+        mirror::sync_once(&mirror, "peerreg.local/ms", &source)
+            .await
+            .expect("follow");
+    }
+    appends.await.expect("appends");
+    mirror::sync_once(&mirror, "peerreg.local/ms", &source)
+        .await
+        .expect("catch up");
+    assert_eq!(mirror.published(), origin.ledger.published());
+    assert_eq!(
+        mirror.registry(),
+        origin.ledger.registry(),
+        "the mirror replays the same registry"
+    );
+
+    let refused = mirror.append("x".into(), common::enrolment("x")).await;
+    assert!(matches!(refused, Err(Error::FailedPrecondition(m)) if m.contains("never signs")));
+
+    let tn = tennessee(tn_dir.path(), vec![mirror.clone()]).await;
+    let via_mirror = LogClient::connect(&tn)
+        .await
+        .expect("connect")
+        .for_origin("peerreg.local/ms")
+        .expect("origin");
+    let ms_key = origin.ledger.verifier().clone();
+    let report = audit(&via_mirror, &ms_key, &tn_dir.path().join("audit.json"))
+        .await
+        .expect("audit via the mirror");
+    assert_eq!(report.size, 200);
+    let note = via_mirror.checkpoint_note().await.expect("checkpoint");
+    let checkpoint = Checkpoint::open(&note, &ms_key).expect("signed by MS, served by TN");
+    let entries = via_mirror.entries(0, 200).await.expect("entries");
+    for index in [0u64, 77, entries.len() as u64 - 1] {
+        let proof = via_mirror.inclusion_proof(index, checkpoint.size).await.expect("proof");
+        let leaf = rfc9162::leaf(&entries[index as usize]);
+        assert!(rfc9162::inclusion_ok(
+            index,
+            checkpoint.size,
+            leaf,
+            &proof,
+            &checkpoint.root
+        ));
+    }
+    let own = LogClient::connect(&tn)
+        .await
+        .expect("connect")
+        .identity()
+        .await
+        .expect("TN's own log");
+    assert_eq!(own.state, "TN", "without the metadata, the node's own log answers");
+    let unknown = LogClient::connect(&tn)
+        .await
+        .expect("connect")
+        .for_origin("peerreg.local/zz")
+        .expect("origin");
+    assert!(matches!(unknown.checkpoint_note().await, Err(Error::NotFound(_))));
+
+    // The background follower picks up new appends by itself.
+    let follower = mirror::spawn_follower(mirror.clone(), spec.clone());
+    append_enrolments(&origin.ledger, "later", 5).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while mirror.published() != origin.ledger.published() {
+        assert!(std::time::Instant::now() < deadline, "the follower did not catch up");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    follower.abort();
+    origin.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_that_forks_is_caught_and_the_evidence_kept() {
+    let origin_dir = tempfile::tempdir().expect("temp dir");
+    let fork_dir = tempfile::tempdir().expect("temp dir");
+    let tn_dir = tempfile::tempdir().expect("temp dir");
+    let origin = TestNode::start(origin_dir.path()).await;
+    append_enrolments(&origin.ledger, "shared", 10).await;
+    origin.stop().await;
+    copy_tree(origin_dir.path(), fork_dir.path());
+    let origin = TestNode::start(origin_dir.path()).await;
+    append_enrolments(&origin.ledger, "honest", 10).await;
+    let mirror = mirror::open(tn_dir.path(), &spec(&origin)).await.expect("seed");
+    let held = mirror.published();
+
+    // Same key, same first 10 entries, then another history: first at the same
+    // size (another root), then longer (no consistency proof can exist).
+    let fork = TestNode::start(fork_dir.path()).await;
+    append_enrolments(&fork.ledger, "rewritten", 10).await;
+    assert_eq!(fork.ledger.published().checkpoint.size, held.checkpoint.size);
+    let same_size = mirror::sync_once(&mirror, "peerreg.local/ms", &fork.client().await).await;
+    assert!(
+        matches!(&same_size, Err(Error::FailedPrecondition(m)) if m.contains("EQUIVOCATION")),
+        "{same_size:?}"
+    );
+    append_enrolments(&fork.ledger, "more", 5).await;
+    let longer = mirror::sync_once(&mirror, "peerreg.local/ms", &fork.client().await).await;
+    assert!(
+        matches!(&longer, Err(Error::FailedPrecondition(m)) if m.contains("consistency")),
+        "{longer:?}"
+    );
+    assert_eq!(mirror.published(), held, "nothing from the fork was stored");
+    let evidence = std::fs::read_to_string(mirror.data_dir().join("equivocation.json")).expect("evidence file");
+    assert!(evidence.contains("held_checkpoint") && evidence.contains("offered_checkpoint"));
+    let offered = String::from_utf8_lossy(&fork.ledger.published().note).replace('\n', "\\n");
+    assert!(
+        evidence.contains(&offered),
+        "the fork's signed checkpoint is kept as evidence"
+    );
+
+    // Restarted, the mirror still holds only the verified log.
+    mirror.shutdown().await;
+    let reopened = mirror::open(tn_dir.path(), &spec(&origin)).await.expect("reopen");
+    assert_eq!(reopened.published(), held);
+    origin.stop().await;
+    fork.stop().await;
+}
