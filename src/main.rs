@@ -275,7 +275,8 @@ async fn repair(
         );
     }
     let signer = config::load_or_create_signer(&key, &origin)?;
-    let source = LogClient::connect(from).await?;
+    // A mirror-mode node serves the log under its origin; a node serving its own log ignores this.
+    let source = LogClient::connect(from).await?.for_origin(&origin)?;
     let report = peerreg::repair::repair(data_dir, signer.verifier(), &state, &source).await?;
     let moved = report
         .damaged_store

@@ -310,3 +310,76 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
     assert!(String::from_utf8_lossy(&audit.stdout).contains("audit OK: peerreg.local/ms has 5 entries"));
     node.kill().await.expect("kill");
 }
+
+#[tokio::test]
+async fn serve_mirror_follows_another_node_and_audit_origin_reads_through_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut ms, mut ms_lines) = start_serve("MS", &dir.path().join("ms"));
+    let ms_endpoint = ms_lines.next_line().await.expect("read").expect("banner");
+    let ms_endpoint = ms_endpoint.split_whitespace().last().expect("address").to_string();
+    let ms_key = ms_lines
+        .next_line()
+        .await
+        .expect("read")
+        .expect("key")
+        .replace("verifier key: ", "");
+
+    let mirror = format!("peerreg.local/ms={ms_endpoint}:{ms_key}");
+    let mut tn = Command::new(PEERREG)
+        .args([
+            "serve",
+            "--state",
+            "TN",
+            "--listen",
+            "127.0.0.1:0",
+            "--mirror",
+            &mirror,
+            "--data-dir",
+        ])
+        .arg(dir.path().join("tn"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the TN node with a mirror");
+    let mut tn_lines = BufReader::new(tn.stdout.take().expect("stdout")).lines();
+    let mut mirrored = String::new();
+    let mut tn_endpoint = String::new();
+    while let Some(line) = tn_lines.next_line().await.expect("read") {
+        if line.starts_with("peerreg: TN") {
+            tn_endpoint = line.split_whitespace().last().expect("address").to_string();
+        }
+        if line.starts_with("mirroring") {
+            mirrored = line;
+        }
+        if !tn_endpoint.is_empty() && !mirrored.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        mirrored.starts_with("mirroring peerreg.local/ms (0 entries)"),
+        "{mirrored}"
+    );
+    let audit = Command::new(PEERREG)
+        .args([
+            "audit",
+            "--endpoint",
+            &tn_endpoint,
+            "--origin",
+            "peerreg.local/ms",
+            "--verifier-key",
+            &ms_key,
+        ])
+        .arg("--state-file")
+        .arg(dir.path().join("audit.json"))
+        .output()
+        .await
+        .expect("audit through the mirror");
+    let out = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        audit.status.success() && out.contains("audit OK: peerreg.local/ms"),
+        "{out}"
+    );
+    tn.kill().await.expect("kill TN");
+    ms.kill().await.expect("kill MS");
+}

@@ -177,3 +177,36 @@ async fn an_origin_that_forks_is_caught_and_the_evidence_kept() {
     origin.stop().await;
     fork.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_store_is_repaired_from_another_states_mirror() {
+    let origin_dir = tempfile::tempdir().expect("temp dir");
+    let tn_dir = tempfile::tempdir().expect("temp dir");
+    let origin = TestNode::start(origin_dir.path()).await;
+    append_enrolments(&origin.ledger, "kept", 40).await;
+    let ms_key = origin.ledger.verifier().clone();
+    let audit_state = origin_dir.path().join("audit.json");
+    audit(&origin.client().await, &ms_key, &audit_state)
+        .await
+        .expect("audit before");
+    let mirror = mirror::open(tn_dir.path(), &spec(&origin)).await.expect("seed");
+    let tn = tennessee(tn_dir.path(), vec![mirror]).await;
+    origin.stop().await;
+
+    std::fs::remove_dir_all(peerreg::ledger::store_path(origin_dir.path())).expect("lose the store");
+    let source = LogClient::connect(&tn)
+        .await
+        .expect("connect")
+        .for_origin("peerreg.local/ms")
+        .expect("origin");
+    let report = peerreg::repair::repair(origin_dir.path(), &ms_key, "MS", &source)
+        .await
+        .expect("repair");
+    assert_eq!(report.entries, 40);
+    let origin = TestNode::start(origin_dir.path()).await;
+    let after = audit(&origin.client().await, &ms_key, &audit_state)
+        .await
+        .expect("audit after");
+    assert_eq!((after.size, after.previous_size), (40, Some(40)));
+    origin.stop().await;
+}
