@@ -61,3 +61,12 @@ pub const AUDIT_SPOT_CHECKS: u64 = 64;
 /// Events between registry snapshots. Restart replays at most this many (plus
 /// whatever arrived since the last snapshot if the node was killed).
 pub const SNAPSHOT_EVERY_EVENTS: u64 = 100_000;
+
+/// Roster items per `CheckRoster` call: a large employer's staff at once.
+pub const ROSTER_ITEMS_MAX: usize = 10_000;
+
+/// Dates of service per roster item (a year of daily services).
+pub const ROSTER_DATES_PER_ITEM_MAX: usize = 366;
+
+/// Results per `CheckRoster` call (items × dates), bounding the response.
+pub const ROSTER_RESULTS_MAX: usize = 20_000;

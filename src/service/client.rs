@@ -303,6 +303,14 @@ impl NodeClient {
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 
+    pub async fn check_roster(&self, items: Vec<pb::RosterItem>) -> Result<pb::CheckRosterResponse> {
+        let mut registry = RegistryClient::new(self.channel.clone());
+        let answer = registry
+            .check_roster(self.request(pb::CheckRosterRequest { items })?)
+            .await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
     pub async fn peer_record(&self, peer_id: String) -> Result<pb::PeerRecord> {
         let mut registry = RegistryClient::new(self.channel.clone());
         let answer = registry

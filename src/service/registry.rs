@@ -12,6 +12,7 @@ use crate::auth::{Operation, Tokens};
 use crate::domain::fact;
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
+use crate::limits;
 use crate::pb;
 
 pub struct RegistryService {
@@ -32,6 +33,11 @@ impl RegistryService {
             fact::date("as_of", as_of)
         }
     }
+}
+
+/// The wire status for a domain status (for clients comparing answers).
+pub fn status_code(status: crate::domain::status::Status) -> pb::CredentialStatus {
+    convert::status(status)
 }
 
 /// Names match if they are equal ignoring case and surrounding spaces.
@@ -71,6 +77,60 @@ pub fn check(
     })
 }
 
+fn check_roster_bounds(items: &[pb::RosterItem]) -> Result<()> {
+    if items.len() > limits::ROSTER_ITEMS_MAX {
+        return Err(Error::ResourceExhausted(format!(
+            "{} roster items in one call; at most {} are accepted, split the roster",
+            items.len(),
+            limits::ROSTER_ITEMS_MAX
+        )));
+    }
+    let results: usize = items.iter().map(|i| i.dates_of_service.len().max(1)).sum();
+    let most_dates = items.iter().map(|i| i.dates_of_service.len()).max().unwrap_or(0);
+    if most_dates > limits::ROSTER_DATES_PER_ITEM_MAX || results > limits::ROSTER_RESULTS_MAX {
+        return Err(Error::ResourceExhausted(format!(
+            "the roster asks for {results} checks (at most {} in one call, {} dates per item); split it",
+            limits::ROSTER_RESULTS_MAX,
+            limits::ROSTER_DATES_PER_ITEM_MAX
+        )));
+    }
+    Ok(())
+}
+
+/// One roster line on one date: a check, or the reason there is none.
+fn roster_result(
+    registry: &crate::projection::Registry,
+    state: &str,
+    position: u32,
+    item: &pb::RosterItem,
+    date: &str,
+    today: chrono::NaiveDate,
+) -> pb::RosterResult {
+    let request = pb::CheckCredentialRequest {
+        credential_number: item.credential_number.clone(),
+        legal_name: item.legal_name.clone(),
+        as_of: date.to_string(),
+    };
+    let answer = (if date.is_empty() {
+        Ok(today)
+    } else {
+        fact::date("date_of_service", date)
+    })
+    .and_then(|as_of| check(registry, state, &request, as_of));
+    let (check, error_code, error) = match answer {
+        Ok(check) => (Some(check), String::new(), String::new()),
+        Err(e) => (None, e.code_name().to_string(), e.to_string()),
+    };
+    pb::RosterResult {
+        position,
+        credential_number: item.credential_number.clone(),
+        date_of_service: date.to_string(),
+        check,
+        error_code,
+        error,
+    }
+}
+
 #[tonic::async_trait]
 impl Registry for RegistryService {
     async fn check_credential(
@@ -82,6 +142,38 @@ impl Registry for RegistryService {
         let as_of = self.date_or_today(&request.as_of)?;
         let answer = check(&self.ledger.registry(), self.ledger.state(), &request, as_of)?;
         Ok(Response::new(answer))
+    }
+
+    async fn check_roster(
+        &self,
+        request: Request<pb::CheckRosterRequest>,
+    ) -> Result<Response<pb::CheckRosterResponse>, Status> {
+        let items = request.into_inner().items;
+        check_roster_bounds(&items)?;
+        let registry = self.ledger.registry();
+        let today = self.ledger.today();
+        let mut results = Vec::with_capacity(items.len());
+        for (position, item) in (0u32..).zip(&items) {
+            let dates: Vec<&str> = if item.dates_of_service.is_empty() {
+                vec![""]
+            } else {
+                item.dates_of_service.iter().map(String::as_str).collect()
+            };
+            for date in dates {
+                results.push(roster_result(
+                    &registry,
+                    self.ledger.state(),
+                    position,
+                    item,
+                    date,
+                    today,
+                ));
+            }
+        }
+        Ok(Response::new(pb::CheckRosterResponse {
+            results,
+            log_size: registry.size,
+        }))
     }
 
     async fn get_peer_record(
