@@ -264,6 +264,28 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
         ok && json["credential_number"] == "MS-CPSS-0001" && json["status"].is_string(),
         "{out}"
     );
+    let roster = dir.path().join("roster.csv");
+    let report = dir.path().join("report.csv");
+    std::fs::write(
+        &roster,
+        "credential_number,name,date_of_service\nMS-CPSS-0001,Ada Lovelace,2025-06-01\nMS-NOPE,,\n",
+    )
+    .expect("write a roster");
+    let (r, o) = (
+        roster.to_string_lossy().into_owned(),
+        report.to_string_lossy().into_owned(),
+    );
+    let (ok, out, err) = peerreg(&["check", "--endpoint", e, "--roster", &r, "--out", &o], "").await;
+    assert!(ok && out.contains("checked 2 roster lines: 1 active"), "{out}{err}");
+    let written = std::fs::read_to_string(&report).expect("the report");
+    assert!(
+        written.contains("MS-CPSS-0001,Ada Lovelace,2025-06-01,ACTIVE"),
+        "{written}"
+    );
+    assert!(
+        written.contains("MS-NOPE") && written.contains("NOT_FOUND"),
+        "{written}"
+    );
 
     let (ok, _, err) = peerreg(
         &[

@@ -4,6 +4,8 @@
 
 use clap::{Args, Subcommand};
 
+mod roster;
+
 use crate::domain::vocabulary::hours_to_minutes;
 use crate::error::{Error, Result};
 use crate::pb;
@@ -197,8 +199,15 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub connection: Connection,
     /// The credential number to check.
+    #[arg(long, required_unless_present = "roster", conflicts_with = "roster")]
+    pub credential: Option<String>,
+    /// A roster CSV to check instead: credential number, optional name, optional
+    /// date of service (YYYY-MM-DD); a header row is allowed.
     #[arg(long)]
-    pub credential: String,
+    pub roster: Option<std::path::PathBuf>,
+    /// Where to write the roster report (CSV, or JSON with --json) [default: stdout].
+    #[arg(long, requires = "roster")]
+    pub out: Option<std::path::PathBuf>,
     /// The holder's legal name, to match.
     #[arg(long, default_value = "")]
     pub name: String,
@@ -503,11 +512,15 @@ pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
     })
 }
 
-/// Runs an employer check; returns the text to print.
+/// Runs an employer check (one credential or a roster); returns the text to print.
 pub async fn check(args: CheckArgs) -> Result<String> {
+    if let Some(path) = &args.roster {
+        return roster::check_roster(&args.connection, path, args.out.as_deref(), args.json).await;
+    }
     let client = args.connection.client(false).await?;
+    let credential_number = args.credential.unwrap_or_default();
     let request = pb::CheckCredentialRequest {
-        credential_number: args.credential,
+        credential_number,
         legal_name: args.name,
         as_of: args.as_of,
     };
