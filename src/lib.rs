@@ -29,6 +29,7 @@ pub mod limits;
 pub mod log;
 pub mod mirror;
 pub mod projection;
+pub mod proof;
 pub mod repair;
 pub mod service;
 pub mod store;

@@ -78,6 +78,30 @@ enum Command {
         #[arg(long)]
         origin: Option<String>,
     },
+    /// Save a credential's portable proof (JSON) to verify offline later.
+    ExportProof {
+        #[command(flatten)]
+        connection: cli::Connection,
+        #[arg(long)]
+        credential: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a saved credential proof offline (or, with --fresh, against the node now).
+    VerifyProof {
+        file: PathBuf,
+        /// The date to report the status for [default: today].
+        #[arg(long)]
+        as_of: Option<String>,
+        /// The state's verifier key you trust [default: the one inside the file].
+        #[arg(long)]
+        verifier_key: Option<String>,
+        /// Also ask the node for the current history (consistency-checked).
+        #[arg(long, requires = "verifier_key")]
+        fresh: bool,
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        endpoint: String,
+    },
     /// Audit a node's log against its pinned verifier key.
     Audit {
         /// The node's gRPC endpoint, e.g. http://127.0.0.1:50051.
@@ -291,6 +315,56 @@ async fn repair(
     Ok(())
 }
 
+async fn export_proof(connection: cli::Connection, credential: String, out: &std::path::Path) -> anyhow::Result<()> {
+    let client = connection
+        .client(false)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", e.code_name()))?;
+    let proof = client
+        .export_proof(credential)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", e.code_name()))?;
+    let file = peerreg::proof::ProofFile::from_pb(proof);
+    std::fs::write(out, file.to_json()?).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "saved a proof of {} ({} entries) to {}",
+        file.credential_number,
+        file.entries.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+async fn verify_proof(
+    path: &std::path::Path,
+    as_of: Option<String>,
+    verifier_key: Option<String>,
+    fresh_from: Option<String>,
+) -> anyhow::Result<()> {
+    use peerreg::proof;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = proof::ProofFile::from_json(&text)?;
+    let pinned = verifier_key
+        .as_deref()
+        .map(NoteVerifier::parse)
+        .transpose()
+        .context("--verifier-key")?;
+    let date = match as_of {
+        Some(text) => peerreg::domain::fact::date("--as-of", &text)?,
+        None => peerreg::clock::Clock::today(&SystemClock),
+    };
+    let verified = match (fresh_from, &pinned) {
+        (Some(endpoint), Some(key)) => {
+            let node = peerreg::service::client::NodeClient::connect(&endpoint, None).await?;
+            let log = LogClient::connect(&endpoint).await?;
+            proof::fresh(&file, key, &node, &log).await?
+        }
+        _ => proof::verify(&file, pinned.as_ref())?,
+    };
+    println!("{}", proof::describe(&file, &verified, date));
+    Ok(())
+}
+
 fn keygen(origin: &str, out: &std::path::Path) -> anyhow::Result<()> {
     if out.exists() {
         bail!("{} already exists; refusing to overwrite a signing key", out.display());
@@ -358,6 +432,20 @@ async fn main() -> ExitCode {
         } => repair(&data_dir, &from, &state, key, origin)
             .await
             .map_err(|e| e.context("REPAIR FAILED")),
+        Command::ExportProof {
+            connection,
+            credential,
+            out,
+        } => export_proof(connection, credential, &out).await,
+        Command::VerifyProof {
+            file,
+            as_of,
+            verifier_key,
+            fresh,
+            endpoint,
+        } => verify_proof(&file, as_of, verifier_key, fresh.then_some(endpoint))
+            .await
+            .map_err(|e| e.context("PROOF REJECTED")),
         Command::Board(args) => print(cli::board(args).await),
         Command::Check(args) => print(cli::check(args).await),
         Command::Record { connection, peer_id } => print(cli::record(connection, peer_id).await),

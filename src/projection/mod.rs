@@ -54,7 +54,9 @@ impl Registry {
     }
 
     /// Applies one fact recorded at `index`. Facts about unknown peers or
-    /// credentials change nothing (`rules::check` refuses them before append).
+    /// credentials change nothing (`rules::check` refuses them before append),
+    /// except an issue, which records the credential even when its holder is
+    /// not in view (a credential proof holds no enrolment).
     pub fn apply(&mut self, index: u64, fact: &Fact) {
         assert!(index >= self.size, "event {index} applied after event {}", self.size);
         self.size = index + 1;
@@ -158,10 +160,11 @@ impl Registry {
     }
 
     fn issue(&mut self, index: u64, issue: &Issue) {
-        let Some(peer) = self.peers.get_mut(&issue.peer_id) else {
-            return;
-        };
-        peer.credentials.push(issue.credential_number.clone());
+        // The holder is known in the board's own log (rules::check insists); a
+        // credential proof carries the credential's events only.
+        if let Some(peer) = self.peers.get_mut(&issue.peer_id) {
+            peer.credentials.push(issue.credential_number.clone());
+        }
         let credential = Credential {
             number: issue.credential_number.clone(),
             peer_id: issue.peer_id.clone(),

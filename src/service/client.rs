@@ -311,6 +311,16 @@ impl NodeClient {
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 
+    pub async fn export_proof(&self, credential_number: String) -> Result<pb::CredentialProof> {
+        let mut registry = RegistryClient::new(self.channel.clone());
+        let request = self.request(pb::ExportCredentialProofRequest { credential_number })?;
+        registry
+            .export_credential_proof(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| from_status(&s))
+    }
+
     pub async fn peer_record(&self, peer_id: String) -> Result<pb::PeerRecord> {
         let mut registry = RegistryClient::new(self.channel.clone());
         let answer = registry

@@ -176,6 +176,44 @@ impl Registry for RegistryService {
         }))
     }
 
+    async fn export_credential_proof(
+        &self,
+        request: Request<pb::ExportCredentialProofRequest>,
+    ) -> Result<Response<pb::CredentialProof>, Status> {
+        let pb::ExportCredentialProofRequest { credential_number } = request.into_inner();
+        fact::identifier("credential_number", &credential_number)?;
+        let published = self.ledger.published();
+        let registry = self.ledger.registry();
+        let credential = registry
+            .credential(&credential_number)
+            .ok_or_else(|| Error::NotFound(format!("no credential {credential_number:?} in this registry")))?;
+        let size = published.checkpoint.size;
+        let mut entries = Vec::with_capacity(credential.events.len());
+        for &index in credential.events.iter().filter(|&&i| i < size) {
+            let entry = self
+                .ledger
+                .entries(index, index + 1)?
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            let proof = self.ledger.inclusion_proof(index, size)?;
+            let inclusion_proof = proof.into_iter().map(|h| h.to_vec()).collect();
+            entries.push(pb::ProvenEntry {
+                index,
+                entry,
+                inclusion_proof,
+            });
+        }
+        Ok(Response::new(pb::CredentialProof {
+            format_version: 1,
+            state: self.ledger.state().to_string(),
+            credential_number,
+            verifier_key: self.ledger.verifier().to_key_string(),
+            checkpoint: published.note.to_vec(),
+            entries,
+        }))
+    }
+
     async fn get_peer_record(
         &self,
         request: Request<pb::GetPeerRecordRequest>,

@@ -1,0 +1,224 @@
+//! Portable credential proofs: a self-contained file an employer or auditor can
+//! verify offline, with no network, years later.
+//!
+//! File format `peerreg-credential-proof/v1` (JSON):
+//! ```json
+//! { "format": "peerreg-credential-proof/v1", "state": "MS",
+//!   "credential_number": "MS-CPSS-0001",
+//!   "verifier_key": "peerreg.local/ms+1a2b3c4d+AQ…",
+//!   "checkpoint": "<the signed checkpoint note>",
+//!   "entries": [ { "index": 7, "entry": "<base64 LogEntry>",
+//!                  "inclusion_proof": ["<base64 hash>", …] } ] }
+//! ```
+//! Verification: the checkpoint must be signed by the pinned key (the file's own
+//! key is used only when none is pinned, and the result says so); every entry
+//! must be signed by that key and proven into the checkpoint's tree; the entries
+//! must be the credential's own events, starting with its issue. Then the events
+//! are replayed and the status is computed for any date.
+//!
+//! What an offline proof cannot show: that nothing happened *after* its
+//! checkpoint, or that no event was left out. A **fresh** check asks the node
+//! for a new proof, requires its checkpoint to be a consistent extension of the
+//! file's, and reports the status from that.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::fact::Fact;
+use crate::domain::records::Credential;
+use crate::error::{Error, Result};
+use crate::log::entry::verify_entry;
+use crate::log::merkle::{leaf_hash, verify_inclusion, Hash};
+use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::pb;
+use crate::projection::Registry;
+
+pub const FORMAT: &str = "peerreg-credential-proof/v1";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofFile {
+    pub format: String,
+    pub state: String,
+    pub credential_number: String,
+    pub verifier_key: String,
+    pub checkpoint: String,
+    pub entries: Vec<ProofEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofEntry {
+    pub index: u64,
+    pub entry: String,
+    pub inclusion_proof: Vec<String>,
+}
+
+/// What a verified proof establishes.
+#[derive(Clone, Debug)]
+pub struct VerifiedProof {
+    pub credential: Credential,
+    pub checkpoint: Checkpoint,
+    /// True when no key was pinned and the file's own key was trusted.
+    pub self_asserted_key: bool,
+}
+
+impl VerifiedProof {
+    pub fn status_on(&self, date: NaiveDate) -> crate::domain::status::Status {
+        self.credential.status_on(date)
+    }
+}
+
+impl ProofFile {
+    pub fn from_pb(proof: pb::CredentialProof) -> ProofFile {
+        ProofFile {
+            format: FORMAT.into(),
+            state: proof.state,
+            credential_number: proof.credential_number,
+            verifier_key: proof.verifier_key,
+            checkpoint: String::from_utf8_lossy(&proof.checkpoint).into_owned(),
+            entries: proof
+                .entries
+                .into_iter()
+                .map(|e| ProofEntry {
+                    index: e.index,
+                    entry: BASE64.encode(e.entry),
+                    inclusion_proof: e.inclusion_proof.iter().map(|h| BASE64.encode(h)).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| Error::Internal(format!("encoding the proof: {e}")))
+    }
+
+    pub fn from_json(text: &str) -> Result<ProofFile> {
+        serde_json::from_str(text).map_err(|e| Error::InvalidArgument(format!("not a credential proof file: {e}")))
+    }
+}
+
+fn bad(why: impl std::fmt::Display) -> Error {
+    Error::DataLoss(format!("the proof does not verify: {why}"))
+}
+
+fn decode_hash(text: &str) -> Result<Hash> {
+    let bytes = BASE64.decode(text).map_err(|_| bad("a proof hash is not base64"))?;
+    Hash::try_from(bytes.as_slice()).map_err(|_| bad("a proof hash is not 32 bytes"))
+}
+
+/// Verifies `file` offline (see the module docs). `pinned` is the verifier key
+/// you trust for the state; without it the file's own key is used.
+pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<VerifiedProof> {
+    if file.format != FORMAT {
+        return Err(Error::InvalidArgument(format!(
+            "unknown proof format {:?} (this peerreg reads {FORMAT})",
+            file.format
+        )));
+    }
+    let own = NoteVerifier::parse(&file.verifier_key).map_err(bad)?;
+    let verifier = pinned.unwrap_or(&own);
+    let checkpoint = Checkpoint::open(file.checkpoint.as_bytes(), verifier).map_err(bad)?;
+    let mut registry = Registry::default();
+    let mut previous: Option<u64> = None;
+    for proven in &file.entries {
+        if previous.is_some_and(|p| proven.index <= p) {
+            return Err(bad("entries are not in log order"));
+        }
+        previous = Some(proven.index);
+        let entry = BASE64
+            .decode(&proven.entry)
+            .map_err(|_| bad("an entry is not base64"))?;
+        let proof: Vec<Hash> = proven
+            .inclusion_proof
+            .iter()
+            .map(|h| decode_hash(h))
+            .collect::<Result<_>>()?;
+        if !verify_inclusion(
+            &leaf_hash(&entry),
+            proven.index,
+            checkpoint.size,
+            &proof,
+            &checkpoint.root,
+        ) {
+            return Err(bad(format!("entry {} is not in the signed tree", proven.index)));
+        }
+        let event = verify_entry(proven.index, &entry, verifier, &file.state).map_err(bad)?;
+        let fact = event
+            .body
+            .as_ref()
+            .map(Fact::from_body)
+            .transpose()?
+            .ok_or_else(|| bad("an entry has no event"))?;
+        let about = match &fact {
+            Fact::CredentialIssued(issue) => issue.credential_number.as_str(),
+            Fact::CredentialRenewed { .. } | Fact::DisciplinaryAction { .. } | Fact::CredentialReinstated { .. } => {
+                fact.subject()
+            }
+            _ => return Err(bad(format!("entry {} is not about a credential", proven.index))),
+        };
+        if about != file.credential_number {
+            return Err(bad(format!("entry {} is about another credential", proven.index)));
+        }
+        registry.apply(proven.index, &fact);
+    }
+    let credential = registry
+        .credential(&file.credential_number)
+        .cloned()
+        .ok_or_else(|| bad("the credential's issue is not in the proof"))?;
+    Ok(VerifiedProof {
+        credential,
+        checkpoint,
+        self_asserted_key: pinned.is_none(),
+    })
+}
+
+/// A fresh check: a new proof from the node, whose checkpoint must be a
+/// consistent extension of the file's, so a later revocation is not missed.
+pub async fn fresh(
+    file: &ProofFile,
+    verifier: &NoteVerifier,
+    node: &crate::service::client::NodeClient,
+    log: &crate::service::client::LogClient,
+) -> Result<VerifiedProof> {
+    let old = verify(file, Some(verifier))?;
+    let new_file = ProofFile::from_pb(node.export_proof(file.credential_number.clone()).await?);
+    let new = verify(&new_file, Some(verifier))?;
+    let (from, to) = (&old.checkpoint, &new.checkpoint);
+    if to.size < from.size {
+        return Err(bad(format!(
+            "the node's log ({} entries) is smaller than the proof's ({})",
+            to.size, from.size
+        )));
+    }
+    if from.size > 0 {
+        let proof = log.consistency_proof(from.size, to.size).await?;
+        if !crate::log::merkle::verify_consistency(from.size, to.size, &proof, &from.root, &to.root) {
+            return Err(bad(
+                "the node's current log is not an extension of the proof's: history was rewritten",
+            ));
+        }
+    }
+    Ok(new)
+}
+
+/// One line a person can read: what the proof shows on `date`.
+pub fn describe(file: &ProofFile, verified: &VerifiedProof, date: NaiveDate) -> String {
+    let key = if verified.self_asserted_key {
+        "the key inside the file (pin one with --verifier-key)"
+    } else {
+        "the pinned verifier key"
+    };
+    format!(
+        "VALID PROOF: {} credential {}: {} on {date} (issued {}, expires {}); {} signed entries proven in the checkpoint of size {}, checked with {key}",
+        file.state,
+        file.credential_number,
+        verified.status_on(date).as_str().to_uppercase(),
+        verified.credential.issued_on,
+        verified.credential.expires_on_as_of(date),
+        file.entries.len(),
+        verified.checkpoint.size
+    )
+}
