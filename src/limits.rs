@@ -70,3 +70,9 @@ pub const ROSTER_DATES_PER_ITEM_MAX: usize = 366;
 
 /// Results per `CheckRoster` call (items × dates), bounding the response.
 pub const ROSTER_RESULTS_MAX: usize = 20_000;
+
+/// Credentials one `WatchCredentials` stream may follow.
+pub const WATCH_CREDENTIALS_MAX: usize = 1000;
+
+/// How often a credential watch re-checks status by the clock (expiry needs no event).
+pub const WATCH_CLOCK_TICK: Duration = Duration::from_secs(1);

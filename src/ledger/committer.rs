@@ -124,6 +124,17 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
         }
     }
     drop(view);
+    // Only now wake followers: whoever sees the new checkpoint must also see
+    // the registry that includes it.
+    if let Ok(published) = &published {
+        shared.published.send_if_modified(|current| {
+            let newer = current.checkpoint.size < published.checkpoint.size;
+            if newer {
+                *current = published.clone();
+            }
+            newer
+        });
+    }
     for (request, outcome) in batch.into_iter().zip(outcomes) {
         let answer = match (&published, outcome) {
             (_, Outcome::Refused(error)) => Err(error),
@@ -241,7 +252,6 @@ fn publish(shared: &Shared, signer: &NoteSigner, frontier: &Frontier, mut writes
         note: Arc::from(writes.checkpoint_note),
         checkpoint,
     };
-    shared.published.send_replace(published.clone());
     shared.commits.fetch_add(1, Ordering::Relaxed);
     Ok(published)
 }

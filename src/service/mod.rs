@@ -11,6 +11,7 @@ pub mod registry;
 pub mod server;
 pub mod status;
 pub mod transparency;
+mod watch;
 
 /// Generated gRPC client and server stubs. Their messages are `crate::pb`.
 #[allow(clippy::all, missing_docs)]

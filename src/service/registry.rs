@@ -18,11 +18,18 @@ use crate::pb;
 pub struct RegistryService {
     ledger: Ledger,
     tokens: Arc<Tokens>,
+    /// Bounds concurrent `WatchCredentials` streams.
+    watchers: Arc<tokio::sync::Semaphore>,
 }
 
 impl RegistryService {
     pub fn new(ledger: Ledger, tokens: Arc<Tokens>) -> RegistryService {
-        RegistryService { ledger, tokens }
+        let watchers = Arc::new(tokio::sync::Semaphore::new(limits::WATCH_STREAMS_MAX));
+        RegistryService {
+            ledger,
+            tokens,
+            watchers,
+        }
     }
 
     /// `as_of` if given, else today by the node's clock.
@@ -212,6 +219,35 @@ impl Registry for RegistryService {
             checkpoint: published.note.to_vec(),
             entries,
         }))
+    }
+
+    type WatchCredentialsStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::CredentialChange, Status>> + Send>>;
+
+    async fn watch_credentials(
+        &self,
+        request: Request<pb::WatchCredentialsRequest>,
+    ) -> Result<Response<Self::WatchCredentialsStream>, Status> {
+        let pb::WatchCredentialsRequest {
+            credential_numbers,
+            from_index,
+        } = request.into_inner();
+        super::watch::check_request(&self.ledger, &credential_numbers)?;
+        let permit = self.watchers.clone().try_acquire_owned().map_err(|_| {
+            Error::ResourceExhausted(format!(
+                "this node already serves {} watch streams; retry later",
+                limits::WATCH_STREAMS_MAX
+            ))
+        })?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(limits::WATCH_BUFFER_ENTRIES + 1);
+        let ledger = self.ledger.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            super::watch::run(ledger, credential_numbers, from_index, sender).await;
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(
+            receiver,
+        ))))
     }
 
     async fn get_peer_record(

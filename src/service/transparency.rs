@@ -182,7 +182,7 @@ async fn follow(ledger: Ledger, mut cursor: u64, sender: WatchSender) {
 /// Sends one item; a consumer that leaves its buffer full for too long is cut
 /// off with `RESOURCE_EXHAUSTED` rather than buffered without bound. Items are
 /// sent only while two slots are free, so the last one always fits the status.
-async fn send_or_cut_off(sender: &WatchSender, item: Result<pb::WatchEntriesResponse, Status>) -> bool {
+pub(super) async fn send_or_cut_off<T>(sender: &mpsc::Sender<Result<T, Status>>, item: Result<T, Status>) -> bool {
     match tokio::time::timeout(limits::WATCH_SEND_TIMEOUT, sender.reserve_many(2)).await {
         Ok(Ok(mut permits)) => {
             if let Some(permit) = permits.next() {
