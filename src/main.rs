@@ -78,6 +78,17 @@ enum Command {
         #[arg(long)]
         origin: Option<String>,
     },
+    /// Watch credentials: their status now, then every change as it happens.
+    Watch {
+        #[command(flatten)]
+        connection: cli::Connection,
+        /// A credential number to watch (repeatable).
+        #[arg(long = "credential", required = true)]
+        credentials: Vec<String>,
+        /// Resume after a disconnect: the last log index seen + 1.
+        #[arg(long, default_value_t = 0)]
+        from_index: u64,
+    },
     /// Save a credential's portable proof (JSON) to verify offline later.
     ExportProof {
         #[command(flatten)]
@@ -446,6 +457,11 @@ async fn main() -> ExitCode {
         } => verify_proof(&file, as_of, verifier_key, fresh.then_some(endpoint))
             .await
             .map_err(|e| e.context("PROOF REJECTED")),
+        Command::Watch {
+            connection,
+            credentials,
+            from_index,
+        } => print(cli::watch(connection, credentials, from_index).await),
         Command::Board(args) => print(cli::board(args).await),
         Command::Check(args) => print(cli::check(args).await),
         Command::Record { connection, peer_id } => print(cli::record(connection, peer_id).await),

@@ -599,3 +599,22 @@ pub async fn statistics(connection: Connection, as_of: String) -> Result<String>
     }
     Ok(lines.join("\n"))
 }
+
+/// Prints each change to the watched credentials as it happens (until Ctrl-C).
+pub async fn watch(connection: Connection, credentials: Vec<String>, from_index: u64) -> Result<String> {
+    let client = connection.client(false).await?;
+    client
+        .watch(credentials, from_index, |change| {
+            let first = if change.initial { " (current)" } else { "" };
+            println!(
+                "{} {}: {} — {}{first} [log index {}]",
+                change.as_of,
+                change.credential_number,
+                status_name(change.status),
+                change.reason,
+                change.index
+            );
+        })
+        .await?;
+    Ok("the node ended the watch".into())
+}

@@ -321,6 +321,30 @@ impl NodeClient {
             .map_err(|s| from_status(&s))
     }
 
+    /// Follows credential changes, calling `on_change` for each, until the
+    /// stream ends (or fails: the error says why, e.g. cut off for reading slowly).
+    pub async fn watch(
+        &self,
+        credential_numbers: Vec<String>,
+        from_index: u64,
+        mut on_change: impl FnMut(pb::CredentialChange),
+    ) -> Result<()> {
+        let mut registry = RegistryClient::new(self.channel.clone());
+        let request = self.request(pb::WatchCredentialsRequest {
+            credential_numbers,
+            from_index,
+        })?;
+        let mut stream = registry
+            .watch_credentials(request)
+            .await
+            .map_err(|s| from_status(&s))?
+            .into_inner();
+        while let Some(change) = stream.message().await.map_err(|s| from_status(&s))? {
+            on_change(change);
+        }
+        Ok(())
+    }
+
     pub async fn peer_record(&self, peer_id: String) -> Result<pb::PeerRecord> {
         let mut registry = RegistryClient::new(self.channel.clone());
         let answer = registry
