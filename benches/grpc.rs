@@ -133,6 +133,56 @@ async fn seed_credentials(ledger: &Ledger, count: usize) {
     }
 }
 
+/// Resident memory of this process (server and clients), in bytes.
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 4096
+}
+
+/// Roster checks of 10,000 items in one call, and memory per open watch stream.
+async fn employers_at_scale(endpoint: &str) {
+    let client = NodeClient::connect(endpoint, None).await.expect("connect");
+    let items: Vec<pb::RosterItem> = (0..10_000)
+        .map(|i| pb::RosterItem {
+            credential_number: format!("MS-{:06}", i % 1000),
+            legal_name: String::new(),
+            dates_of_service: vec!["2025-06-01".into()],
+        })
+        .collect();
+    let started = Instant::now();
+    let rounds = 5;
+    for _ in 0..rounds {
+        let answer = client.check_roster(items.clone()).await.expect("roster");
+        assert_eq!(answer.results.len(), 10_000);
+    }
+    let per_second = (rounds * 10_000) as f64 / started.elapsed().as_secs_f64();
+    println!("roster check, 10,000 items per call: {per_second:>8.0} items/s");
+
+    let streams = 200;
+    let before = resident_bytes();
+    let mut watchers = Vec::new();
+    for i in 0..streams {
+        let client = client.clone();
+        let numbers = vec![format!("MS-{:06}", i % 1000), format!("MS-{:06}", (i + 1) % 1000)];
+        watchers.push(tokio::spawn(async move { client.watch(numbers, 0, |_| {}).await }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = resident_bytes();
+    println!(
+        "watch streams: {streams} open (2 credentials each), resident memory +{} KiB in all, ≈{} KiB per stream (server and client side)",
+        after.saturating_sub(before) / 1024,
+        after.saturating_sub(before) / 1024 / streams as u64
+    );
+    for watcher in watchers {
+        watcher.abort();
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let seconds: f64 = std::env::var("PEERREG_BENCH_SECONDS")
@@ -168,6 +218,8 @@ async fn main() {
             board.per_second / trivial.per_second
         );
     }
+
+    employers_at_scale(&endpoint).await;
 
     let checks = load(&endpoint, 64, seconds, |node, _, task, i| async move {
         let request = pb::CheckCredentialRequest {
