@@ -205,6 +205,9 @@ fn node_config(args: ServeArgs) -> anyhow::Result<NodeConfig> {
     Ok(config)
 }
 
+/// How long a stopping node waits for open streams before closing them.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -278,7 +281,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tls,
         mirrors,
     };
-    peerreg::service::server::serve(listener, ledger.clone(), options, shutdown_signal()).await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = peerreg::service::server::serve(listener, ledger.clone(), options, async {
+        let _ = stopped.await;
+    });
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        () = shutdown_signal() => {
+            let _ = stop.send(());
+            // Unary calls finish quickly; open watch streams would hold a graceful
+            // shutdown forever, so they get a grace period and are then cut.
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+                Ok(result) => result?,
+                Err(_) => tracing::warn!("open streams did not end within {SHUTDOWN_GRACE:?}; closing them"),
+            }
+        }
+    }
     ledger.shutdown().await;
     tracing::info!("stopped");
     Ok(())

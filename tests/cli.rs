@@ -65,6 +65,18 @@ async fn serve_with_defaults_generates_a_private_key_audits_and_stops_on_sigterm
     assert!(audit.status.success(), "{}", String::from_utf8_lossy(&audit.stderr));
     assert!(String::from_utf8_lossy(&audit.stdout).contains("audit OK: peerreg.local/ms has 0 entries"));
 
+    // An employer's open watch stream must not hold the shutdown forever.
+    let watcher = Command::new(PEERREG)
+        .args(["watch", "--endpoint", &endpoint, "--credential", "MS-NONE"])
+        .output();
+    let refused = watcher.await.expect("watch");
+    assert!(!refused.status.success(), "an unknown credential cannot be watched");
+    let channel = peerreg::service::client::connect(&endpoint).await.expect("connect");
+    let mut log = peerreg::service::rpc::transparency_log_client::TransparencyLogClient::new(channel);
+    let open_stream = log
+        .watch_entries(peerreg::pb::WatchEntriesRequest { from_index: 0 })
+        .await
+        .expect("a stream");
     let pid = node.id().expect("running").to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
@@ -77,6 +89,7 @@ async fn serve_with_defaults_generates_a_private_key_audits_and_stops_on_sigterm
         .expect("stops")
         .expect("exit");
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    drop(open_stream);
 
     // The same data directory and key serve the same log again.
     let (mut again, mut lines) = start_serve("MS", &data_dir);
