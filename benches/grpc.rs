@@ -18,6 +18,10 @@ use peerreg::service::server::{serve, ServeOptions};
 
 const TOKEN: &str = "bench-token";
 
+/// Counts live heap bytes, so memory per watch stream can be measured exactly.
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
 fn permissive_profile() -> RequirementProfile {
     let mut profile = RequirementProfile::example_for("MS").expect("MS example");
     profile.initial.training_hours_total = 0.0;
@@ -133,17 +137,6 @@ async fn seed_credentials(ledger: &Ledger, count: usize) {
     }
 }
 
-/// Resident memory of this process (server and clients), in bytes.
-fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 4096
-}
-
 /// Roster checks of 10,000 items in one call, and memory per open watch stream.
 async fn employers_at_scale(endpoint: &str) {
     let client = NodeClient::connect(endpoint, None).await.expect("connect");
@@ -164,7 +157,7 @@ async fn employers_at_scale(endpoint: &str) {
     println!("roster check, 10,000 items per call: {per_second:>8.0} items/s");
 
     let streams = 200;
-    let before = resident_bytes();
+    let before = ALLOCATOR.allocated();
     let mut watchers = Vec::new();
     for i in 0..streams {
         let client = client.clone();
@@ -172,11 +165,11 @@ async fn employers_at_scale(endpoint: &str) {
         watchers.push(tokio::spawn(async move { client.watch(numbers, 0, |_| {}).await }));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = resident_bytes();
+    let after = ALLOCATOR.allocated();
     println!(
-        "watch streams: {streams} open (2 credentials each), resident memory +{} KiB in all, ≈{} KiB per stream (server and client side)",
+        "watch streams: {streams} open (2 credentials each): heap +{} KiB in all, ≈{:.1} KiB per stream (server and client side together)",
         after.saturating_sub(before) / 1024,
-        after.saturating_sub(before) / 1024 / streams as u64
+        after.saturating_sub(before) as f64 / 1024.0 / streams as f64
     );
     for watcher in watchers {
         watcher.abort();
