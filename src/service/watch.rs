@@ -59,6 +59,16 @@ fn watched_indices(registry: &Registry, numbers: &BTreeSet<String>, from: u64, t
     indices
 }
 
+/// The fact recorded at `index` (read verified from the log).
+fn fact_at(ledger: &Ledger, index: u64) -> Result<Option<Fact>> {
+    let entries = ledger.entries(index, index + 1)?;
+    let entry = entries
+        .first()
+        .ok_or_else(|| Error::DataLoss(format!("entry {index} is missing")))?;
+    let (_, event) = decode_entry(index, entry).map_err(|e| Error::DataLoss(e.to_string()))?;
+    event.body.as_ref().map(Fact::from_body).transpose()
+}
+
 fn reason(fact: &Fact) -> String {
     match fact {
         Fact::CredentialIssued(_) => "issued".into(),
@@ -102,9 +112,7 @@ impl Watch {
     async fn apply(&mut self, from: u64, to: u64, report: bool) -> Result<bool> {
         let indices = watched_indices(&self.ledger.registry(), &self.numbers, from, to);
         for index in indices {
-            let entries = self.ledger.entries(index, index + 1)?;
-            let (_, event) = decode_entry(index, &entries[0]).map_err(|e| Error::DataLoss(e.to_string()))?;
-            let Some(fact) = event.body.as_ref().map(Fact::from_body).transpose()? else {
+            let Some(fact) = fact_at(&self.ledger, index)? else {
                 continue;
             };
             self.local.apply(index, &fact);
@@ -204,9 +212,7 @@ pub async fn run(ledger: Ledger, numbers: Vec<String>, from_index: u64, sender: 
 /// Brings a copy of the local registry to `to`, for the initial report.
 async fn replay_to(watch: &Watch, registry: &mut Registry, from: u64, to: u64) -> Result<()> {
     for index in watched_indices(&watch.ledger.registry(), &watch.numbers, from, to) {
-        let entries = watch.ledger.entries(index, index + 1)?;
-        let (_, event) = decode_entry(index, &entries[0]).map_err(|e| Error::DataLoss(e.to_string()))?;
-        if let Some(fact) = event.body.as_ref().map(Fact::from_body).transpose()? {
+        if let Some(fact) = fact_at(&watch.ledger, index)? {
             registry.apply(index, &fact);
         }
     }
