@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/peerreg/v1/log.proto",
         "proto/peerreg/v1/events.proto",
         "proto/peerreg/v1/board.proto",
+        "proto/peerreg/v1/federation.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

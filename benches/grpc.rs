@@ -51,6 +51,7 @@ async fn start(dir: &std::path::Path) -> (Ledger, String) {
         tokens: Arc::new(Tokens::new(&[entry]).expect("tokens")),
         tls: None,
         mirrors: Vec::new(),
+        federation: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("address"));

@@ -27,10 +27,12 @@ pub enum Operation {
     ReinstateCredential,
     /// Read a peer's full record (training, attestations): boards only.
     ViewRecords,
+    /// Evaluate (and record a decision on) a transfer from another state.
+    EvaluateTransfer,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 12] = [
         Operation::EnrollPeer,
         Operation::ChangeName,
         Operation::RecordTraining,
@@ -42,6 +44,7 @@ impl Operation {
         Operation::RecordDiscipline,
         Operation::ReinstateCredential,
         Operation::ViewRecords,
+        Operation::EvaluateTransfer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Operation {
             Operation::RecordDiscipline => "record_discipline",
             Operation::ReinstateCredential => "reinstate_credential",
             Operation::ViewRecords => "view_records",
+            Operation::EvaluateTransfer => "evaluate_transfer",
         }
     }
 

@@ -76,3 +76,10 @@ pub const WATCH_CREDENTIALS_MAX: usize = 1000;
 
 /// How often a credential watch re-checks status by the clock (expiry needs no event).
 pub const WATCH_CLOCK_TICK: Duration = Duration::from_secs(1);
+
+/// Most entries one evidence bundle may hold (a career is tens to hundreds of
+/// events; past this the origin answers RESOURCE_EXHAUSTED).
+pub const EVIDENCE_ENTRIES_MAX: usize = 4096;
+
+/// Most states one node may trust.
+pub const TRUSTED_STATES_MAX: usize = 64;

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use peerreg::cli;
 use peerreg::clock::SystemClock;
 use peerreg::config::{self, ConfigFile, NodeConfig, TlsPaths};
+use peerreg::federation::trust::TrustList;
+use peerreg::federation::{Federation, FederationOptions};
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::NoteVerifier;
 use peerreg::mirror::MirrorSpec;
@@ -113,6 +115,14 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         endpoint: String,
     },
+    /// The states this node trusts (its trust list) and what it verified of their logs.
+    #[command(subcommand)]
+    Trust(cli::federation::TrustCommand),
+    /// Transfers from other states: evaluate one, or check an origin credential's status.
+    #[command(subcommand)]
+    Transfer(cli::federation::TransferCommand),
+    /// Start MS, TN and VA nodes in-process and walk through a transfer between states.
+    Demo,
     /// Audit a node's log against its pinned verifier key.
     Audit {
         /// The node's gRPC endpoint, e.g. http://127.0.0.1:50051.
@@ -276,10 +286,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         peerreg::mirror::spawn_follower(mirror.clone(), spec.clone());
         mirrors.push(mirror);
     }
+    let trust = TrustList::load(&config.data_dir)?;
+    let federation = Arc::new(Federation::open(
+        &config.data_dir,
+        &config.state,
+        &trust,
+        FederationOptions::default(),
+    )?);
+    for partner in federation.partners() {
+        println!("trusting {} at {}", partner.state(), partner.entry.endpoint);
+    }
+    federation.spawn_followers();
     let options = ServeOptions {
         tokens: Arc::new(tokens),
         tls,
         mirrors,
+        federation: Some(federation.clone()),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = peerreg::service::server::serve(listener, ledger.clone(), options, async {
@@ -298,6 +320,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     }
+    federation.shutdown().await;
     ledger.shutdown().await;
     tracing::info!("stopped");
     Ok(())
@@ -482,6 +505,11 @@ async fn main() -> ExitCode {
             from_index,
         } => print(cli::watch(connection, credentials, from_index).await),
         Command::Board(args) => print(cli::board(args).await),
+        Command::Trust(command) => print(cli::federation::trust(command).await),
+        Command::Transfer(command) => print(cli::federation::transfer(command).await),
+        Command::Demo => peerreg::demo::run()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", e.code_name())),
         Command::Check(args) => print(cli::check(args).await),
         Command::Record { connection, peer_id } => print(cli::record(connection, peer_id).await),
         Command::Stats { connection, as_of } => print(cli::statistics(connection, as_of).await),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::parse_state;
 use crate::error::{Error, Result};
@@ -64,18 +64,25 @@ pub fn mirror_dir(data_dir: &Path, origin: &str) -> PathBuf {
 /// Opens the mirror of `spec`, seeding it from the origin on first use.
 pub async fn open(data_dir: &Path, spec: &MirrorSpec) -> Result<Ledger> {
     let dir = mirror_dir(data_dir, &spec.origin);
-    let state_file = dir.join("state");
-    if !store_path(&dir).exists() {
-        seed(&dir, spec).await?;
+    if !dir.join("state").exists() {
+        seed(&dir, spec, &LogClient::connect(&spec.endpoint).await?).await?;
     }
-    let state = files::read_optional(&state_file)?
-        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
-        .ok_or_else(|| Error::DataLoss(format!("{} is missing", state_file.display())))?;
-    Ledger::open_follower(dir, state, spec.verifier.clone())
+    open_seeded(&dir, spec)?.ok_or_else(|| Error::DataLoss(format!("{} is missing", dir.join("state").display())))
 }
 
-async fn seed(dir: &Path, spec: &MirrorSpec) -> Result<()> {
-    let client = LogClient::connect(&spec.endpoint).await?;
+/// Opens the mirror in `dir` if it was seeded (without touching the network).
+/// The `state` file is written last when seeding, so without it there is no mirror.
+pub fn open_seeded(dir: &Path, spec: &MirrorSpec) -> Result<Option<Ledger>> {
+    let Some(state) = files::read_optional(&dir.join("state"))? else {
+        return Ok(None);
+    };
+    let state = String::from_utf8_lossy(&state).trim().to_string();
+    Ledger::open_follower(dir.to_path_buf(), state, spec.verifier.clone()).map(Some)
+}
+
+/// Copies the origin's log into `dir`: its latest checkpoint, signed by the
+/// pinned key, and every entry, each checked, rebuilding that root.
+pub async fn seed(dir: &Path, spec: &MirrorSpec, client: &LogClient) -> Result<()> {
     let state = parse_state(&client.identity().await?.state)?;
     let note = client.checkpoint_note().await?;
     let checkpoint = Checkpoint::open(&note, &spec.verifier).map_err(|e| {
@@ -84,30 +91,78 @@ async fn seed(dir: &Path, spec: &MirrorSpec) -> Result<()> {
             spec.origin
         ))
     })?;
+    if dir.exists() {
+        // An interrupted seeding (no `state` file yet): start it again.
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| Error::Internal(format!("cannot clear the unfinished mirror {}: {e}", dir.display())))?;
+    }
     files::create_dir_durable(dir)?;
-    build_store(&store_path(dir), &client, &spec.verifier, &state, &checkpoint, &note).await?;
+    build_store(&store_path(dir), client, &spec.verifier, &state, &checkpoint, &note).await?;
     files::write_atomic(&checkpoint_path(dir), &note, false)?;
     files::write_atomic(&dir.join("state"), state.as_bytes(), false)?;
     tracing::info!(origin = %spec.origin, entries = checkpoint.size, "mirror seeded");
     Ok(())
 }
 
-#[derive(Serialize)]
-struct Evidence<'a> {
-    origin: &'a str,
-    detail: &'a str,
-    held_checkpoint: String,
-    offered_checkpoint: String,
+/// The evidence of an equivocation, as recorded in `equivocation.json`: two
+/// checkpoints signed by the same pinned key that cannot both be true.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EquivocationRecord {
+    pub origin: String,
+    pub detail: String,
+    pub held_checkpoint: String,
+    pub offered_checkpoint: String,
+    /// Unix seconds when it was recorded.
+    #[serde(default)]
+    pub recorded_unix: i64,
 }
 
-fn equivocation(mirror: &Ledger, origin: &str, offered: &[u8], detail: String) -> Error {
-    let evidence = Evidence {
-        origin,
-        detail: &detail,
+/// Where a mirror keeps the evidence of an unacknowledged equivocation.
+pub fn equivocation_path(mirror_dir: &Path) -> PathBuf {
+    mirror_dir.join("equivocation.json")
+}
+
+/// The recorded, unacknowledged equivocation of the mirror in `mirror_dir`.
+pub fn recorded_equivocation(mirror_dir: &Path) -> Result<Option<EquivocationRecord>> {
+    let path = equivocation_path(mirror_dir);
+    let Some(bytes) = files::read_optional(&path)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::DataLoss(format!("{} is not readable: {e}", path.display())))
+}
+
+/// Marks the recorded equivocation as seen by an operator: the evidence is
+/// kept (renamed with the time) and decisions may use the log again.
+pub fn acknowledge_equivocation(mirror_dir: &Path) -> Result<Option<PathBuf>> {
+    let path = equivocation_path(mirror_dir);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let kept = mirror_dir.join(format!("equivocation.acknowledged-{}.json", unix_now()));
+    std::fs::rename(&path, &kept)
+        .map_err(|e| Error::Internal(format!("cannot acknowledge {}: {e}", path.display())))?;
+    Ok(Some(kept))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Records, durably and in the log output, that `origin` signed `offered`,
+/// which contradicts the checkpoint `mirror` holds; the error to return.
+pub fn equivocation(mirror: &Ledger, origin: &str, offered: &[u8], detail: String) -> Error {
+    let evidence = EquivocationRecord {
+        origin: origin.to_string(),
+        detail: detail.clone(),
         held_checkpoint: String::from_utf8_lossy(&mirror.published().note).into_owned(),
         offered_checkpoint: String::from_utf8_lossy(offered).into_owned(),
+        recorded_unix: unix_now(),
     };
-    let path = mirror.data_dir().join("equivocation.json");
+    let path = equivocation_path(mirror.data_dir());
     match serde_json::to_vec_pretty(&evidence) {
         Ok(json) => {
             if let Err(e) = files::write_atomic(&path, &json, false) {

@@ -53,6 +53,7 @@ async fn start(dir: &std::path::Path, tls: TlsFiles) -> String {
         tokens: Arc::clone(&options.tokens),
         tls: options.tls,
         mirrors: Vec::new(),
+        federation: None,
     };
     tokio::spawn(serve(listener, ledger, options, std::future::pending()));
     format!("https://localhost:{port}")

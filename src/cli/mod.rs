@@ -4,6 +4,7 @@
 
 use clap::{Args, Subcommand};
 
+pub mod federation;
 mod roster;
 
 use crate::domain::vocabulary::hours_to_minutes;
@@ -134,6 +135,15 @@ pub enum BoardCommand {
         issued_on: String,
         #[arg(long)]
         expires_on: String,
+        /// Grant by reciprocity: the origin state (needs an APPROVED transfer evaluation).
+        #[arg(long, requires_all = ["origin_credential", "origin_checkpoint_file"])]
+        origin_state: Option<String>,
+        /// The credential number in the origin state.
+        #[arg(long, requires = "origin_state")]
+        origin_credential: Option<String>,
+        /// The verified origin checkpoint (`transfer evaluate --checkpoint-out`).
+        #[arg(long, requires = "origin_state")]
+        origin_checkpoint_file: Option<std::path::PathBuf>,
     },
     /// Record completed continuing education.
     Ce {
@@ -282,6 +292,26 @@ fn experience_kind(value: &str) -> Result<i32> {
     enum_value("kind", value, &known)
 }
 
+/// The reciprocity basis of a grant, if the origin is named.
+fn reciprocity_basis(
+    origin_state: Option<String>,
+    origin_credential: Option<String>,
+    checkpoint_file: Option<std::path::PathBuf>,
+) -> Result<Option<pb::ReciprocityBasis>> {
+    let (Some(origin_state), Some(origin_credential_number), Some(path)) =
+        (origin_state, origin_credential, checkpoint_file)
+    else {
+        return Ok(None);
+    };
+    let origin_checkpoint = std::fs::read(&path)
+        .map_err(|e| Error::InvalidArgument(format!("--origin-checkpoint-file {}: {e}", path.display())))?;
+    Ok(Some(pb::ReciprocityBasis {
+        origin_state,
+        origin_credential_number,
+        origin_checkpoint,
+    }))
+}
+
 /// The event body a board command records.
 pub fn body(command: BoardCommand) -> Result<Body> {
     Ok(match command {
@@ -360,13 +390,16 @@ pub fn body(command: BoardCommand) -> Result<Body> {
             r#type,
             issued_on,
             expires_on,
+            origin_state,
+            origin_credential,
+            origin_checkpoint_file,
         } => Body::CredentialIssued(pb::CredentialIssued {
             peer_id,
             credential_number: number,
             credential_type: credential_type(&r#type)?,
             issued_on,
             expires_on,
-            reciprocity: None,
+            reciprocity: reciprocity_basis(origin_state, origin_credential, origin_checkpoint_file)?,
         }),
         BoardCommand::Ce {
             peer_id,
@@ -441,7 +474,7 @@ pub async fn board(args: BoardArgs) -> Result<String> {
     ))
 }
 
-fn status_name(status: i32) -> &'static str {
+pub(crate) fn status_name(status: i32) -> &'static str {
     match pb::CredentialStatus::try_from(status) {
         Ok(pb::CredentialStatus::NotYetValid) => "NOT YET VALID",
         Ok(pb::CredentialStatus::Active) => "ACTIVE",

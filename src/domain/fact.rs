@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::requirements::Gap;
 use super::vocabulary;
 use crate::error::{Error, Result};
 use crate::pb;
@@ -166,6 +167,54 @@ pub enum Fact {
     SigningKeyRotated {
         new_verifier_key: String,
     },
+    TransferEvaluated(Evaluation),
+}
+
+/// What a receiving board decided about a transfer from another state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransferOutcome {
+    Approved,
+    Conditional,
+    Denied,
+}
+
+impl TransferOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferOutcome::Approved => "APPROVED",
+            TransferOutcome::Conditional => "CONDITIONAL",
+            TransferOutcome::Denied => "DENIED",
+        }
+    }
+}
+
+impl From<TransferOutcome> for pb::TransferOutcome {
+    fn from(outcome: TransferOutcome) -> pb::TransferOutcome {
+        match outcome {
+            TransferOutcome::Approved => pb::TransferOutcome::Approved,
+            TransferOutcome::Conditional => pb::TransferOutcome::Conditional,
+            TransferOutcome::Denied => pb::TransferOutcome::Denied,
+        }
+    }
+}
+
+/// Most reasons or gaps one transfer evaluation may list.
+pub const FINDINGS_MAX: usize = 64;
+
+/// A recorded transfer evaluation (see `TransferEvaluated` in events.proto).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub index: u64,
+    pub origin_state: String,
+    pub origin_credential_number: String,
+    /// The origin checkpoint note the evidence was verified against (empty if none).
+    pub origin_checkpoint: Vec<u8>,
+    pub outcome: TransferOutcome,
+    pub denials: Vec<String>,
+    pub gaps: Vec<Gap>,
+    pub evaluated_on: NaiveDate,
+    pub local_peer_id: Option<String>,
+    pub holder_name: String,
 }
 
 fn invalid(field: &str, reason: impl std::fmt::Display) -> Error {
@@ -309,6 +358,7 @@ impl Fact {
             Body::SigningKeyRotated(e) => Ok(Fact::SigningKeyRotated {
                 new_verifier_key: text("new_verifier_key", &e.new_verifier_key, 512)?,
             }),
+            Body::TransferEvaluated(e) => evaluation(e).map(Fact::TransferEvaluated),
         }
     }
 
@@ -326,6 +376,7 @@ impl Fact {
             | Fact::DisciplinaryAction { credential_number, .. }
             | Fact::CredentialReinstated { credential_number, .. } => credential_number,
             Fact::SigningKeyRotated { new_verifier_key } => new_verifier_key,
+            Fact::TransferEvaluated(evaluation) => &evaluation.origin_credential_number,
         }
     }
 }
@@ -398,6 +449,93 @@ fn exam(e: &pb::ExamRecorded) -> Result<Fact> {
             pass_mark_percent,
             taken_on: date("taken_on", &e.taken_on)?,
         },
+    })
+}
+
+fn transfer_outcome(value: i32) -> Result<TransferOutcome> {
+    match pb::TransferOutcome::try_from(value) {
+        Ok(pb::TransferOutcome::Approved) => Ok(TransferOutcome::Approved),
+        Ok(pb::TransferOutcome::Conditional) => Ok(TransferOutcome::Conditional),
+        Ok(pb::TransferOutcome::Denied) => Ok(TransferOutcome::Denied),
+        Ok(pb::TransferOutcome::Unspecified) | Err(_) => Err(invalid(
+            "outcome",
+            format!("must be approved, conditional or denied, got {value}"),
+        )),
+    }
+}
+
+fn findings<T, U>(field: &str, items: &[T], check: impl Fn(&T) -> Result<U>) -> Result<Vec<U>> {
+    if items.len() > FINDINGS_MAX {
+        return Err(invalid(
+            field,
+            format!("lists {} items; at most {FINDINGS_MAX} are accepted", items.len()),
+        ));
+    }
+    items.iter().map(check).collect()
+}
+
+fn gap(g: &pb::RequirementGap) -> Result<Gap> {
+    Ok(Gap {
+        requirement: text("gaps.requirement", &g.requirement, TEXT_BYTES_MAX)?,
+        required: text("gaps.required", &g.required, TEXT_BYTES_MAX)?,
+        found: text("gaps.found", &g.found, TEXT_BYTES_MAX)?,
+        remedy: text("gaps.remedy", &g.remedy, SUMMARY_BYTES_MAX)?,
+    })
+}
+
+/// A transfer evaluation: its outcome must agree with its findings (denied ⇔
+/// reasons given; conditional ⇔ gaps and no reasons; approved ⇔ neither), and
+/// anything but a denial names the checkpoint its evidence was verified against.
+fn evaluation(e: &pb::TransferEvaluated) -> Result<Evaluation> {
+    let outcome = transfer_outcome(e.outcome)?;
+    let denials = findings("denials", &e.denials, |d| text("denials", d, SUMMARY_BYTES_MAX))?;
+    let gaps = findings("gaps", &e.gaps, gap)?;
+    let consistent = match outcome {
+        TransferOutcome::Denied => !denials.is_empty(),
+        TransferOutcome::Conditional => denials.is_empty() && !gaps.is_empty(),
+        TransferOutcome::Approved => denials.is_empty() && gaps.is_empty(),
+    };
+    if !consistent {
+        return Err(invalid(
+            "outcome",
+            format!(
+                "{} does not agree with {} denials and {} gaps",
+                outcome.as_str(),
+                denials.len(),
+                gaps.len()
+            ),
+        ));
+    }
+    if outcome != TransferOutcome::Denied && e.origin_checkpoint.is_empty() {
+        return Err(invalid(
+            "origin_checkpoint",
+            "is required unless the transfer is denied",
+        ));
+    }
+    if e.origin_checkpoint.len() > SUMMARY_BYTES_MAX {
+        return Err(invalid("origin_checkpoint", "is too long for a checkpoint note"));
+    }
+    let local_peer_id = if e.local_peer_id.is_empty() {
+        None
+    } else {
+        Some(identifier("local_peer_id", &e.local_peer_id)?)
+    };
+    let holder_name = if e.holder_name.is_empty() {
+        String::new()
+    } else {
+        text("holder_name", &e.holder_name, TEXT_BYTES_MAX)?
+    };
+    Ok(Evaluation {
+        index: 0,
+        origin_state: crate::config::parse_state(&e.origin_state)?,
+        origin_credential_number: identifier("origin_credential_number", &e.origin_credential_number)?,
+        origin_checkpoint: e.origin_checkpoint.clone(),
+        outcome,
+        denials,
+        gaps,
+        evaluated_on: date("evaluated_on", &e.evaluated_on)?,
+        local_peer_id,
+        holder_name,
     })
 }
 
@@ -495,4 +633,14 @@ fn discipline(e: &pb::DisciplinaryAction) -> Result<Fact> {
             public_summary: text("public_summary", &e.public_summary, SUMMARY_BYTES_MAX)?,
         },
     })
+}
+
+impl From<super::reciprocity::Outcome> for TransferOutcome {
+    fn from(outcome: super::reciprocity::Outcome) -> TransferOutcome {
+        match outcome {
+            super::reciprocity::Outcome::Approved => TransferOutcome::Approved,
+            super::reciprocity::Outcome::Conditional => TransferOutcome::Conditional,
+            super::reciprocity::Outcome::Denied => TransferOutcome::Denied,
+        }
+    }
 }

@@ -7,9 +7,11 @@
 //! - [`status`]: a credential's status on any date, and its precedence.
 //! - [`requirements`]: the gaps between a record and a profile.
 //! - [`rules`]: which facts may be appended now.
+//! - [`reciprocity`]: whether a peer certified elsewhere may transfer here.
 
 pub mod fact;
 pub mod profile;
+pub mod reciprocity;
 pub mod records;
 pub mod requirements;
 pub mod rules;

@@ -10,7 +10,7 @@ use super::records::{Credential, Peer};
 use super::vocabulary::{format_hours, hours_to_minutes};
 
 /// One unmet requirement.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Gap {
     pub requirement: String,
     pub required: String,
@@ -25,6 +25,17 @@ impl std::fmt::Display for Gap {
             "{}: {} required, {} found — {}",
             self.requirement, self.required, self.found, self.remedy
         )
+    }
+}
+
+impl From<&Gap> for crate::pb::RequirementGap {
+    fn from(gap: &Gap) -> crate::pb::RequirementGap {
+        crate::pb::RequirementGap {
+            requirement: gap.requirement.clone(),
+            required: gap.required.clone(),
+            found: gap.found.clone(),
+            remedy: gap.remedy.clone(),
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 
 use chrono::NaiveDate;
 
-use super::fact::Fact;
+use super::fact::{Fact, Issue, ReciprocityBasis, TransferOutcome};
 use super::profile::RequirementProfile;
 use super::records::{Credential, Peer};
 use super::requirements::{ce_gaps, ce_window_start, describe, initial_gaps};
@@ -78,11 +78,7 @@ pub fn check(registry: &Registry, profile: &RequirementProfile, fact: &Fact, tod
                 )));
             }
             match &issue.reciprocity {
-                Some(basis) if basis.origin_state == profile.state => Err(refuse(format!(
-                    "a reciprocity basis must name another state, not this one ({})",
-                    profile.state
-                ))),
-                Some(_) => Ok(()),
+                Some(basis) => check_reciprocity_grant(registry, profile, issue, basis),
                 None => {
                     let gaps = initial_gaps(holder, &profile.initial, issue.issued_on);
                     if gaps.is_empty() {
@@ -137,6 +133,73 @@ pub fn check(registry: &Registry, profile: &RequirementProfile, fact: &Fact, tod
         Fact::SigningKeyRotated { .. } => Err(refuse(
             "log signing key rotation is not supported by this version of peerreg".into(),
         )),
+        Fact::TransferEvaluated(evaluation) => {
+            not_other_state(profile, &evaluation.origin_state)?;
+            not_future("evaluated_on", evaluation.evaluated_on, today)?;
+            match &evaluation.local_peer_id {
+                Some(peer_id) => peer(registry, peer_id).map(|_| ()),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// Reciprocity is between states: a basis or an evaluation naming this state is a mistake.
+fn not_other_state(profile: &RequirementProfile, origin_state: &str) -> Result<()> {
+    if origin_state == profile.state {
+        return Err(refuse(format!(
+            "a transfer must come from another state, not this one ({})",
+            profile.state
+        )));
+    }
+    Ok(())
+}
+
+/// A credential granted by reciprocity stands on this board's latest
+/// evaluation of the origin credential: it must be APPROVED (a CONDITIONAL one
+/// is closed by recording the missing items and evaluating again), be for this
+/// peer if it named one, and the grant must name the very checkpoint that
+/// evaluation verified the evidence against.
+fn check_reciprocity_grant(
+    registry: &Registry,
+    profile: &RequirementProfile,
+    issue: &Issue,
+    basis: &ReciprocityBasis,
+) -> Result<()> {
+    not_other_state(profile, &basis.origin_state)?;
+    let (state, number) = (&basis.origin_state, &basis.origin_credential_number);
+    let Some(evaluation) = registry.evaluation(state, number) else {
+        return Err(refuse(format!(
+            "no transfer evaluation of {state} credential {number} is recorded; evaluate the transfer first"
+        )));
+    };
+    let entry = evaluation.index;
+    match evaluation.outcome {
+        TransferOutcome::Approved => {}
+        TransferOutcome::Conditional => {
+            return Err(refuse(format!(
+                "the latest evaluation of {state} credential {number} (log entry {entry}) is CONDITIONAL: {}; record the missing items and evaluate again",
+                describe(&evaluation.gaps)
+            )))
+        }
+        TransferOutcome::Denied => {
+            return Err(refuse(format!(
+                "the latest evaluation of {state} credential {number} (log entry {entry}) is DENIED: {}",
+                evaluation.denials.join("; ")
+            )))
+        }
+    }
+    if evaluation.origin_checkpoint != basis.origin_checkpoint {
+        return Err(refuse(format!(
+            "reciprocity.origin_checkpoint is not the checkpoint the approved evaluation (log entry {entry}) verified; copy it from that evaluation"
+        )));
+    }
+    match &evaluation.local_peer_id {
+        Some(peer_id) if *peer_id != issue.peer_id => Err(refuse(format!(
+            "the approved evaluation (log entry {entry}) was for peer {peer_id}, not {}",
+            issue.peer_id
+        ))),
+        _ => Ok(()),
     }
 }
 

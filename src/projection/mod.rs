@@ -15,7 +15,8 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::{
-    ContinuingEducation, CredentialType, Discipline, Exam, Experience, Fact, Issue, Reinstatement, Renewal, Training,
+    ContinuingEducation, CredentialType, Discipline, Evaluation, Exam, Experience, Fact, Issue, Reinstatement, Renewal,
+    Training,
 };
 use crate::domain::records::{Credential, Peer};
 use crate::domain::status::Status;
@@ -28,6 +29,9 @@ pub struct Registry {
     pub size: u64,
     pub peers: OrdMap<String, Peer>,
     pub credentials: OrdMap<String, Credential>,
+    /// The latest transfer evaluation of each other state's credential, by
+    /// (origin state, origin credential number).
+    pub evaluations: OrdMap<(String, String), Evaluation>,
 }
 
 /// Counts of credentials by type and status on one date.
@@ -40,6 +44,11 @@ impl Registry {
 
     pub fn credential(&self, number: &str) -> Option<&Credential> {
         self.credentials.get(number)
+    }
+
+    /// The latest evaluation of another state's credential, if any.
+    pub fn evaluation(&self, origin_state: &str, number: &str) -> Option<&Evaluation> {
+        self.evaluations.get(&(origin_state.to_string(), number.to_string()))
     }
 
     /// Parses an event's body and applies it at `index`.
@@ -142,6 +151,17 @@ impl Registry {
                 self.update_credential(credential_number, index, |c| c.reinstatements.push(record))
             }
             Fact::SigningKeyRotated { .. } => {}
+            Fact::TransferEvaluated(evaluation) => {
+                let key = (
+                    evaluation.origin_state.clone(),
+                    evaluation.origin_credential_number.clone(),
+                );
+                let record = Evaluation {
+                    index,
+                    ..evaluation.clone()
+                };
+                self.evaluations.insert(key, record);
+            }
         }
     }
 

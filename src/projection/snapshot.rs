@@ -11,7 +11,7 @@ use super::Registry;
 use crate::error::{Error, Result};
 use crate::log::merkle::Hash;
 
-const MAGIC: &[u8] = b"peerreg projection snapshot v1\n";
+const MAGIC: &[u8] = b"peerreg projection snapshot v2\n";
 
 /// Encodes `registry`, taken at the log whose root at `registry.size` is `root`.
 pub fn encode(registry: &Registry, root: &Hash) -> Result<Vec<u8>> {

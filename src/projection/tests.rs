@@ -344,6 +344,7 @@ fn effective_on(fact: &Fact) -> Option<NaiveDate> {
         Fact::CredentialRenewed { renewal, .. } => Some(renewal.renewed_on),
         Fact::DisciplinaryAction { discipline, .. } => Some(discipline.effective_on),
         Fact::CredentialReinstated { reinstatement, .. } => Some(reinstatement.effective_on),
+        Fact::TransferEvaluated(evaluation) => Some(evaluation.evaluated_on),
     }
 }
 
@@ -464,6 +465,7 @@ fn kind(fact: &Fact) -> String {
         Fact::CredentialRenewed { .. } => "CredentialRenewed",
         Fact::CredentialReinstated { .. } => "CredentialReinstated",
         Fact::SigningKeyRotated { .. } => "SigningKeyRotated",
+        Fact::TransferEvaluated(_) => "TransferEvaluated",
     };
     name.to_string()
 }

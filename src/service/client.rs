@@ -6,6 +6,8 @@ use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use super::rpc::board_client::BoardClient;
+use super::rpc::federation_client::FederationClient;
+use super::rpc::reciprocity_client::ReciprocityClient;
 use super::rpc::registry_client::RegistryClient;
 use super::rpc::transparency_log_client::TransparencyLogClient;
 use super::status::from_status;
@@ -198,6 +200,46 @@ impl NodeClient {
         })
     }
 
+    /// A client on an open channel (e.g. one shared with a [`LogClient`]).
+    pub fn from_channel(channel: Channel, token: Option<String>) -> NodeClient {
+        NodeClient { channel, token }
+    }
+
+    /// The origin's evidence bundle for one credential (public).
+    pub async fn evidence(&self, credential_number: String) -> Result<pb::EvidenceBundle> {
+        let mut reciprocity =
+            ReciprocityClient::new(self.channel.clone()).max_decoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+        let answer = reciprocity
+            .get_evidence(self.request(pb::GetEvidenceRequest { credential_number })?)
+            .await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
+    /// Asks this (receiving) node to evaluate a transfer; needs a board token.
+    pub async fn evaluate_transfer(&self, request: pb::EvaluateTransferRequest) -> Result<pb::TransferDecision> {
+        let mut reciprocity = ReciprocityClient::new(self.channel.clone());
+        let answer = reciprocity.evaluate_transfer(self.request(request)?).await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
+    pub async fn federation_status(&self) -> Result<pb::FederationStatus> {
+        let mut federation = FederationClient::new(self.channel.clone());
+        let answer = federation
+            .get_federation_status(self.request(pb::GetFederationStatusRequest {})?)
+            .await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
+    pub async fn origin_status(&self, origin_state: String, credential_number: String) -> Result<pb::OriginStatus> {
+        let mut federation = FederationClient::new(self.channel.clone());
+        let request = pb::GetOriginStatusRequest {
+            origin_state,
+            credential_number,
+        };
+        let answer = federation.get_origin_status(self.request(request)?).await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
     fn request<T>(&self, message: T) -> Result<tonic::Request<T>> {
         let mut request = tonic::Request::new(message);
         if let Some(token) = &self.token {
@@ -291,6 +333,11 @@ impl NodeClient {
             Body::SigningKeyRotated(_) => {
                 return Err(Error::InvalidArgument(
                     "key rotation is not a board operation in this version".into(),
+                ))
+            }
+            Body::TransferEvaluated(_) => {
+                return Err(Error::InvalidArgument(
+                    "transfer evaluations are recorded by EvaluateTransfer, not as a board command".into(),
                 ))
             }
         };

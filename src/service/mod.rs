@@ -7,6 +7,7 @@
 pub mod board;
 pub mod client;
 mod convert;
+pub mod reciprocity;
 pub mod registry;
 pub mod server;
 pub mod status;
@@ -23,5 +24,6 @@ pub mod rpc {
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/peerreg_descriptor.bin"));
 
 pub use board::BoardService;
+pub use reciprocity::{FederationService, ReciprocityService};
 pub use registry::RegistryService;
 pub use transparency::TransparencyLogService;

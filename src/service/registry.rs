@@ -195,22 +195,7 @@ impl Registry for RegistryService {
             .credential(&credential_number)
             .ok_or_else(|| Error::NotFound(format!("no credential {credential_number:?} in this registry")))?;
         let size = published.checkpoint.size;
-        let mut entries = Vec::with_capacity(credential.events.len());
-        for &index in credential.events.iter().filter(|&&i| i < size) {
-            let entry = self
-                .ledger
-                .entries(index, index + 1)?
-                .into_iter()
-                .next()
-                .unwrap_or_default();
-            let proof = self.ledger.inclusion_proof(index, size)?;
-            let inclusion_proof = proof.into_iter().map(|h| h.to_vec()).collect();
-            entries.push(pb::ProvenEntry {
-                index,
-                entry,
-                inclusion_proof,
-            });
-        }
+        let entries = crate::evidence::proven_entries(&self.ledger, &credential.events, size)?;
         Ok(Response::new(pb::CredentialProof {
             format_version: 1,
             state: self.ledger.state().to_string(),

@@ -13,11 +13,16 @@ use std::sync::Arc;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 use super::rpc::board_server::BoardServer;
+use super::rpc::federation_server::FederationServer;
+use super::rpc::reciprocity_server::ReciprocityServer;
 use super::rpc::registry_server::RegistryServer;
 use super::rpc::transparency_log_server::TransparencyLogServer;
-use super::{BoardService, RegistryService, TransparencyLogService, FILE_DESCRIPTOR_SET};
+use super::{
+    BoardService, FederationService, ReciprocityService, RegistryService, TransparencyLogService, FILE_DESCRIPTOR_SET,
+};
 use crate::auth::Tokens;
 use crate::error::{Error, Result};
+use crate::federation::Federation;
 use crate::ledger::Ledger;
 use crate::limits;
 
@@ -48,6 +53,8 @@ pub struct ServeOptions {
     pub tls: Option<TlsFiles>,
     /// Other states' logs this node follows and serves read-only.
     pub mirrors: Vec<Ledger>,
+    /// The states this node trusts (none if absent).
+    pub federation: Option<Arc<Federation>>,
 }
 
 fn tls_config(files: &TlsFiles) -> ServerTlsConfig {
@@ -72,6 +79,8 @@ pub async fn serve(
         .await;
     health.set_serving::<BoardServer<BoardService>>().await;
     health.set_serving::<RegistryServer<RegistryService>>().await;
+    health.set_serving::<ReciprocityServer<ReciprocityService>>().await;
+    health.set_serving::<FederationServer<FederationService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()
@@ -82,7 +91,20 @@ pub async fn serve(
     let board = BoardServer::new(BoardService::new(ledger.clone(), options.tokens.clone()))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
-    let registry = RegistryServer::new(RegistryService::new(ledger, options.tokens))
+    let registry = RegistryServer::new(RegistryService::new(ledger.clone(), options.tokens.clone()))
+        .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
+        .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+    let federation = options
+        .federation
+        .unwrap_or_else(|| Arc::new(Federation::empty(ledger.state())));
+    let reciprocity = ReciprocityServer::new(ReciprocityService::new(
+        ledger.clone(),
+        options.tokens,
+        federation.clone(),
+    ))
+    .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
+    .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+    let federation = FederationServer::new(FederationService::new(ledger, federation))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
     let mut builder = Server::builder().max_concurrent_streams(Some(limits::GRPC_CONCURRENT_STREAMS_MAX));
@@ -97,6 +119,8 @@ pub async fn serve(
         .add_service(log)
         .add_service(board)
         .add_service(registry)
+        .add_service(reciprocity)
+        .add_service(federation)
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
         .map_err(|e| Error::Internal(format!("the gRPC server failed: {e}")))

@@ -72,6 +72,7 @@ pub fn serve_options() -> peerreg::service::server::ServeOptions {
         tokens: Arc::new(tokens),
         tls: None,
         mirrors: Vec::new(),
+        federation: None,
     }
 }
 

@@ -1,0 +1,279 @@
+//! `peerreg trust …` (the trust list, offline on a node's data directory) and
+//! `peerreg transfer …` (evaluations and origin status, over gRPC).
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::{status_name, Connection};
+use crate::error::{Error, Result};
+use crate::federation::trust::{TrustEntry, TrustList};
+use crate::mirror;
+use crate::pb;
+
+#[derive(Subcommand, Debug)]
+pub enum TrustCommand {
+    /// Trust another state: its node's endpoint and its pinned verifier key (takes effect at the next start).
+    Add {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        state: String,
+        #[arg(long)]
+        endpoint: String,
+        /// The state's verifier key string, obtained from its board out of band.
+        #[arg(long)]
+        key: String,
+        /// CA (PEM) that signed its node's TLS certificate.
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
+        /// Replace an existing entry for the state.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List the trusted states.
+    List {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Stop trusting a state (its verified copy is kept aside; takes effect at the next start).
+    Remove {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        state: String,
+    },
+    /// Acknowledge a recorded equivocation so decisions may use the state's log again (evidence is kept).
+    Ack {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        state: String,
+    },
+    /// What a running node has verified of each trusted state's log.
+    Status {
+        #[command(flatten)]
+        connection: Connection,
+    },
+}
+
+fn partner_dir(data_dir: &std::path::Path, entry: &TrustEntry) -> Result<PathBuf> {
+    Ok(mirror::mirror_dir(data_dir, entry.verifier()?.name()))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Runs a trust command; returns the text to print.
+pub async fn trust(command: TrustCommand) -> Result<String> {
+    match command {
+        TrustCommand::Add {
+            data_dir,
+            state,
+            endpoint,
+            key,
+            ca_cert,
+            replace,
+        } => {
+            let mut list = TrustList::load(&data_dir)?;
+            list.add(
+                TrustEntry {
+                    state,
+                    endpoint,
+                    key,
+                    ca_cert,
+                },
+                replace,
+            )?;
+            list.save(&data_dir)?;
+            Ok(format!("trusted states: {}", list_line(&list)))
+        }
+        TrustCommand::List { data_dir } => {
+            let list = TrustList::load(&data_dir)?;
+            if list.entries.is_empty() {
+                return Ok("no trusted states".into());
+            }
+            let lines: Vec<String> = list
+                .entries
+                .iter()
+                .map(|e| format!("{}  {}  {}", e.state, e.endpoint, e.key))
+                .collect();
+            Ok(lines.join("\n"))
+        }
+        TrustCommand::Remove { data_dir, state } => {
+            let mut list = TrustList::load(&data_dir)?;
+            let removed = list.remove(&state)?;
+            list.save(&data_dir)?;
+            let dir = partner_dir(&data_dir, &removed)?;
+            let mut kept = String::new();
+            if dir.exists() {
+                let aside = dir.with_extension(format!("removed-{}", unix_now()));
+                std::fs::rename(&dir, &aside)
+                    .map_err(|e| Error::Internal(format!("cannot move {} aside: {e}", dir.display())))?;
+                kept = format!("; its verified copy is kept at {}", aside.display());
+            }
+            Ok(format!("{} is no longer trusted{kept}", removed.state))
+        }
+        TrustCommand::Ack { data_dir, state } => {
+            let list = TrustList::load(&data_dir)?;
+            let state = crate::config::parse_state(&state)?;
+            let entry = list
+                .get(&state)
+                .ok_or_else(|| Error::NotFound(format!("{state} is not in the trust list")))?;
+            match mirror::acknowledge_equivocation(&partner_dir(&data_dir, entry)?)? {
+                Some(kept) => Ok(format!(
+                    "acknowledged; the evidence is kept at {}. Decisions may use {state}'s log again",
+                    kept.display()
+                )),
+                None => Err(Error::NotFound(format!("no equivocation by {state} is recorded"))),
+            }
+        }
+        TrustCommand::Status { connection } => {
+            let status = connection.client(false).await?.federation_status().await?;
+            Ok(describe_status(&status))
+        }
+    }
+}
+
+fn list_line(list: &TrustList) -> String {
+    let states: Vec<&str> = list.entries.iter().map(|e| e.state.as_str()).collect();
+    states.join(", ")
+}
+
+/// The federation status as text, one block per state.
+pub fn describe_status(status: &pb::FederationStatus) -> String {
+    if status.states.is_empty() {
+        return "this node trusts no other state".into();
+    }
+    let blocks: Vec<String> = status
+        .states
+        .iter()
+        .map(|s| {
+            let mut text = format!(
+                "{} ({} at {}): verified {} entries",
+                s.state, s.origin, s.endpoint, s.verified_size
+            );
+            if !s.last_error.is_empty() {
+                text.push_str(&format!("\n  last follow failed: {}", s.last_error));
+            }
+            if let Some(e) = &s.equivocation {
+                text.push_str(&format!(
+                    "\n  EQUIVOCATION recorded: {} — no decisions use this log until `peerreg trust ack --state {}`",
+                    e.detail, s.state
+                ));
+            }
+            text
+        })
+        .collect();
+    blocks.join("\n")
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TransferCommand {
+    /// Evaluate a transfer from another state (board token from PEERREG_TOKEN); records the decision.
+    Evaluate {
+        #[command(flatten)]
+        connection: Connection,
+        #[arg(long)]
+        origin_state: String,
+        /// The credential number in the origin state.
+        #[arg(long)]
+        credential: String,
+        /// This board's own peer id for the person, if enrolled here (their local records count too).
+        #[arg(long)]
+        local_peer_id: Option<String>,
+        /// Save the verified origin checkpoint here (for `board grant --origin-checkpoint-file`).
+        #[arg(long)]
+        checkpoint_out: Option<PathBuf>,
+    },
+    /// A credential's status in its origin state, from this node's verified copy of that log.
+    OriginStatus {
+        #[command(flatten)]
+        connection: Connection,
+        #[arg(long)]
+        origin_state: String,
+        #[arg(long)]
+        credential: String,
+    },
+}
+
+/// A transfer decision as text.
+pub fn describe_decision(decision: &pb::TransferDecision) -> String {
+    let outcome = match pb::TransferOutcome::try_from(decision.outcome) {
+        Ok(pb::TransferOutcome::Approved) => "APPROVED",
+        Ok(pb::TransferOutcome::Conditional) => "CONDITIONAL",
+        Ok(pb::TransferOutcome::Denied) => "DENIED",
+        _ => "UNKNOWN",
+    };
+    let mut text = outcome.to_string();
+    if !decision.holder_name.is_empty() {
+        text.push_str(&format!(
+            " — holder {}, origin status {}",
+            decision.holder_name,
+            status_name(decision.origin_status)
+        ));
+    }
+    for reason in &decision.denials {
+        text.push_str(&format!("\n  denied: {reason}"));
+    }
+    for gap in &decision.gaps {
+        text.push_str(&format!(
+            "\n  gap: {}: {} required, {} found — {}",
+            gap.requirement, gap.required, gap.found, gap.remedy
+        ));
+    }
+    if let Some(receipt) = &decision.receipt {
+        text.push_str(&format!("\n  recorded as entry {} of this node's log", receipt.index));
+    }
+    text
+}
+
+/// Runs a transfer command; returns the text to print.
+pub async fn transfer(command: TransferCommand) -> Result<String> {
+    match command {
+        TransferCommand::Evaluate {
+            connection,
+            origin_state,
+            credential,
+            local_peer_id,
+            checkpoint_out,
+        } => {
+            let request = pb::EvaluateTransferRequest {
+                origin_state,
+                credential_number: credential,
+                local_peer_id: local_peer_id.unwrap_or_default(),
+            };
+            let decision = connection.client(true).await?.evaluate_transfer(request).await?;
+            let mut text = describe_decision(&decision);
+            if let (Some(path), false) = (checkpoint_out, decision.origin_checkpoint.is_empty()) {
+                std::fs::write(&path, &decision.origin_checkpoint)
+                    .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
+                text.push_str(&format!("\n  verified origin checkpoint saved to {}", path.display()));
+            }
+            Ok(text)
+        }
+        TransferCommand::OriginStatus {
+            connection,
+            origin_state,
+            credential,
+        } => {
+            let answer = connection
+                .client(false)
+                .await?
+                .origin_status(origin_state, credential)
+                .await?;
+            Ok(format!(
+                "{} {}: {} (expires {}), from {} verified entries of {}'s log",
+                answer.origin_state,
+                answer.credential_number,
+                status_name(answer.status),
+                answer.expires_on,
+                answer.verified_size,
+                answer.origin_state
+            ))
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! `peerreg demo`: three state nodes (MS, TN, VA) in this process on loopback
+//! ports, each with its shipped example profile and trusting the other two,
+//! and the story peerreg exists for. A specialist certified in Mississippi
+//! moves to Tennessee: Tennessee evaluates the transfer (conditional: gaps),
+//! the gaps are closed (a course recorded in Mississippi, Tennessee's own
+//! orientation recorded in Tennessee), Tennessee re-evaluates (approved) and
+//! grants its own credential by reciprocity; an employer checks it;
+//! Mississippi suspends the original and Tennessee's follower sees it.
+//!
+//! The steps are library functions so that the integration test walks the
+//! same story with assertions at each step.
+
+pub mod bodies;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{Days, NaiveDate};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::auth::{hash_token, TokenEntry, Tokens};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{default_origin, load_or_create_signer};
+use crate::domain::profile::RequirementProfile;
+use crate::error::{Error, Result};
+use crate::federation::trust::{TrustEntry, TrustList};
+use crate::federation::{Federation, FederationOptions};
+use crate::ledger::{Ledger, LedgerOptions};
+use crate::pb;
+use crate::service::client::NodeClient;
+use crate::service::server::{serve, ServeOptions};
+
+/// The demo's states, each with its shipped example profile.
+pub const STATES: [&str; 3] = ["MS", "TN", "VA"];
+/// The transferring specialist.
+pub const HOLDER: &str = "Alex Rivera";
+pub const MS_PEER: &str = "MS-P-0001";
+pub const MS_CREDENTIAL: &str = "MS-CPSS-0001";
+pub const TN_PEER: &str = "TN-P-0001";
+pub const TN_CREDENTIAL: &str = "TN-CPS-0001";
+/// How often the demo's followers poll (a real node: every 2 s).
+pub const DEMO_FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
+
+/// One running state node.
+pub struct DemoNode {
+    pub state: String,
+    pub endpoint: String,
+    pub verifier_key: String,
+    pub ledger: Ledger,
+    pub federation: Arc<Federation>,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<()>>,
+}
+
+/// Three nodes trusting each other, and the admin token they share.
+pub struct Demo {
+    pub nodes: Vec<DemoNode>,
+    pub token: String,
+    pub dir: PathBuf,
+}
+
+fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+impl Demo {
+    /// Starts MS, TN and VA in `dir` (one sub-directory each) on loopback ports.
+    pub async fn start(dir: &Path) -> Result<Demo> {
+        let token = random_token()?;
+        let mut listeners = Vec::new();
+        let mut signers = Vec::new();
+        let mut keys = Vec::new();
+        for state in STATES {
+            let listener = TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| Error::Unavailable(format!("cannot bind a loopback port: {e}")))?;
+            let address = listener
+                .local_addr()
+                .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
+            let signer = load_or_create_signer(&dir.join(state).join("log.key"), &default_origin(state))?;
+            keys.push((state, format!("http://{address}"), signer.verifier().to_key_string()));
+            signers.push(signer);
+            listeners.push(listener);
+        }
+        let mut nodes = Vec::new();
+        for ((state, endpoint, _), (signer, listener)) in keys.iter().zip(signers.into_iter().zip(listeners)) {
+            let others = keys
+                .iter()
+                .filter(|(other, ..)| other != state)
+                .map(|(other, endpoint, key)| TrustEntry {
+                    state: other.to_string(),
+                    endpoint: endpoint.clone(),
+                    key: key.clone(),
+                    ca_cert: None,
+                });
+            let trust = TrustList::from_entries(others.collect())?;
+            let node = start_node(&dir.join(state), state, endpoint, signer, &trust, &token, listener).await?;
+            nodes.push(node);
+        }
+        Ok(Demo {
+            nodes,
+            token,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn node(&self, state: &str) -> Result<&DemoNode> {
+        self.nodes
+            .iter()
+            .find(|n| n.state == state)
+            .ok_or_else(|| Error::NotFound(format!("the demo runs no {state} node")))
+    }
+
+    /// A board client of `state`'s node (with the admin token).
+    pub async fn board(&self, state: &str) -> Result<NodeClient> {
+        NodeClient::connect(&self.node(state)?.endpoint, Some(self.token.clone())).await
+    }
+
+    /// A public client of `state`'s node (an employer, another state).
+    pub async fn public(&self, state: &str) -> Result<NodeClient> {
+        NodeClient::connect(&self.node(state)?.endpoint, None).await
+    }
+
+    /// Stops every node, closing their stores.
+    pub async fn stop(self) {
+        for node in self.nodes {
+            let _ = node.stop.send(());
+            let _ = node.server.await;
+            node.federation.shutdown().await;
+            node.ledger.shutdown().await;
+        }
+    }
+}
+
+async fn start_node(
+    dir: &Path,
+    state: &str,
+    endpoint: &str,
+    signer: crate::log::note::NoteSigner,
+    trust: &TrustList,
+    token: &str,
+    listener: TcpListener,
+) -> Result<DemoNode> {
+    let verifier_key = signer.verifier().to_key_string();
+    let profile = RequirementProfile::example_for(state)
+        .ok_or_else(|| Error::Internal(format!("no shipped example profile for {state}")))?;
+    let ledger = Ledger::open(LedgerOptions {
+        data_dir: dir.to_path_buf(),
+        state: state.to_string(),
+        signer,
+        accept_unpublished_store: false,
+        profile,
+        clock: Arc::new(SystemClock),
+    })?;
+    let options = FederationOptions {
+        follow_interval: DEMO_FOLLOW_INTERVAL,
+        backoff_max: Duration::from_secs(2),
+    };
+    let federation = Arc::new(Federation::open(dir, state, trust, options)?);
+    federation.spawn_followers();
+    let tokens = Tokens::new(&[TokenEntry {
+        name: "demo-board".into(),
+        sha256: hash_token(token),
+        operations: vec!["*".into()],
+    }])?;
+    let serve_options = ServeOptions {
+        tokens: Arc::new(tokens),
+        tls: None,
+        mirrors: Vec::new(),
+        federation: Some(federation.clone()),
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, ledger.clone(), serve_options, async {
+        let _ = stopped.await;
+    }));
+    Ok(DemoNode {
+        state: state.to_string(),
+        endpoint: endpoint.to_string(),
+        verifier_key,
+        ledger,
+        federation,
+        stop,
+        server,
+    })
+}
+
+/// `days` before today, as the events write dates.
+pub fn days_ago(days: u64) -> String {
+    let today: NaiveDate = SystemClock.today();
+    today.checked_sub_days(Days::new(days)).unwrap_or(today).to_string()
+}
+
+fn days_ahead(days: u64) -> String {
+    let today: NaiveDate = SystemClock.today();
+    today.checked_add_days(Days::new(days)).unwrap_or(today).to_string()
+}
+
+fn event_id(step: &str) -> String {
+    format!("demo-{step}")
+}
+
+/// Step 1: Mississippi certifies the specialist (56 training hours, an exam,
+/// 260 volunteer hours), a year ago. Returns the issue's receipt.
+pub async fn certify_in_ms(demo: &Demo) -> Result<pb::Receipt> {
+    use bodies::*;
+    let ms = demo.board("MS").await?;
+    let domains = [
+        ("ethical_responsibility", 8),
+        ("shares_lived_experience", 6),
+        ("engages_peers", 6),
+        ("supports_recovery_planning", 4),
+        ("helps_manage_crises", 6),
+        ("links_to_resources", 4),
+        ("advocacy", 6),
+    ];
+    let steps = [
+        ("ms-enrol", enrol(MS_PEER, HOLDER)),
+        ("ms-core", training(MS_PEER, "MS-CORE", 40, &days_ago(430), &domains)),
+        (
+            "ms-wellness",
+            training(MS_PEER, "MS-WELLNESS", 16, &days_ago(420), &[("provides_support", 8)]),
+        ),
+        ("ms-exam", exam(MS_PEER, 86, &days_ago(410))),
+        (
+            "ms-volunteer",
+            experience(
+                MS_PEER,
+                pb::ExperienceKind::Volunteer,
+                260,
+                &days_ago(800),
+                &days_ago(400),
+            ),
+        ),
+    ];
+    for (id, body) in steps {
+        ms.record(event_id(id), body).await?;
+    }
+    ms.record(
+        event_id("ms-issue"),
+        issue(MS_PEER, MS_CREDENTIAL, &days_ago(365), &days_ahead(365)),
+    )
+    .await
+}
+
+/// A board of `state` evaluates the transfer of the MS credential.
+pub async fn evaluate(demo: &Demo, state: &str, local_peer: Option<&str>) -> Result<pb::TransferDecision> {
+    let request = pb::EvaluateTransferRequest {
+        origin_state: "MS".into(),
+        credential_number: MS_CREDENTIAL.into(),
+        local_peer_id: local_peer.unwrap_or_default().into(),
+    };
+    demo.board(state).await?.evaluate_transfer(request).await
+}
+
+/// Step 3: the gaps are closed: a 4-hour recovery-planning course recorded in
+/// Mississippi, and Tennessee's orientation recorded by Tennessee's board.
+pub async fn close_gaps(demo: &Demo) -> Result<()> {
+    use bodies::*;
+    let ms = demo.board("MS").await?;
+    let course = training(
+        MS_PEER,
+        "MS-RECOVERY-PLANNING",
+        4,
+        &days_ago(10),
+        &[("supports_recovery_planning", 4)],
+    );
+    ms.record(event_id("ms-recovery-planning"), course).await?;
+    let tn = demo.board("TN").await?;
+    tn.record(event_id("tn-enrol"), enrol(TN_PEER, HOLDER)).await?;
+    tn.record(
+        event_id("tn-orientation"),
+        training(TN_PEER, "TN-ORIENT", 3, &days_ago(5), &[]),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Step 4: Tennessee grants its own credential by reciprocity, naming the
+/// origin checkpoint the approved evaluation verified.
+pub async fn grant_in_tn(demo: &Demo, approved: &pb::TransferDecision) -> Result<pb::Receipt> {
+    let body = pb::event::Body::CredentialIssued(pb::CredentialIssued {
+        peer_id: TN_PEER.into(),
+        credential_number: TN_CREDENTIAL.into(),
+        credential_type: pb::CredentialType::PeerSupportSpecialist.into(),
+        issued_on: days_ago(0),
+        expires_on: days_ahead(730),
+        reciprocity: Some(pb::ReciprocityBasis {
+            origin_state: "MS".into(),
+            origin_credential_number: MS_CREDENTIAL.into(),
+            origin_checkpoint: approved.origin_checkpoint.clone(),
+        }),
+    });
+    demo.board("TN").await?.record(event_id("tn-grant"), body).await
+}
+
+/// Step 5: an employer in Tennessee checks the new credential (public).
+pub async fn employer_check(demo: &Demo) -> Result<pb::CredentialCheck> {
+    let request = pb::CheckCredentialRequest {
+        credential_number: TN_CREDENTIAL.into(),
+        legal_name: HOLDER.into(),
+        as_of: String::new(),
+    };
+    demo.public("TN").await?.check(request).await
+}
+
+/// Step 6: Mississippi suspends the original. Returns MS's log size after it.
+pub async fn suspend_in_ms(demo: &Demo) -> Result<u64> {
+    let body = bodies::discipline(MS_CREDENTIAL, pb::DisciplineKind::Suspension, &days_ago(0), "");
+    let receipt = demo.board("MS").await?.record(event_id("ms-suspend"), body).await?;
+    Ok(receipt.index + 1)
+}
+
+/// Waits (bounded) until `state`'s node has verified `origin`'s log up to `size`.
+pub async fn wait_followed(demo: &Demo, state: &str, origin: &str, size: u64) -> Result<u64> {
+    let client = demo.public(state).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = client.federation_status().await?;
+        let verified = status
+            .states
+            .iter()
+            .find(|s| s.state == origin)
+            .map_or(0, |s| s.verified_size);
+        if verified >= size {
+            return Ok(verified);
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Unavailable(format!(
+                "{state} has not followed {origin} to size {size} within 30 s (at {verified})"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The MS credential's status as `state`'s node verified it (no call to MS).
+pub async fn origin_status(demo: &Demo, state: &str) -> Result<pb::OriginStatus> {
+    demo.public(state)
+        .await?
+        .origin_status("MS".into(), MS_CREDENTIAL.into())
+        .await
+}
+
+fn ms(since: Instant) -> String {
+    format!("{:.1} ms", since.elapsed().as_secs_f64() * 1000.0)
+}
+
+fn say(step: &str, text: String) {
+    println!("\n== {step}\n{text}");
+}
+
+/// Runs the story, printing each step and its figures.
+pub async fn run() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("peerreg-demo-{}-{}", std::process::id(), random_token()?));
+    let demo = Demo::start(&dir).await?;
+    let result = narrate(&demo).await;
+    demo.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn narrate(demo: &Demo) -> Result<()> {
+    for node in &demo.nodes {
+        println!("{} node on {} (key {})", node.state, node.endpoint, node.verifier_key);
+    }
+    let started = Instant::now();
+    let issued = certify_in_ms(demo).await?;
+    say(
+        "1. Mississippi certifies the specialist",
+        format!(
+            "{HOLDER} ({MS_PEER}): 56 training hours, exam 86%, 260 volunteer hours; credential {MS_CREDENTIAL} \
+             issued as MS log entry {} ({})",
+            issued.index,
+            ms(started)
+        ),
+    );
+    let started = Instant::now();
+    let first = evaluate(demo, "TN", None).await?;
+    say(
+        "2. Tennessee evaluates the transfer (fetch + verify + decide)",
+        format!(
+            "{}\n  ({})",
+            crate::cli::federation::describe_decision(&first),
+            ms(started)
+        ),
+    );
+    close_gaps(demo).await?;
+    say(
+        "3. The gaps are closed",
+        "a 4-hour recovery-planning course recorded in Mississippi; Tennessee's board enrols the specialist as \
+         TN-P-0001 and records its orientation (TN-ORIENT, 3 h)"
+            .into(),
+    );
+    let started = Instant::now();
+    let approved = evaluate(demo, "TN", Some(TN_PEER)).await?;
+    let checkpoint_size = String::from_utf8_lossy(&approved.origin_checkpoint)
+        .lines()
+        .nth(1)
+        .unwrap_or("?")
+        .to_string();
+    say(
+        "4. Tennessee re-evaluates",
+        format!(
+            "{}\n  verified against MS checkpoint of size {checkpoint_size} ({})",
+            crate::cli::federation::describe_decision(&approved),
+            ms(started)
+        ),
+    );
+    let granted = grant_in_tn(demo, &approved).await?;
+    say(
+        "5. Tennessee grants by reciprocity",
+        format!(
+            "{TN_CREDENTIAL} issued as TN log entry {}, basis: MS {MS_CREDENTIAL} at MS checkpoint {checkpoint_size}",
+            granted.index
+        ),
+    );
+    let started = Instant::now();
+    let check = employer_check(demo).await?;
+    say(
+        "6. An employer in Tennessee checks the new credential",
+        format!("{} ({})", crate::cli::describe_check(&check), ms(started)),
+    );
+    let size = suspend_in_ms(demo).await?;
+    let started = Instant::now();
+    wait_followed(demo, "TN", "MS", size).await?;
+    let seen = origin_status(demo, "TN").await?;
+    say(
+        "7. Mississippi suspends the original; Tennessee's follower sees it",
+        format!(
+            "TN's verified copy of MS's log reached {} entries {} after the suspension; {} is {} there",
+            seen.verified_size,
+            ms(started),
+            MS_CREDENTIAL,
+            crate::cli::status_name(seen.status)
+        ),
+    );
+    let started = Instant::now();
+    let virginia = evaluate(demo, "VA", None).await?;
+    say(
+        "8. Virginia evaluates the same credential now",
+        format!(
+            "{}\n  ({})",
+            crate::cli::federation::describe_decision(&virginia),
+            ms(started)
+        ),
+    );
+    println!("\nEvery answer above came from signed entries checked against pinned keys. Done.");
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! Evaluating a transfer: fetch the origin's evidence, verify it against the
+//! pinned key and this node's verified copy of the origin's log, replay it,
+//! decide with the reciprocity rules, and record the decision in this node's
+//! log. Errors (nothing recorded) are reserved for what a person must fix
+//! first: the origin unreachable (`UNAVAILABLE`), not trusted or equivocating
+//! (`FAILED_PRECONDITION`), an unknown credential (`NOT_FOUND`). Evidence that
+//! does not verify is a recorded `DENIED` with the reasons.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{Federation, Partner};
+use crate::config::parse_state;
+use crate::domain::fact::{identifier, TransferOutcome, FINDINGS_MAX};
+use crate::domain::reciprocity::{self, Decision, Transfer};
+use crate::domain::status::Status;
+use crate::error::{Error, Result};
+use crate::evidence::{self, VerifiedEvidence};
+use crate::ledger::{Ledger, Receipt};
+use crate::log::merkle::verify_consistency;
+use crate::pb;
+
+/// What a board asks: evaluate `credential_number` of `origin_state`.
+#[derive(Clone, Debug)]
+pub struct TransferRequest {
+    pub origin_state: String,
+    pub credential_number: String,
+    /// This board's own peer id for the person, if it has one.
+    pub local_peer_id: Option<String>,
+}
+
+/// The decision, what it rests on, and where it is recorded.
+#[derive(Clone, Debug)]
+pub struct TransferResult {
+    pub decision: Decision,
+    /// The verified origin checkpoint note (empty if none could be verified).
+    pub origin_checkpoint: Vec<u8>,
+    pub holder_name: String,
+    pub origin_status: Option<Status>,
+    pub receipt: Receipt,
+}
+
+/// Evaluates and records one transfer (see the module docs).
+pub async fn evaluate_transfer(
+    federation: &Federation,
+    own: &Ledger,
+    request: TransferRequest,
+) -> Result<TransferResult> {
+    let origin_state = parse_state(&request.origin_state)?;
+    let number = identifier("credential_number", &request.credential_number)?;
+    if origin_state == own.state() {
+        return Err(Error::InvalidArgument(format!(
+            "{origin_state} is this node's own state; a transfer comes from another state"
+        )));
+    }
+    let local_peer_id = request
+        .local_peer_id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .map(|id| identifier("local_peer_id", id))
+        .transpose()?;
+    let local = match &local_peer_id {
+        Some(id) => Some(
+            own.registry()
+                .peer(id)
+                .cloned()
+                .ok_or_else(|| Error::NotFound(format!("no peer {id:?} is enrolled in this registry")))?,
+        ),
+        None => None,
+    };
+    let partner = federation.partner(&origin_state)?;
+    partner.ensure_not_blocked()?;
+    let bundle = partner.node().await?.evidence(number.clone()).await?;
+    let (decision, verified) = match evidence::verify(&bundle, partner.verifier(), &origin_state, &number) {
+        Err(reasons) => (Decision::denied(reasons), None),
+        Ok(verified) => {
+            let decision = match check_against_copy(partner, &verified).await? {
+                Some(reasons) => Decision::denied(reasons),
+                None => {
+                    let transfer = Transfer {
+                        origin_state: &origin_state,
+                        holder: &verified.holder,
+                        credential: &verified.credential,
+                        local: local.as_ref(),
+                    };
+                    reciprocity::evaluate(own.profile(), &transfer, own.today())
+                }
+            };
+            (decision, Some(verified))
+        }
+    };
+    record(own, &origin_state, &number, local_peer_id, decision, verified.as_ref()).await
+}
+
+/// Checks the bundle's checkpoint against this node's verified copy of the
+/// origin's log (syncing it first if the bundle is newer) and that nothing
+/// about the holder was left out. `Some(reasons)` denies; an equivocation is
+/// recorded and returned as an error.
+async fn check_against_copy(partner: &Partner, verified: &VerifiedEvidence) -> Result<Option<Vec<String>>> {
+    let state = partner.state();
+    let offered = &verified.checkpoint;
+    let mut copy = partner.mirror();
+    if copy
+        .as_ref()
+        .is_none_or(|m| m.published().checkpoint.size < offered.size)
+    {
+        copy = Some(partner.sync().await?.0);
+    }
+    let Some(copy) = copy else {
+        return Err(Error::Unavailable(format!("no verified copy of {state}'s log yet")));
+    };
+    let held = copy.published().checkpoint;
+    if held.size < offered.size {
+        return Ok(Some(vec![format!(
+            "the evidence is verified against a checkpoint of size {} that {state}'s log has never shown this node \
+             (its latest is size {}); it cannot be checked for consistency",
+            offered.size, held.size
+        )]));
+    }
+    let consistent = if held.size == offered.size {
+        held.root == offered.root
+    } else {
+        let proof = copy.consistency_proof(offered.size, held.size)?;
+        verify_consistency(offered.size, held.size, &proof, &offered.root, &held.root)
+    };
+    if !consistent {
+        let detail = format!(
+            "its evidence checkpoint of size {} contradicts the verified log of size {}",
+            offered.size, held.size
+        );
+        return Err(partner.record_equivocation(&copy, &verified.note, detail));
+    }
+    let expected = evidence::holder_indices(&copy.registry(), &verified.holder.peer_id);
+    let missing = evidence::missing(&expected, verified);
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        missing
+            .iter()
+            .map(|&index| {
+                format!(
+                    "the evidence is incomplete: it omits entry {index} ({}) about this holder, which {state}'s log holds",
+                    event_kind(&copy, index)
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// A short name for the event at `index` of a verified copy, for messages.
+fn event_kind(copy: &Ledger, index: u64) -> String {
+    let body = copy
+        .entries(index, index + 1)
+        .ok()
+        .and_then(|entries| entries.into_iter().next())
+        .and_then(|bytes| crate::log::entry::decode_entry(index, &bytes).ok())
+        .and_then(|(_, event)| event.body);
+    match body {
+        Some(pb::event::Body::DisciplinaryAction(_)) => "a disciplinary action".into(),
+        Some(pb::event::Body::CredentialReinstated(_)) => "a reinstatement".into(),
+        Some(pb::event::Body::CredentialRenewed(_)) => "a renewal".into(),
+        Some(pb::event::Body::CredentialIssued(_)) => "a credential issue".into(),
+        Some(pb::event::Body::TrainingCompleted(_)) => "a training record".into(),
+        Some(pb::event::Body::ExamRecorded(_)) => "an exam result".into(),
+        Some(pb::event::Body::ContinuingEducationCompleted(_)) => "continuing education".into(),
+        Some(_) => "a record".into(),
+        None => "an event".into(),
+    }
+}
+
+/// At most `FINDINGS_MAX` reasons, the last saying how many more there were.
+fn bounded(mut reasons: Vec<String>) -> Vec<String> {
+    if reasons.len() > FINDINGS_MAX {
+        let more = reasons.len() - (FINDINGS_MAX - 1);
+        reasons.truncate(FINDINGS_MAX - 1);
+        reasons.push(format!("and {more} more problems like these"));
+    }
+    reasons
+}
+
+/// Appends the decision to this node's log as a `TransferEvaluated` event.
+async fn record(
+    own: &Ledger,
+    origin_state: &str,
+    number: &str,
+    local_peer_id: Option<String>,
+    mut decision: Decision,
+    verified: Option<&VerifiedEvidence>,
+) -> Result<TransferResult> {
+    decision.denials = bounded(decision.denials);
+    let origin_checkpoint = verified.map(|v| v.note.clone()).unwrap_or_default();
+    let holder_name = verified.map(|v| v.holder.legal_name.clone()).unwrap_or_default();
+    let today = own.today();
+    let body = pb::TransferEvaluated {
+        origin_state: origin_state.to_string(),
+        origin_credential_number: number.to_string(),
+        origin_checkpoint: origin_checkpoint.clone(),
+        outcome: pb::TransferOutcome::from(TransferOutcome::from(decision.outcome)).into(),
+        denials: decision.denials.clone(),
+        gaps: decision.gaps.iter().map(pb::RequirementGap::from).collect(),
+        evaluated_on: today.to_string(),
+        local_peer_id: local_peer_id.unwrap_or_default(),
+        holder_name: holder_name.clone(),
+    };
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let event_id = format!("transfer/{origin_state}/{number}/{nanos}");
+    let receipt = own.append(event_id, pb::event::Body::TransferEvaluated(body)).await?;
+    Ok(TransferResult {
+        decision,
+        origin_checkpoint,
+        holder_name,
+        origin_status: verified.map(|v| v.credential.status_on(today)),
+        receipt,
+    })
+}

@@ -1,0 +1,120 @@
+//! `peerreg.v1.Reciprocity` (evidence for other states; transfer evaluation)
+//! and `peerreg.v1.Federation` (what this node verified of other states' logs).
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::board::{authorize, receipt};
+use super::convert;
+use super::rpc::federation_server::Federation as FederationRpc;
+use super::rpc::reciprocity_server::Reciprocity;
+use crate::auth::{Operation, Tokens};
+use crate::domain::fact::{identifier, TransferOutcome};
+use crate::federation::{evaluate_transfer, Federation, TransferRequest, TransferResult};
+use crate::ledger::Ledger;
+use crate::pb;
+
+pub struct ReciprocityService {
+    ledger: Ledger,
+    tokens: Arc<Tokens>,
+    federation: Arc<Federation>,
+}
+
+impl ReciprocityService {
+    pub fn new(ledger: Ledger, tokens: Arc<Tokens>, federation: Arc<Federation>) -> ReciprocityService {
+        ReciprocityService {
+            ledger,
+            tokens,
+            federation,
+        }
+    }
+}
+
+fn decision(ledger: &Ledger, result: &TransferResult) -> crate::error::Result<pb::TransferDecision> {
+    let outcome = pb::TransferOutcome::from(TransferOutcome::from(result.decision.outcome));
+    let gaps = result.decision.gaps.iter().map(pb::RequirementGap::from).collect();
+    Ok(pb::TransferDecision {
+        outcome: outcome.into(),
+        denials: result.decision.denials.clone(),
+        gaps,
+        origin_checkpoint: result.origin_checkpoint.clone(),
+        holder_name: result.holder_name.clone(),
+        origin_status: result
+            .origin_status
+            .map_or(pb::CredentialStatus::Unspecified, convert::status)
+            .into(),
+        receipt: Some(receipt(ledger, &result.receipt)?),
+    })
+}
+
+#[tonic::async_trait]
+impl Reciprocity for ReciprocityService {
+    async fn get_evidence(
+        &self,
+        request: Request<pb::GetEvidenceRequest>,
+    ) -> Result<Response<pb::EvidenceBundle>, Status> {
+        let number = identifier("credential_number", &request.into_inner().credential_number)?;
+        Ok(Response::new(crate::evidence::bundle(&self.ledger, &number)?))
+    }
+
+    async fn evaluate_transfer(
+        &self,
+        request: Request<pb::EvaluateTransferRequest>,
+    ) -> Result<Response<pb::TransferDecision>, Status> {
+        let token = authorize(&self.tokens, request.metadata(), Operation::EvaluateTransfer)?;
+        let pb::EvaluateTransferRequest {
+            origin_state,
+            credential_number,
+            local_peer_id,
+        } = request.into_inner();
+        let request = TransferRequest {
+            origin_state,
+            credential_number,
+            local_peer_id: Some(local_peer_id),
+        };
+        let result = evaluate_transfer(&self.federation, &self.ledger, request).await?;
+        tracing::info!(
+            token = %token,
+            outcome = TransferOutcome::from(result.decision.outcome).as_str(),
+            index = result.receipt.index,
+            "transfer evaluated"
+        );
+        Ok(Response::new(decision(&self.ledger, &result)?))
+    }
+}
+
+pub struct FederationService {
+    ledger: Ledger,
+    federation: Arc<Federation>,
+}
+
+impl FederationService {
+    pub fn new(ledger: Ledger, federation: Arc<Federation>) -> FederationService {
+        FederationService { ledger, federation }
+    }
+}
+
+#[tonic::async_trait]
+impl FederationRpc for FederationService {
+    async fn get_federation_status(
+        &self,
+        _: Request<pb::GetFederationStatusRequest>,
+    ) -> Result<Response<pb::FederationStatus>, Status> {
+        Ok(Response::new(self.federation.status()?))
+    }
+
+    async fn get_origin_status(
+        &self,
+        request: Request<pb::GetOriginStatusRequest>,
+    ) -> Result<Response<pb::OriginStatus>, Status> {
+        let pb::GetOriginStatusRequest {
+            origin_state,
+            credential_number,
+        } = request.into_inner();
+        let state = crate::config::parse_state(&origin_state)?;
+        let number = identifier("credential_number", &credential_number)?;
+        let answer = self.federation.origin_status(&state, &number, self.ledger.today())?;
+        Ok(Response::new(answer))
+    }
+}
