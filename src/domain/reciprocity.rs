@@ -29,6 +29,9 @@
 //!    receiving state's CE for the most recent period;
 //! 7. **extra local requirements**: each state-specific course is completed.
 //!
+//! Before them, one consistency check: the credential must name the holder whose
+//! record was presented (someone else's credential is no evidence at all).
+//!
 //! Rules 1–3 deny; rules 4–7 find [`Gap`]s, which make a transfer CONDITIONAL.
 //! A denial is not softened by the absence of gaps, and the gaps are still listed
 //! with a denial, for information. Training, exams, CE and courses count from the
@@ -162,9 +165,9 @@ fn agreement(profile: &RequirementProfile, origin: &str) -> Option<String> {
     })
 }
 
-/// Rule 2, good standing: the origin credential is active today, that is not
-/// yet-to-start, expired, suspended, revoked, surrendered, or encumbered by
-/// probation or a restriction.
+/// Rule 2, good standing: the origin credential is active today. Not before its
+/// issue date, not expired, suspended, revoked or surrendered, and not encumbered
+/// by probation or a restriction.
 fn good_standing(origin: &str, credential: &Credential, today: NaiveDate) -> Option<String> {
     let status = credential.status_on(today);
     let detail = match status {

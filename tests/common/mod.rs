@@ -27,14 +27,47 @@ pub fn signer(origin: &str) -> NoteSigner {
 /// Options for Mississippi's test log: the shipped MS example profile and the
 /// system clock.
 pub fn options(dir: &Path) -> LedgerOptions {
+    options_for(dir, "MS")
+}
+
+/// Options for `state`'s test log (key `peerreg.local/<state>`, its shipped
+/// example profile, the system clock).
+pub fn options_for(dir: &Path, state: &str) -> LedgerOptions {
     LedgerOptions {
         data_dir: dir.to_path_buf(),
-        state: "MS".into(),
-        signer: signer("peerreg.local/ms"),
+        state: state.into(),
+        signer: signer(&format!("peerreg.local/{}", state.to_lowercase())),
         accept_unpublished_store: false,
-        profile: RequirementProfile::example_for("MS").expect("the MS example profile"),
+        profile: RequirementProfile::example_for(state).expect("a shipped example profile"),
         clock: Arc::new(SystemClock),
     }
+}
+
+/// A federation trusting each `(state, endpoint)` with its test key, following fast.
+pub fn federation(
+    dir: &Path,
+    own_state: &str,
+    trusted: &[(&str, &str)],
+) -> peerreg::error::Result<Arc<peerreg::federation::Federation>> {
+    use peerreg::federation::trust::{TrustEntry, TrustList};
+    use peerreg::federation::{Federation, FederationOptions};
+    let entries = trusted
+        .iter()
+        .map(|(state, endpoint)| TrustEntry {
+            state: state.to_string(),
+            endpoint: endpoint.to_string(),
+            key: signer(&format!("peerreg.local/{}", state.to_lowercase()))
+                .verifier()
+                .to_key_string(),
+            ca_cert: None,
+        })
+        .collect();
+    let options = FederationOptions {
+        follow_interval: std::time::Duration::from_millis(100),
+        backoff_max: std::time::Duration::from_millis(500),
+    };
+    let federation = Federation::open(dir, own_state, &TrustList::from_entries(entries)?, options)?;
+    Ok(Arc::new(federation))
 }
 
 pub fn open_ledger(dir: &Path) -> peerreg::error::Result<Ledger> {
@@ -92,12 +125,17 @@ impl TestNode {
     }
 
     pub async fn serve(ledger: Ledger, dir: &Path) -> TestNode {
+        TestNode::serve_with(ledger, dir, serve_options()).await
+    }
+
+    /// Serves `ledger` with `options` (e.g. with a federation) on a loopback port.
+    pub async fn serve_with(ledger: Ledger, dir: &Path, options: peerreg::service::server::ServeOptions) -> TestNode {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let endpoint = format!("http://{}", listener.local_addr().expect("local address"));
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = ledger.clone();
         let server = tokio::spawn(async move {
-            peerreg::service::server::serve(listener, serving, serve_options(), async {
+            peerreg::service::server::serve(listener, serving, options, async {
                 let _ = stopped.await;
             })
             .await
