@@ -634,13 +634,3 @@ fn discipline(e: &pb::DisciplinaryAction) -> Result<Fact> {
         },
     })
 }
-
-impl From<super::reciprocity::Outcome> for TransferOutcome {
-    fn from(outcome: super::reciprocity::Outcome) -> TransferOutcome {
-        match outcome {
-            super::reciprocity::Outcome::Approved => TransferOutcome::Approved,
-            super::reciprocity::Outcome::Conditional => TransferOutcome::Conditional,
-            super::reciprocity::Outcome::Denied => TransferOutcome::Denied,
-        }
-    }
-}

@@ -52,13 +52,8 @@ use super::records::{Credential, Peer};
 use super::requirements::{ce_gaps, training_gaps, years_before, Gap};
 use super::status::Status;
 
-/// The three answers a receiving board can give.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Approved,
-    Conditional,
-    Denied,
-}
+/// The three answers a receiving board can give (the same values the log records).
+pub use super::fact::TransferOutcome as Outcome;
 
 /// The answer, with everything a board member or the peer needs to act on it.
 #[derive(Clone, Debug, PartialEq, Eq)]

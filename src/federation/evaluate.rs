@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Federation, Partner};
 use crate::config::parse_state;
-use crate::domain::fact::{identifier, TransferOutcome, FINDINGS_MAX};
+use crate::domain::fact::{identifier, FINDINGS_MAX};
 use crate::domain::reciprocity::{self, Decision, Transfer};
 use crate::domain::status::Status;
 use crate::error::{Error, Result};
@@ -195,7 +195,7 @@ async fn record(
         origin_state: origin_state.to_string(),
         origin_credential_number: number.to_string(),
         origin_checkpoint: origin_checkpoint.clone(),
-        outcome: pb::TransferOutcome::from(TransferOutcome::from(decision.outcome)).into(),
+        outcome: pb::TransferOutcome::from(decision.outcome).into(),
         denials: decision.denials.clone(),
         gaps: decision.gaps.iter().map(pb::RequirementGap::from).collect(),
         evaluated_on: today.to_string(),

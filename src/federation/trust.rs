@@ -163,13 +163,13 @@ mod tests {
 
     #[test]
     fn add_list_remove_round_trip_through_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut list = TrustList::load(dir.path()).unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut list = TrustList::load(dir.path()).expect("works");
         assert!(list.entries.is_empty(), "no file is an empty list");
-        list.add(entry("MS"), false).unwrap();
-        list.add(entry("VA"), false).unwrap();
-        list.save(dir.path()).unwrap();
-        let loaded = TrustList::load(dir.path()).unwrap();
+        list.add(entry("MS"), false).expect("works");
+        list.add(entry("VA"), false).expect("works");
+        list.save(dir.path()).expect("works");
+        let loaded = TrustList::load(dir.path()).expect("works");
         assert_eq!(loaded, list);
         assert_eq!(
             loaded.get("MS").map(|e| e.state.as_str()),
@@ -177,18 +177,18 @@ mod tests {
             "codes are normalised"
         );
         let mut loaded = loaded;
-        assert_eq!(loaded.remove("ms").unwrap().state, "MS");
+        assert_eq!(loaded.remove("ms").expect("works").state, "MS");
         assert!(matches!(loaded.remove("MS"), Err(Error::NotFound(_))));
     }
 
     #[test]
     fn a_second_entry_for_a_state_needs_replace() {
         let mut list = TrustList::default();
-        list.add(entry("MS"), false).unwrap();
+        list.add(entry("MS"), false).expect("works");
         assert!(matches!(list.add(entry("MS"), false), Err(Error::AlreadyExists(_))));
         let mut moved = entry("MS");
         moved.endpoint = "http://127.0.0.1:2".into();
-        list.add(moved, true).unwrap();
+        list.add(moved, true).expect("works");
         assert_eq!(list.entries.len(), 1);
         assert_eq!(list.entries[0].endpoint, "http://127.0.0.1:2");
     }
@@ -198,11 +198,11 @@ mod tests {
         let mut list = TrustList::default();
         let mut no_scheme = entry("MS");
         no_scheme.endpoint = "127.0.0.1:1".into();
-        let error = list.add(no_scheme, false).unwrap_err().to_string();
+        let error = list.add(no_scheme, false).expect_err("refused").to_string();
         assert!(error.contains("http://"), "{error}");
         let mut bad_key = entry("MS");
         bad_key.key = "not a key".into();
-        let error = list.add(bad_key, false).unwrap_err().to_string();
+        let error = list.add(bad_key, false).expect_err("refused").to_string();
         assert!(error.contains("not a verifier key"), "{error}");
         assert!(list.entries.is_empty(), "nothing was added");
     }

@@ -10,7 +10,7 @@ use super::convert;
 use super::rpc::federation_server::Federation as FederationRpc;
 use super::rpc::reciprocity_server::Reciprocity;
 use crate::auth::{Operation, Tokens};
-use crate::domain::fact::{identifier, TransferOutcome};
+use crate::domain::fact::identifier;
 use crate::federation::{evaluate_transfer, Federation, TransferRequest, TransferResult};
 use crate::ledger::Ledger;
 use crate::pb;
@@ -32,7 +32,7 @@ impl ReciprocityService {
 }
 
 fn decision(ledger: &Ledger, result: &TransferResult) -> crate::error::Result<pb::TransferDecision> {
-    let outcome = pb::TransferOutcome::from(TransferOutcome::from(result.decision.outcome));
+    let outcome = pb::TransferOutcome::from(result.decision.outcome);
     let gaps = result.decision.gaps.iter().map(pb::RequirementGap::from).collect();
     Ok(pb::TransferDecision {
         outcome: outcome.into(),
@@ -76,7 +76,7 @@ impl Reciprocity for ReciprocityService {
         let result = evaluate_transfer(&self.federation, &self.ledger, request).await?;
         tracing::info!(
             token = %token,
-            outcome = TransferOutcome::from(result.decision.outcome).as_str(),
+            outcome = result.decision.outcome.as_str(),
             index = result.receipt.index,
             "transfer evaluated"
         );
