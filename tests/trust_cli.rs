@@ -1,0 +1,91 @@
+//! The real binary: `peerreg trust …` manages the trust list; `peerreg demo`
+//! tells the whole story and exits 0.
+
+use std::process::Command;
+
+const PEERREG: &str = env!("CARGO_BIN_EXE_peerreg");
+
+fn peerreg(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(PEERREG).args(args).output().expect("run peerreg");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+fn key(origin: &str) -> String {
+    peerreg::log::note::NoteSigner::from_seed(origin, [3; 32])
+        .expect("a key")
+        .verifier()
+        .to_key_string()
+}
+
+#[test]
+fn trust_add_list_remove_and_ack_through_the_binary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8 path");
+    let ms_key = key("peerreg.local/ms");
+    let add = [
+        "trust",
+        "add",
+        "--data-dir",
+        data,
+        "--state",
+        "ms",
+        "--endpoint",
+        "http://127.0.0.1:50051",
+        "--key",
+    ];
+    let (ok, out, err) = peerreg(&[&add[..], &[ms_key.as_str()]].concat());
+    assert!(ok, "{err}");
+    assert!(out.contains("trusted states: MS"), "{out}");
+
+    let (ok, _, err) = peerreg(&[&add[..], &[ms_key.as_str()]].concat());
+    assert!(!ok, "a second entry for MS needs --replace");
+    assert!(err.contains("ALREADY_EXISTS") && err.contains("--replace"), "{err}");
+
+    let (ok, _, err) = peerreg(&[&add[..6], &["--endpoint", "127.0.0.1:1", "--key", &ms_key]].concat());
+    assert!(!ok);
+    assert!(err.contains("INVALID_ARGUMENT") && err.contains("http://"), "{err}");
+    let (ok, _, err) = peerreg(&[&add[..], &["not-a-key", "--replace"]].concat());
+    assert!(!ok);
+    assert!(err.contains("not a verifier key"), "{err}");
+
+    let (ok, out, _) = peerreg(&["trust", "list", "--data-dir", data]);
+    assert!(ok);
+    assert!(
+        out.contains("MS  http://127.0.0.1:50051") && out.contains(&ms_key),
+        "{out}"
+    );
+
+    let (ok, _, err) = peerreg(&["trust", "ack", "--data-dir", data, "--state", "MS"]);
+    assert!(!ok, "nothing to acknowledge");
+    assert!(err.contains("NOT_FOUND") && err.contains("no equivocation"), "{err}");
+
+    let (ok, out, _) = peerreg(&["trust", "remove", "--data-dir", data, "--state", "MS"]);
+    assert!(ok);
+    assert!(out.contains("MS is no longer trusted"), "{out}");
+    let (_, out, _) = peerreg(&["trust", "list", "--data-dir", data]);
+    assert!(out.contains("no trusted states"), "{out}");
+}
+
+#[test]
+fn the_demo_tells_the_story_and_exits_zero() {
+    let (ok, out, err) = peerreg(&["demo"]);
+    assert!(ok, "{out}\n{err}");
+    let steps = [
+        "1. Mississippi certifies",
+        "CONDITIONAL",
+        "supports_recovery_planning training: 6 h required, 4 h found",
+        "APPROVED",
+        "Tennessee grants by reciprocity",
+        "TN-CPS-0001 — Alex Rivera: ACTIVE",
+        "MS-CPSS-0001 is SUSPENDED there",
+        "DENIED",
+    ];
+    let mut rest = out.as_str();
+    for step in steps {
+        let at = rest
+            .find(step)
+            .unwrap_or_else(|| panic!("{step:?} missing (or out of order) in:\n{out}"));
+        rest = &rest[at + step.len()..];
+    }
+}
