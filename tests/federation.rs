@@ -105,3 +105,84 @@ async fn a_specialist_transfers_from_mississippi_to_tennessee() {
 
     demo.stop().await;
 }
+
+/// The evidence holds every event about the holder and their credential, each
+/// proven against one checkpoint, and nothing about anyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_is_complete_for_the_holder_and_discloses_nobody_else() {
+    use common::board::{enrol, training};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = Demo::start(dir.path()).await.expect("three nodes start");
+    demo::certify_in_ms(&demo).await.expect("certified");
+    let ms = demo.board("MS").await.expect("MS client");
+    ms.record("other-enrol".into(), enrol("MS-P-0002", "Someone Else"))
+        .await
+        .expect("another person");
+    ms.record(
+        "other-course".into(),
+        training("MS-P-0002", "MS-CORE", 32, "2026-01-05", &[]),
+    )
+    .await
+    .expect("their course");
+    ms.record(
+        "holder-course".into(),
+        training(demo::MS_PEER, "EXTRA", 2, "2026-01-06", &[]),
+    )
+    .await
+    .expect("the holder's course");
+
+    let bundle = demo
+        .public("MS")
+        .await
+        .expect("public")
+        .evidence(MS_CREDENTIAL.into())
+        .await
+        .expect("evidence");
+    let indices: Vec<u64> = bundle.entries.iter().map(|e| e.index).collect();
+    assert_eq!(indices, [0, 1, 2, 3, 4, 5, 8], "the holder's events only, in log order");
+    assert_eq!(bundle.peer_id, demo::MS_PEER);
+    let verifier = peerreg::log::note::NoteVerifier::parse(&demo.node("MS").expect("MS").verifier_key).expect("key");
+    let verified =
+        peerreg::evidence::verify(&bundle, &verifier, "MS", MS_CREDENTIAL).expect("a genuine bundle verifies");
+    assert_eq!(verified.checkpoint.size, 9);
+    assert_eq!(verified.holder.trainings.len(), 3);
+
+    // Bad input to the public federation RPCs: clear codes, nothing changes.
+    let public = demo.public("TN").await.expect("public");
+    let cases = [
+        (public.evidence(String::new()).await.map(|_| ()), "INVALID_ARGUMENT"),
+        (public.evidence("NO-SUCH".into()).await.map(|_| ()), "NOT_FOUND"),
+        (
+            public
+                .origin_status("M S".into(), MS_CREDENTIAL.into())
+                .await
+                .map(|_| ()),
+            "INVALID_ARGUMENT",
+        ),
+        (
+            public
+                .origin_status("WY".into(), MS_CREDENTIAL.into())
+                .await
+                .map(|_| ()),
+            "FAILED_PRECONDITION",
+        ),
+        (
+            public
+                .evaluate_transfer(pb::EvaluateTransferRequest {
+                    origin_state: "MS".into(),
+                    credential_number: MS_CREDENTIAL.into(),
+                    local_peer_id: String::new(),
+                })
+                .await
+                .map(|_| ()),
+            "UNAUTHENTICATED",
+        ),
+    ];
+    for (answer, code) in cases {
+        let error = answer.expect_err("refused");
+        assert_eq!(error.code_name(), code, "{error}");
+    }
+    let tn = &demo.node("TN").expect("TN runs").ledger;
+    assert_eq!(tn.published().checkpoint.size, 0, "TN recorded nothing");
+    demo.stop().await;
+}
