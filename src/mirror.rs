@@ -146,7 +146,8 @@ pub fn acknowledge_equivocation(mirror_dir: &Path) -> Result<Option<PathBuf>> {
     Ok(Some(kept))
 }
 
-fn unix_now() -> i64 {
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use super::{status_name, Connection};
 use crate::error::{Error, Result};
 use crate::federation::trust::{TrustEntry, TrustList};
-use crate::mirror;
+use crate::mirror::{self, unix_now};
 use crate::pb;
 
 #[derive(Subcommand, Debug)]
@@ -59,12 +59,6 @@ pub enum TrustCommand {
 
 fn partner_dir(data_dir: &std::path::Path, entry: &TrustEntry) -> Result<PathBuf> {
     Ok(mirror::mirror_dir(data_dir, entry.verifier()?.name()))
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Runs a trust command; returns the text to print.

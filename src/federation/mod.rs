@@ -28,7 +28,7 @@ use trust::{TrustEntry, TrustList};
 
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
-use crate::mirror::{self, MirrorSpec};
+use crate::mirror::{self, unix_now, MirrorSpec};
 use crate::pb;
 use crate::service::client::{connect_with, ClientTls, LogClient, NodeClient};
 
@@ -65,12 +65,6 @@ pub struct Partner {
     /// One sync at a time (the follower and evaluations share it).
     syncing: tokio::sync::Mutex<()>,
     health: Mutex<Health>,
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Partner {
