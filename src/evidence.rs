@@ -244,13 +244,11 @@ pub fn verify(
     }
 }
 
-/// Entries the origin's log holds about the holder (`expected`, below the
-/// bundle's tree size) that the bundle left out.
+/// Entries the origin's log holds about the holder (`expected`, from the
+/// receiver's verified copy, which may be ahead of the bundle) that the bundle
+/// left out. Entries past the bundle's checkpoint count too: evidence that was
+/// complete once but predates a later suspension must not decide today.
 pub fn missing(expected: &[u64], verified: &VerifiedEvidence) -> Vec<u64> {
     let held: BTreeSet<u64> = verified.indices.iter().copied().collect();
-    expected
-        .iter()
-        .copied()
-        .filter(|&i| i < verified.checkpoint.size && !held.contains(&i))
-        .collect()
+    expected.iter().copied().filter(|i| !held.contains(i)).collect()
 }

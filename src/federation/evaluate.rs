@@ -88,7 +88,15 @@ pub async fn evaluate_transfer(
             (decision, Some(verified))
         }
     };
-    record(own, &origin_state, &number, local_peer_id, decision, verified.as_ref()).await
+    let mut result = record(own, &origin_state, &number, local_peer_id, decision, verified.as_ref()).await?;
+    // The verified copy is at least as new as the evidence: report its status.
+    if result.origin_status.is_some() {
+        let copy = partner.mirror().map(|m| m.registry());
+        if let Some(credential) = copy.as_ref().and_then(|r| r.credential(&number)) {
+            result.origin_status = Some(credential.status_on(own.today()));
+        }
+    }
+    Ok(result)
 }
 
 /// Checks the bundle's checkpoint against this node's verified copy of the
@@ -134,17 +142,19 @@ async fn check_against_copy(partner: &Partner, verified: &VerifiedEvidence) -> R
     if missing.is_empty() {
         return Ok(None);
     }
-    Ok(Some(
-        missing
-            .iter()
-            .map(|&index| {
-                format!(
-                    "the evidence is incomplete: it omits entry {index} ({}) about this holder, which {state}'s log holds",
-                    event_kind(&copy, index)
-                )
-            })
-            .collect(),
-    ))
+    let reason = |index: u64| {
+        let kind = event_kind(&copy, index);
+        if index < offered.size {
+            format!("the evidence is incomplete: it omits entry {index} ({kind}) about this holder, which {state}'s log holds")
+        } else {
+            format!(
+                "the evidence is out of date: {state}'s log has recorded entry {index} ({kind}) about this holder \
+                 since the evidence's checkpoint of size {}",
+                offered.size
+            )
+        }
+    };
+    Ok(Some(missing.into_iter().map(reason).collect()))
 }
 
 /// A short name for the event at `index` of a verified copy, for messages.
