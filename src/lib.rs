@@ -18,6 +18,7 @@
 //! - [`pb`]: the protobuf wire types (messages only; no transport).
 
 pub mod audit;
+pub mod bench;
 pub mod auth;
 pub mod cli;
 pub mod clock;

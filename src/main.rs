@@ -123,6 +123,15 @@ enum Command {
     Transfer(cli::federation::TransferCommand),
     /// Start MS, TN and VA nodes in-process and walk through a transfer between states.
     Demo,
+    /// Benchmarks against this machine's own limits (run with --release).
+    Bench {
+        /// Sizes: `full` (what BENCHMARKS.md reports) or `tiny` (checks the harness runs).
+        #[arg(long, default_value = "full", value_parser = ["full", "tiny"])]
+        scale: String,
+        /// Only the scenarios whose name contains this (commands, checks, replay, growth, storage).
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Audit a node's log against its pinned verifier key.
     Audit {
         /// The node's gRPC endpoint, e.g. http://127.0.0.1:50051.
@@ -451,6 +460,19 @@ async fn audit(
         hex::encode(report.root),
         report.inclusion_proofs_checked
     );
+    Ok(())
+}
+
+async fn bench(scale: &str, only: Option<&str>) -> anyhow::Result<()> {
+    let scale = if scale == "tiny" {
+        peerreg::bench::Scale::tiny()
+    } else {
+        peerreg::bench::Scale::full()
+    };
+    let report = peerreg::bench::run(&scale, only)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", e.code_name()))?;
+    println!("\n{}", report.table());
     Ok(())
 }
 

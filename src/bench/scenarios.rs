@@ -1,0 +1,18 @@
+//! The scenarios, in the order the issue lists them.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::{Report, Scale};
+use crate::error::Result;
+
+type Scenario = for<'a> fn(Scale, &'a mut Report) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+/// Every scenario by name (`peerreg bench --only NAME` selects by substring).
+pub const ALL: [(&str, Scenario); 5] = [
+    ("commands", |scale, report| Box::pin(super::commands::run(scale, report))),
+    ("checks", |scale, report| Box::pin(super::checks::run(scale, report))),
+    ("replay", |scale, report| Box::pin(super::replay::run(scale, report))),
+    ("growth", |scale, report| Box::pin(super::growth::run(scale, report))),
+    ("storage", |scale, report| Box::pin(super::storage::run(scale, report))),
+];
