@@ -532,6 +532,7 @@ async fn main() -> ExitCode {
         Command::Demo => peerreg::demo::run()
             .await
             .map_err(|e| anyhow::anyhow!("{}: {e}", e.code_name())),
+        Command::Bench { scale, only } => bench(&scale, only.as_deref()).await,
         Command::Check(args) => print(cli::check(args).await),
         Command::Record { connection, peer_id } => print(cli::record(connection, peer_id).await),
         Command::Stats { connection, as_of } => print(cli::statistics(connection, as_of).await),
