@@ -244,8 +244,23 @@ pub fn open_ledger(dir: &Path) -> Result<Ledger> {
     })
 }
 
-/// Serves `ledger` on a loopback port with [`TOKEN`]; returns the endpoint.
-pub async fn serve_ledger(ledger: &Ledger) -> Result<String> {
+/// A node serving a benchmark ledger until stopped.
+pub struct Serving {
+    pub endpoint: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Serving {
+    /// Stops the server and waits for it, so that its ledger handle is dropped.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Serves `ledger` on a loopback port with [`TOKEN`] until [`Serving::stop`].
+pub async fn serve_stoppable(ledger: &Ledger) -> Result<Serving> {
     let entry = TokenEntry {
         name: "bench".into(),
         sha256: hash_token(TOKEN),
@@ -263,8 +278,25 @@ pub async fn serve_ledger(ledger: &Ledger) -> Result<String> {
     let address = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
-    tokio::spawn(serve(listener, ledger.clone(), options, std::future::pending()));
-    Ok(format!("http://{address}"))
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, ledger.clone(), options, async {
+        let _ = stopped.await;
+    }));
+    Ok(Serving {
+        endpoint: format!("http://{address}"),
+        stop,
+        task,
+    })
+}
+
+/// Serves `ledger` on a loopback port with [`TOKEN`] for the rest of the
+/// process; returns the endpoint.
+pub async fn serve_ledger(ledger: &Ledger) -> Result<String> {
+    let serving = serve_stoppable(ledger).await?;
+    let endpoint = serving.endpoint.clone();
+    // Never stopped: the server runs until the benchmark process ends.
+    std::mem::forget(serving.stop);
+    Ok(endpoint)
 }
 
 /// An enrolment of peer number `i` (the smallest realistic event).

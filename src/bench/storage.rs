@@ -1,8 +1,59 @@
-//! Scenario: storage (to be written).
+//! Scenario 5, storage: bytes on disk per event (the whole data directory:
+//! sled's files, the checkpoint, the snapshot) against the encoded entry size,
+//! after a log of `bulk_events` enrolments is written and closed.
 
-use super::{Report, Scale};
-use crate::error::Result;
+use super::{enrolment, fill, open_ledger, Report, Row, Scale, Target, TempDir};
+use crate::error::{Error, Result};
 
-pub async fn run(_scale: Scale, _report: &mut Report) -> Result<()> {
+/// Bytes of every file under `dir`.
+fn disk_bytes(dir: &std::path::Path) -> Result<u64> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::Internal(format!("reading {}: {e}", dir.display())))?;
+    let mut total = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let metadata = entry
+            .metadata()
+            .map_err(|e| Error::Internal(format!("reading {}: {e}", path.display())))?;
+        total += if metadata.is_dir() {
+            disk_bytes(&path)?
+        } else {
+            metadata.len()
+        };
+    }
+    Ok(total)
+}
+
+pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
+    let dir = TempDir::new("storage")?;
+    let ledger = open_ledger(dir.path())?;
+    fill(&ledger, 0, scale.bulk_events, 256, enrolment).await?;
+    let size = ledger.published().checkpoint.size;
+    let mut entry_bytes = 0u64;
+    let mut start = 0;
+    while start < size {
+        let page = ledger.entries(start, size)?;
+        if page.is_empty() {
+            return Err(Error::Internal(format!("no entries returned from {start}")));
+        }
+        start += page.len() as u64;
+        entry_bytes += page.iter().map(|e| e.len() as u64).sum::<u64>();
+    }
+    ledger.shutdown().await;
+    let on_disk = disk_bytes(dir.path())?;
+    let per_event = on_disk as f64 / size as f64;
+    let entry = entry_bytes as f64 / size as f64;
+    report.add(Row {
+        scenario: format!("storage: bytes on disk per event ({size} events)"),
+        figure: per_event,
+        unit: "B",
+        baseline_name: "B encoded entry".into(),
+        baseline: entry,
+        detail: format!("{:.1} MiB in all", on_disk as f64 / (1024.0 * 1024.0)),
+        targets: if scale.name == "full" {
+            vec![Target::RatioAtMost(3.0)]
+        } else {
+            Vec::new()
+        },
+    });
     Ok(())
 }
