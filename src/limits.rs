@@ -83,3 +83,6 @@ pub const EVIDENCE_ENTRIES_MAX: usize = 4096;
 
 /// Most states one node may trust.
 pub const TRUSTED_STATES_MAX: usize = 64;
+
+/// Most commands in one `RecordBatch` call (an import sends many calls).
+pub const BATCH_COMMANDS_MAX: usize = 1000;

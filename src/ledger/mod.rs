@@ -196,6 +196,41 @@ impl Ledger {
         answer.await.map_err(|_| closed())?
     }
 
+    /// Appends several events in this order (an import), queued together so
+    /// that they share group commits; each succeeds or fails on its own, as if
+    /// appended one after another.
+    pub async fn append_many(&self, items: Vec<(String, pb::event::Body)>) -> Result<Vec<Result<Receipt>>> {
+        if self.is_follower() {
+            return Err(Error::FailedPrecondition(format!(
+                "this is a read-only mirror of {}; a mirror never signs for its origin",
+                self.verifier().name()
+            )));
+        }
+        let closed = || Error::Unavailable("the log writer has stopped; the node is shutting down".into());
+        let appends = lock(&self.shared.appends).clone().ok_or_else(closed)?;
+        let mut pending = Vec::with_capacity(items.len());
+        for (event_id, body) in items {
+            if let Err(e) = check_event_id(&event_id) {
+                pending.push(Err(e));
+                continue;
+            }
+            let (reply, answer) = oneshot::channel();
+            appends
+                .send(AppendRequest { event_id, body, reply })
+                .await
+                .map_err(|_| closed())?;
+            pending.push(Ok(answer));
+        }
+        let mut results = Vec::with_capacity(pending.len());
+        for item in pending {
+            results.push(match item {
+                Ok(answer) => answer.await.map_err(|_| closed()).and_then(|r| r),
+                Err(e) => Err(e),
+            });
+        }
+        Ok(results)
+    }
+
     pub fn state(&self) -> &str {
         &self.shared.state
     }

@@ -79,8 +79,112 @@ impl BoardService {
     }
 }
 
+/// A batch command's body as an event body, with the right it needs.
+fn batch_body(body: pb::batch_command::Body) -> (Operation, Body) {
+    use pb::batch_command::Body as B;
+    match body {
+        B::PeerEnrolled(e) => (Operation::EnrollPeer, Body::PeerEnrolled(e)),
+        B::NameChanged(e) => (Operation::ChangeName, Body::NameChanged(e)),
+        B::TrainingCompleted(e) => (Operation::RecordTraining, Body::TrainingCompleted(e)),
+        B::ExperienceRecorded(e) => (Operation::RecordExperience, Body::ExperienceRecorded(e)),
+        B::ExamRecorded(e) => (Operation::RecordExam, Body::ExamRecorded(e)),
+        B::CredentialIssued(e) => (Operation::IssueCredential, Body::CredentialIssued(e)),
+        B::ContinuingEducationCompleted(e) => (
+            Operation::RecordContinuingEducation,
+            Body::ContinuingEducationCompleted(e),
+        ),
+        B::CredentialRenewed(e) => (Operation::RenewCredential, Body::CredentialRenewed(e)),
+        B::DisciplinaryAction(e) => (Operation::RecordDiscipline, Body::DisciplinaryAction(e)),
+        B::CredentialReinstated(e) => (Operation::ReinstateCredential, Body::CredentialReinstated(e)),
+    }
+}
+
+fn batch_result(result: Result<Receipt>) -> pb::BatchResult {
+    match result {
+        Ok(receipt) => pb::BatchResult {
+            index: receipt.index,
+            duplicate: receipt.duplicate,
+            ..Default::default()
+        },
+        Err(e) => pb::BatchResult {
+            error_code: e.code_name().to_string(),
+            error: e.to_string(),
+            ..Default::default()
+        },
+    }
+}
+
+impl BoardService {
+    /// Checks a batch's size and the caller's token, and sorts the commands
+    /// into those to append and those refused already (per item).
+    fn admit(
+        &self,
+        metadata: &MetadataMap,
+        commands: Vec<pb::BatchCommand>,
+    ) -> Result<(Vec<(String, Body)>, Vec<Option<Error>>)> {
+        if commands.is_empty() {
+            return Err(Error::InvalidArgument("`commands` is empty: nothing to record".into()));
+        }
+        if commands.len() > crate::limits::BATCH_COMMANDS_MAX {
+            return Err(Error::ResourceExhausted(format!(
+                "{} commands in one batch; send at most {} per call",
+                commands.len(),
+                crate::limits::BATCH_COMMANDS_MAX
+            )));
+        }
+        let mut admitted = Vec::with_capacity(commands.len());
+        let mut refused = Vec::with_capacity(commands.len());
+        for pb::BatchCommand { event_id, body } in commands {
+            let Some((operation, body)) = body.map(batch_body) else {
+                refused.push(Some(Error::InvalidArgument("a command has no body".into())));
+                continue;
+            };
+            match authorize(&self.tokens, metadata, operation) {
+                Ok(_) => {
+                    admitted.push((event_id, body));
+                    refused.push(None);
+                }
+                Err(Error::PermissionDenied(why)) => refused.push(Some(Error::PermissionDenied(why))),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((admitted, refused))
+    }
+}
+
 #[tonic::async_trait]
 impl Board for BoardService {
+    async fn record_batch(
+        &self,
+        request: Request<pb::RecordBatchRequest>,
+    ) -> Result<Response<pb::RecordBatchResponse>, Status> {
+        let (metadata, commands) = (request.metadata().clone(), request.into_inner().commands);
+        let (admitted, refused) = self.admit(&metadata, commands)?;
+        let mut appended = self.ledger.append_many(admitted).await?.into_iter();
+        let results: Vec<pb::BatchResult> = refused
+            .into_iter()
+            .map(|refusal| match refusal {
+                Some(e) => batch_result(Err(e)),
+                None => batch_result(
+                    appended
+                        .next()
+                        .unwrap_or_else(|| Err(Error::Internal("a batch result went missing".into()))),
+                ),
+            })
+            .collect();
+        let published = self.ledger.published();
+        let recorded = results.iter().filter(|r| r.error_code.is_empty()).count();
+        tracing::info!(commands = results.len(), recorded, "board batch recorded");
+        Ok(Response::new(pb::RecordBatchResponse {
+            results,
+            checkpoint: Some(pb::Checkpoint {
+                note: published.note.to_vec(),
+                size: published.checkpoint.size,
+                root_hash: published.checkpoint.root.to_vec(),
+            }),
+        }))
+    }
+
     async fn enroll_peer(&self, r: Request<pb::EnrollPeerRequest>) -> Result<Response<pb::Receipt>, Status> {
         let (m, pb::EnrollPeerRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
         self.record(

@@ -344,6 +344,15 @@ impl NodeClient {
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 
+    /// Records up to 1,000 commands in one call (an import); results per command.
+    pub async fn record_batch(&self, commands: Vec<pb::BatchCommand>) -> Result<pb::RecordBatchResponse> {
+        let mut board = BoardClient::new(self.channel.clone());
+        let answer = board
+            .record_batch(self.request(pb::RecordBatchRequest { commands })?)
+            .await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
     pub async fn check(&self, request: pb::CheckCredentialRequest) -> Result<pb::CredentialCheck> {
         let mut registry = RegistryClient::new(self.channel.clone());
         let answer = registry.check_credential(self.request(request)?).await;
