@@ -57,7 +57,7 @@ where
 
 /// Spreads sample `i` over `0..n` (a fixed stride, so runs compare).
 fn spread(i: usize, n: usize) -> u64 {
-    ((i as u64).wrapping_mul(2_654_435_761) % n.max(1) as u64) as u64
+    (i as u64).wrapping_mul(2_654_435_761) % n.max(1) as u64
 }
 
 async fn measure(ledger: Ledger, size: usize, burst: usize) -> Result<(Ledger, AtSize)> {

@@ -114,6 +114,9 @@ fn batch_result(result: Result<Receipt>) -> pb::BatchResult {
     }
 }
 
+/// A batch sorted: the commands to append, and per command its refusal (if any).
+type Admitted = (Vec<(String, Body)>, Vec<Option<Error>>);
+
 impl BoardService {
     /// Checks a batch's size and the caller's token, and sorts the commands
     /// into those to append and those refused already (per item).
@@ -121,7 +124,7 @@ impl BoardService {
         &self,
         metadata: &MetadataMap,
         commands: Vec<pb::BatchCommand>,
-    ) -> Result<(Vec<(String, Body)>, Vec<Option<Error>>)> {
+    ) -> Result<Admitted> {
         if commands.is_empty() {
             return Err(Error::InvalidArgument("`commands` is empty: nothing to record".into()));
         }
