@@ -40,6 +40,8 @@ pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
     }
     ledger.shutdown().await;
     let on_disk = disk_bytes(dir.path())?;
+    let store = disk_bytes(&crate::ledger::store_path(dir.path()))?;
+    let snapshot = std::fs::metadata(crate::ledger::snapshot_path(dir.path())).map_or(0, |m| m.len());
     let per_event = on_disk as f64 / size as f64;
     let entry = entry_bytes as f64 / size as f64;
     report.add(Row {
@@ -48,7 +50,12 @@ pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
         unit: "B",
         baseline_name: "B encoded entry".into(),
         baseline: entry,
-        detail: format!("{:.1} MiB in all", on_disk as f64 / (1024.0 * 1024.0)),
+        detail: format!(
+            "{:.1} MiB in all: sled store {:.0} B/event, registry snapshot {:.0} B/event",
+            on_disk as f64 / (1024.0 * 1024.0),
+            store as f64 / size as f64,
+            snapshot as f64 / size as f64
+        ),
         targets: if scale.name == "full" {
             vec![Target::RatioAtMost(3.0)]
         } else {
