@@ -15,6 +15,8 @@ mod follow;
 mod open;
 mod replay;
 
+pub use replay::{batch_verify_log, decode_log, replay_log, ReplayStats};
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};

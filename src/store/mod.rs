@@ -74,6 +74,38 @@ pub struct CommitBatch {
     pub checkpoint_note: Vec<u8>,
 }
 
+/// Consecutive stored entries read by [`Store::read_entries`], back to back in
+/// one buffer.
+#[derive(Debug, Default)]
+pub struct EntryBatch {
+    start: u64,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl EntryBatch {
+    /// The index of the first entry.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Each entry's index and stored bytes, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        (self.start..)
+            .zip(starts.zip(self.ends.iter().copied()))
+            .map(|(index, (from, to))| (index, &self.bytes[from..to]))
+    }
+}
+
 pub struct Store {
     /// Always `Some` until `drop`, which closes sled under `catch_unwind`
     /// (sled flushes on drop, and can panic there on a damaged store).
@@ -219,6 +251,63 @@ impl Store {
         Ok(entries)
     }
 
+    /// Stored entries `[start, end)` into `batch` (whose buffers are reused), in
+    /// one scan and without an allocation per entry; a missing one is corruption.
+    pub fn read_entries(&self, start: u64, end: u64, batch: &mut EntryBatch) -> Result<(), StoreError> {
+        let wanted = end.saturating_sub(start);
+        batch.start = start;
+        batch.bytes.clear();
+        batch.ends.clear();
+        // The whole scan runs guarded: sled can panic inside `next()` on damaged pages.
+        let gap = self.guarded("scanning entries", || {
+            let mut expected = start;
+            for item in self.db().range(entry_key(start)..entry_key(end)) {
+                let (key, value) = item?;
+                if index_from_key(&key) != Some(expected) {
+                    return Ok(Some(expected));
+                }
+                batch.bytes.extend_from_slice(&value);
+                batch.ends.push(batch.bytes.len());
+                expected += 1;
+            }
+            Ok((expected < end).then_some(expected))
+        })?;
+        match gap {
+            Some(missing) => Err(self.corrupt(format!("entry {missing} is missing"))),
+            None if batch.ends.len() as u64 == wanted => Ok(()),
+            None => Err(self.corrupt(format!("entry {} is missing", start + batch.ends.len() as u64))),
+        }
+    }
+
+    /// The stored leaf hashes of entries `[start, end)`, in one scan.
+    pub fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
+        let (first, last) = (hash_key(NodeId::leaf(start)), hash_key(NodeId::leaf(end)));
+        let mut hashes = Vec::with_capacity(end.saturating_sub(start) as usize);
+        let gap = self.guarded("scanning leaf hashes", || {
+            let mut expected = start;
+            for item in self.db().range(first..last) {
+                let (key, value) = item?;
+                let index = key
+                    .get(2..10)
+                    .and_then(|raw| raw.try_into().ok())
+                    .map(u64::from_be_bytes);
+                let Ok(hash) = <Hash>::try_from(value.as_ref()) else {
+                    return Ok(Some(expected));
+                };
+                if index != Some(expected) {
+                    return Ok(Some(expected));
+                }
+                hashes.push(hash);
+                expected += 1;
+            }
+            Ok((expected < end).then_some(expected))
+        })?;
+        match gap {
+            Some(index) => Err(self.corrupt(format!("the leaf hash of entry {index} is missing or malformed"))),
+            None => Ok(hashes),
+        }
+    }
+
     /// The index of the last stored entry, if any (O(log n)).
     pub fn last_entry_index(&self) -> Result<Option<u64>, StoreError> {
         let last = self.guarded("finding the last entry", || {
@@ -357,5 +446,18 @@ mod tests {
             Some(vec![[2; 32]])
         );
         assert!(store.read_hashes(&[NodeId::leaf(5)]).is_err());
+
+        let mut read = EntryBatch::default();
+        store.read_entries(0, 2, &mut read).unwrap_or_else(|e| panic!("{e}"));
+        let got: Vec<(u64, &[u8])> = read.iter().collect();
+        assert_eq!(got, vec![(0, &b"zero"[..]), (1, &b"one"[..])]);
+        store.read_entries(1, 2, &mut read).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((read.start(), read.len()), (1, 1));
+        assert!(matches!(
+            store.read_entries(1, 3, &mut read),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert_eq!(store.leaf_hashes(0, 1).ok(), Some(vec![[1; 32]]));
+        assert!(matches!(store.leaf_hashes(0, 2), Err(StoreError::Corrupt { .. })));
     }
 }
