@@ -18,8 +18,8 @@
 //! - [`pb`]: the protobuf wire types (messages only; no transport).
 
 pub mod audit;
-pub mod bench;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -32,7 +32,9 @@ struct AtSize {
 async fn seed_credentials(ledger: &Ledger) -> Result<()> {
     for i in 0..CHECKED {
         let peer = format!("MS-C-{i:05}");
-        ledger.append(format!("growth-enrol-{i}"), enrol(&peer, "Checked Person")).await?;
+        ledger
+            .append(format!("growth-enrol-{i}"), enrol(&peer, "Checked Person"))
+            .await?;
         let body = issue(&peer, &format!("MS-G-{i:05}"), "2026-01-05", "2027-12-31");
         ledger.append(format!("growth-issue-{i}"), body).await?;
     }
@@ -134,7 +136,10 @@ pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
         let started = Instant::now();
         fill(&ledger, size, grow, 256, enrolment).await?;
         if grow > 10_000 {
-            println!("grew the log by {grow} events in {:.1} s", started.elapsed().as_secs_f64());
+            println!(
+                "grew the log by {grow} events in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
         }
         let size = ledger.published().checkpoint.size as usize;
         let (reopened, at) = measure(ledger, size, burst).await?;
@@ -146,7 +151,9 @@ pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
         return Err(Error::Internal("no growth sizes to measure".into()));
     };
     let full = scale.name == "full";
-    let mut appends = row("append throughput (64 writers)", "ev/s", small, large, |a| a.appends_per_second);
+    let mut appends = row("append throughput (64 writers)", "ev/s", small, large, |a| {
+        a.appends_per_second
+    });
     appends.detail = "ideally near 1".into();
     report.add(appends);
     let mut proof = row("inclusion proof p50 over gRPC", "ms", small, large, |a| a.proof.p50_ms);
@@ -161,7 +168,9 @@ pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
         check.targets = vec![Target::RatioAtMost(2.0)];
     }
     report.add(check);
-    let mut restart = row("restart (open, snapshot at shutdown)", "ms", small, large, |a| a.restart_ms);
+    let mut restart = row("restart (open, snapshot at shutdown)", "ms", small, large, |a| {
+        a.restart_ms
+    });
     if full {
         restart.targets = vec![Target::AtMost(1000.0)];
     }

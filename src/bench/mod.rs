@@ -233,7 +233,8 @@ pub fn permissive_profile() -> RequirementProfile {
 
 /// Opens Mississippi's benchmark log in `dir` (fixed key, permissive profile).
 pub fn open_ledger(dir: &Path) -> Result<Ledger> {
-    let signer = NoteSigner::from_seed("peerreg.local/ms", [1; 32]).map_err(|e| Error::Internal(format!("the bench key: {e}")))?;
+    let signer = NoteSigner::from_seed("peerreg.local/ms", [1; 32])
+        .map_err(|e| Error::Internal(format!("the bench key: {e}")))?;
     Ledger::open(LedgerOptions {
         data_dir: dir.to_path_buf(),
         state: "MS".into(),

@@ -10,7 +10,9 @@ type Scenario = for<'a> fn(Scale, &'a mut Report) -> Pin<Box<dyn Future<Output =
 
 /// Every scenario by name (`peerreg bench --only NAME` selects by substring).
 pub const ALL: [(&str, Scenario); 5] = [
-    ("commands", |scale, report| Box::pin(super::commands::run(scale, report))),
+    ("commands", |scale, report| {
+        Box::pin(super::commands::run(scale, report))
+    }),
     ("checks", |scale, report| Box::pin(super::checks::run(scale, report))),
     ("replay", |scale, report| Box::pin(super::replay::run(scale, report))),
     ("growth", |scale, report| Box::pin(super::growth::run(scale, report))),

@@ -120,11 +120,7 @@ type Admitted = (Vec<(String, Body)>, Vec<Option<Error>>);
 impl BoardService {
     /// Checks a batch's size and the caller's token, and sorts the commands
     /// into those to append and those refused already (per item).
-    fn admit(
-        &self,
-        metadata: &MetadataMap,
-        commands: Vec<pb::BatchCommand>,
-    ) -> Result<Admitted> {
+    fn admit(&self, metadata: &MetadataMap, commands: Vec<pb::BatchCommand>) -> Result<Admitted> {
         if commands.is_empty() {
             return Err(Error::InvalidArgument("`commands` is empty: nothing to record".into()));
         }
