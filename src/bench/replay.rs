@@ -53,7 +53,7 @@ pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
         baseline_name: "raw decode events/s".into(),
         baseline: decode.per_second(),
         detail: format!(
-            "{events} events, {:.2} s; {} reader threads + 1 applying; store opened cold; best of {TRIES}",
+            "{events} events, {:.2} s; read and decoded on {} threads, applied in log order on 1; store opened cold; best of {TRIES}",
             replay.elapsed.as_secs_f64(),
             replay.threads
         ),
