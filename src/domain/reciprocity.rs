@@ -300,7 +300,7 @@ fn extra_requirements(profile: &RequirementProfile, record: &Peer, today: NaiveD
         .map(|extra| Gap {
             requirement: extra.id.clone(),
             required: extra.description.clone(),
-            found: "not completed".to_string(),
+            found: format!("no {} course", extra.course_id),
             remedy: format!("complete {}", extra.description),
         })
         .collect()
@@ -1190,7 +1190,7 @@ mod tests {
             [gap(
                 "tn_orientation",
                 "Tennessee peer workforce orientation (3 h)",
-                "not completed",
+                "no TN-ORIENT course",
                 "complete Tennessee peer workforce orientation (3 h)"
             )]
         );
