@@ -73,6 +73,11 @@ struct AppendRequest {
     reply: oneshot::Sender<Result<Receipt>>,
 }
 
+/// Why an append cannot be taken once the committer is gone.
+fn writer_stopped() -> Error {
+    Error::Unavailable("the log writer has stopped; the node is shutting down".into())
+}
+
 /// State shared by readers and the committer.
 struct Shared {
     store: Store,
@@ -184,32 +189,29 @@ impl Ledger {
     /// with the same `event_id` and body returns the original receipt.
     pub async fn append(&self, event_id: String, body: pb::event::Body) -> Result<Receipt> {
         check_event_id(&event_id)?;
+        let appends = self.writer()?;
+        let (reply, answer) = oneshot::channel();
+        let request = AppendRequest { event_id, body, reply };
+        appends.send(request).await.map_err(|_| writer_stopped())?;
+        answer.await.map_err(|_| writer_stopped())?
+    }
+
+    /// The committer's queue, or why this ledger cannot append.
+    fn writer(&self) -> Result<mpsc::Sender<AppendRequest>> {
         if self.is_follower() {
             return Err(Error::FailedPrecondition(format!(
                 "this is a read-only mirror of {}; a mirror never signs for its origin",
                 self.verifier().name()
             )));
         }
-        let (reply, answer) = oneshot::channel();
-        let request = AppendRequest { event_id, body, reply };
-        let closed = || Error::Unavailable("the log writer has stopped; the node is shutting down".into());
-        let appends = lock(&self.shared.appends).clone().ok_or_else(closed)?;
-        appends.send(request).await.map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        lock(&self.shared.appends).clone().ok_or_else(writer_stopped)
     }
 
     /// Appends several events in this order (an import), queued together so
     /// that they share group commits; each succeeds or fails on its own, as if
     /// appended one after another.
     pub async fn append_many(&self, items: Vec<(String, pb::event::Body)>) -> Result<Vec<Result<Receipt>>> {
-        if self.is_follower() {
-            return Err(Error::FailedPrecondition(format!(
-                "this is a read-only mirror of {}; a mirror never signs for its origin",
-                self.verifier().name()
-            )));
-        }
-        let closed = || Error::Unavailable("the log writer has stopped; the node is shutting down".into());
-        let appends = lock(&self.shared.appends).clone().ok_or_else(closed)?;
+        let appends = self.writer()?;
         let mut pending = Vec::with_capacity(items.len());
         for (event_id, body) in items {
             if let Err(e) = check_event_id(&event_id) {
@@ -220,13 +222,13 @@ impl Ledger {
             appends
                 .send(AppendRequest { event_id, body, reply })
                 .await
-                .map_err(|_| closed())?;
+                .map_err(|_| writer_stopped())?;
             pending.push(Ok(answer));
         }
         let mut results = Vec::with_capacity(pending.len());
         for item in pending {
             results.push(match item {
-                Ok(answer) => answer.await.map_err(|_| closed()).and_then(|r| r),
+                Ok(answer) => answer.await.map_err(|_| writer_stopped()).and_then(|r| r),
                 Err(e) => Err(e),
             });
         }
