@@ -53,11 +53,7 @@ pub fn receipt(ledger: &Ledger, receipt: &Receipt) -> Result<pb::Receipt> {
     let proof = ledger.inclusion_proof(receipt.index, checkpoint.size)?;
     Ok(pb::Receipt {
         index: receipt.index,
-        checkpoint: Some(pb::Checkpoint {
-            note: receipt.published.note.to_vec(),
-            size: checkpoint.size,
-            root_hash: checkpoint.root.to_vec(),
-        }),
+        checkpoint: Some(super::convert::checkpoint(&receipt.published)),
         entry,
         inclusion_proof: proof.into_iter().map(|h| h.to_vec()).collect(),
         duplicate: receipt.duplicate,
@@ -176,11 +172,7 @@ impl Board for BoardService {
         tracing::info!(commands = results.len(), recorded, "board batch recorded");
         Ok(Response::new(pb::RecordBatchResponse {
             results,
-            checkpoint: Some(pb::Checkpoint {
-                note: published.note.to_vec(),
-                size: published.checkpoint.size,
-                root_hash: published.checkpoint.root.to_vec(),
-            }),
+            checkpoint: Some(super::convert::checkpoint(&published)),
         }))
     }
 

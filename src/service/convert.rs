@@ -151,3 +151,12 @@ pub fn peer_record(peer: &Peer, credentials: &[&Credential], today: NaiveDate) -
         event_indices: peer.events.clone(),
     }
 }
+
+/// A published checkpoint on the wire.
+pub fn checkpoint(published: &crate::ledger::Published) -> pb::Checkpoint {
+    pb::Checkpoint {
+        note: published.note.to_vec(),
+        size: published.checkpoint.size,
+        root_hash: published.checkpoint.root.to_vec(),
+    }
+}

@@ -86,11 +86,7 @@ impl TransparencyLog for TransparencyLogService {
         request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
         let published = self.log(request.metadata())?.published();
-        Ok(Response::new(pb::Checkpoint {
-            note: published.note.to_vec(),
-            size: published.checkpoint.size,
-            root_hash: published.checkpoint.root.to_vec(),
-        }))
+        Ok(Response::new(super::convert::checkpoint(&published)))
     }
 
     async fn get_entries(
