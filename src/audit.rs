@@ -16,7 +16,7 @@ use crate::limits;
 use crate::log::entry::verify_entry;
 use crate::log::merkle::{leaf_hash, verify_consistency, verify_inclusion, Frontier, Hash};
 use crate::log::note::{Checkpoint, NoteVerifier};
-use crate::service::client::LogClient;
+use crate::source::LogSource;
 use crate::store::files;
 
 /// What the auditor remembers between runs: the last verified checkpoint of
@@ -71,7 +71,7 @@ fn rewritten(detail: String) -> Error {
 
 /// Audits the log at `client` against the pinned `verifier`, using and updating
 /// `state_file`. Any failure is an error whose message says what is wrong.
-pub async fn audit(client: &LogClient, verifier: &NoteVerifier, state_file: &Path) -> Result<AuditReport> {
+pub async fn audit(client: &dyn LogSource, verifier: &NoteVerifier, state_file: &Path) -> Result<AuditReport> {
     let identity = client.identity().await?;
     let note = client.checkpoint_note().await?;
     let checkpoint = Checkpoint::open(&note, verifier)
@@ -103,7 +103,7 @@ pub async fn audit(client: &LogClient, verifier: &NoteVerifier, state_file: &Pat
 }
 
 /// The new checkpoint must extend the remembered one.
-async fn check_consistent(client: &LogClient, previous: &RememberedCheckpoint, now: &Checkpoint) -> Result<()> {
+async fn check_consistent(client: &dyn LogSource, previous: &RememberedCheckpoint, now: &Checkpoint) -> Result<()> {
     let old_root: Hash = hex::decode(&previous.root)
         .ok()
         .and_then(|r| r.try_into().ok())
@@ -130,7 +130,7 @@ async fn check_consistent(client: &LogClient, previous: &RememberedCheckpoint, n
 /// Fetches every entry, verifies its signature and place, recomputes the root.
 /// Returns the count and the leaf hashes of the entries chosen for spot checks.
 async fn verify_all_entries(
-    client: &LogClient,
+    client: &dyn LogSource,
     verifier: &NoteVerifier,
     state: &str,
     checkpoint: &Checkpoint,
@@ -173,7 +173,7 @@ fn spot_indices(size: u64) -> Vec<u64> {
     spots
 }
 
-async fn spot_check(client: &LogClient, checkpoint: &Checkpoint, leaves: &[(u64, Hash)]) -> Result<u64> {
+async fn spot_check(client: &dyn LogSource, checkpoint: &Checkpoint, leaves: &[(u64, Hash)]) -> Result<u64> {
     for (index, leaf) in leaves {
         let proof = client.inclusion_proof(*index, checkpoint.size).await?;
         if !verify_inclusion(leaf, *index, checkpoint.size, &proof, &checkpoint.root) {

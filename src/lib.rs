@@ -36,6 +36,7 @@ pub mod projection;
 pub mod proof;
 pub mod repair;
 pub mod service;
+pub mod source;
 pub mod store;
 
 /// Protobuf wire types generated from `proto/peerreg/v1`. Messages only: the

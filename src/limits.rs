@@ -86,3 +86,19 @@ pub const TRUSTED_STATES_MAX: usize = 64;
 
 /// Most commands in one `RecordBatch` call (an import sends many calls).
 pub const BATCH_COMMANDS_MAX: usize = 1000;
+
+/// Entries a follower fetches, verifies and stores per step while catching up
+/// with a trusted log: its memory is one chunk (at most this many
+/// `ENTRY_BYTES_MAX` entries, 16 MiB; a few hundred KiB in practice), whatever
+/// the backlog. Each step is proven a prefix of the signed checkpoint.
+pub const FOLLOW_CHUNK_ENTRIES: u64 = 1024;
+
+/// Longest round of following one trusted log; the progress made is kept and
+/// the next round continues, so a huge backlog never holds a partner's lock
+/// (which evaluations of that state check) for longer than this.
+pub const FOLLOW_ROUND_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long a transfer evaluation may spend bringing its copy of the origin's
+/// log up to the evidence's checkpoint before answering `UNAVAILABLE`
+/// ("catching up: N of M") rather than keep a board's request waiting.
+pub const EVALUATION_CATCH_UP: Duration = Duration::from_secs(5);

@@ -283,7 +283,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let mut mirrors = Vec::new();
     for spec in &mirror_specs {
-        let mirror = peerreg::mirror::open(&config.data_dir, spec)
+        let source = LogClient::connect(&spec.endpoint)
+            .await
+            .with_context(|| format!("cannot reach the origin of {}", spec.origin))?;
+        let mirror = peerreg::mirror::open(&config.data_dir, spec, &source)
             .await
             .with_context(|| format!("cannot start the mirror of {}", spec.origin))?;
         println!(
@@ -292,7 +295,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             mirror.published().checkpoint.size,
             spec.endpoint
         );
-        peerreg::mirror::spawn_follower(mirror.clone(), spec.clone());
+        peerreg::mirror::spawn_follower(mirror.clone(), source, Default::default());
         mirrors.push(mirror);
     }
     let trust = TrustList::load(&config.data_dir)?;
@@ -301,6 +304,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &config.state,
         &trust,
         FederationOptions::default(),
+        Arc::new(peerreg::service::sources::GrpcConnector),
     )?);
     for partner in federation.partners() {
         println!("trusting {} at {}", partner.state(), partner.entry.endpoint);

@@ -3,27 +3,41 @@
 //! `peerreg-origin` request metadata). A mirror verifies every checkpoint
 //! against the pinned key and a consistency proof from the last one it holds,
 //! every entry's signature, and the rebuilt root; it never signs anything for
-//! the origin. An origin that forks is an equivocation: the evidence (both
-//! signed checkpoints) is written to `equivocation.json` in the mirror's
-//! directory, logged, and following stops.
+//! the origin.
+//!
+//! **An alarm is a proof** (DESIGN.md §2). Only evidence that anyone can
+//! re-check offline with the pinned key alone is recorded as an equivocation
+//! (`equivocation.json`, see [`EquivocationProof`]; `peerreg trust
+//! verify-evidence` re-checks it). A stale checkpoint, a missing or bad proof,
+//! a timeout or a bad entry is *suspect*: a man in the middle can cause any of
+//! them, so they are logged, counted, shown and retried, never a block.
+//!
+//! Following is done in bounded rounds ([`follow_round`]): at most
+//! [`FollowLimits::chunk_entries`] entries in memory at a time, each chunk
+//! proven to be a prefix of the origin's signed checkpoint, and a deadline per
+//! round after which the progress made is kept and the round ends.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::time::Instant;
 
 use crate::config::parse_state;
 use crate::error::{Error, Result};
-use crate::ledger::{checkpoint_path, store_path, Ledger};
-use crate::log::merkle::verify_consistency;
+use crate::ledger::{store_path, Ledger};
+use crate::limits;
+use crate::log::merkle::{verify_consistency, Hash};
 use crate::log::note::{Checkpoint, NoteVerifier};
-use crate::repair::build_store;
-use crate::service::client::LogClient;
+use crate::source::LogSource;
 use crate::store::files;
 
 /// How often a mirror asks its origin for a new checkpoint, and the longest
-/// back-off while the origin is unreachable.
+/// back-off while the origin is unreachable or suspect.
 pub const FOLLOW_INTERVAL: Duration = Duration::from_secs(2);
 pub const FOLLOW_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
@@ -39,7 +53,7 @@ impl FromStr for MirrorSpec {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<MirrorSpec> {
-        let usage = || Error::InvalidArgument(format!("--mirror {text:?}: expected ORIGIN=ENDPOINT:VERIFIER_KEY"));
+        let usage = || Error::InvalidArgument("--mirror: expected ORIGIN=ENDPOINT:VERIFIER_KEY".to_string());
         let (origin, rest) = text.split_once('=').ok_or_else(usage)?;
         // The verifier key starts with the origin's name: split just before it.
         let at = rest.rfind(&format!(":{origin}+")).ok_or_else(usage)?;
@@ -52,22 +66,24 @@ impl FromStr for MirrorSpec {
     }
 }
 
-/// Where a mirror of `origin` lives inside a node's data directory.
-pub fn mirror_dir(data_dir: &Path, origin: &str) -> PathBuf {
-    let safe: String = origin
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
-        .collect();
-    data_dir.join("mirrors").join(safe)
+/// The directory holding every mirror of a node.
+pub fn mirrors_root(data_dir: &Path) -> PathBuf {
+    data_dir.join("mirrors")
 }
 
-/// Opens the mirror of `spec`, seeding it from the origin on first use.
-pub async fn open(data_dir: &Path, spec: &MirrorSpec) -> Result<Ledger> {
-    let dir = mirror_dir(data_dir, &spec.origin);
-    if !dir.join("state").exists() {
-        seed(&dir, spec, &LogClient::connect(&spec.endpoint).await?).await?;
-    }
-    open_seeded(&dir, spec)?.ok_or_else(|| Error::DataLoss(format!("{} is missing", dir.join("state").display())))
+/// Where a mirror of `origin` lives: a readable slug of the origin plus 16 hex
+/// digits of its SHA-256, so no two origins share a directory (`a/b` and
+/// `a_b` differ) and no origin names anything but a plain directory inside
+/// `mirrors/`, whatever characters it holds.
+pub fn mirror_dir(data_dir: &Path, origin: &str) -> PathBuf {
+    const SLUG_CHARS_MAX: usize = 48;
+    let slug: String = origin
+        .chars()
+        .take(SLUG_CHARS_MAX)
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    let digest = Sha256::digest(origin.as_bytes());
+    mirrors_root(data_dir).join(format!("{slug}-{}", hex::encode(&digest[..8])))
 }
 
 /// Opens the mirror in `dir` if it was seeded (without touching the network).
@@ -76,45 +92,128 @@ pub fn open_seeded(dir: &Path, spec: &MirrorSpec) -> Result<Option<Ledger>> {
     let Some(state) = files::read_optional(&dir.join("state"))? else {
         return Ok(None);
     };
-    let state = String::from_utf8_lossy(&state).trim().to_string();
+    let state = parse_state(String::from_utf8_lossy(&state).trim())?;
     Ledger::open_follower(dir.to_path_buf(), state, spec.verifier.clone()).map(Some)
 }
 
-/// Copies the origin's log into `dir`: its latest checkpoint, signed by the
-/// pinned key, and every entry, each checked, rebuilding that root.
-pub async fn seed(dir: &Path, spec: &MirrorSpec, client: &LogClient) -> Result<()> {
-    let state = parse_state(&client.identity().await?.state)?;
-    let note = client.checkpoint_note().await?;
-    let checkpoint = Checkpoint::open(&note, &spec.verifier).map_err(|e| {
-        Error::DataLoss(format!(
-            "{}'s checkpoint is not signed by the pinned key: {e}",
-            spec.origin
-        ))
-    })?;
+/// Opens the mirror of `spec` in `data_dir`, creating an empty one on first
+/// use (it catches up in [`follow_round`]s).
+pub async fn open(data_dir: &Path, spec: &MirrorSpec, source: &dyn LogSource) -> Result<Ledger> {
+    let dir = mirror_dir(data_dir, &spec.origin);
+    if let Some(ledger) = open_seeded(&dir, spec)? {
+        return Ok(ledger);
+    }
+    seed(data_dir, &dir, source).await?;
+    open_seeded(&dir, spec)?.ok_or_else(|| Error::DataLoss(format!("{} is missing", dir.join("state").display())))
+}
+
+/// Creates an empty mirror in `dir` (inside `data_dir`'s `mirrors/`) for the
+/// state the source says it is (the caller checks that claim).
+pub async fn seed(data_dir: &Path, dir: &Path, source: &dyn LogSource) -> Result<()> {
+    let state = parse_state(&source.identity().await?.state)?;
     if dir.exists() {
         // An interrupted seeding (no `state` file yet): start it again.
-        std::fs::remove_dir_all(dir)
-            .map_err(|e| Error::Internal(format!("cannot clear the unfinished mirror {}: {e}", dir.display())))?;
+        files::remove_dir_within(&mirrors_root(data_dir), dir)?;
     }
     files::create_dir_durable(dir)?;
-    build_store(&store_path(dir), client, &spec.verifier, &state, &checkpoint, &note).await?;
-    files::write_atomic(&checkpoint_path(dir), &note, false)?;
+    files::create_dir_durable(&store_path(dir))?;
     files::write_atomic(&dir.join("state"), state.as_bytes(), false)?;
-    tracing::info!(origin = %spec.origin, entries = checkpoint.size, "mirror seeded");
     Ok(())
 }
 
-/// The evidence of an equivocation, as recorded in `equivocation.json`: two
-/// checkpoints signed by the same pinned key that cannot both be true.
+/// Evidence that the origin signed two statements that cannot both be true,
+/// checkable offline with its verifier key alone ([`verify_equivocation`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EquivocationProof {
+    /// Two checkpoints of the same size with different roots.
+    SameSize { first: String, second: String },
+    /// `smaller`'s root is not the root of `larger`'s tree at `smaller`'s size:
+    /// `prefix_root` is, as `consistency_proof` (RFC 9162) shows against
+    /// `larger`'s signed root.
+    NotAPrefix {
+        smaller: String,
+        larger: String,
+        prefix_root: String,
+        consistency_proof: Vec<String>,
+    },
+}
+
+/// The contents of `equivocation.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EquivocationRecord {
     pub origin: String,
+    /// The pinned verifier key the proof is checked with.
+    pub verifier_key: String,
     pub detail: String,
-    pub held_checkpoint: String,
-    pub offered_checkpoint: String,
+    #[serde(flatten)]
+    pub proof: EquivocationProof,
     /// Unix seconds when it was recorded.
     #[serde(default)]
     pub recorded_unix: i64,
+}
+
+impl EquivocationRecord {
+    /// The checkpoint this node held and the one that contradicts it.
+    pub fn checkpoints(&self) -> (&str, &str) {
+        match &self.proof {
+            EquivocationProof::SameSize { first, second } => (first, second),
+            EquivocationProof::NotAPrefix { smaller, larger, .. } => (larger, smaller),
+        }
+    }
+}
+
+/// Checks an equivocation proof with the pinned key alone; says what it proves.
+pub fn verify_equivocation(proof: &EquivocationProof, verifier: &NoteVerifier) -> Result<String> {
+    let open = |what: &str, note: &str| {
+        Checkpoint::open(note.as_bytes(), verifier)
+            .map_err(|e| Error::InvalidArgument(format!("the {what} checkpoint is not signed by the key: {e}")))
+    };
+    match proof {
+        EquivocationProof::SameSize { first, second } => {
+            let (a, b) = (open("first", first)?, open("second", second)?);
+            if a.size != b.size || a.root == b.root {
+                return Err(Error::InvalidArgument(
+                    "the two checkpoints do not have one size and two roots: no equivocation is shown".into(),
+                ));
+            }
+            Ok(format!("two signed trees of size {} with different roots", a.size))
+        }
+        EquivocationProof::NotAPrefix {
+            smaller,
+            larger,
+            prefix_root,
+            consistency_proof,
+        } => {
+            let (small, large) = (open("smaller", smaller)?, open("larger", larger)?);
+            let prefix = decode_hash(prefix_root)?;
+            let path = consistency_proof
+                .iter()
+                .map(|h| decode_hash(h))
+                .collect::<Result<Vec<_>>>()?;
+            let proven = small.size > 0
+                && small.size < large.size
+                && verify_consistency(small.size, large.size, &path, &prefix, &large.root);
+            if !proven || prefix == small.root {
+                return Err(Error::InvalidArgument(
+                    "the consistency proof does not show the smaller tree's root to differ from the larger tree's prefix"
+                        .into(),
+                ));
+            }
+            Ok(format!(
+                "the signed tree of size {} is not a prefix of the signed tree of size {}",
+                small.size, large.size
+            ))
+        }
+    }
+}
+
+fn decode_hash(text: &str) -> Result<Hash> {
+    BASE64
+        .decode(text)
+        .ok()
+        .and_then(|bytes| Hash::try_from(bytes.as_slice()).ok())
+        .ok_or_else(|| Error::InvalidArgument("a hash in the proof is not 32 bytes of base64".into()))
 }
 
 /// Where a mirror keeps the evidence of an unacknowledged equivocation.
@@ -122,15 +221,19 @@ pub fn equivocation_path(mirror_dir: &Path) -> PathBuf {
     mirror_dir.join("equivocation.json")
 }
 
-/// The recorded, unacknowledged equivocation of the mirror in `mirror_dir`.
-pub fn recorded_equivocation(mirror_dir: &Path) -> Result<Option<EquivocationRecord>> {
-    let path = equivocation_path(mirror_dir);
-    let Some(bytes) = files::read_optional(&path)? else {
+/// Reads an equivocation record file.
+pub fn read_equivocation(path: &Path) -> Result<Option<EquivocationRecord>> {
+    let Some(bytes) = files::read_optional(path)? else {
         return Ok(None);
     };
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| Error::DataLoss(format!("{} is not readable: {e}", path.display())))
+}
+
+/// The recorded, unacknowledged equivocation of the mirror in `mirror_dir`.
+pub fn recorded_equivocation(mirror_dir: &Path) -> Result<Option<EquivocationRecord>> {
+    read_equivocation(&equivocation_path(mirror_dir))
 }
 
 /// Marks the recorded equivocation as seen by an operator: the evidence is
@@ -153,14 +256,18 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Records, durably and in the log output, that `origin` signed `offered`,
-/// which contradicts the checkpoint `mirror` holds; the error to return.
-pub fn equivocation(mirror: &Ledger, origin: &str, offered: &[u8], detail: String) -> Error {
+/// Records a proven equivocation durably and in the log output; the error to return.
+pub fn equivocation(mirror: &Ledger, detail: String, proof: EquivocationProof) -> Error {
+    let verifier = mirror.verifier();
+    debug_assert!(
+        verify_equivocation(&proof, verifier).is_ok(),
+        "recorded an unproven alarm"
+    );
     let evidence = EquivocationRecord {
-        origin: origin.to_string(),
+        origin: verifier.name().to_string(),
+        verifier_key: verifier.to_key_string(),
         detail: detail.clone(),
-        held_checkpoint: String::from_utf8_lossy(&mirror.published().note).into_owned(),
-        offered_checkpoint: String::from_utf8_lossy(offered).into_owned(),
+        proof,
         recorded_unix: unix_now(),
     };
     let path = equivocation_path(mirror.data_dir());
@@ -172,74 +279,262 @@ pub fn equivocation(mirror: &Ledger, origin: &str, offered: &[u8], detail: Strin
         }
         Err(e) => tracing::error!("cannot encode equivocation evidence: {e}"),
     }
-    tracing::error!(%origin, %detail, evidence = %path.display(), "EQUIVOCATION: the origin forked its log");
+    let origin = verifier.name();
+    tracing::error!(%origin, %detail, evidence = %path.display(), "EQUIVOCATION: the origin signed two incompatible logs");
     Error::FailedPrecondition(format!(
         "EQUIVOCATION by {origin}: {detail} (evidence in {})",
         path.display()
     ))
 }
 
-/// One round of following: fetch, verify, store. Returns the entries added.
-pub async fn sync_once(mirror: &Ledger, origin: &str, client: &LogClient) -> Result<u64> {
-    let note = client.checkpoint_note().await?;
-    let offered = Checkpoint::open(&note, mirror.verifier())
-        .map_err(|e| Error::DataLoss(format!("{origin}'s checkpoint is not signed by the pinned key: {e}")))?;
-    let held = mirror.published().checkpoint;
-    if offered.size < held.size || (offered.size == held.size && offered.root != held.root) {
-        let detail = format!(
-            "offered a tree of size {} that contradicts the verified one of size {}",
-            offered.size, held.size
+/// What `offered` (signed, of a size no larger than the held tree) proves
+/// against the mirror's own verified tree: nothing (a stale but consistent
+/// checkpoint), or an equivocation.
+pub fn check_against_held(
+    mirror: &Ledger,
+    offered: &Checkpoint,
+    offered_note: &[u8],
+) -> Result<Option<EquivocationProof>> {
+    let held = mirror.published();
+    let size = held.checkpoint.size;
+    if offered.size > size {
+        return Err(Error::Internal(
+            "a larger checkpoint cannot be checked against the held tree".into(),
+        ));
+    }
+    let note_text = |note: &[u8]| String::from_utf8_lossy(note).into_owned();
+    if offered.size == size {
+        return Ok(
+            (offered.root != held.checkpoint.root).then(|| EquivocationProof::SameSize {
+                first: note_text(&held.note),
+                second: note_text(offered_note),
+            }),
         );
-        return Err(equivocation(mirror, origin, &note, detail));
     }
-    if offered.size == held.size {
-        return Ok(0);
+    if offered.size == 0 {
+        return Ok(None);
     }
-    if held.size > 0 {
-        let proof = client.consistency_proof(held.size, offered.size).await?;
-        if !verify_consistency(held.size, offered.size, &proof, &held.root, &offered.root) {
-            let detail = format!("no valid consistency proof from size {} to {}", held.size, offered.size);
-            return Err(equivocation(mirror, origin, &note, detail));
+    let prefix_root = mirror.root_at(offered.size)?;
+    if prefix_root == offered.root {
+        return Ok(None);
+    }
+    let proof = mirror.consistency_proof(offered.size, size)?;
+    Ok(Some(EquivocationProof::NotAPrefix {
+        smaller: note_text(offered_note),
+        larger: note_text(&held.note),
+        prefix_root: BASE64.encode(prefix_root),
+        consistency_proof: proof.iter().map(|h| BASE64.encode(h)).collect(),
+    }))
+}
+
+/// Bounds on one round of following.
+#[derive(Clone, Copy, Debug)]
+pub struct FollowLimits {
+    /// Entries fetched, verified and stored per step (memory: one chunk).
+    pub chunk_entries: u64,
+    /// How long one round may take; progress is kept when it ends.
+    pub round_deadline: Duration,
+}
+
+impl Default for FollowLimits {
+    fn default() -> FollowLimits {
+        FollowLimits {
+            chunk_entries: limits::FOLLOW_CHUNK_ENTRIES,
+            round_deadline: limits::FOLLOW_ROUND_DEADLINE,
         }
-    }
-    let mut entries = Vec::new();
-    while held.size + (entries.len() as u64) < offered.size {
-        let page = client.entries(held.size + entries.len() as u64, offered.size).await?;
-        if page.is_empty() {
-            return Err(Error::DataLoss(format!("{origin} returned no entries")));
-        }
-        entries.extend(page);
-    }
-    entries.truncate((offered.size - held.size) as usize);
-    let added = entries.len() as u64;
-    match mirror.ingest(entries, note.clone()) {
-        Err(Error::FailedPrecondition(detail)) => Err(equivocation(mirror, origin, &note, detail)),
-        other => other.map(|_| added),
     }
 }
 
-/// Follows the origin until the mirror shuts down or the origin equivocates;
-/// an unreachable origin is retried with back-off.
-pub fn spawn_follower(mirror: Ledger, spec: MirrorSpec) -> tokio::task::JoinHandle<()> {
+/// What one round of following achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Round {
+    /// The mirror holds the origin's latest checkpoint; `added` entries were published.
+    Current { added: u64 },
+    /// The deadline ended the round: `verified` of `target` entries are staged.
+    CatchingUp { verified: u64, target: u64 },
+}
+
+/// Why a round stopped short.
+#[derive(Debug)]
+pub enum RoundError {
+    /// Proven and recorded: no decision is based on this log until acknowledged.
+    Equivocation(Error),
+    /// Unproven trouble (stale, unprovable, slow, unreachable, bad data): retried.
+    Suspect(Error),
+}
+
+impl From<RoundError> for Error {
+    fn from(error: RoundError) -> Error {
+        match error {
+            RoundError::Equivocation(e) | RoundError::Suspect(e) => e,
+        }
+    }
+}
+
+fn suspect(detail: String) -> RoundError {
+    RoundError::Suspect(Error::Unavailable(detail))
+}
+
+/// Awaits `call` until `deadline`; late is suspect.
+async fn before<T>(deadline: Instant, call: impl std::future::Future<Output = Result<T>>) -> Result<T, RoundError> {
+    match tokio::time::timeout_at(deadline, call).await {
+        Ok(answer) => answer.map_err(RoundError::Suspect),
+        Err(_) => Err(suspect("the origin did not answer before the round's deadline".into())),
+    }
+}
+
+/// One bounded round of following: fetch the origin's checkpoint, verify it,
+/// and catch up towards it in proven chunks until it is reached or the
+/// round's deadline passes. See the module docs for what is an alarm.
+pub async fn follow_round(mirror: &Ledger, source: &dyn LogSource, limits: FollowLimits) -> Result<Round, RoundError> {
+    let deadline = Instant::now() + limits.round_deadline;
+    let note = before(deadline, source.checkpoint_note()).await?;
+    let offered = Checkpoint::open(&note, mirror.verifier())
+        .map_err(|e| suspect(format!("the offered checkpoint is not signed by the pinned key: {e}")))?;
+    let held = mirror.published().checkpoint;
+    if offered.size <= held.size {
+        return match check_against_held(mirror, &offered, &note).map_err(RoundError::Suspect)? {
+            Some(proof) => Err(RoundError::Equivocation(equivocation(
+                mirror,
+                format!(
+                    "its checkpoint of size {} contradicts the verified tree of size {}",
+                    offered.size, held.size
+                ),
+                proof,
+            ))),
+            None if offered.size < held.size => Err(suspect(format!(
+                "the origin offered a stale checkpoint of size {} (this node holds size {})",
+                offered.size, held.size
+            ))),
+            None => Ok(Round::Current { added: 0 }),
+        };
+    }
+    if held.size > 0 {
+        let proof = before(deadline, source.consistency_proof(held.size, offered.size)).await?;
+        if !verify_consistency(held.size, offered.size, &proof, &held.root, &offered.root) {
+            return Err(suspect(format!(
+                "no valid consistency proof from size {} to {}",
+                held.size, offered.size
+            )));
+        }
+    }
+    catch_up(mirror, source, &offered, deadline, limits.chunk_entries).await?;
+    if mirror.staged_size() < offered.size {
+        return Ok(Round::CatchingUp {
+            verified: mirror.staged_size(),
+            target: offered.size,
+        });
+    }
+    mirror.publish_staged(note).map_err(|e| {
+        mirror.discard_staged();
+        suspect(format!("the entries do not give the signed root: {e}"))
+    })?;
+    Ok(Round::Current {
+        added: offered.size - held.size,
+    })
+}
+
+/// Stages chunks towards `target` until it is reached or `deadline` passes.
+/// Each staged prefix must be proven consistent with the signed target; a
+/// prefix that is not is discarded.
+async fn catch_up(
+    mirror: &Ledger,
+    source: &dyn LogSource,
+    target: &Checkpoint,
+    deadline: Instant,
+    chunk_entries: u64,
+) -> Result<(), RoundError> {
+    let mut proven_prefix = false;
+    while mirror.staged_size() < target.size && Instant::now() < deadline {
+        if !proven_prefix {
+            prove_staged_prefix(mirror, source, target, deadline).await?;
+            proven_prefix = true;
+        }
+        let start = mirror.staged_size();
+        let end = target.size.min(start + chunk_entries.max(1));
+        let chunk = fetch(source, start, end, deadline).await?;
+        let staging = mirror.clone();
+        let staged = tokio::task::spawn_blocking(move || staging.stage(&chunk))
+            .await
+            .map_err(|e| RoundError::Suspect(Error::Internal(format!("staging stopped: {e}"))))?
+            .map_err(|e| {
+                mirror.discard_staged();
+                RoundError::Suspect(e)
+            })?;
+        if staged.size < target.size {
+            let proof = before(deadline, source.consistency_proof(staged.size, target.size)).await?;
+            if !verify_consistency(staged.size, target.size, &proof, &staged.root, &target.root) {
+                mirror.discard_staged();
+                return Err(suspect(format!(
+                    "entries {start}..{end} are not a prefix of the signed tree of size {}",
+                    target.size
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A staged tree left by an earlier round must be a prefix of the new target.
+async fn prove_staged_prefix(
+    mirror: &Ledger,
+    source: &dyn LogSource,
+    target: &Checkpoint,
+    deadline: Instant,
+) -> Result<(), RoundError> {
+    let Some(staged) = mirror.staged_tree() else {
+        return Ok(());
+    };
+    let proof = before(deadline, source.consistency_proof(staged.size, target.size)).await?;
+    if !verify_consistency(staged.size, target.size, &proof, &staged.root, &target.root) {
+        mirror.discard_staged();
+    }
+    Ok(())
+}
+
+/// Entries `[start, end)`, page by page.
+async fn fetch(source: &dyn LogSource, start: u64, end: u64, deadline: Instant) -> Result<Vec<Vec<u8>>, RoundError> {
+    let mut entries = Vec::with_capacity((end - start) as usize);
+    while start + (entries.len() as u64) < end {
+        let page = before(deadline, source.entries(start + entries.len() as u64, end)).await?;
+        if page.is_empty() {
+            return Err(suspect(format!(
+                "the origin returned no entries at {}",
+                start + entries.len() as u64
+            )));
+        }
+        entries.extend(page);
+    }
+    entries.truncate((end - start) as usize);
+    Ok(entries)
+}
+
+/// Follows the origin until aborted; retries suspect rounds with back-off,
+/// continues a catch-up at once, stops after a proven equivocation.
+pub fn spawn_follower<S: LogSource + 'static>(
+    mirror: Ledger,
+    source: S,
+    limits: FollowLimits,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut wait = FOLLOW_INTERVAL;
         loop {
             tokio::time::sleep(wait).await;
-            let round = async {
-                let client = LogClient::connect(&spec.endpoint).await?;
-                sync_once(&mirror, &spec.origin, &client).await
-            };
-            match round.await {
-                Ok(added) => {
+            match follow_round(&mirror, &source, limits).await {
+                Ok(Round::Current { added }) => {
                     wait = FOLLOW_INTERVAL;
                     if added > 0 {
-                        tracing::info!(origin = %spec.origin, added, "mirror followed its origin");
+                        tracing::info!(origin = %mirror.verifier().name(), added, "mirror followed its origin");
                     }
                 }
-                Err(Error::FailedPrecondition(_)) => return,
-                Err(e) => {
-                    wait = (wait * 2).min(FOLLOW_BACKOFF_MAX);
-                    tracing::warn!(origin = %spec.origin, "cannot follow the origin ({e}); retrying in {wait:?}");
+                Ok(Round::CatchingUp { verified, target }) => {
+                    wait = Duration::ZERO;
+                    tracing::info!(origin = %mirror.verifier().name(), verified, target, "mirror catching up");
+                }
+                Err(RoundError::Equivocation(_)) => return,
+                Err(RoundError::Suspect(e)) => {
+                    wait = (wait * 2).clamp(FOLLOW_INTERVAL, FOLLOW_BACKOFF_MAX);
+                    tracing::warn!(origin = %mirror.verifier().name(), "suspect follow round ({e}); retrying in {wait:?}");
                 }
             }
         }

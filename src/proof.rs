@@ -34,6 +34,7 @@ use crate::log::merkle::{leaf_hash, verify_inclusion, Hash};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::pb;
 use crate::projection::Registry;
+use crate::source::{LogSource, ProofSource};
 
 pub const FORMAT: &str = "peerreg-credential-proof/v1";
 
@@ -180,11 +181,11 @@ pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<Verifie
 pub async fn fresh(
     file: &ProofFile,
     verifier: &NoteVerifier,
-    node: &crate::service::client::NodeClient,
-    log: &crate::service::client::LogClient,
+    node: &dyn ProofSource,
+    log: &dyn LogSource,
 ) -> Result<VerifiedProof> {
     let old = verify(file, Some(verifier))?;
-    let new_file = ProofFile::from_pb(node.export_proof(file.credential_number.clone()).await?);
+    let new_file = ProofFile::from_pb(node.credential_proof(file.credential_number.clone()).await?);
     let new = verify(&new_file, Some(verifier))?;
     let (from, to) = (&old.checkpoint, &new.checkpoint);
     if to.size < from.size {

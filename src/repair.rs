@@ -15,7 +15,7 @@ use crate::ledger::{checkpoint_path, snapshot_path, store_path};
 use crate::log::entry::verify_entry;
 use crate::log::merkle::{leaf_hash, verify_consistency, Frontier};
 use crate::log::note::{Checkpoint, NoteVerifier};
-use crate::service::client::LogClient;
+use crate::source::LogSource;
 use crate::store::{files, CommitBatch, Store};
 
 /// Entries written per commit while rebuilding.
@@ -31,7 +31,7 @@ pub struct RepairReport {
 
 /// The checkpoint to rebuild to: the source's, if signed by us and consistent
 /// with (at least as large as) what this node last published.
-async fn target(data_dir: &Path, verifier: &NoteVerifier, source: &LogClient) -> Result<(Checkpoint, Vec<u8>)> {
+async fn target(data_dir: &Path, verifier: &NoteVerifier, source: &dyn LogSource) -> Result<(Checkpoint, Vec<u8>)> {
     let published_note = files::read_optional(&checkpoint_path(data_dir))?.ok_or_else(|| {
         Error::FailedPrecondition(format!(
             "{} has no published checkpoint to repair against",
@@ -63,7 +63,7 @@ async fn target(data_dir: &Path, verifier: &NoteVerifier, source: &LogClient) ->
 /// Fetches, verifies and writes every entry into `store`; returns the frontier.
 async fn rebuild(
     store: &Store,
-    source: &LogClient,
+    source: &dyn LogSource,
     verifier: &NoteVerifier,
     state: &str,
     size: u64,
@@ -95,7 +95,7 @@ async fn rebuild(
 /// by `verifier`'s key, `note`), from entries fetched from `source` and verified.
 pub(crate) async fn build_store(
     store_dir: &Path,
-    source: &LogClient,
+    source: &dyn LogSource,
     verifier: &NoteVerifier,
     state: &str,
     checkpoint: &Checkpoint,
@@ -116,7 +116,12 @@ pub(crate) async fn build_store(
 }
 
 /// Rebuilds the store in `data_dir` from `source`. See the module docs.
-pub async fn repair(data_dir: &Path, verifier: &NoteVerifier, state: &str, source: &LogClient) -> Result<RepairReport> {
+pub async fn repair(
+    data_dir: &Path,
+    verifier: &NoteVerifier,
+    state: &str,
+    source: &dyn LogSource,
+) -> Result<RepairReport> {
     let (checkpoint, note) = target(data_dir, verifier, source).await?;
     let building = data_dir.join("log.repair");
     if building.exists() {

@@ -13,7 +13,7 @@ use peerreg::domain::profile::RequirementProfile;
 use peerreg::error::Error;
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::Checkpoint;
-use peerreg::mirror::{self, MirrorSpec};
+use peerreg::mirror::{self, FollowLimits, MirrorSpec, Round, RoundError};
 use peerreg::service::client::LogClient;
 use peerreg::service::server::serve;
 
@@ -36,6 +36,25 @@ async fn tennessee(dir: &std::path::Path, mirrors: Vec<Ledger>) -> String {
     endpoint
 }
 
+/// Opens (creating) the mirror of `origin` in `dir` and catches it up.
+async fn caught_up(dir: &std::path::Path, origin: &TestNode) -> Ledger {
+    let source = origin.client().await;
+    let mirror = mirror::open(dir, &spec(origin), &source)
+        .await
+        .expect("open the mirror");
+    follow(&mirror, &source).await.expect("catch up");
+    mirror
+}
+
+/// Rounds of following until the mirror is current (or one fails).
+async fn follow(mirror: &Ledger, source: &LogClient) -> Result<(), RoundError> {
+    loop {
+        if let Round::Current { .. } = mirror::follow_round(mirror, source, FollowLimits::default()).await? {
+            return Ok(());
+        }
+    }
+}
+
 fn spec(origin: &TestNode) -> MirrorSpec {
     let key = origin.ledger.verifier().to_key_string();
     format!("peerreg.local/ms={}:{key}", origin.endpoint)
@@ -51,7 +70,7 @@ async fn a_mirror_follows_under_appends_and_serves_proofs_that_verify_against_th
     append_enrolments(&origin.ledger, "early", 50).await;
     let spec = spec(&origin);
     assert_eq!(spec.endpoint, origin.endpoint);
-    let mirror = mirror::open(tn_dir.path(), &spec).await.expect("seed the mirror");
+    let mirror = caught_up(tn_dir.path(), &origin).await;
     assert_eq!(
         mirror.published(),
         origin.ledger.published(),
@@ -62,14 +81,10 @@ async fn a_mirror_follows_under_appends_and_serves_proofs_that_verify_against_th
     let appends = tokio::spawn(async move { append_enrolments(&writer, "live", 150).await });
     let source = origin.client().await;
     while !appends.is_finished() {
-        mirror::sync_once(&mirror, "peerreg.local/ms", &source)
-            .await
-            .expect("follow");
+        follow(&mirror, &source).await.expect("follow");
     }
     appends.await.expect("appends");
-    mirror::sync_once(&mirror, "peerreg.local/ms", &source)
-        .await
-        .expect("catch up");
+    follow(&mirror, &source).await.expect("catch up");
     assert_eq!(mirror.published(), origin.ledger.published());
     assert_eq!(
         mirror.registry(),
@@ -120,7 +135,7 @@ async fn a_mirror_follows_under_appends_and_serves_proofs_that_verify_against_th
     assert!(matches!(unknown.checkpoint_note().await, Err(Error::NotFound(_))));
 
     // The background follower picks up new appends by itself.
-    let follower = mirror::spawn_follower(mirror.clone(), spec.clone());
+    let follower = mirror::spawn_follower(mirror.clone(), origin.client().await, FollowLimits::default());
     append_enrolments(&origin.ledger, "later", 5).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while mirror.published() != origin.ledger.published() {
@@ -142,7 +157,7 @@ async fn an_origin_that_forks_is_caught_and_the_evidence_kept() {
     copy_tree(origin_dir.path(), fork_dir.path());
     let origin = TestNode::start(origin_dir.path()).await;
     append_enrolments(&origin.ledger, "honest", 10).await;
-    let mirror = mirror::open(tn_dir.path(), &spec(&origin)).await.expect("seed");
+    let mirror = caught_up(tn_dir.path(), &origin).await;
     let held = mirror.published();
 
     // Same key, same first 10 entries, then another history: first at the same
@@ -150,29 +165,37 @@ async fn an_origin_that_forks_is_caught_and_the_evidence_kept() {
     let fork = TestNode::start(fork_dir.path()).await;
     append_enrolments(&fork.ledger, "rewritten", 10).await;
     assert_eq!(fork.ledger.published().checkpoint.size, held.checkpoint.size);
-    let same_size = mirror::sync_once(&mirror, "peerreg.local/ms", &fork.client().await).await;
+    let fork_at_same_size = fork.ledger.published().note.to_vec();
+    let same_size = follow(&mirror, &fork.client().await).await;
     assert!(
-        matches!(&same_size, Err(Error::FailedPrecondition(m)) if m.contains("EQUIVOCATION")),
+        matches!(&same_size, Err(RoundError::Equivocation(Error::FailedPrecondition(m))) if m.contains("EQUIVOCATION")),
         "{same_size:?}"
     );
+    // Longer, with no consistency proof: a man in the middle could cause that
+    // much, so it is suspect, never a second alarm.
     append_enrolments(&fork.ledger, "more", 5).await;
-    let longer = mirror::sync_once(&mirror, "peerreg.local/ms", &fork.client().await).await;
+    let longer = follow(&mirror, &fork.client().await).await;
     assert!(
-        matches!(&longer, Err(Error::FailedPrecondition(m)) if m.contains("consistency")),
+        matches!(&longer, Err(RoundError::Suspect(e)) if e.to_string().contains("consistency")),
         "{longer:?}"
     );
     assert_eq!(mirror.published(), held, "nothing from the fork was stored");
-    let evidence = std::fs::read_to_string(mirror.data_dir().join("equivocation.json")).expect("evidence file");
-    assert!(evidence.contains("held_checkpoint") && evidence.contains("offered_checkpoint"));
-    let offered = String::from_utf8_lossy(&fork.ledger.published().note).replace('\n', "\\n");
-    assert!(
-        evidence.contains(&offered),
+    let record = mirror::recorded_equivocation(mirror.data_dir())
+        .expect("readable evidence")
+        .expect("evidence recorded");
+    let offered = String::from_utf8_lossy(&fork_at_same_size).into_owned();
+    assert_eq!(
+        record.checkpoints().1,
+        offered,
         "the fork's signed checkpoint is kept as evidence"
     );
+    assert!(mirror::verify_equivocation(&record.proof, &origin.ledger.verifier().clone()).is_ok());
 
     // Restarted, the mirror still holds only the verified log.
     mirror.shutdown().await;
-    let reopened = mirror::open(tn_dir.path(), &spec(&origin)).await.expect("reopen");
+    let reopened = mirror::open(tn_dir.path(), &spec(&origin), &origin.client().await)
+        .await
+        .expect("reopen");
     assert_eq!(reopened.published(), held);
     origin.stop().await;
     fork.stop().await;
@@ -189,7 +212,7 @@ async fn a_lost_store_is_repaired_from_another_states_mirror() {
     audit(&origin.client().await, &ms_key, &audit_state)
         .await
         .expect("audit before");
-    let mirror = mirror::open(tn_dir.path(), &spec(&origin)).await.expect("seed");
+    let mirror = caught_up(tn_dir.path(), &origin).await;
     let tn = tennessee(tn_dir.path(), vec![mirror]).await;
     origin.stop().await;
 

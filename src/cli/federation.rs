@@ -8,6 +8,7 @@ use clap::Subcommand;
 use super::{status_name, Connection};
 use crate::error::{Error, Result};
 use crate::federation::trust::{TrustEntry, TrustList};
+use crate::log::note::NoteVerifier;
 use crate::mirror::{self, unix_now};
 use crate::pb;
 
@@ -49,6 +50,15 @@ pub enum TrustCommand {
         data_dir: PathBuf,
         #[arg(long)]
         state: String,
+    },
+    /// Re-check a recorded equivocation (`equivocation.json`) offline, with the pinned key alone.
+    VerifyEvidence {
+        /// The evidence file (in the state's mirror directory under `<data>/mirrors/`).
+        file: PathBuf,
+        /// The verifier key you pinned for that state; without it, the key named in the file is used
+        /// (compare it with the one you pinned).
+        #[arg(long)]
+        key: Option<String>,
     },
     /// What a running node has verified of each trusted state's log.
     Status {
@@ -125,11 +135,25 @@ pub async fn trust(command: TrustCommand) -> Result<String> {
                 None => Err(Error::NotFound(format!("no equivocation by {state} is recorded"))),
             }
         }
+        TrustCommand::VerifyEvidence { file, key } => verify_evidence(&file, key.as_deref()),
         TrustCommand::Status { connection } => {
             let status = connection.client(false).await?.federation_status().await?;
             Ok(describe_status(&status))
         }
     }
+}
+
+/// Re-checks an equivocation record with the pinned key (or the file's own).
+fn verify_evidence(file: &std::path::Path, key: Option<&str>) -> Result<String> {
+    let record = mirror::read_equivocation(file)?
+        .ok_or_else(|| Error::NotFound(format!("{} does not exist", file.display())))?;
+    let key = key.unwrap_or(&record.verifier_key);
+    let verifier = NoteVerifier::parse(key).map_err(|e| Error::InvalidArgument(format!("--key: {e}")))?;
+    let shown = mirror::verify_equivocation(&record.proof, &verifier)?;
+    Ok(format!(
+        "PROVEN: {} signed {shown}. Checked with key {key}; compare it with the key you pinned for that state.",
+        verifier.name()
+    ))
 }
 
 fn list_line(list: &TrustList) -> String {
@@ -150,6 +174,17 @@ pub fn describe_status(status: &pb::FederationStatus) -> String {
                 "{} ({} at {}): verified {} entries",
                 s.state, s.origin, s.endpoint, s.verified_size
             );
+            match pb::FollowState::try_from(s.follow_state).unwrap_or_default() {
+                pb::FollowState::CatchingUp => text.push_str(&format!(
+                    "\n  catching up: {} of {} entries verified",
+                    s.catching_up_verified, s.catching_up_target
+                )),
+                pb::FollowState::Suspect => text.push_str(&format!(
+                    "\n  SUSPECT ({} rounds): following failed without proof of anything; retrying",
+                    s.suspect_rounds
+                )),
+                _ => {}
+            }
             if !s.last_error.is_empty() {
                 text.push_str(&format!("\n  last follow failed: {}", s.last_error));
             }

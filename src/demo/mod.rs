@@ -159,8 +159,15 @@ async fn start_node(
     let options = FederationOptions {
         follow_interval: DEMO_FOLLOW_INTERVAL,
         backoff_max: Duration::from_secs(2),
+        ..FederationOptions::default()
     };
-    let federation = Arc::new(Federation::open(dir, state, trust, options)?);
+    let federation = Arc::new(Federation::open(
+        dir,
+        state,
+        trust,
+        options,
+        Arc::new(crate::service::sources::GrpcConnector),
+    )?);
     federation.spawn_followers();
     let tokens = Tokens::new(&[TokenEntry {
         name: "demo-board".into(),

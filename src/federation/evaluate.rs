@@ -16,7 +16,7 @@ use crate::domain::status::Status;
 use crate::error::{Error, Result};
 use crate::evidence::{self, VerifiedEvidence};
 use crate::ledger::{Ledger, Receipt};
-use crate::log::merkle::verify_consistency;
+use crate::mirror;
 use crate::pb;
 
 /// What a board asks: evaluate `credential_number` of `origin_state`.
@@ -106,16 +106,7 @@ pub async fn evaluate_transfer(
 async fn check_against_copy(partner: &Partner, verified: &VerifiedEvidence) -> Result<Option<Vec<String>>> {
     let state = partner.state();
     let offered = &verified.checkpoint;
-    let mut copy = partner.mirror();
-    if copy
-        .as_ref()
-        .is_none_or(|m| m.published().checkpoint.size < offered.size)
-    {
-        copy = Some(partner.sync().await?.0);
-    }
-    let Some(copy) = copy else {
-        return Err(Error::Unavailable(format!("no verified copy of {state}'s log yet")));
-    };
+    let copy = partner.catch_up_to(offered.size).await?;
     let held = copy.published().checkpoint;
     if held.size < offered.size {
         return Ok(Some(vec![format!(
@@ -124,18 +115,12 @@ async fn check_against_copy(partner: &Partner, verified: &VerifiedEvidence) -> R
             offered.size, held.size
         )]));
     }
-    let consistent = if held.size == offered.size {
-        held.root == offered.root
-    } else {
-        let proof = copy.consistency_proof(offered.size, held.size)?;
-        verify_consistency(offered.size, held.size, &proof, &offered.root, &held.root)
-    };
-    if !consistent {
+    if let Some(proof) = mirror::check_against_held(&copy, offered, &verified.note)? {
         let detail = format!(
             "its evidence checkpoint of size {} contradicts the verified log of size {}",
             offered.size, held.size
         );
-        return Err(partner.record_equivocation(&copy, &verified.note, detail));
+        return Err(partner.record_equivocation(&copy, detail, proof));
     }
     let expected = evidence::holder_indices(&copy.registry(), &verified.holder.peer_id);
     let missing = evidence::missing(&expected, verified);

@@ -3,13 +3,16 @@
 //!
 //! For each trusted state the node keeps a mirror (`mirror.rs`): the last
 //! checkpoint it verified and every entry up to it, each checked against the
-//! pinned key. A newer checkpoint is accepted only with a consistency proof;
-//! anything else is an equivocation, recorded durably with both signed
-//! checkpoints (`equivocation.json` in the mirror's directory), and from then on
-//! no decision is based on that state's log until an operator acknowledges it
-//! (`peerreg trust ack`). Followers poll each trusted log, back off while a
-//! peer is down, and never hold up the node: a peer that is down makes the
-//! calls that need it `UNAVAILABLE`, never a false approval.
+//! pinned key. A newer checkpoint is accepted only with a consistency proof.
+//! Only a *proven* equivocation (`mirror::EquivocationProof`, recorded in
+//! `equivocation.json` in the mirror's directory) blocks decisions based on
+//! that state's log until an operator acknowledges it (`peerreg trust ack`);
+//! anything unproven (stale, unprovable, slow) makes the follower *suspect*:
+//! shown, counted, retried with back-off, never a block. Followers catch up in
+//! bounded rounds and never hold up the node: an evaluation that needs a newer
+//! copy than a running catch-up has reached answers `UNAVAILABLE` ("catching
+//! up: N of M") instead of waiting, and a peer that is down makes the calls
+//! that need it `UNAVAILABLE`, never a false approval.
 //!
 //! The full copy is what makes evidence *complete*: a bundle that omits a
 //! discipline event verifies entry by entry, but the receiver's own copy of
@@ -19,24 +22,27 @@ mod evaluate;
 pub mod trust;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 pub use evaluate::{evaluate_transfer, TransferRequest, TransferResult};
 use trust::{TrustEntry, TrustList};
 
+use crate::domain::status::Status;
 use crate::error::{Error, Result};
-use crate::ledger::Ledger;
-use crate::mirror::{self, unix_now, MirrorSpec};
-use crate::pb;
-use crate::service::client::{connect_with, ClientTls, LogClient, NodeClient};
+use crate::ledger::{Ledger, Published};
+use crate::mirror::{self, unix_now, EquivocationRecord, FollowLimits, MirrorSpec, Round, RoundError};
+use crate::source::{Connector, EvidenceSource, NodeAddress};
 
-/// How often followers poll, and the longest back-off while a peer is down.
+/// How often followers poll, the longest back-off, and the bounds of a round.
 #[derive(Clone, Copy, Debug)]
 pub struct FederationOptions {
     pub follow_interval: Duration,
     pub backoff_max: Duration,
+    pub limits: FollowLimits,
+    /// How long an evaluation may spend bringing a copy up to its evidence.
+    pub evaluation_catch_up: Duration,
 }
 
 impl Default for FederationOptions {
@@ -44,31 +50,87 @@ impl Default for FederationOptions {
         FederationOptions {
             follow_interval: mirror::FOLLOW_INTERVAL,
             backoff_max: mirror::FOLLOW_BACKOFF_MAX,
+            limits: FollowLimits::default(),
+            evaluation_catch_up: crate::limits::EVALUATION_CATCH_UP,
         }
     }
 }
 
+/// Where following a trusted log stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FollowState {
+    /// No round has finished since start.
+    #[default]
+    NotYetFollowed,
+    /// The copy holds the latest checkpoint the origin showed.
+    Following,
+    /// A backlog is being verified in bounded rounds.
+    CatchingUp { verified: u64, target: u64 },
+    /// The last round failed without proof of anything (see `last_error`).
+    Suspect,
+    /// A proven equivocation is recorded and not acknowledged.
+    Blocked,
+}
+
 #[derive(Clone, Debug, Default)]
 struct Health {
+    state: FollowState,
     last_followed_unix: i64,
     last_error: String,
+    /// Rounds that ended suspect since start.
+    suspect_rounds: u64,
+}
+
+/// What this node knows of one trusted state (`Federation.GetFederationStatus`).
+#[derive(Clone, Debug)]
+pub struct PartnerStatus {
+    pub state: String,
+    pub origin: String,
+    pub endpoint: String,
+    pub verifier_key: String,
+    /// The last checkpoint of that state's log this node verified.
+    pub verified: Option<Published>,
+    pub follow: FollowState,
+    pub last_followed_unix: i64,
+    pub last_error: String,
+    pub suspect_rounds: u64,
+    pub equivocation: Option<EquivocationRecord>,
+}
+
+/// An origin credential's status, as this node's verified copy shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginStatus {
+    pub origin_state: String,
+    pub credential_number: String,
+    pub status: Status,
+    pub expires_on: chrono::NaiveDate,
+    pub verified_size: u64,
 }
 
 /// One trusted state: its pinned key, its node, and this node's verified copy of its log.
 pub struct Partner {
     pub entry: TrustEntry,
     spec: MirrorSpec,
-    dir: PathBuf,
-    tls: Option<ClientTls>,
-    /// The mirror, once seeded. Readers clone the handle; only `sync` changes it.
+    address: NodeAddress,
+    /// Where the copy lives (inside `<data>/mirrors/`).
+    data_dir: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    connector: Arc<dyn Connector>,
+    /// The copy, once created. Readers clone the handle; only a round changes it.
     opened: RwLock<Option<Ledger>>,
-    /// One sync at a time (the follower and evaluations share it).
+    /// One round at a time (the follower and evaluations share it).
     syncing: tokio::sync::Mutex<()>,
     health: Mutex<Health>,
+    options: FederationOptions,
 }
 
 impl Partner {
-    fn open(data_dir: &Path, entry: TrustEntry) -> Result<Partner> {
+    fn open(
+        data_dir: &Path,
+        entry: TrustEntry,
+        connector: Arc<dyn Connector>,
+        options: FederationOptions,
+    ) -> Result<Partner> {
         let verifier = entry.verifier()?;
         let spec = MirrorSpec {
             origin: verifier.name().to_string(),
@@ -76,18 +138,14 @@ impl Partner {
             verifier,
         };
         let dir = mirror::mirror_dir(data_dir, &spec.origin);
-        let tls = match &entry.ca_cert {
-            Some(path) => Some(ClientTls {
-                ca_pem: std::fs::read(path).map_err(|e| {
-                    Error::InvalidArgument(format!(
-                        "cannot read the CA for {} ({}): {e}",
-                        entry.state,
-                        path.display()
-                    ))
-                })?,
-                identity: None,
-                domain: None,
-            }),
+        let ca_pem = match &entry.ca_cert {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                Error::InvalidArgument(format!(
+                    "cannot read the CA for {} ({}): {e}",
+                    entry.state,
+                    path.display()
+                ))
+            })?),
             None => None,
         };
         let opened = mirror::open_seeded(&dir, &spec)?;
@@ -95,13 +153,19 @@ impl Partner {
             check_state(&entry, ledger)?;
         }
         Ok(Partner {
+            address: NodeAddress {
+                endpoint: entry.endpoint.clone(),
+                ca_pem,
+            },
             entry,
             spec,
+            data_dir: data_dir.to_path_buf(),
             dir,
-            tls,
+            connector,
             opened: RwLock::new(opened),
             syncing: tokio::sync::Mutex::new(()),
             health: Mutex::new(Health::default()),
+            options,
         })
     }
 
@@ -113,15 +177,14 @@ impl Partner {
         &self.spec.verifier
     }
 
-    /// The verified copy of this state's log, if it has been seeded.
+    /// The verified copy of this state's log, if it has been created.
     pub fn mirror(&self) -> Option<Ledger> {
         self.opened.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// A client of this state's node (Reciprocity and Registry calls).
-    pub async fn node(&self) -> Result<NodeClient> {
-        let channel = connect_with(&self.entry.endpoint, self.tls.as_ref()).await?;
-        Ok(NodeClient::from_channel(channel, None))
+    /// This state's node, to ask for evidence.
+    pub async fn node(&self) -> Result<Box<dyn EvidenceSource>> {
+        self.connector.node(&self.address).await
     }
 
     /// Refuses while an equivocation by this state is recorded and not acknowledged.
@@ -139,88 +202,150 @@ impl Partner {
         }
     }
 
-    /// Brings the mirror up to the origin's latest checkpoint (seeding it on
-    /// first use). Returns the mirror and the entries added.
-    pub async fn sync(&self) -> Result<(Ledger, u64)> {
+    /// One bounded round of following (creating the copy on first use).
+    pub async fn sync(&self) -> Result<Round> {
         let _one_at_a_time = self.syncing.lock().await;
-        self.ensure_not_blocked()?;
-        let result = self.sync_locked().await;
-        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
-        match &result {
-            Ok(_) => {
-                *health = Health {
-                    last_followed_unix: unix_now(),
-                    last_error: String::new(),
-                }
-            }
-            Err(e) => health.last_error = format!("{}: {e}", e.code_name()),
-        }
-        result
+        self.round_locked(self.options.limits).await
     }
 
-    async fn sync_locked(&self) -> Result<(Ledger, u64)> {
-        let log = LogClient::new(connect_with(&self.entry.endpoint, self.tls.as_ref()).await?);
+    /// Brings the copy up to at least `size` for an evaluation, within a short
+    /// deadline (waiting for a running round only within it): if the backlog
+    /// is too long for it, `UNAVAILABLE` says how far the catch-up got. A copy that
+    /// holds the origin's latest checkpoint is returned even if smaller: the
+    /// origin has never shown `size`.
+    pub async fn catch_up_to(&self, size: u64) -> Result<Ledger> {
+        if let Some(copy) = self.mirror().filter(|m| m.published().checkpoint.size >= size) {
+            return Ok(copy);
+        }
+        let deadline = tokio::time::Instant::now() + self.options.evaluation_catch_up;
+        let Ok(_one_at_a_time) = tokio::time::timeout_at(deadline, self.syncing.lock()).await else {
+            return Err(self.catching_up_error(size));
+        };
+        if let Some(copy) = self.mirror().filter(|m| m.published().checkpoint.size >= size) {
+            return Ok(copy);
+        }
+        let limits = FollowLimits {
+            round_deadline: deadline.saturating_duration_since(tokio::time::Instant::now()),
+            ..self.options.limits
+        };
+        match (self.round_locked(limits).await?, self.mirror()) {
+            (Round::Current { .. }, Some(copy)) => Ok(copy),
+            _ => Err(self.catching_up_error(size)),
+        }
+    }
+
+    fn catching_up_error(&self, size: u64) -> Error {
+        let verified = self.mirror().map_or(0, |m| m.staged_size());
+        let target = match self.health().state {
+            FollowState::CatchingUp { target, .. } => target.max(size),
+            _ => size,
+        };
+        Error::Unavailable(format!(
+            "this node is still verifying {}'s log (catching up: {verified} of {target} entries); try again shortly",
+            self.state()
+        ))
+    }
+
+    async fn round_locked(&self, limits: FollowLimits) -> Result<Round> {
+        self.ensure_not_blocked()?;
+        let result = self.round(limits).await;
+        self.record_health(&result);
+        result.map_err(Error::from)
+    }
+
+    async fn round(&self, limits: FollowLimits) -> Result<Round, RoundError> {
+        let source = self.connector.log(&self.address).await.map_err(RoundError::Suspect)?;
         let ledger = match self.mirror() {
             Some(ledger) => ledger,
             None => {
-                mirror::seed(&self.dir, &self.spec, &log).await?;
-                let ledger = mirror::open_seeded(&self.dir, &self.spec)?.ok_or_else(|| {
-                    Error::Internal(format!("the mirror of {} did not open after seeding", self.state()))
-                })?;
-                check_state(&self.entry, &ledger)?;
+                let ledger = mirror::open(&self.data_dir, &self.spec, source.as_ref())
+                    .await
+                    .map_err(RoundError::Suspect)?;
+                check_state(&self.entry, &ledger).map_err(RoundError::Suspect)?;
                 *self.opened.write().unwrap_or_else(|p| p.into_inner()) = Some(ledger.clone());
-                return Ok((ledger, 0));
+                ledger
             }
         };
-        let added = mirror::sync_once(&ledger, &self.spec.origin, &log).await?;
-        Ok((ledger, added))
+        mirror::follow_round(&ledger, source.as_ref(), limits).await
     }
 
-    /// Records that this state signed `offered`, which contradicts the copy held.
-    fn record_equivocation(&self, ledger: &Ledger, offered: &[u8], detail: String) -> Error {
-        mirror::equivocation(ledger, &self.spec.origin, offered, detail)
+    fn record_health(&self, result: &Result<Round, RoundError>) {
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(Round::Current { .. }) => {
+                health.state = FollowState::Following;
+                health.last_followed_unix = unix_now();
+                health.last_error.clear();
+            }
+            Ok(Round::CatchingUp { verified, target }) => {
+                health.state = FollowState::CatchingUp {
+                    verified: *verified,
+                    target: *target,
+                };
+                health.last_followed_unix = unix_now();
+            }
+            Err(RoundError::Equivocation(e)) => {
+                health.state = FollowState::Blocked;
+                health.last_error = format!("{}: {e}", e.code_name());
+            }
+            Err(RoundError::Suspect(e)) => {
+                health.state = FollowState::Suspect;
+                health.suspect_rounds += 1;
+                health.last_error = format!("{}: {e}", e.code_name());
+                tracing::warn!(state = %self.entry.state, rounds = health.suspect_rounds, "suspect follow round: {e}");
+            }
+        }
     }
 
-    fn status(&self) -> Result<pb::TrustedState> {
-        let health = self.health.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let published = self.mirror().map(|m| m.published());
-        let equivocation = mirror::recorded_equivocation(&self.dir)?.map(|r| pb::Equivocation {
-            detail: r.detail,
-            held_checkpoint: r.held_checkpoint.into_bytes(),
-            offered_checkpoint: r.offered_checkpoint.into_bytes(),
-            recorded_unix: r.recorded_unix,
-        });
-        Ok(pb::TrustedState {
+    fn health(&self) -> Health {
+        self.health.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records a proven equivocation found while checking evidence.
+    fn record_equivocation(&self, ledger: &Ledger, detail: String, proof: mirror::EquivocationProof) -> Error {
+        let error = mirror::equivocation(ledger, detail, proof);
+        self.health.lock().unwrap_or_else(|p| p.into_inner()).state = FollowState::Blocked;
+        error
+    }
+
+    fn status(&self) -> Result<PartnerStatus> {
+        let health = self.health();
+        let equivocation = mirror::recorded_equivocation(&self.dir)?;
+        Ok(PartnerStatus {
             state: self.entry.state.clone(),
             origin: self.spec.origin.clone(),
             endpoint: self.entry.endpoint.clone(),
             verifier_key: self.entry.key.clone(),
-            verified_size: published.as_ref().map_or(0, |p| p.checkpoint.size),
-            verified_checkpoint: published.map(|p| p.note.to_vec()).unwrap_or_default(),
+            verified: self.mirror().map(|m| m.published()).filter(|p| p.checkpoint.size > 0),
+            follow: if equivocation.is_some() {
+                FollowState::Blocked
+            } else {
+                health.state
+            },
             last_followed_unix: health.last_followed_unix,
             last_error: health.last_error,
+            suspect_rounds: health.suspect_rounds,
             equivocation,
         })
     }
 
-    /// Polls the origin until aborted; backs off while it is down or blocked.
-    async fn follow(self: Arc<Partner>, options: FederationOptions) {
+    /// Follows the origin until aborted: at once while catching up, at the
+    /// interval when current, with back-off while suspect or blocked.
+    async fn follow(self: Arc<Partner>) {
+        let options = self.options;
         let mut wait = options.follow_interval;
         loop {
             tokio::time::sleep(wait).await;
-            match self.sync().await {
-                Ok((_, added)) => {
-                    wait = options.follow_interval;
+            wait = match self.sync().await {
+                Ok(Round::Current { added }) => {
                     if added > 0 {
                         tracing::info!(state = %self.entry.state, added, "followed a trusted state's log");
                     }
+                    options.follow_interval
                 }
-                Err(Error::FailedPrecondition(_)) => wait = options.follow_interval,
-                Err(e) => {
-                    wait = (wait * 2).min(options.backoff_max);
-                    tracing::warn!(state = %self.entry.state, "cannot follow ({e}); retrying in {wait:?}");
-                }
-            }
+                Ok(Round::CatchingUp { .. }) => Duration::ZERO,
+                Err(_) => (wait * 2).clamp(options.follow_interval, options.backoff_max),
+            };
         }
     }
 }
@@ -242,13 +367,19 @@ fn check_state(entry: &TrustEntry, mirror: &Ledger) -> Result<()> {
 pub struct Federation {
     own_state: String,
     partners: BTreeMap<String, Arc<Partner>>,
-    options: FederationOptions,
     followers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Federation {
-    /// Opens the copies already held for `list` (no network); seeding happens on first follow.
-    pub fn open(data_dir: &Path, own_state: &str, list: &TrustList, options: FederationOptions) -> Result<Federation> {
+    /// Opens the copies already held for `list` (no network); copies are
+    /// created and filled by the followers, through `connector`.
+    pub fn open(
+        data_dir: &Path,
+        own_state: &str,
+        list: &TrustList,
+        options: FederationOptions,
+        connector: Arc<dyn Connector>,
+    ) -> Result<Federation> {
         let mut partners = BTreeMap::new();
         for entry in &list.entries {
             if entry.state == own_state {
@@ -256,13 +387,12 @@ impl Federation {
                     "the trust list names this node's own state {own_state}"
                 )));
             }
-            let partner = Partner::open(data_dir, entry.clone())?;
+            let partner = Partner::open(data_dir, entry.clone(), connector.clone(), options)?;
             partners.insert(entry.state.clone(), Arc::new(partner));
         }
         Ok(Federation {
             own_state: own_state.to_string(),
             partners,
-            options,
             followers: Mutex::new(Vec::new()),
         })
     }
@@ -272,7 +402,6 @@ impl Federation {
         Federation {
             own_state: own_state.to_string(),
             partners: BTreeMap::new(),
-            options: FederationOptions::default(),
             followers: Mutex::new(Vec::new()),
         }
     }
@@ -281,7 +410,7 @@ impl Federation {
     pub fn spawn_followers(&self) {
         let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
         for partner in self.partners.values() {
-            followers.push(tokio::spawn(partner.clone().follow(self.options)));
+            followers.push(tokio::spawn(partner.clone().follow()));
         }
     }
 
@@ -303,28 +432,26 @@ impl Federation {
         self.partners.values()
     }
 
-    pub fn status(&self) -> Result<pb::FederationStatus> {
-        let states = self.partners.values().map(|p| p.status()).collect::<Result<_>>()?;
-        Ok(pb::FederationStatus { states })
+    pub fn status(&self) -> Result<Vec<PartnerStatus>> {
+        self.partners.values().map(|p| p.status()).collect()
     }
 
     /// A credential's status in `state` from the verified copy (no network).
-    pub fn origin_status(&self, state: &str, number: &str, today: chrono::NaiveDate) -> Result<pb::OriginStatus> {
+    pub fn origin_status(&self, state: &str, number: &str, today: chrono::NaiveDate) -> Result<OriginStatus> {
         let partner = self.partner(state)?;
-        let mirror = partner.mirror().ok_or_else(|| {
-            Error::Unavailable(format!(
-                "this node has not yet verified any of {state}'s log; try again shortly"
-            ))
-        })?;
+        let mirror = partner
+            .mirror()
+            .filter(|m| m.published().checkpoint.size > 0)
+            .ok_or_else(|| partner.catching_up_error(1))?;
         let registry = mirror.registry();
         let credential = registry
             .credential(number)
             .ok_or_else(|| Error::NotFound(format!("no credential {number:?} in {state}'s verified log")))?;
-        Ok(pb::OriginStatus {
+        Ok(OriginStatus {
             origin_state: state.to_string(),
             credential_number: number.to_string(),
-            status: crate::service::registry::status_code(credential.status_on(today)).into(),
-            expires_on: credential.expires_on_as_of(today).to_string(),
+            status: credential.status_on(today),
+            expires_on: credential.expires_on_as_of(today),
             verified_size: registry.size,
         })
     }

@@ -1,6 +1,15 @@
 //! A follower: a read-only copy of another node's log (a mirror). It never
-//! signs anything; it stores entries only together with a checkpoint signed by
-//! the origin's pinned key whose tree they complete exactly.
+//! signs anything; it *publishes* (serves, replays, decides on) only a tree
+//! that a checkpoint signed by the origin's pinned key covers exactly.
+//!
+//! A follower catches up in bounded steps: `stage` takes the next chunk of
+//! entries (each signature checked), writes them to the store beyond the
+//! published tree and extends a *staged* frontier and registry; the caller
+//! proves each staged prefix consistent with the origin's signed checkpoint;
+//! `publish_staged` moves the published tree up once the staged tree is exactly
+//! the signed one. Memory is one chunk, whatever the backlog. Staged entries
+//! beyond the published tree are never served and are forgotten on restart
+//! (open ignores them; the next catch-up writes them again).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,12 +19,43 @@ use crate::clock::SystemClock;
 use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
 use crate::log::entry::verify_entry;
-use crate::log::merkle::leaf_hash;
+use crate::log::merkle::{leaf_hash, Frontier, Hash};
 use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::projection::Registry;
 use crate::store::{files, CommitBatch};
 
+/// A follower's trees: the published one and, during a catch-up, the staged one.
+pub(super) struct FollowerTrees {
+    published: Frontier,
+    staged: Option<Staged>,
+}
+
+/// Entries verified and stored beyond the published tree, not yet covered by a
+/// signed checkpoint.
+struct Staged {
+    frontier: Frontier,
+    registry: Registry,
+}
+
+/// The staged tree after a `stage` call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StagedTree {
+    pub size: u64,
+    pub root: Hash,
+}
+
+impl FollowerTrees {
+    pub(super) fn new(published: Frontier) -> FollowerTrees {
+        FollowerTrees {
+            published,
+            staged: None,
+        }
+    }
+}
+
 impl Ledger {
-    /// Opens a follower's store (already seeded with a checkpoint of its origin).
+    /// Opens a follower's store. A mirror never seeded holds no checkpoint:
+    /// it opens as the empty tree and catches up from its origin.
     pub fn open_follower(data_dir: PathBuf, state: String, verifier: NoteVerifier) -> Result<Ledger> {
         let params = open::OpenParams {
             data_dir: &data_dir,
@@ -34,66 +74,127 @@ impl Ledger {
             clock: Arc::new(SystemClock),
         };
         let shared = Shared::new(opened.store, opened.published, registry, settings, verifier, None);
-        *lock(&shared.follower_frontier) = Some(opened.frontier);
+        *lock(&shared.follower) = Some(FollowerTrees::new(opened.frontier));
         open::spawn_sweep(&shared, opened.sweep_below);
         Ok(Ledger { shared })
     }
 
     /// True for a follower (mirror) of another node's log.
     pub fn is_follower(&self) -> bool {
-        lock(&self.shared.follower_frontier).is_some()
+        lock(&self.shared.follower).is_some()
     }
 
-    /// Stores `entries` (the next ones after the current tree) with the origin's
-    /// signed `note` whose tree they complete. Anything else is refused.
-    pub fn ingest(&self, entries: Vec<Vec<u8>>, note: Vec<u8>) -> Result<Published> {
+    /// The size of the tree verified so far: the staged one during a catch-up,
+    /// else the published one.
+    pub fn staged_size(&self) -> u64 {
+        lock(&self.shared.follower)
+            .as_ref()
+            .map_or(0, |trees| match &trees.staged {
+                Some(staged) => staged.frontier.size(),
+                None => trees.published.size(),
+            })
+    }
+
+    /// The staged tree of an unfinished catch-up, if there is one.
+    pub fn staged_tree(&self) -> Option<StagedTree> {
+        let guard = lock(&self.shared.follower);
+        let staged = guard.as_ref()?.staged.as_ref()?;
+        Some(StagedTree {
+            size: staged.frontier.size(),
+            root: staged.frontier.root(),
+        })
+    }
+
+    /// Verifies and stores `entries`, the next ones after the staged (or
+    /// published) tree; returns the staged tree. Blocking: call it off the
+    /// async threads. A bad signature or an entry of another state is
+    /// `DATA_LOSS` and stages nothing.
+    pub fn stage(&self, entries: &[Vec<u8>]) -> Result<StagedTree> {
         let shared = &self.shared;
-        let mut guard = lock(&shared.follower_frontier);
-        let Some(frontier) = guard.as_mut() else {
-            return Err(Error::FailedPrecondition(
-                "only a follower ingests another node's entries".into(),
-            ));
+        let mut guard = lock(&shared.follower);
+        let trees = guard.as_mut().ok_or_else(not_a_follower)?;
+        let (mut frontier, mut registry) = match &trees.staged {
+            Some(staged) => (staged.frontier.clone(), staged.registry.clone()),
+            None => (trees.published.clone(), self.registry()),
         };
-        let checkpoint = Checkpoint::open(&note, &shared.verifier)
-            .map_err(|e| Error::DataLoss(format!("the checkpoint is not signed by the pinned key: {e}")))?;
-        let start = frontier.size();
-        if checkpoint.size != start + entries.len() as u64 {
-            return Err(Error::InvalidArgument(format!(
-                "{} entries after {start} do not make a tree of size {}",
-                entries.len(),
-                checkpoint.size
-            )));
-        }
-        let mut extended = frontier.clone();
-        let mut registry = shared.registry.read().unwrap_or_else(|p| p.into_inner()).clone();
         let mut batch = CommitBatch::default();
-        for (index, entry) in (start..).zip(entries) {
-            let event = verify_entry(index, &entry, &shared.verifier, &shared.state)
+        for (index, entry) in (frontier.size()..).zip(entries) {
+            let event = verify_entry(index, entry, &shared.verifier, &shared.state)
                 .map_err(|e| Error::DataLoss(format!("the origin served a bad entry: {e}")))?;
             if let Err(e) = registry.apply_event(index, &event) {
                 tracing::warn!(index, "a followed event does not replay: {e}");
                 registry.size = index + 1;
             }
-            batch.hashes.extend(extended.push(leaf_hash(&entry)));
+            batch.hashes.extend(frontier.push(leaf_hash(entry)));
             batch.event_ids.push((event.event_id, index));
-            batch.entries.push((index, entry));
+            batch.entries.push((index, entry.clone()));
         }
-        if extended.root() != checkpoint.root {
-            return Err(Error::FailedPrecondition(format!(
-                "EQUIVOCATION: the origin's checkpoint of size {} is not an extension of the {start} entries already verified",
-                checkpoint.size
+        shared.store.commit(&batch)?;
+        let tree = StagedTree {
+            size: frontier.size(),
+            root: frontier.root(),
+        };
+        trees.staged = Some(Staged { frontier, registry });
+        Ok(tree)
+    }
+
+    /// Forgets the staged tree (its entries stay in the store, unserved, and are
+    /// overwritten by the next catch-up).
+    pub fn discard_staged(&self) {
+        if let Some(trees) = lock(&self.shared.follower).as_mut() {
+            trees.staged = None;
+        }
+    }
+
+    /// Publishes the staged tree under the origin's signed `note`, which must
+    /// cover it exactly. Anything else is refused and publishes nothing.
+    pub fn publish_staged(&self, note: Vec<u8>) -> Result<Published> {
+        let shared = &self.shared;
+        let mut guard = lock(&shared.follower);
+        let trees = guard.as_mut().ok_or_else(not_a_follower)?;
+        let checkpoint = Checkpoint::open(&note, &shared.verifier)
+            .map_err(|e| Error::DataLoss(format!("the checkpoint is not signed by the pinned key: {e}")))?;
+        let staged = trees
+            .staged
+            .as_ref()
+            .ok_or_else(|| Error::FailedPrecondition("nothing is staged to publish".into()))?;
+        if staged.frontier.size() != checkpoint.size || staged.frontier.root() != checkpoint.root {
+            return Err(Error::InvalidArgument(format!(
+                "the signed checkpoint of size {} does not cover the staged tree of size {}",
+                checkpoint.size,
+                staged.frontier.size()
             )));
         }
-        batch.checkpoint_note = note;
-        shared.store.commit(&batch)?;
-        files::write_atomic(&checkpoint_path(&shared.data_dir), &batch.checkpoint_note, false)?;
-        *frontier = extended;
-        *shared.registry.write().unwrap_or_else(|p| p.into_inner()) = registry;
+        shared.store.commit(&CommitBatch {
+            checkpoint_note: note.clone(),
+            ..Default::default()
+        })?;
+        files::write_atomic(&checkpoint_path(&shared.data_dir), &note, false)?;
+        let Some(staged) = trees.staged.take() else {
+            return Err(Error::Internal("the staged tree vanished under its lock".into()));
+        };
+        trees.published = staged.frontier;
+        *shared.registry.write().unwrap_or_else(|p| p.into_inner()) = staged.registry;
         let published = Published {
-            note: Arc::from(batch.checkpoint_note),
+            note: Arc::from(note),
             checkpoint,
         };
         shared.published.send_replace(published.clone());
         Ok(published)
     }
+
+    /// The root of the published tree at `size` (at most the published size).
+    pub fn root_at(&self, size: u64) -> Result<Hash> {
+        let published = self.published().checkpoint.size;
+        if size > published {
+            return Err(Error::OutOfRange(format!(
+                "size {size} is past the published tree of size {published}"
+            )));
+        }
+        self.shared.root_at(size)
+    }
+}
+
+fn not_a_follower() -> Error {
+    Error::FailedPrecondition("only a follower stores another node's entries".into())
 }

@@ -12,6 +12,7 @@
 
 mod committer;
 mod follow;
+pub use follow::StagedTree;
 mod open;
 mod replay;
 
@@ -27,7 +28,7 @@ use crate::clock::Clock;
 use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::log::merkle::{self, Frontier, Hash, HashReader, NodeId};
+use crate::log::merkle::{self, Hash, HashReader, NodeId};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
 use crate::pb;
 use crate::projection::Registry;
@@ -102,8 +103,9 @@ struct Shared {
     /// Background threads holding the store (sweep, snapshots), joined at shutdown
     /// so the store is closed when `shutdown` returns.
     background: Mutex<Vec<std::thread::JoinHandle<()>>>,
-    /// A follower's (mirror's) tree edge; `None` for a log this node signs.
-    follower_frontier: Mutex<Option<Frontier>>,
+    /// A follower's (mirror's) published and staged trees; `None` for a log
+    /// this node signs.
+    follower: Mutex<Option<follow::FollowerTrees>>,
     /// Group commits made since open (for batch-size figures and metrics).
     commits: AtomicU64,
 }
@@ -416,7 +418,7 @@ impl Shared {
             commits: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             background: Mutex::new(Vec::new()),
-            follower_frontier: Mutex::new(None),
+            follower: Mutex::new(None),
         })
     }
 }

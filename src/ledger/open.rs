@@ -68,7 +68,7 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
     };
     let stored = open_note(&stored_note, verifier, &store, "the store's own checkpoint")?;
     let last = store.last_entry_index()?;
-    if last != stored.size.checked_sub(1) {
+    if last != stored.size.checked_sub(1) && !staged_tail(options, last, stored.size) {
         let found = last.map_or(0, |i| i + 1);
         return Err(data_loss(
             &store,
@@ -103,6 +103,12 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
     })
 }
 
+/// A follower may hold entries beyond its signed tree: a catch-up that was
+/// interrupted. They were never served; they are ignored until written again.
+fn staged_tail(options: &OpenParams<'_>, last: Option<u64>, size: u64) -> bool {
+    options.signer.is_none() && last.is_some_and(|last| last >= size)
+}
+
 fn data_loss(store: &Store, detail: String) -> Error {
     Error::DataLoss(format!(
         "refusing to serve the log in {}: {detail}",
@@ -133,23 +139,31 @@ fn create(store: Store, options: &OpenParams<'_>, published_note: Option<Vec<u8>
             format!("the store is empty but a checkpoint of size {size} was published; repair the store from a mirror"),
         ));
     }
+    let checkpoint = Checkpoint {
+        origin: options.verifier.name().to_string(),
+        size: 0,
+        root: empty_root(),
+    };
+    let Some(signer) = options.signer else {
+        // A follower starts from the empty tree (any staged tail is ignored);
+        // it has no signed checkpoint until its first catch-up publishes one.
+        let published = Published {
+            note: Arc::from(Vec::new()),
+            checkpoint,
+        };
+        return Ok(Opened {
+            store,
+            frontier: Frontier::default(),
+            published,
+            sweep_below: 0,
+        });
+    };
     if store.last_entry_index()?.is_some() {
         return Err(data_loss(
             &store,
             "entries are stored but the store's checkpoint is missing".into(),
         ));
     }
-    let Some(signer) = options.signer else {
-        return Err(data_loss(
-            &store,
-            "a follower's store is empty: it must be filled from its origin first".into(),
-        ));
-    };
-    let checkpoint = Checkpoint {
-        origin: options.verifier.name().to_string(),
-        size: 0,
-        root: empty_root(),
-    };
     let note = checkpoint.sign(signer).into_bytes();
     store.commit(&CommitBatch {
         checkpoint_note: note.clone(),

@@ -48,8 +48,12 @@ pub fn key_id(name: &str, public: &VerifyingKey) -> KeyId {
     [digest[0], digest[1], digest[2], digest[3]]
 }
 
-/// A key name must be non-empty UTF-8 with no spaces or plus signs (C2SP).
-fn check_key_name(name: &str) -> Result<(), NoteError> {
+/// A key name must be non-empty UTF-8 with no spaces or plus signs (C2SP);
+/// ours also has no control characters, a bounded length, and no `.` or `..`
+/// path segment. Key names become origins, and an origin names a directory
+/// (a mirror's): whatever else protects that directory, a name that reads as
+/// "the parent directory" is refused where it enters.
+pub fn check_key_name(name: &str) -> Result<(), NoteError> {
     if name.is_empty() || name.len() > limits::KEY_NAME_BYTES_MAX {
         return Err(NoteError::MalformedKey(format!(
             "a key name (origin) must be 1 to {} bytes",
@@ -58,10 +62,30 @@ fn check_key_name(name: &str) -> Result<(), NoteError> {
     }
     if name.chars().any(|c| c == '+' || c.is_whitespace() || c.is_control()) {
         return Err(NoteError::MalformedKey(format!(
-            "key name {name:?} must not contain spaces, '+' or control characters"
+            "key name {} must not contain spaces, '+' or control characters",
+            quote_prefix(name)
+        )));
+    }
+    if name.split('/').any(|segment| segment == "." || segment == "..") {
+        return Err(NoteError::MalformedKey(format!(
+            "key name {} must not contain a '.' or '..' path segment",
+            quote_prefix(name)
         )));
     }
     Ok(())
+}
+
+/// At most the first 64 characters of `text`, quoted, for error messages: an
+/// error never echoes unbounded input.
+fn quote_prefix(text: &str) -> String {
+    const SHOWN_CHARS_MAX: usize = 64;
+    let mut chars = text.chars();
+    let shown: String = chars.by_ref().take(SHOWN_CHARS_MAX).collect();
+    if chars.next().is_some() {
+        format!("{shown:?}…")
+    } else {
+        format!("{shown:?}")
+    }
 }
 
 /// Splits `<name>+<hex id>+<base64 key>` and checks the algorithm byte.
@@ -354,6 +378,38 @@ mod tests {
 
     fn signer(name: &str, seed: u8) -> NoteSigner {
         NoteSigner::from_seed(name, [seed; 32]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn key_names_that_read_as_paths_up_or_here_are_refused() {
+        for bad in [".", "..", "../x", "a/..", "a/./b", "", "a b", "a+b", "a\u{7}b"] {
+            assert!(check_key_name(bad).is_err(), "{bad:?} must be refused");
+        }
+        for good in ["peerreg.local/ms", "example.com/foo", "a..b", ".well-known/x", "a/b_c"] {
+            assert_eq!(check_key_name(good), Ok(()), "{good:?} must be accepted");
+        }
+        let long = "x".repeat(limits::KEY_NAME_BYTES_MAX + 1);
+        assert!(check_key_name(&long).is_err());
+    }
+
+    #[test]
+    fn a_verifier_key_named_dot_dot_does_not_parse() {
+        let public = signer("ok", 1).verifier().public;
+        let forged = format!(
+            "..+{}+{}",
+            hex::encode(key_id("..", &public)),
+            BASE64.encode([&[ALGORITHM_ED25519][..], public.as_bytes()].concat())
+        );
+        assert!(matches!(NoteVerifier::parse(&forged), Err(NoteError::MalformedKey(_))));
+    }
+
+    #[test]
+    fn an_error_quotes_only_a_short_prefix_of_a_long_name() {
+        let long = format!("{}+", "n".repeat(200));
+        let Err(NoteError::MalformedKey(message)) = check_key_name(&long) else {
+            panic!("a name with '+' must be refused");
+        };
+        assert!(message.len() < 200, "{message}");
     }
 
     #[test]

@@ -58,13 +58,7 @@ pub async fn connect_with(endpoint: &str, tls: Option<&ClientTls>) -> Result<Cha
         .map_err(|e| Error::Unavailable(format!("cannot reach {endpoint}: {e}")))
 }
 
-/// Who a log says it is (unverified until checked against a pinned key).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogIdentity {
-    pub origin: String,
-    pub state: String,
-    pub verifier_key: String,
-}
+pub use crate::source::LogIdentity;
 
 /// A remote `TransparencyLog`.
 #[derive(Clone)]

@@ -10,6 +10,7 @@ mod convert;
 pub mod reciprocity;
 pub mod registry;
 pub mod server;
+pub mod sources;
 pub mod status;
 pub mod transparency;
 mod watch;

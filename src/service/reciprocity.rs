@@ -11,8 +11,9 @@ use super::rpc::federation_server::Federation as FederationRpc;
 use super::rpc::reciprocity_server::Reciprocity;
 use crate::auth::{Operation, Tokens};
 use crate::domain::fact::identifier;
-use crate::federation::{evaluate_transfer, Federation, TransferRequest, TransferResult};
+use crate::federation::{evaluate_transfer, Federation, FollowState, PartnerStatus, TransferRequest, TransferResult};
 use crate::ledger::Ledger;
+use crate::mirror::EquivocationProof;
 use crate::pb;
 
 pub struct ReciprocityService {
@@ -101,7 +102,8 @@ impl FederationRpc for FederationService {
         &self,
         _: Request<pb::GetFederationStatusRequest>,
     ) -> Result<Response<pb::FederationStatus>, Status> {
-        Ok(Response::new(self.federation.status()?))
+        let states = self.federation.status()?.into_iter().map(trusted_state).collect();
+        Ok(Response::new(pb::FederationStatus { states }))
     }
 
     async fn get_origin_status(
@@ -115,6 +117,52 @@ impl FederationRpc for FederationService {
         let state = crate::config::parse_state(&origin_state)?;
         let number = identifier("credential_number", &credential_number)?;
         let answer = self.federation.origin_status(&state, &number, self.ledger.today())?;
-        Ok(Response::new(answer))
+        Ok(Response::new(pb::OriginStatus {
+            origin_state: answer.origin_state,
+            credential_number: answer.credential_number,
+            status: convert::status(answer.status).into(),
+            expires_on: convert::date(answer.expires_on),
+            verified_size: answer.verified_size,
+        }))
+    }
+}
+
+/// What this node verified of one trusted state, on the wire.
+fn trusted_state(status: PartnerStatus) -> pb::TrustedState {
+    let (follow_state, (verified, target)) = match status.follow {
+        FollowState::NotYetFollowed => (pb::FollowState::NotYetFollowed, (0, 0)),
+        FollowState::Following => (pb::FollowState::Following, (0, 0)),
+        FollowState::CatchingUp { verified, target } => (pb::FollowState::CatchingUp, (verified, target)),
+        FollowState::Suspect => (pb::FollowState::Suspect, (0, 0)),
+        FollowState::Blocked => (pb::FollowState::Blocked, (0, 0)),
+    };
+    let equivocation = status.equivocation.map(|record| {
+        let (held, offered) = record.checkpoints();
+        let kind = match &record.proof {
+            EquivocationProof::SameSize { .. } => "same_size",
+            EquivocationProof::NotAPrefix { .. } => "not_a_prefix",
+        };
+        pb::Equivocation {
+            held_checkpoint: held.as_bytes().to_vec(),
+            offered_checkpoint: offered.as_bytes().to_vec(),
+            detail: record.detail,
+            recorded_unix: record.recorded_unix,
+            kind: kind.to_string(),
+        }
+    });
+    pb::TrustedState {
+        state: status.state,
+        origin: status.origin,
+        endpoint: status.endpoint,
+        verifier_key: status.verifier_key,
+        verified_size: status.verified.as_ref().map_or(0, |p| p.checkpoint.size),
+        verified_checkpoint: status.verified.map(|p| p.note.to_vec()).unwrap_or_default(),
+        last_followed_unix: status.last_followed_unix,
+        last_error: status.last_error,
+        equivocation,
+        follow_state: follow_state.into(),
+        suspect_rounds: status.suspect_rounds,
+        catching_up_verified: verified,
+        catching_up_target: target,
     }
 }

@@ -57,3 +57,27 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
         Err(e) => Err(StoreError::io(path, "reading", e)),
     }
 }
+
+/// Removes the directory `target`, which must be a plain name directly inside
+/// `parent` (not `.` or `..`, not a symlink). Every removal of a directory
+/// whose name was derived from outside input goes through here, so a name
+/// that slipped past validation still cannot reach outside `parent`.
+pub fn remove_dir_within(parent: &Path, target: &Path) -> Result<(), StoreError> {
+    let plain_name = matches!(target.components().next_back(), Some(std::path::Component::Normal(_)));
+    assert!(
+        plain_name && target.parent() == Some(parent),
+        "refusing to remove {} outside {}",
+        target.display(),
+        parent.display()
+    );
+    let metadata = fs::symlink_metadata(target).map_err(|e| StoreError::io(target, "inspecting", e))?;
+    if !metadata.is_dir() {
+        return Err(StoreError::io(
+            target,
+            "removing",
+            std::io::Error::new(ErrorKind::InvalidInput, "not a directory (a symlink is never followed)"),
+        ));
+    }
+    fs::remove_dir_all(target).map_err(|e| StoreError::io(target, "removing", e))?;
+    sync_dir(parent)
+}

@@ -65,8 +65,15 @@ pub fn federation(
     let options = FederationOptions {
         follow_interval: std::time::Duration::from_millis(100),
         backoff_max: std::time::Duration::from_millis(500),
+        ..FederationOptions::default()
     };
-    let federation = Federation::open(dir, own_state, &TrustList::from_entries(entries)?, options)?;
+    let federation = Federation::open(
+        dir,
+        own_state,
+        &TrustList::from_entries(entries)?,
+        options,
+        Arc::new(peerreg::service::sources::GrpcConnector),
+    )?;
     Ok(Arc::new(federation))
 }
 
@@ -212,6 +219,26 @@ pub fn copy_tree(from: &Path, to: &Path) {
             copy_tree(&item.path(), &target);
         } else {
             std::fs::copy(item.path(), target).expect("copy");
+        }
+    }
+}
+
+/// Opens (creating) the mirror of `spec` in `data_dir` and follows `source`
+/// until the mirror holds its latest checkpoint.
+pub async fn caught_up_mirror(
+    data_dir: &Path,
+    spec: &peerreg::mirror::MirrorSpec,
+    source: &dyn peerreg::source::LogSource,
+) -> Ledger {
+    use peerreg::mirror::{follow_round, FollowLimits, Round};
+    let mirror = peerreg::mirror::open(data_dir, spec, source)
+        .await
+        .expect("open the mirror");
+    loop {
+        match follow_round(&mirror, source, FollowLimits::default()).await {
+            Ok(Round::Current { .. }) => return mirror,
+            Ok(Round::CatchingUp { .. }) => continue,
+            Err(e) => panic!("the mirror cannot catch up: {e:?}"),
         }
     }
 }
