@@ -418,7 +418,7 @@ pub async fn follow_round(mirror: &Ledger, source: &dyn LogSource, limits: Follo
             )));
         }
     }
-    catch_up(mirror, source, &offered, deadline, limits.chunk_entries).await?;
+    catch_up(mirror, source, &offered, deadline, limits).await?;
     if mirror.staged_size() < offered.size {
         return Ok(Round::CatchingUp {
             verified: mirror.staged_size(),
@@ -434,24 +434,27 @@ pub async fn follow_round(mirror: &Ledger, source: &dyn LogSource, limits: Follo
     })
 }
 
-/// Stages chunks towards `target` until it is reached or `deadline` passes.
-/// Each staged prefix must be proven consistent with the signed target; a
-/// prefix that is not is discarded.
+/// Stages chunks towards `target` until it is reached or `deadline` passes
+/// (no chunk starts after it; each chunk's calls have a round's time of their
+/// own, so a round lasts at most about twice its deadline). Each staged prefix
+/// must be proven consistent with the signed target; a prefix that is not is
+/// discarded.
 async fn catch_up(
     mirror: &Ledger,
     source: &dyn LogSource,
     target: &Checkpoint,
     deadline: Instant,
-    chunk_entries: u64,
+    limits: FollowLimits,
 ) -> Result<(), RoundError> {
     let mut proven_prefix = false;
     while mirror.staged_size() < target.size && Instant::now() < deadline {
+        let deadline = Instant::now() + limits.round_deadline;
         if !proven_prefix {
             prove_staged_prefix(mirror, source, target, deadline).await?;
             proven_prefix = true;
         }
         let start = mirror.staged_size();
-        let end = target.size.min(start + chunk_entries.max(1));
+        let end = target.size.min(start + limits.chunk_entries.max(1));
         let chunk = fetch(source, start, end, deadline).await?;
         let staging = mirror.clone();
         let staged = tokio::task::spawn_blocking(move || staging.stage(&chunk))
