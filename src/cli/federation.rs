@@ -7,7 +7,7 @@ use clap::Subcommand;
 
 use super::{status_name, Connection};
 use crate::error::{Error, Result};
-use crate::federation::trust::{TrustEntry, TrustList};
+use crate::federation::trust::{Existing, TrustEntry, TrustList};
 use crate::log::note::NoteVerifier;
 use crate::mirror::{self, unix_now};
 use crate::pb;
@@ -90,7 +90,7 @@ pub async fn trust(command: TrustCommand) -> Result<String> {
                     key,
                     ca_cert,
                 },
-                replace,
+                if replace { Existing::Replace } else { Existing::Refuse },
             )?;
             list.save(&data_dir)?;
             Ok(format!("trusted states: {}", list_line(&list)))

@@ -50,6 +50,14 @@ impl TrustEntry {
     }
 }
 
+/// What `TrustList::add` does with an existing entry for the same state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse with ALREADY_EXISTS (an operator must say `--replace`).
+    Refuse,
+    Replace,
+}
+
 /// The whole list, as stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,9 +118,10 @@ impl TrustList {
         Ok(())
     }
 
-    /// Adds (or replaces, with `replace`) the entry for its state.
-    pub fn add(&mut self, entry: TrustEntry, replace: bool) -> Result<()> {
+    /// Adds the entry for its state; an existing one is replaced or refused.
+    pub fn add(&mut self, entry: TrustEntry, existing: Existing) -> Result<()> {
         let entry = entry.validated()?;
+        let replace = existing == Existing::Replace;
         match self.entries.iter_mut().find(|e| e.state == entry.state) {
             Some(existing) if replace => *existing = entry,
             Some(existing) => {
@@ -166,8 +175,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut list = TrustList::load(dir.path()).expect("works");
         assert!(list.entries.is_empty(), "no file is an empty list");
-        list.add(entry("MS"), false).expect("works");
-        list.add(entry("VA"), false).expect("works");
+        list.add(entry("MS"), Existing::Refuse).expect("works");
+        list.add(entry("VA"), Existing::Refuse).expect("works");
         list.save(dir.path()).expect("works");
         let loaded = TrustList::load(dir.path()).expect("works");
         assert_eq!(loaded, list);
@@ -184,11 +193,14 @@ mod tests {
     #[test]
     fn a_second_entry_for_a_state_needs_replace() {
         let mut list = TrustList::default();
-        list.add(entry("MS"), false).expect("works");
-        assert!(matches!(list.add(entry("MS"), false), Err(Error::AlreadyExists(_))));
+        list.add(entry("MS"), Existing::Refuse).expect("works");
+        assert!(matches!(
+            list.add(entry("MS"), Existing::Refuse),
+            Err(Error::AlreadyExists(_))
+        ));
         let mut moved = entry("MS");
         moved.endpoint = "http://127.0.0.1:2".into();
-        list.add(moved, true).expect("works");
+        list.add(moved, Existing::Replace).expect("works");
         assert_eq!(list.entries.len(), 1);
         assert_eq!(list.entries[0].endpoint, "http://127.0.0.1:2");
     }
@@ -198,11 +210,11 @@ mod tests {
         let mut list = TrustList::default();
         let mut no_scheme = entry("MS");
         no_scheme.endpoint = "127.0.0.1:1".into();
-        let error = list.add(no_scheme, false).expect_err("refused").to_string();
+        let error = list.add(no_scheme, Existing::Refuse).expect_err("refused").to_string();
         assert!(error.contains("http://"), "{error}");
         let mut bad_key = entry("MS");
         bad_key.key = "not a key".into();
-        let error = list.add(bad_key, false).expect_err("refused").to_string();
+        let error = list.add(bad_key, Existing::Refuse).expect_err("refused").to_string();
         assert!(error.contains("not a verifier key"), "{error}");
         assert!(list.entries.is_empty(), "nothing was added");
     }
