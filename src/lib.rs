@@ -32,6 +32,7 @@ pub mod ledger;
 pub mod limits;
 pub mod log;
 pub mod mirror;
+pub mod node;
 pub mod projection;
 pub mod proof;
 pub mod repair;
