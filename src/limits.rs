@@ -92,6 +92,13 @@ pub const BATCH_COMMANDS_MAX: usize = 1000;
 /// does), so the node keeps serving the connections it has.
 pub const CONNECTIONS_MAX: usize = 1024;
 
+/// Open connections from one peer address (an IPv4 address, or an IPv6 /64:
+/// one subscriber's usual allocation): a quarter of `CONNECTIONS_MAX`, so one
+/// client cannot hold every connection slot; past this its new connections are
+/// closed at once. Generous for an office behind one NAT address or a proxy
+/// (which multiplexes calls over few HTTP/2 connections anyway).
+pub const CONNECTIONS_PER_ADDRESS_MAX: usize = 256;
+
 /// Requests one connection may have in flight in handlers at once; further ones
 /// queue on that connection. Streams count only while their handler starts
 /// them, so open watches do not hold this.
@@ -119,6 +126,8 @@ pub const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 pub struct ServerLimits {
     /// See [`CONNECTIONS_MAX`].
     pub connections_max: usize,
+    /// See [`CONNECTIONS_PER_ADDRESS_MAX`].
+    pub connections_per_address_max: usize,
     /// See [`REQUESTS_PER_CONNECTION_MAX`].
     pub requests_per_connection_max: usize,
     /// See [`REQUEST_TIMEOUT`].
@@ -135,6 +144,7 @@ impl Default for ServerLimits {
     fn default() -> ServerLimits {
         ServerLimits {
             connections_max: CONNECTIONS_MAX,
+            connections_per_address_max: CONNECTIONS_PER_ADDRESS_MAX,
             requests_per_connection_max: REQUESTS_PER_CONNECTION_MAX,
             request_timeout: REQUEST_TIMEOUT,
             http2_keepalive_interval: HTTP2_KEEPALIVE_INTERVAL,

@@ -278,3 +278,33 @@ async fn a_log_whose_key_is_missing_is_refused_and_left_untouched() {
     assert!(!key.exists(), "no new key was written");
     assert!(before == contents(&data_dir), "the store is untouched");
 }
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limits = ServerLimits {
+        connections_per_address_max: 2,
+        ..ServerLimits::default()
+    };
+    let node = node_with(dir.path(), limits).await;
+    let first = served_client(&node.endpoint).await;
+    let second = served_client(&node.endpoint).await;
+    let started = Instant::now();
+    assert!(
+        !answered_within(&node.endpoint, SERVED_WITHIN).await,
+        "a third connection from the same address is closed"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "closed at once, not held");
+    for client in [&first, &second] {
+        let identity = timeout(SERVED_WITHIN, client.identity()).await.expect("in time");
+        assert!(identity.is_ok(), "its open connections keep being served");
+    }
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        answered_within(&node.endpoint, SERVED_WITHIN).await,
+        "once one closes, the address may connect again"
+    );
+    drop(second);
+    node.stop().await;
+}

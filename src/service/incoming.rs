@@ -1,12 +1,16 @@
 //! Accepted connections, at most `connections_max` open at once (a semaphore
 //! around the accept loop, as mini-redis does). Past the cap the node stops
 //! accepting: new connections wait in the kernel's listen backlog until one
-//! closes, and the connections already open keep being served.
+//! closes, and the connections already open keep being served. One peer
+//! address may hold at most `connections_per_address_max` of them; past that
+//! its new connections are closed at once, so one client cannot take every slot.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::{IpAddr, Ipv6Addr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -32,6 +36,8 @@ pub struct LimitedIncoming {
     waiting: Option<Acquire>,
     /// The cap, for the operator's log line.
     connections_max: usize,
+    /// Open connections per peer address.
+    per_address: PerAddress,
 }
 
 impl LimitedIncoming {
@@ -45,6 +51,10 @@ impl LimitedIncoming {
             ready: None,
             waiting: None,
             connections_max: limits.connections_max,
+            per_address: PerAddress {
+                open: Arc::default(),
+                max: limits.connections_per_address_max,
+            },
         }
     }
 
@@ -79,24 +89,92 @@ impl Stream for LimitedIncoming {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if std::task::ready!(this.poll_permit(cx)).is_err() {
-            return Poll::Ready(None);
-        }
-        match std::task::ready!(Pin::new(&mut this.accepted).poll_next(cx)) {
-            Some(Ok(stream)) => match this.ready.take() {
-                Some(permit) => Poll::Ready(Some(Ok(LimitedStream { stream, _permit: permit }))),
-                None => Poll::Ready(Some(Err(io::Error::other("no connection permit")))),
-            },
-            Some(Err(e)) => Poll::Ready(Some(Err(e))),
-            None => Poll::Ready(None),
+        loop {
+            if std::task::ready!(this.poll_permit(cx)).is_err() {
+                return Poll::Ready(None);
+            }
+            let stream = match std::task::ready!(Pin::new(&mut this.accepted).poll_next(cx)) {
+                Some(Ok(stream)) => stream,
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
+            };
+            // Closed at once (dropped) when its address already holds its share.
+            let Some(slot) = this.per_address.take(&stream) else {
+                continue;
+            };
+            let Some(permit) = this.ready.take() else {
+                return Poll::Ready(Some(Err(io::Error::other("no connection permit"))));
+            };
+            return Poll::Ready(Some(Ok(LimitedStream {
+                stream,
+                _permit: permit,
+                _slot: slot,
+            })));
         }
     }
 }
 
-/// An accepted connection; closing it (dropping it) frees its permit.
+/// Open connections per peer address, and the most one address may hold.
+/// Entries exist only for open connections, so the map is bounded by the
+/// node's connection cap.
+struct PerAddress {
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    max: usize,
+}
+
+impl PerAddress {
+    /// A slot for `stream`'s peer, or `None` when that peer holds its share.
+    fn take(&self, stream: &TcpStream) -> Option<AddressSlot> {
+        let address = stream.peer_addr().map(|a| peer_key(a.ip())).ok()?;
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(address).or_insert(0);
+        if *count >= self.max {
+            tracing::debug!(%address, max = self.max, "a peer address holds its share of connections; closing a new one");
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            open: self.open.clone(),
+            address,
+        })
+    }
+}
+
+/// The unit one client controls: an IPv4 address, or an IPv6 /64.
+fn peer_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+    }
+}
+
+/// One open connection counted against its peer address until dropped.
+struct AddressSlot {
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    address: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.address) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// An accepted connection; closing it (dropping it) frees its permit and its
+/// address's slot.
 pub struct LimitedStream {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
+    _slot: AddressSlot,
 }
 
 /// The peer's address reaches handlers as with a plain `TcpStream`
