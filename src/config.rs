@@ -292,6 +292,11 @@ mod tests {
             PathBuf::from("data/tn"),
             "untouched fields keep their defaults"
         );
+        let insecure = parse("state = \"MS\"\ninsecure_plaintext = true\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            insecure.insecure_plaintext && !config.insecure_plaintext,
+            "off unless said"
+        );
         let unknown = parse("state = \"MS\"\nlisten_on = \"x\"\n");
         assert!(matches!(unknown, Err(Error::InvalidArgument(m)) if m.contains("listen_on")));
         let bad_token = parse("state = \"MS\"\n[[tokens]]\nname = \"a\"\nsha256 = \"zz\"\noperations = [\"*\"]\n");
@@ -358,7 +363,9 @@ mod tests {
             "an existing key is never overwritten"
         );
         assert_eq!(
-            load_signer(&path, "peerreg.local/ms").map(|s| s.verifier().clone()).ok(),
+            load_signer(&path, "peerreg.local/ms")
+                .map(|s| s.verifier().clone())
+                .ok(),
             Some(created.verifier().clone())
         );
     }

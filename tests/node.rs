@@ -168,8 +168,8 @@ async fn clients_accept_every_answer_a_node_may_send() {
     // Past tonic's default of 4 MiB, within what a node sends.
     let big = 6 * 1024 * 1024;
     assert!(big < limits::GRPC_RESPONSE_BYTES_MAX);
-    let service = FederationServer::new(HugeStatus { bytes: big })
-        .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+    let service =
+        FederationServer::new(HugeStatus { bytes: big }).max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
     let server = tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(service)
@@ -189,7 +189,10 @@ async fn a_token_never_goes_to_a_remote_host_over_plaintext() {
     let refused = NodeClient::connect(remote, Some("a-board-token".into())).await;
     match refused {
         Err(Error::InvalidArgument(message)) => {
-            assert!(message.contains("https://") && message.contains("loopback"), "{message}");
+            assert!(
+                message.contains("https://") && message.contains("loopback"),
+                "{message}"
+            );
             assert!(message.contains("192.0.2.10"), "{message}");
         }
         Err(other) => panic!("refused for the wrong reason: {other}"),
@@ -204,7 +207,11 @@ async fn a_token_never_goes_to_a_remote_host_over_plaintext() {
     ] {
         assert!(check_token_transport(allowed).is_ok(), "{allowed}");
     }
-    for refused in ["http://registry.ms.example:50051", "http://10.0.0.7:50051", "http://[2001:db8::1]:1"] {
+    for refused in [
+        "http://registry.ms.example:50051",
+        "http://10.0.0.7:50051",
+        "http://[2001:db8::1]:1",
+    ] {
         assert!(check_token_transport(refused).is_err(), "{refused}");
     }
 }
@@ -233,7 +240,9 @@ async fn plaintext_on_a_public_address_is_refused_unless_the_operator_insists() 
     let mut config = config_in(&data_dir);
     config.insecure_plaintext = true;
     let public = TcpListener::bind("0.0.0.0:0").await.expect("bind all interfaces");
-    let node = peerreg::node::start(config, public).await.expect("served when the operator insists");
+    let node = peerreg::node::start(config, public)
+        .await
+        .expect("served when the operator insists");
     node.stop().await.expect("stops cleanly");
 }
 
@@ -260,7 +269,9 @@ async fn a_log_whose_key_is_missing_is_refused_and_left_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().join("ms");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let node = peerreg::node::start(config_in(&data_dir), listener).await.expect("a new node starts");
+    let node = peerreg::node::start(config_in(&data_dir), listener)
+        .await
+        .expect("a new node starts");
     common::append_enrolments(node.ledger(), "kept", 3).await;
     node.stop().await.expect("stops cleanly");
     let key = data_dir.join("log.key");
@@ -270,7 +281,10 @@ async fn a_log_whose_key_is_missing_is_refused_and_left_untouched() {
     let refused = peerreg::node::start(config_in(&data_dir), listener).await;
     match refused {
         Err(Error::FailedPrecondition(message)) => {
-            assert!(message.contains(&key.display().to_string()), "names the file: {message}")
+            assert!(
+                message.contains(&key.display().to_string()),
+                "names the file: {message}"
+            )
         }
         Err(other) => panic!("refused for the wrong reason: {other}"),
         Ok(_) => panic!("the log was given a new key"),

@@ -90,8 +90,8 @@ pub struct AuditArgs {
 
 /// Audits a node's log against a pinned verifier key.
 pub async fn audit(args: AuditArgs) -> Result<String> {
-    let verifier = NoteVerifier::parse(&args.verifier_key)
-        .map_err(|e| Error::InvalidArgument(format!("--verifier-key: {e}")))?;
+    let verifier =
+        NoteVerifier::parse(&args.verifier_key).map_err(|e| Error::InvalidArgument(format!("--verifier-key: {e}")))?;
     let mut client = LogClient::connect(&args.endpoint).await?;
     if let Some(origin) = &args.origin {
         client = client.for_origin(origin)?;

@@ -113,11 +113,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 fn banner(node: &Node, title: &str, tokens_file: &std::path::Path) -> String {
     let startup = node.startup();
     let mut lines = vec![
-        format!(
-            "peerreg: {title} ({} entries) on {}",
-            startup.entries,
-            node.endpoint()
-        ),
+        format!("peerreg: {title} ({} entries) on {}", startup.entries, node.endpoint()),
         format!("verifier key: {}", startup.verifier_key),
     ];
     if let Some(secret) = &startup.new_admin_token {

@@ -48,16 +48,14 @@ pub async fn connect(endpoint: &str) -> Result<Channel> {
 /// Endpoint text quoted in an error: a short prefix, never unbounded input.
 fn prefix(text: &str) -> &str {
     const QUOTED_CHARS_MAX: usize = 64;
-    text.char_indices().nth(QUOTED_CHARS_MAX).map_or(text, |(end, _)| &text[..end])
+    text.char_indices()
+        .nth(QUOTED_CHARS_MAX)
+        .map_or(text, |(end, _)| &text[..end])
 }
 
 fn parse_endpoint(endpoint: &str) -> Result<Endpoint> {
-    Endpoint::from_shared(endpoint.to_string()).map_err(|e| {
-        Error::InvalidArgument(format!(
-            "{:?} is not a valid endpoint URL: {e}",
-            prefix(endpoint)
-        ))
-    })
+    Endpoint::from_shared(endpoint.to_string())
+        .map_err(|e| Error::InvalidArgument(format!("{:?} is not a valid endpoint URL: {e}", prefix(endpoint))))
 }
 
 /// Whether `host` (as a URL writes it: `[::1]` with brackets) names this machine.
