@@ -115,7 +115,6 @@ async fn start_around(
     tls: Option<TlsFiles>,
 ) -> Result<Node> {
     let (tokens, new_admin_token) = config::load_or_create_tokens(config)?;
-    let (mirrors, mirror_starts) = open_mirrors(config).await?;
     let trust = TrustList::load(&config.data_dir)?;
     let federation = Arc::new(Federation::open(
         &config.data_dir,
@@ -123,6 +122,8 @@ async fn start_around(
         &trust,
         config.federation,
     )?);
+    // Followers start last: nothing is left running if a mirror fails to open.
+    let (mirrors, mirror_starts) = open_mirrors(config).await?;
     federation.spawn_followers();
     let options = ServeOptions {
         tokens: Arc::new(tokens),
@@ -288,7 +289,7 @@ fn read_tls(paths: &TlsPaths) -> Result<TlsFiles> {
     })
 }
 
-/// Opens (seeding if new) and starts following each mirrored log.
+/// Opens (seeding if new) each mirrored log, then starts following them all.
 async fn open_mirrors(config: &NodeConfig) -> Result<(Vec<Ledger>, Vec<MirrorStart>)> {
     let mut mirrors = Vec::new();
     let mut starts = Vec::new();
@@ -301,8 +302,10 @@ async fn open_mirrors(config: &NodeConfig) -> Result<(Vec<Ledger>, Vec<MirrorSta
             entries: mirror.published().checkpoint.size,
             endpoint: spec.endpoint.clone(),
         });
-        mirror::spawn_follower(mirror.clone(), spec.clone());
         mirrors.push(mirror);
+    }
+    for (mirror, spec) in mirrors.iter().zip(&config.mirrors) {
+        mirror::spawn_follower(mirror.clone(), spec.clone());
     }
     Ok((mirrors, starts))
 }
