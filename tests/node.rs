@@ -322,3 +322,47 @@ async fn one_address_cannot_take_every_connection() {
     drop(second);
     node.stop().await;
 }
+
+/// Runs the `peerreg` binary; it must exit (not serve) within a few seconds.
+async fn peerreg_exits(args: &[&str], token: Option<&str>) -> (bool, String) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerreg"));
+    command.args(args).kill_on_drop(true).env_remove("PEERREG_TOKEN");
+    if let Some(token) = token {
+        command.env("PEERREG_TOKEN", token);
+    }
+    let output = timeout(Duration::from_secs(30), command.output())
+        .await
+        .unwrap_or_else(|_| panic!("peerreg {args:?} kept running: it should have refused"))
+        .expect("run peerreg");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_binary_refuses_public_plaintext_a_lost_key_and_a_token_in_clear() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("ms");
+    let data = data_dir.to_str().expect("a UTF-8 temp path");
+    let public = ["serve", "--state", "MS", "--listen", "0.0.0.0:0", "--data-dir", data];
+    let (ok, err) = peerreg_exits(&public, None).await;
+    assert!(!ok && err.contains("--insecure-plaintext"), "{err}");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let node = peerreg::node::start(config_in(&data_dir), listener)
+        .await
+        .expect("a new node starts");
+    node.stop().await.expect("stops cleanly");
+    let key = data_dir.join("log.key");
+    std::fs::remove_file(&key).expect("lose the key");
+    let loopback = ["serve", "--state", "MS", "--listen", "127.0.0.1:0", "--data-dir", data];
+    let (ok, err) = peerreg_exits(&loopback, None).await;
+    assert!(
+        !ok && err.contains(&key.display().to_string()) && err.contains("missing"),
+        "{err}"
+    );
+    assert!(!key.exists(), "no new key was written");
+    let remote = ["record", "--endpoint", "http://192.0.2.10:50051", "--peer-id", "MS-P-1"];
+    let (ok, err) = peerreg_exits(&remote, Some("a-board-token")).await;
+    assert!(!ok && err.contains("refusing to send a token"), "{err}");
+}
