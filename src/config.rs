@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{generate_token, hash_token, TokenEntry, Tokens};
 use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
+use crate::federation::FederationOptions;
+use crate::limits::ServerLimits;
 use crate::log::note::NoteSigner;
+use crate::mirror::MirrorSpec;
 use crate::store::files;
 
 /// US jurisdictions with certification boards: 50 states, DC and territories.
@@ -60,6 +63,15 @@ pub struct NodeConfig {
     pub tokens: Vec<TokenEntry>,
     /// TLS certificate, key and (for mutual TLS) client CA, as PEM files.
     pub tls: Option<TlsPaths>,
+    /// Serve plaintext on a non-loopback address anyway. Off by default: tokens
+    /// and answers would cross the network in clear ([`NodeConfig::check_transport`]).
+    pub insecure_plaintext: bool,
+    /// Other states' logs this node follows and serves read-only.
+    pub mirrors: Vec<MirrorSpec>,
+    /// How often trusted states' logs are polled, and the back-off while one is down.
+    pub federation: FederationOptions,
+    /// Connections, requests in flight, request time, keepalive.
+    pub limits: ServerLimits,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -86,6 +98,9 @@ pub struct ConfigFile {
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
     pub tls: Option<TlsPaths>,
+    /// See [`NodeConfig::insecure_plaintext`].
+    #[serde(default)]
+    pub insecure_plaintext: bool,
 }
 
 impl ConfigFile {
@@ -118,6 +133,7 @@ impl ConfigFile {
         Tokens::new(&self.tokens)?;
         config.tokens = self.tokens;
         config.tls = self.tls;
+        config.insecure_plaintext = self.insecure_plaintext;
         Ok(config)
     }
 }
@@ -187,35 +203,73 @@ impl NodeConfig {
             accept_store_as_is: false,
             tokens: Vec::new(),
             tls: None,
+            insecure_plaintext: false,
+            mirrors: Vec::new(),
+            federation: FederationOptions::default(),
+            limits: ServerLimits::default(),
         })
+    }
+
+    /// Refuses to serve plaintext on `address` unless it is loopback, TLS is
+    /// configured, or the operator said `insecure_plaintext` (then warns, on
+    /// every start). A bearer token sent to such a node would travel in clear.
+    pub fn check_transport(&self, address: SocketAddr) -> Result<()> {
+        if self.tls.is_some() || address.ip().is_loopback() {
+            return Ok(());
+        }
+        if !self.insecure_plaintext {
+            return Err(Error::FailedPrecondition(format!(
+                "refusing to serve plaintext on {address}, which is not a loopback address: \
+                 configure TLS (--tls-cert and --tls-key), listen on 127.0.0.1, \
+                 or pass --insecure-plaintext if a proxy in front of this node terminates TLS"
+            )));
+        }
+        tracing::warn!(
+            %address,
+            "serving PLAINTEXT on a non-loopback address (--insecure-plaintext): tokens and answers cross the network in clear"
+        );
+        Ok(())
     }
 }
 
-/// Loads the signing key for `origin` from `path`, creating it (0600) if absent.
-pub fn load_or_create_signer(path: &Path, origin: &str) -> Result<NoteSigner> {
+/// Loads the signing key for `origin` from `path`; a missing file is an error
+/// naming it.
+pub fn load_signer(path: &Path, origin: &str) -> Result<NoteSigner> {
     let invalid = |e: String| Error::InvalidArgument(format!("key file {}: {e}", path.display()));
-    match files::read_optional(path)? {
-        Some(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8".into()))?;
-            let signer = NoteSigner::parse(&text).map_err(|e| invalid(e.to_string()))?;
-            if signer.verifier().name() != origin {
-                return Err(invalid(format!(
-                    "the key is for origin {:?}, but this node's origin is {origin:?}",
-                    signer.verifier().name()
-                )));
-            }
-            Ok(signer)
-        }
-        None => {
-            let signer = NoteSigner::generate(origin).map_err(|e| invalid(e.to_string()))?;
-            if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                files::create_dir_durable(dir)?;
-            }
-            files::write_atomic(path, format!("{}\n", signer.to_key_string()).as_bytes(), true)?;
-            tracing::info!(key_file = %path.display(), verifier_key = %signer.verifier().to_key_string(), "generated a new log signing key");
-            Ok(signer)
-        }
+    let Some(bytes) = files::read_optional(path)? else {
+        return Err(Error::FailedPrecondition(format!(
+            "the signing key {} does not exist",
+            path.display()
+        )));
+    };
+    let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8".into()))?;
+    let signer = NoteSigner::parse(&text).map_err(|e| invalid(e.to_string()))?;
+    if signer.verifier().name() != origin {
+        return Err(invalid(format!(
+            "the key is for origin {:?}, but this node's origin is {origin:?}",
+            signer.verifier().name()
+        )));
     }
+    Ok(signer)
+}
+
+/// Generates a signing key for `origin` and writes it to `path` (0600);
+/// refuses to overwrite an existing key.
+pub fn create_signer(path: &Path, origin: &str) -> Result<NoteSigner> {
+    if path.exists() {
+        return Err(Error::AlreadyExists(format!(
+            "{} already exists; refusing to overwrite a signing key",
+            path.display()
+        )));
+    }
+    let signer = NoteSigner::generate(origin)
+        .map_err(|e| Error::InvalidArgument(format!("key file {}: {e}", path.display())))?;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        files::create_dir_durable(dir)?;
+    }
+    files::write_atomic(path, format!("{}\n", signer.to_key_string()).as_bytes(), true)?;
+    tracing::info!(key_file = %path.display(), verifier_key = %signer.verifier().to_key_string(), "generated a new log signing key");
+    Ok(signer)
 }
 
 #[cfg(test)]
@@ -237,6 +291,11 @@ mod tests {
             config.data_dir,
             PathBuf::from("data/tn"),
             "untouched fields keep their defaults"
+        );
+        let insecure = parse("state = \"MS\"\ninsecure_plaintext = true\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            insecure.insecure_plaintext && !config.insecure_plaintext,
+            "off unless said"
         );
         let unknown = parse("state = \"MS\"\nlisten_on = \"x\"\n");
         assert!(matches!(unknown, Err(Error::InvalidArgument(m)) if m.contains("listen_on")));
@@ -284,8 +343,8 @@ mod tests {
     fn a_generated_key_is_private_and_reloads() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("sub/log.key");
-        let created = load_or_create_signer(&path, "peerreg.local/ms").unwrap_or_else(|e| panic!("{e}"));
-        let loaded = load_or_create_signer(&path, "peerreg.local/ms").unwrap_or_else(|e| panic!("{e}"));
+        let created = create_signer(&path, "peerreg.local/ms").unwrap_or_else(|e| panic!("{e}"));
+        let loaded = load_signer(&path, "peerreg.local/ms").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(created.verifier(), loaded.verifier());
         #[cfg(unix)]
         {
@@ -296,8 +355,40 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         assert!(
-            load_or_create_signer(&path, "peerreg.local/tn").is_err(),
+            load_signer(&path, "peerreg.local/tn").is_err(),
             "a key for another origin"
         );
+        assert!(
+            matches!(create_signer(&path, "peerreg.local/ms"), Err(Error::AlreadyExists(m)) if m.contains("refusing to overwrite")),
+            "an existing key is never overwritten"
+        );
+        assert_eq!(
+            load_signer(&path, "peerreg.local/ms")
+                .map(|s| s.verifier().clone())
+                .ok(),
+            Some(created.verifier().clone())
+        );
+    }
+
+    #[test]
+    fn plaintext_on_a_public_address_needs_the_operator_to_say_so() {
+        let mut config = NodeConfig::for_state("MS").unwrap_or_else(|e| panic!("{e}"));
+        let public: SocketAddr = "0.0.0.0:50051".parse().unwrap_or_else(|e| panic!("{e}"));
+        let loopback: SocketAddr = "[::1]:50051".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.check_transport(loopback).is_ok());
+        let refused = config.check_transport(public);
+        assert!(
+            matches!(&refused, Err(Error::FailedPrecondition(m)) if m.contains("--insecure-plaintext") && m.contains("0.0.0.0")),
+            "{refused:?}"
+        );
+        config.insecure_plaintext = true;
+        assert!(config.check_transport(public).is_ok());
+        config.insecure_plaintext = false;
+        config.tls = Some(TlsPaths {
+            cert: "cert.pem".into(),
+            key: "key.pem".into(),
+            client_ca: None,
+        });
+        assert!(config.check_transport(public).is_ok(), "TLS needs no flag");
     }
 }

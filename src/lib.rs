@@ -11,6 +11,9 @@
 //!   appends in group commits, verification on open, verified reads and proofs.
 //! - [`service`]: the only module that knows tonic: gRPC servers, clients,
 //!   status mapping.
+//! - [`node`]: a whole node as a library call (`node::run`, `node::start`):
+//!   key, ledger, tokens, TLS, mirrors, trusted states, serving, stopping.
+//! - [`cli`]: every command's body; the binary only parses flags.
 //! - [`audit`]: an independent auditor of any node's log.
 //! - [`config`]: a node's settings and their embedded defaults.
 //! - [`limits`]: every bound, in one place.
@@ -32,6 +35,7 @@ pub mod ledger;
 pub mod limits;
 pub mod log;
 pub mod mirror;
+pub mod node;
 pub mod projection;
 pub mod proof;
 pub mod repair;

@@ -102,3 +102,74 @@ pub const FOLLOW_ROUND_DEADLINE: Duration = Duration::from_secs(10);
 /// log up to the evidence's checkpoint before answering `UNAVAILABLE`
 /// ("catching up: N of M") rather than keep a board's request waiting.
 pub const EVALUATION_CATCH_UP: Duration = Duration::from_secs(5);
+
+/// Open connections per node. Each holds buffers and HTTP/2 state; past this,
+/// new connections wait in the listen backlog until one closes (as mini-redis
+/// does), so the node keeps serving the connections it has.
+pub const CONNECTIONS_MAX: usize = 1024;
+
+/// Open connections from one peer address (an IPv4 address, or an IPv6 /64:
+/// one subscriber's usual allocation): a quarter of `CONNECTIONS_MAX`, so one
+/// client cannot hold every connection slot; past this its new connections are
+/// closed at once. Generous for an office behind one NAT address or a proxy
+/// (which multiplexes calls over few HTTP/2 connections anyway).
+pub const CONNECTIONS_PER_ADDRESS_MAX: usize = 256;
+
+/// Requests one connection may have in flight in handlers at once; further ones
+/// queue on that connection. Streams count only while their handler starts
+/// them, so open watches do not hold this.
+pub const REQUESTS_PER_CONNECTION_MAX: usize = 64;
+
+/// Longest time a request may take to produce its response (for a stream, its
+/// first headers: a watch then runs as long as it likes). Cuts a client that
+/// sends a request body slowly or never, with `CANCELLED`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often an idle HTTP/2 connection is pinged, so that a peer that vanished
+/// (no FIN: a cable pulled, a NAT entry expired) does not hold a connection slot.
+pub const HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long a ping may go unanswered before the connection is closed.
+pub const HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Idle time before the kernel probes a TCP connection (below HTTP/2: catches
+/// a peer that completed the handshake and never spoke HTTP/2 at all).
+pub const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// The serving bounds of one node. Every field defaults to the constant of the
+/// same name; tests set small values to show each bound holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// See [`CONNECTIONS_MAX`].
+    pub connections_max: usize,
+    /// See [`CONNECTIONS_PER_ADDRESS_MAX`].
+    pub connections_per_address_max: usize,
+    /// See [`REQUESTS_PER_CONNECTION_MAX`].
+    pub requests_per_connection_max: usize,
+    /// See [`REQUEST_TIMEOUT`].
+    pub request_timeout: Duration,
+    /// See [`HTTP2_KEEPALIVE_INTERVAL`].
+    pub http2_keepalive_interval: Duration,
+    /// See [`HTTP2_KEEPALIVE_TIMEOUT`].
+    pub http2_keepalive_timeout: Duration,
+    /// See [`TCP_KEEPALIVE`].
+    pub tcp_keepalive: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> ServerLimits {
+        ServerLimits {
+            connections_max: CONNECTIONS_MAX,
+            connections_per_address_max: CONNECTIONS_PER_ADDRESS_MAX,
+            requests_per_connection_max: REQUESTS_PER_CONNECTION_MAX,
+            request_timeout: REQUEST_TIMEOUT,
+            http2_keepalive_interval: HTTP2_KEEPALIVE_INTERVAL,
+            http2_keepalive_timeout: HTTP2_KEEPALIVE_TIMEOUT,
+            tcp_keepalive: TCP_KEEPALIVE,
+        }
+    }
+}
+
+/// How long a stopping node waits for open streams before closing them. Unary
+/// calls finish quickly; open watch streams would hold a graceful shutdown forever.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

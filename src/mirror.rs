@@ -406,6 +406,10 @@ pub async fn follow_round(mirror: &Ledger, source: &dyn LogSource, limits: Follo
                 "the origin offered a stale checkpoint of size {} (this node holds size {})",
                 offered.size, held.size
             ))),
+            None if mirror.published().note.is_empty() => {
+                mirror.publish_staged(note).map_err(RoundError::Suspect)?;
+                Ok(Round::Current { added: 0 })
+            }
             None => Ok(Round::Current { added: 0 }),
         };
     }
@@ -520,7 +524,7 @@ pub fn spawn_follower<S: LogSource + 'static>(
     limits: FollowLimits,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut wait = FOLLOW_INTERVAL;
+        let mut wait = Duration::ZERO;
         loop {
             tokio::time::sleep(wait).await;
             match follow_round(&mirror, &source, limits).await {

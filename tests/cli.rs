@@ -395,26 +395,31 @@ async fn serve_mirror_follows_another_node_and_audit_origin_reads_through_it() {
         mirrored.starts_with("mirroring peerreg.local/ms (0 entries)"),
         "{mirrored}"
     );
-    let audit = Command::new(PEERREG)
-        .args([
-            "audit",
-            "--endpoint",
-            &tn_endpoint,
-            "--origin",
-            "peerreg.local/ms",
-            "--verifier-key",
-            &ms_key,
-        ])
-        .arg("--state-file")
-        .arg(dir.path().join("audit.json"))
-        .output()
-        .await
-        .expect("audit through the mirror");
-    let out = String::from_utf8_lossy(&audit.stdout);
-    assert!(
-        audit.status.success() && out.contains("audit OK: peerreg.local/ms"),
-        "{out}"
-    );
+    // A new mirror starts empty and catches up in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let audit = Command::new(PEERREG)
+            .args([
+                "audit",
+                "--endpoint",
+                &tn_endpoint,
+                "--origin",
+                "peerreg.local/ms",
+                "--verifier-key",
+                &ms_key,
+            ])
+            .arg("--state-file")
+            .arg(dir.path().join("audit.json"))
+            .output()
+            .await
+            .expect("audit through the mirror");
+        let out = String::from_utf8_lossy(&audit.stdout);
+        if audit.status.success() && out.contains("audit OK: peerreg.local/ms") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{out}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     tn.kill().await.expect("kill TN");
     ms.kill().await.expect("kill MS");
 }

@@ -473,7 +473,7 @@ fn write_config(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn open_in_process(data_dir: &Path) -> Ledger {
-    let signer = peerreg::config::load_or_create_signer(&data_dir.join("log.key"), ORIGIN).expect("the node's key");
+    let signer = peerreg::config::load_signer(&data_dir.join("log.key"), ORIGIN).expect("the node's key");
     Ledger::open(LedgerOptions {
         data_dir: data_dir.to_path_buf(),
         state: "MS".into(),

@@ -54,6 +54,7 @@ async fn start(dir: &std::path::Path, tls: TlsFiles) -> String {
         tls: options.tls,
         mirrors: Vec::new(),
         federation: None,
+        limits: Default::default(),
     };
     tokio::spawn(serve(listener, ledger, options, std::future::pending()));
     format!("https://localhost:{port}")

@@ -272,6 +272,7 @@ pub async fn serve_stoppable(ledger: &Ledger) -> Result<Serving> {
         tls: None,
         mirrors: Vec::new(),
         federation: None,
+        limits: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -1,11 +1,17 @@
-//! Client commands for every role, talking gRPC to a node: board operations,
-//! employer checks, a board's view of a record, statistics. The binary parses
-//! them with clap and calls [`run`]; output is for people, or JSON with `--json`.
+//! Every `peerreg` command's body, so that the binary only parses flags and
+//! calls one function here per command: `serve` ([`serve`]), client commands
+//! for every role talking gRPC to a node (board operations, employer checks, a
+//! board's view of a record, statistics, here), proofs ([`proof`]), an
+//! operator's log commands ([`operator`]), trust and transfers ([`federation`]).
+//! Commands return the text to print; output is for people, or JSON with `--json`.
 
 use clap::{Args, Subcommand};
 
 pub mod federation;
+pub mod operator;
+pub mod proof;
 mod roster;
+pub mod serve;
 
 use crate::domain::vocabulary::hours_to_minutes;
 use crate::error::{Error, Result};

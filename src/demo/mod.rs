@@ -18,19 +18,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
-use crate::auth::{hash_token, TokenEntry, Tokens};
+use crate::auth::{hash_token, TokenEntry};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{default_origin, load_or_create_signer};
-use crate::domain::profile::RequirementProfile;
+use crate::config::NodeConfig;
 use crate::error::{Error, Result};
 use crate::federation::trust::{TrustEntry, TrustList};
 use crate::federation::{Federation, FederationOptions};
-use crate::ledger::{Ledger, LedgerOptions};
+use crate::ledger::Ledger;
+use crate::node::{self, Node};
 use crate::pb;
 use crate::service::client::NodeClient;
-use crate::service::server::{serve, ServeOptions};
 
 /// The demo's states, each with its shipped example profile.
 pub const STATES: [&str; 3] = ["MS", "TN", "VA"];
@@ -50,8 +48,7 @@ pub struct DemoNode {
     pub verifier_key: String,
     pub ledger: Ledger,
     pub federation: Arc<Federation>,
-    stop: oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<Result<()>>,
+    node: Node,
 }
 
 /// Three nodes trusting each other, and the admin token they share.
@@ -72,7 +69,7 @@ impl Demo {
     pub async fn start(dir: &Path) -> Result<Demo> {
         let token = random_token()?;
         let mut listeners = Vec::new();
-        let mut signers = Vec::new();
+        let mut configs = Vec::new();
         let mut keys = Vec::new();
         for state in STATES {
             let listener = TcpListener::bind("127.0.0.1:0")
@@ -81,13 +78,15 @@ impl Demo {
             let address = listener
                 .local_addr()
                 .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
-            let signer = load_or_create_signer(&dir.join(state).join("log.key"), &default_origin(state))?;
+            let config = node_config(&dir.join(state), state, &token)?;
+            // Each node's key first: the others pin it in their trust lists.
+            let signer = node::signer(&config)?;
             keys.push((state, format!("http://{address}"), signer.verifier().to_key_string()));
-            signers.push(signer);
+            configs.push(config);
             listeners.push(listener);
         }
         let mut nodes = Vec::new();
-        for ((state, endpoint, _), (signer, listener)) in keys.iter().zip(signers.into_iter().zip(listeners)) {
+        for ((state, ..), (config, listener)) in keys.iter().zip(configs.into_iter().zip(listeners)) {
             let others = keys
                 .iter()
                 .filter(|(other, ..)| other != state)
@@ -97,9 +96,8 @@ impl Demo {
                     key: key.clone(),
                     ca_cert: None,
                 });
-            let trust = TrustList::from_entries(others.collect())?;
-            let node = start_node(&dir.join(state), state, endpoint, signer, &trust, &token, listener).await?;
-            nodes.push(node);
+            TrustList::from_entries(others.collect())?.save(&config.data_dir)?;
+            nodes.push(start_node(config, listener).await?);
         }
         Ok(Demo {
             nodes,
@@ -128,70 +126,46 @@ impl Demo {
     /// Stops every node, closing their stores.
     pub async fn stop(self) {
         for node in self.nodes {
-            let _ = node.stop.send(());
-            let _ = node.server.await;
-            node.federation.shutdown().await;
-            node.ledger.shutdown().await;
+            if let Err(e) = node.node.stop().await {
+                tracing::warn!(state = %node.state, "the demo node stopped with an error: {e}");
+            }
         }
     }
 }
 
-async fn start_node(
-    dir: &Path,
-    state: &str,
-    endpoint: &str,
-    signer: crate::log::note::NoteSigner,
-    trust: &TrustList,
-    token: &str,
-    listener: TcpListener,
-) -> Result<DemoNode> {
-    let verifier_key = signer.verifier().to_key_string();
-    let profile = RequirementProfile::example_for(state)
-        .ok_or_else(|| Error::Internal(format!("no shipped example profile for {state}")))?;
-    let ledger = Ledger::open(LedgerOptions {
-        data_dir: dir.to_path_buf(),
-        state: state.to_string(),
-        signer,
-        accept_unpublished_store: false,
-        profile,
-        clock: Arc::new(SystemClock),
-    })?;
-    let options = FederationOptions {
+/// A demo node's configuration: its own directory, the shipped example
+/// profile of its state, the shared board token, fast followers.
+fn node_config(dir: &Path, state: &str, token: &str) -> Result<NodeConfig> {
+    let mut config = NodeConfig::for_state(state)?;
+    config.data_dir = dir.to_path_buf();
+    config.key_file = dir.join("log.key");
+    config.tokens = vec![TokenEntry {
+        name: "demo-board".into(),
+        sha256: hash_token(token),
+        operations: vec!["*".into()],
+    }];
+    config.federation = FederationOptions {
         follow_interval: DEMO_FOLLOW_INTERVAL,
         backoff_max: Duration::from_secs(2),
         ..FederationOptions::default()
     };
-    let federation = Arc::new(Federation::open(
-        dir,
-        state,
-        trust,
-        options,
-        Arc::new(crate::service::sources::GrpcConnector),
-    )?);
-    federation.spawn_followers();
-    let tokens = Tokens::new(&[TokenEntry {
-        name: "demo-board".into(),
-        sha256: hash_token(token),
-        operations: vec!["*".into()],
-    }])?;
-    let serve_options = ServeOptions {
-        tokens: Arc::new(tokens),
-        tls: None,
-        mirrors: Vec::new(),
-        federation: Some(federation.clone()),
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, ledger.clone(), serve_options, async {
-        let _ = stopped.await;
-    }));
+    Ok(config)
+}
+
+async fn start_node(config: NodeConfig, listener: TcpListener) -> Result<DemoNode> {
+    let state = config.state.clone();
+    let node = node::start(config, listener).await?;
+    let federation = node
+        .federation()
+        .cloned()
+        .ok_or_else(|| Error::Internal(format!("the {state} node runs no federation")))?;
     Ok(DemoNode {
-        state: state.to_string(),
-        endpoint: endpoint.to_string(),
-        verifier_key,
-        ledger,
+        state,
+        endpoint: node.endpoint(),
+        verifier_key: node.startup().verifier_key.clone(),
+        ledger: node.ledger().clone(),
         federation,
-        stop,
-        server,
+        node,
     })
 }
 

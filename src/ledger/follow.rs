@@ -154,15 +154,17 @@ impl Ledger {
         let trees = guard.as_mut().ok_or_else(not_a_follower)?;
         let checkpoint = Checkpoint::open(&note, &shared.verifier)
             .map_err(|e| Error::DataLoss(format!("the checkpoint is not signed by the pinned key: {e}")))?;
-        let staged = trees
+        // Nothing staged: the published tree itself gets its first signed note
+        // (a mirror created empty, of an origin whose log is still empty).
+        let tree = trees
             .staged
             .as_ref()
-            .ok_or_else(|| Error::FailedPrecondition("nothing is staged to publish".into()))?;
-        if staged.frontier.size() != checkpoint.size || staged.frontier.root() != checkpoint.root {
+            .map_or(&trees.published, |staged| &staged.frontier);
+        if tree.size() != checkpoint.size || tree.root() != checkpoint.root {
             return Err(Error::InvalidArgument(format!(
                 "the signed checkpoint of size {} does not cover the staged tree of size {}",
                 checkpoint.size,
-                staged.frontier.size()
+                tree.size()
             )));
         }
         shared.store.commit(&CommitBatch {
@@ -170,11 +172,10 @@ impl Ledger {
             ..Default::default()
         })?;
         files::write_atomic(&checkpoint_path(&shared.data_dir), &note, false)?;
-        let Some(staged) = trees.staged.take() else {
-            return Err(Error::Internal("the staged tree vanished under its lock".into()));
-        };
-        trees.published = staged.frontier;
-        *shared.registry.write().unwrap_or_else(|p| p.into_inner()) = staged.registry;
+        if let Some(staged) = trees.staged.take() {
+            trees.published = staged.frontier;
+            *shared.registry.write().unwrap_or_else(|p| p.into_inner()) = staged.registry;
+        }
         let published = Published {
             note: Arc::from(note),
             checkpoint,

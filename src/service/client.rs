@@ -19,6 +19,17 @@ use crate::pb;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A generated client bounded like the node it talks to: it accepts any answer
+/// the node may send (`GRPC_RESPONSE_BYTES_MAX`, tonic's default is 4 MiB) and
+/// sends nothing the node would refuse to decode (`GRPC_REQUEST_BYTES_MAX`).
+macro_rules! bounded {
+    ($client:expr) => {
+        $client
+            .max_decoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX)
+            .max_encoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
+    };
+}
+
 /// What a client needs for TLS: the CA that signed the node's certificate and,
 /// for mutual TLS, its own certificate and key (all PEM).
 #[derive(Clone, Debug, Default)]
@@ -34,10 +45,46 @@ pub async fn connect(endpoint: &str) -> Result<Channel> {
     connect_with(endpoint, None).await
 }
 
+/// Endpoint text quoted in an error: a short prefix, never unbounded input.
+fn prefix(text: &str) -> &str {
+    const QUOTED_CHARS_MAX: usize = 64;
+    text.char_indices()
+        .nth(QUOTED_CHARS_MAX)
+        .map_or(text, |(end, _)| &text[..end])
+}
+
+fn parse_endpoint(endpoint: &str) -> Result<Endpoint> {
+    Endpoint::from_shared(endpoint.to_string())
+        .map_err(|e| Error::InvalidArgument(format!("{:?} is not a valid endpoint URL: {e}", prefix(endpoint))))
+}
+
+/// Whether `host` (as a URL writes it: `[::1]` with brackets) names this machine.
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
+/// A bearer token is a board's write right: it never crosses a network in
+/// clear. Refuses to send one over `http://` to anything but this machine.
+pub fn check_token_transport(endpoint: &str) -> Result<()> {
+    let parsed = parse_endpoint(endpoint)?;
+    let uri = parsed.uri();
+    let host = uri.host().unwrap_or_default();
+    if uri.scheme_str() == Some("https") || is_loopback_host(host) {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "refusing to send a token over plaintext http to {:?}: use an https:// endpoint (with --ca-cert) or a loopback address",
+        prefix(host)
+    )))
+}
+
 /// Opens a channel, over TLS when `tls` is given (`https://` endpoints).
 pub async fn connect_with(endpoint: &str, tls: Option<&ClientTls>) -> Result<Channel> {
-    let mut parsed = Endpoint::from_shared(endpoint.to_string())
-        .map_err(|e| Error::InvalidArgument(format!("{endpoint:?} is not a valid endpoint URL: {e}")))?;
+    let mut parsed = parse_endpoint(endpoint)?;
     if let Some(tls) = tls {
         let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&tls.ca_pem));
         if let Some((cert, key)) = &tls.identity {
@@ -53,6 +100,9 @@ pub async fn connect_with(endpoint: &str, tls: Option<&ClientTls>) -> Result<Cha
     parsed
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
+        .http2_keep_alive_interval(limits::HTTP2_KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(limits::HTTP2_KEEPALIVE_TIMEOUT)
+        .tcp_keepalive(Some(limits::TCP_KEEPALIVE))
         .connect()
         .await
         .map_err(|e| Error::Unavailable(format!("cannot reach {endpoint}: {e}")))
@@ -83,7 +133,7 @@ impl LogClient {
     }
 
     pub fn new(channel: Channel) -> LogClient {
-        let inner = TransparencyLogClient::new(channel).max_decoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+        let inner = bounded!(TransparencyLogClient::new(channel));
         LogClient { inner, origin: None }
     }
 
@@ -180,7 +230,12 @@ pub struct NodeClient {
 }
 
 impl NodeClient {
+    /// Connects over plaintext; with a token, only to a loopback address
+    /// ([`check_token_transport`]).
     pub async fn connect(endpoint: &str, token: Option<String>) -> Result<NodeClient> {
+        if token.is_some() {
+            check_token_transport(endpoint)?;
+        }
         Ok(NodeClient {
             channel: connect(endpoint).await?,
             token,
@@ -188,6 +243,9 @@ impl NodeClient {
     }
 
     pub async fn connect_tls(endpoint: &str, token: Option<String>, tls: &ClientTls) -> Result<NodeClient> {
+        if token.is_some() {
+            check_token_transport(endpoint)?;
+        }
         Ok(NodeClient {
             channel: connect_with(endpoint, Some(tls)).await?,
             token,
@@ -195,14 +253,30 @@ impl NodeClient {
     }
 
     /// A client on an open channel (e.g. one shared with a [`LogClient`]).
+    /// The caller vouches for the channel's transport if it passes a token.
     pub fn from_channel(channel: Channel, token: Option<String>) -> NodeClient {
         NodeClient { channel, token }
     }
 
+    fn registry(&self) -> RegistryClient<Channel> {
+        bounded!(RegistryClient::new(self.channel.clone()))
+    }
+
+    fn board(&self) -> BoardClient<Channel> {
+        bounded!(BoardClient::new(self.channel.clone()))
+    }
+
+    fn reciprocity(&self) -> ReciprocityClient<Channel> {
+        bounded!(ReciprocityClient::new(self.channel.clone()))
+    }
+
+    fn federation(&self) -> FederationClient<Channel> {
+        bounded!(FederationClient::new(self.channel.clone()))
+    }
+
     /// The origin's evidence bundle for one credential (public).
     pub async fn evidence(&self, credential_number: String) -> Result<pb::EvidenceBundle> {
-        let mut reciprocity =
-            ReciprocityClient::new(self.channel.clone()).max_decoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+        let mut reciprocity = self.reciprocity();
         let answer = reciprocity
             .get_evidence(self.request(pb::GetEvidenceRequest { credential_number })?)
             .await;
@@ -211,13 +285,13 @@ impl NodeClient {
 
     /// Asks this (receiving) node to evaluate a transfer; needs a board token.
     pub async fn evaluate_transfer(&self, request: pb::EvaluateTransferRequest) -> Result<pb::TransferDecision> {
-        let mut reciprocity = ReciprocityClient::new(self.channel.clone());
+        let mut reciprocity = self.reciprocity();
         let answer = reciprocity.evaluate_transfer(self.request(request)?).await;
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 
     pub async fn federation_status(&self) -> Result<pb::FederationStatus> {
-        let mut federation = FederationClient::new(self.channel.clone());
+        let mut federation = self.federation();
         let answer = federation
             .get_federation_status(self.request(pb::GetFederationStatusRequest {})?)
             .await;
@@ -225,7 +299,7 @@ impl NodeClient {
     }
 
     pub async fn origin_status(&self, origin_state: String, credential_number: String) -> Result<pb::OriginStatus> {
-        let mut federation = FederationClient::new(self.channel.clone());
+        let mut federation = self.federation();
         let request = pb::GetOriginStatusRequest {
             origin_state,
             credential_number,
@@ -248,7 +322,7 @@ impl NodeClient {
     /// Records one event through the Board RPC for its kind.
     pub async fn record(&self, event_id: String, body: pb::event::Body) -> Result<pb::Receipt> {
         use pb::event::Body;
-        let mut board = BoardClient::new(self.channel.clone());
+        let mut board = self.board();
         let answer = match body {
             Body::PeerEnrolled(event) => {
                 board
@@ -340,7 +414,7 @@ impl NodeClient {
 
     /// Records up to 1,000 commands in one call (an import); results per command.
     pub async fn record_batch(&self, commands: Vec<pb::BatchCommand>) -> Result<pb::RecordBatchResponse> {
-        let mut board = BoardClient::new(self.channel.clone());
+        let mut board = self.board();
         let answer = board
             .record_batch(self.request(pb::RecordBatchRequest { commands })?)
             .await;
@@ -348,13 +422,13 @@ impl NodeClient {
     }
 
     pub async fn check(&self, request: pb::CheckCredentialRequest) -> Result<pb::CredentialCheck> {
-        let mut registry = RegistryClient::new(self.channel.clone());
+        let mut registry = self.registry();
         let answer = registry.check_credential(self.request(request)?).await;
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 
     pub async fn check_roster(&self, items: Vec<pb::RosterItem>) -> Result<pb::CheckRosterResponse> {
-        let mut registry = RegistryClient::new(self.channel.clone());
+        let mut registry = self.registry();
         let answer = registry
             .check_roster(self.request(pb::CheckRosterRequest { items })?)
             .await;
@@ -362,7 +436,7 @@ impl NodeClient {
     }
 
     pub async fn export_proof(&self, credential_number: String) -> Result<pb::CredentialProof> {
-        let mut registry = RegistryClient::new(self.channel.clone());
+        let mut registry = self.registry();
         let request = self.request(pb::ExportCredentialProofRequest { credential_number })?;
         registry
             .export_credential_proof(request)
@@ -379,7 +453,7 @@ impl NodeClient {
         from_index: u64,
         mut on_change: impl FnMut(pb::CredentialChange),
     ) -> Result<()> {
-        let mut registry = RegistryClient::new(self.channel.clone());
+        let mut registry = self.registry();
         let request = self.request(pb::WatchCredentialsRequest {
             credential_numbers,
             from_index,
@@ -396,7 +470,7 @@ impl NodeClient {
     }
 
     pub async fn peer_record(&self, peer_id: String) -> Result<pb::PeerRecord> {
-        let mut registry = RegistryClient::new(self.channel.clone());
+        let mut registry = self.registry();
         let answer = registry
             .get_peer_record(self.request(pb::GetPeerRecordRequest { peer_id })?)
             .await;
@@ -404,7 +478,7 @@ impl NodeClient {
     }
 
     pub async fn statistics(&self, as_of: String) -> Result<pb::Statistics> {
-        let mut registry = RegistryClient::new(self.channel.clone());
+        let mut registry = self.registry();
         let answer = registry
             .get_statistics(self.request(pb::GetStatisticsRequest { as_of })?)
             .await;
@@ -412,7 +486,7 @@ impl NodeClient {
     }
 
     pub async fn profile(&self) -> Result<pb::Profile> {
-        let mut registry = RegistryClient::new(self.channel.clone());
+        let mut registry = self.registry();
         let answer = registry.get_profile(self.request(pb::GetProfileRequest {})?).await;
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }

@@ -7,6 +7,7 @@
 pub mod board;
 pub mod client;
 mod convert;
+mod incoming;
 pub mod reciprocity;
 pub mod registry;
 pub mod server;

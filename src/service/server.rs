@@ -1,17 +1,15 @@
 //! Serving a node: the listener is injected (tests bind `127.0.0.1:0`), the
-//! shutdown signal too; health and reflection ride along.
+//! shutdown signal too; health and reflection ride along. Every connection and
+//! request is bounded by [`ServerLimits`]: open connections, requests in flight
+//! per connection, time to a response, and keepalive to shed vanished peers.
 
 use std::future::Future;
-
-use tokio::net::{TcpListener, TcpStream};
-use tokio_stream::wrappers::TcpListenerStream;
-use tokio_stream::{Stream, StreamExt};
-use tonic::transport::Server;
-
 use std::sync::Arc;
 
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tokio::net::TcpListener;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
+use super::incoming::LimitedIncoming;
 use super::rpc::board_server::BoardServer;
 use super::rpc::federation_server::FederationServer;
 use super::rpc::reciprocity_server::ReciprocityServer;
@@ -24,17 +22,7 @@ use crate::auth::Tokens;
 use crate::error::{Error, Result};
 use crate::federation::Federation;
 use crate::ledger::Ledger;
-use crate::limits;
-
-/// Accepted connections with Nagle's algorithm off: small unary answers must not
-/// wait for the peer's delayed ACK (≈40 ms a call otherwise).
-fn incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<TcpStream>> {
-    TcpListenerStream::new(listener).map(|accepted| {
-        let stream = accepted?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    })
-}
+use crate::limits::{self, ServerLimits};
 
 /// PEM material for TLS; with `client_ca_pem`, clients must present a
 /// certificate signed by that CA (mutual TLS).
@@ -55,6 +43,8 @@ pub struct ServeOptions {
     pub mirrors: Vec<Ledger>,
     /// The states this node trusts (none if absent).
     pub federation: Option<Arc<Federation>>,
+    /// Connections, requests in flight, request time, keepalive.
+    pub limits: ServerLimits,
 }
 
 fn tls_config(files: &TlsFiles) -> ServerTlsConfig {
@@ -63,6 +53,18 @@ fn tls_config(files: &TlsFiles) -> ServerTlsConfig {
         Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
         None => config,
     }
+}
+
+/// A server builder with every bound of `limits` set. The request timeout
+/// covers a handler until it returns its response: a unary call whose request
+/// never finishes arriving is cut, a watch stream (already answered) is not.
+fn bounded_server(limits: &ServerLimits) -> Server {
+    Server::builder()
+        .max_concurrent_streams(Some(limits::GRPC_CONCURRENT_STREAMS_MAX))
+        .concurrency_limit_per_connection(limits.requests_per_connection_max)
+        .timeout(limits.request_timeout)
+        .http2_keepalive_interval(Some(limits.http2_keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout))
 }
 
 /// Serves `ledger` on `listener` until `shutdown` completes, then drains
@@ -107,7 +109,7 @@ pub async fn serve(
     let federation = FederationServer::new(FederationService::new(ledger, federation))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
-    let mut builder = Server::builder().max_concurrent_streams(Some(limits::GRPC_CONCURRENT_STREAMS_MAX));
+    let mut builder = bounded_server(&options.limits);
     if let Some(files) = &options.tls {
         builder = builder
             .tls_config(tls_config(files))
@@ -121,7 +123,7 @@ pub async fn serve(
         .add_service(registry)
         .add_service(reciprocity)
         .add_service(federation)
-        .serve_with_incoming_shutdown(incoming(listener), shutdown)
+        .serve_with_incoming_shutdown(LimitedIncoming::new(listener, &options.limits), shutdown)
         .await
         .map_err(|e| Error::Internal(format!("the gRPC server failed: {e}")))
 }

@@ -17,7 +17,6 @@ use peerreg::log::note::NoteSigner;
 use peerreg::pb;
 use peerreg::service::client::LogClient;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 /// A fixed key per test log, so two logs can share a prefix byte for byte.
 pub fn signer(origin: &str) -> NoteSigner {
@@ -113,16 +112,17 @@ pub fn serve_options() -> peerreg::service::server::ServeOptions {
         tls: None,
         mirrors: Vec::new(),
         federation: None,
+        limits: Default::default(),
     }
 }
 
-/// A node serving a real ledger over real gRPC on a loopback port.
+/// A node serving a real ledger over real gRPC on a loopback port, started
+/// the way every node starts (`peerreg::node`).
 pub struct TestNode {
     pub ledger: Ledger,
     pub endpoint: String,
     pub dir: PathBuf,
-    stop: oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<peerreg::error::Result<()>>,
+    node: peerreg::node::Node,
 }
 
 impl TestNode {
@@ -138,21 +138,12 @@ impl TestNode {
     /// Serves `ledger` with `options` (e.g. with a federation) on a loopback port.
     pub async fn serve_with(ledger: Ledger, dir: &Path, options: peerreg::service::server::ServeOptions) -> TestNode {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
-        let endpoint = format!("http://{}", listener.local_addr().expect("local address"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = ledger.clone();
-        let server = tokio::spawn(async move {
-            peerreg::service::server::serve(listener, serving, options, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let node = peerreg::node::serve(listener, ledger.clone(), options).expect("the test node serves");
         TestNode {
             ledger,
-            endpoint,
+            endpoint: node.endpoint(),
             dir: dir.to_path_buf(),
-            stop,
-            server,
+            node,
         }
     }
 
@@ -162,11 +153,10 @@ impl TestNode {
             .expect("connect to the test node")
     }
 
-    /// Stops the server and the writer; the store is closed afterwards.
+    /// Stops the server and the writer (and the federation it was given); the
+    /// store is closed afterwards.
     pub async fn stop(self) {
-        let _ = self.stop.send(());
-        self.server.await.expect("server task").expect("server ran cleanly");
-        self.ledger.shutdown().await;
+        self.node.stop().await.expect("server ran cleanly");
     }
 }
 

@@ -1,0 +1,330 @@
+//! A node as a library call: one state's log served over gRPC, with the other
+//! states' logs it mirrors and the states it trusts. The binary, the demo and
+//! the tests start nodes one way ([`run`], or [`start`] then [`Node::stop`]), as
+//! mini-redis's `server::run`: the caller binds the listener (tests bind
+//! `127.0.0.1:0` and read the address back) and says when to stop.
+//!
+//! Refused at start, before anything is written: plaintext on a non-loopback
+//! address without `insecure_plaintext`, and a log whose signing key is missing
+//! (a new key would fork the log; the old one must be restored).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::clock::SystemClock;
+use crate::config::{self, NodeConfig, TlsPaths};
+use crate::error::{Error, Result};
+use crate::federation::trust::TrustList;
+use crate::federation::Federation;
+use crate::ledger::{self, Ledger, LedgerOptions};
+use crate::limits;
+use crate::log::note::NoteSigner;
+use crate::mirror;
+use crate::service::client::LogClient;
+use crate::service::server::{self, ServeOptions, TlsFiles};
+use crate::service::sources::GrpcConnector;
+
+/// What a node reports when it starts, for its operator.
+#[derive(Clone, Debug)]
+pub struct Startup {
+    /// Entries in the node's own log.
+    pub entries: u64,
+    /// The key partners and auditors pin for this log.
+    pub verifier_key: String,
+    /// The first admin token, when this start created it: shown once, only
+    /// its hash is stored.
+    pub new_admin_token: Option<String>,
+    /// Each mirrored log as it was when following began.
+    pub mirrors: Vec<MirrorStart>,
+    /// Each trusted state and where its node is.
+    pub partners: Vec<PartnerStart>,
+}
+
+/// A mirrored log at start.
+#[derive(Clone, Debug)]
+pub struct MirrorStart {
+    pub origin: String,
+    /// Entries already verified and held locally.
+    pub entries: u64,
+    pub endpoint: String,
+}
+
+/// A trusted state at start.
+#[derive(Clone, Debug)]
+pub struct PartnerStart {
+    pub state: String,
+    pub endpoint: String,
+}
+
+/// A running node. Stop it with [`Node::stop`] (or let [`Node::run_until`] do
+/// it) so that its stores are closed cleanly.
+pub struct Node {
+    /// Where the node listens (the port the OS chose, for `:0`).
+    address: SocketAddr,
+    /// Whether clients must speak TLS (`https://`).
+    tls: bool,
+    ledger: Ledger,
+    /// The trusted states' followers, stopped with the node.
+    federation: Option<Arc<Federation>>,
+    startup: Startup,
+    /// Tells the server to stop accepting and drain.
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<Result<()>>,
+}
+
+/// Starts a node from its configuration on `listener`, runs it until
+/// `shutdown` completes, then stops it (open streams get
+/// [`limits::SHUTDOWN_GRACE`], then are cut) and closes its stores.
+pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<()> {
+    start(config, listener).await?.run_until(shutdown).await
+}
+
+/// Starts a node from its configuration on `listener`: its own log, its
+/// tokens, TLS, mirrors and trusted states. Returns once it is serving.
+pub async fn start(config: NodeConfig, listener: TcpListener) -> Result<Node> {
+    let address = local_address(&listener)?;
+    config.check_transport(address)?;
+    let signer = signer(&config)?;
+    let tls = config.tls.as_ref().map(read_tls).transpose()?;
+    let ledger = Ledger::open(LedgerOptions {
+        data_dir: config.data_dir.clone(),
+        state: config.state.clone(),
+        signer,
+        accept_unpublished_store: config.accept_store_as_is,
+        profile: config.profile.clone(),
+        clock: Arc::new(SystemClock),
+    })
+    .inspect_err(|e| tracing::error!(data_dir = %config.data_dir.display(), "cannot open the log: {e}"))?;
+    match start_around(&config, ledger.clone(), listener, tls).await {
+        Ok(node) => Ok(node),
+        Err(error) => {
+            ledger.shutdown().await;
+            Err(error)
+        }
+    }
+}
+
+/// The rest of [`start`], once the log is open (closed again if this fails).
+async fn start_around(
+    config: &NodeConfig,
+    ledger: Ledger,
+    listener: TcpListener,
+    tls: Option<TlsFiles>,
+) -> Result<Node> {
+    let (tokens, new_admin_token) = config::load_or_create_tokens(config)?;
+    let trust = TrustList::load(&config.data_dir)?;
+    let federation = Arc::new(Federation::open(
+        &config.data_dir,
+        &config.state,
+        &trust,
+        config.federation,
+        Arc::new(GrpcConnector),
+    )?);
+    // Followers start last: nothing is left running if a mirror fails to open.
+    let (mirrors, mirror_starts) = open_mirrors(config).await?;
+    federation.spawn_followers();
+    let options = ServeOptions {
+        tokens: Arc::new(tokens),
+        tls,
+        mirrors,
+        federation: Some(federation),
+        limits: config.limits,
+    };
+    let mut node = serve(listener, ledger, options)?;
+    node.startup.new_admin_token = new_admin_token;
+    node.startup.mirrors = mirror_starts;
+    tracing::info!(
+        state = %config.state,
+        origin = %config.origin,
+        address = %node.address,
+        entries = node.startup.entries,
+        verifier_key = %node.startup.verifier_key,
+        "serving"
+    );
+    Ok(node)
+}
+
+/// Serves an already open `ledger` on `listener` (tests and benchmarks that
+/// build the ledger and options themselves). [`Node::stop`] closes `ledger`
+/// and the federation in `options`.
+pub fn serve(listener: TcpListener, ledger: Ledger, options: ServeOptions) -> Result<Node> {
+    let address = local_address(&listener)?;
+    let tls = options.tls.is_some();
+    let federation = options.federation.clone();
+    let startup = Startup {
+        entries: ledger.published().checkpoint.size,
+        verifier_key: ledger.verifier().to_key_string(),
+        new_admin_token: None,
+        mirrors: Vec::new(),
+        partners: federation.iter().flat_map(|f| partner_starts(f)).collect(),
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = ledger.clone();
+    let server = tokio::spawn(server::serve(listener, serving, options, async {
+        let _ = stopped.await;
+    }));
+    Ok(Node {
+        address,
+        tls,
+        ledger,
+        federation,
+        startup,
+        stop,
+        server,
+    })
+}
+
+impl Node {
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The URL clients connect to: `http://` or, with TLS, `https://`.
+    pub fn endpoint(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.address)
+    }
+
+    /// The node's own log.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The trusted states (none for a node served without a federation).
+    pub fn federation(&self) -> Option<&Arc<Federation>> {
+        self.federation.as_ref()
+    }
+
+    pub fn startup(&self) -> &Startup {
+        &self.startup
+    }
+
+    /// Serves until `shutdown` completes (or the server fails), then stops.
+    pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        tokio::select! {
+            finished = &mut self.server => {
+                close(self.ledger, self.federation).await;
+                joined(finished)
+            }
+            () = shutdown => self.stop().await,
+        }
+    }
+
+    /// Stops accepting, lets in-flight calls finish (open streams get
+    /// [`limits::SHUTDOWN_GRACE`], then are cut), then closes the stores.
+    pub async fn stop(self) -> Result<()> {
+        let Node {
+            stop,
+            mut server,
+            ledger,
+            federation,
+            ..
+        } = self;
+        let _ = stop.send(());
+        let result = match tokio::time::timeout(limits::SHUTDOWN_GRACE, &mut server).await {
+            Ok(finished) => joined(finished),
+            Err(_) => {
+                tracing::warn!(
+                    "open streams did not end within {:?}; closing them",
+                    limits::SHUTDOWN_GRACE
+                );
+                server.abort();
+                let _ = server.await;
+                Ok(())
+            }
+        };
+        close(ledger, federation).await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+fn joined(finished: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
+    finished.map_err(|e| Error::Internal(format!("the server task failed: {e}")))?
+}
+
+async fn close(ledger: Ledger, federation: Option<Arc<Federation>>) {
+    if let Some(federation) = federation {
+        federation.shutdown().await;
+    }
+    ledger.shutdown().await;
+}
+
+fn local_address(listener: &TcpListener) -> Result<SocketAddr> {
+    listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("the listener has no address: {e}")))
+}
+
+/// The node's signing key. Created only for a new log: a log whose key file is
+/// missing is refused (a new key would sign a second history under the same
+/// origin, which every partner would record as equivocation).
+pub fn signer(config: &NodeConfig) -> Result<NoteSigner> {
+    if config.key_file.exists() {
+        return config::load_signer(&config.key_file, &config.origin);
+    }
+    let store = ledger::store_path(&config.data_dir);
+    let checkpoint = ledger::checkpoint_path(&config.data_dir);
+    if store.exists() || checkpoint.exists() {
+        return Err(Error::FailedPrecondition(format!(
+            "the signing key {} is missing, but {} holds a log: restore the key from its backup \
+             (a new key cannot continue this log), or pass --key with its path",
+            config.key_file.display(),
+            config.data_dir.display()
+        )));
+    }
+    config::create_signer(&config.key_file, &config.origin)
+}
+
+fn read_tls(paths: &TlsPaths) -> Result<TlsFiles> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| Error::InvalidArgument(format!("reading {}: {e}", path.display())))
+    };
+    Ok(TlsFiles {
+        cert_pem: read(&paths.cert)?,
+        key_pem: read(&paths.key)?,
+        client_ca_pem: paths.client_ca.as_deref().map(read).transpose()?,
+    })
+}
+
+/// Opens (creating if new) each mirrored log, then starts following them all;
+/// a new mirror starts empty and catches up in bounded rounds.
+async fn open_mirrors(config: &NodeConfig) -> Result<(Vec<Ledger>, Vec<MirrorStart>)> {
+    let mut opened = Vec::new();
+    let mut starts = Vec::new();
+    for spec in &config.mirrors {
+        let source = LogClient::connect(&spec.endpoint)
+            .await
+            .inspect_err(|e| tracing::error!(origin = %spec.origin, "cannot reach the mirror's origin: {e}"))?;
+        let mirror = mirror::open(&config.data_dir, spec, &source)
+            .await
+            .inspect_err(|e| tracing::error!(origin = %spec.origin, "cannot start the mirror: {e}"))?;
+        starts.push(MirrorStart {
+            origin: spec.origin.clone(),
+            entries: mirror.published().checkpoint.size,
+            endpoint: spec.endpoint.clone(),
+        });
+        opened.push((mirror, source));
+    }
+    let mut mirrors = Vec::new();
+    for (mirror, source) in opened {
+        mirror::spawn_follower(mirror.clone(), source, config.federation.limits);
+        mirrors.push(mirror);
+    }
+    Ok((mirrors, starts))
+}
+
+fn partner_starts(federation: &Federation) -> Vec<PartnerStart> {
+    federation
+        .partners()
+        .map(|partner| PartnerStart {
+            state: partner.state().to_string(),
+            endpoint: partner.entry.endpoint.clone(),
+        })
+        .collect()
+}
