@@ -86,3 +86,23 @@ pub const TRUSTED_STATES_MAX: usize = 64;
 
 /// Most commands in one `RecordBatch` call (an import sends many calls).
 pub const BATCH_COMMANDS_MAX: usize = 1000;
+
+/// Watch streams (`WatchEntries`, `WatchCredentials`, each) one client address
+/// may hold open at once, so that one client cannot take every one of the
+/// node's `WATCH_STREAMS_MAX` slots. IPv6 clients count per /64, the block
+/// one subscriber usually holds. A dashboard watches in one or a few streams.
+pub const WATCH_STREAMS_PER_ADDRESS_MAX: usize = 16;
+
+/// Bytes of repeated content (proven entries, roster results) one answer may
+/// carry. Counted while the answer is built, so a request whose answer would
+/// not fit is refused with `RESOURCE_EXHAUSTED` as soon as it crosses the
+/// bound, never after all the work is done; kept below
+/// `GRPC_RESPONSE_BYTES_MAX` to leave room for the checkpoint note (at most
+/// `NOTE_BYTES_MAX`) and framing. A career's evidence is about 100 KiB.
+pub const ANSWER_BYTES_MAX: usize = 6 * 1024 * 1024;
+
+/// Handlers doing work that grows with the registry (statistics, evidence,
+/// proofs, rosters) running at once per service, on blocking threads: enough
+/// to keep both cores busy, few enough that a burst of them cannot starve the
+/// committer or start hundreds of threads. Further calls wait their turn.
+pub const BLOCKING_HANDLERS_MAX: usize = 4;

@@ -4,11 +4,13 @@
 //! Handler shape everywhere: convert the request in, call the library, convert
 //! the answer out. Nothing else.
 
+mod admission;
 pub mod board;
 pub mod client;
 mod convert;
 pub mod reciprocity;
 pub mod registry;
+mod requests;
 pub mod server;
 pub mod status;
 pub mod transparency;
