@@ -95,13 +95,12 @@ pub fn bundle(ledger: &Ledger, credential_number: &str) -> Result<pb::EvidenceBu
         .ok_or_else(|| Error::NotFound(format!("no credential {} in this registry", quote(credential_number))))?;
     let size = published.checkpoint.size;
     let indices = holder_indices(&registry, &credential.peer_id);
-    let entries = proven_entries(ledger, &indices, size)
-        .map_err(|e| match e {
-            Error::ResourceExhausted(why) => {
-                Error::ResourceExhausted(format!("the evidence for {}: {why}", quote(credential_number)))
-            }
-            other => other,
-        })?;
+    let entries = proven_entries(ledger, &indices, size).map_err(|e| match e {
+        Error::ResourceExhausted(why) => {
+            Error::ResourceExhausted(format!("the evidence for {}: {why}", quote(credential_number)))
+        }
+        other => other,
+    })?;
     Ok(pb::EvidenceBundle {
         state: ledger.state().to_string(),
         credential_number: credential_number.to_string(),
@@ -258,7 +257,10 @@ pub fn verify(
         }
         (holder, credential) => {
             if holder.is_none() {
-                problems.push(format!("the evidence lacks the enrolment of holder {}", quote(holder_id)));
+                problems.push(format!(
+                    "the evidence lacks the enrolment of holder {}",
+                    quote(holder_id)
+                ));
             }
             if credential.is_none_or(|c| c.peer_id != holder_id) {
                 problems.push(format!(

@@ -85,9 +85,16 @@ async fn a_roster_with_a_huge_credential_number_is_refused_at_once_without_an_ec
         "the refusal names the field and its limit: {message}"
     );
     assert!(message.len() < 300, "the refusal is short: {} bytes", message.len());
-    assert!(!message.contains(&"Q".repeat(64)), "the refusal does not echo the input");
+    assert!(
+        !message.contains(&"Q".repeat(64)),
+        "the refusal does not echo the input"
+    );
     assert!(elapsed < Duration::from_secs(2), "refused quickly: {elapsed:?}");
-    assert_eq!(node.ledger.published().checkpoint.size, size_before, "nothing was logged");
+    assert_eq!(
+        node.ledger.published().checkpoint.size,
+        size_before,
+        "nothing was logged"
+    );
 
     let check = anonymous
         .check(pb::CheckCredentialRequest {
@@ -177,16 +184,31 @@ async fn board_call(board: &mut BoardClient<Channel>, rpc: &str, token: Option<&
     let answer = match rpc {
         "EnrollPeer" => board.enroll_peer(request(Default::default(), token)).await.map(|_| ()),
         "ChangeName" => board.change_name(request(Default::default(), token)).await.map(|_| ()),
-        "RecordTraining" => board.record_training(request(Default::default(), token)).await.map(|_| ()),
-        "RecordExperience" => board.record_experience(request(Default::default(), token)).await.map(|_| ()),
+        "RecordTraining" => board
+            .record_training(request(Default::default(), token))
+            .await
+            .map(|_| ()),
+        "RecordExperience" => board
+            .record_experience(request(Default::default(), token))
+            .await
+            .map(|_| ()),
         "RecordExam" => board.record_exam(request(Default::default(), token)).await.map(|_| ()),
-        "IssueCredential" => board.issue_credential(request(Default::default(), token)).await.map(|_| ()),
+        "IssueCredential" => board
+            .issue_credential(request(Default::default(), token))
+            .await
+            .map(|_| ()),
         "RecordContinuingEducation" => board
             .record_continuing_education(request(Default::default(), token))
             .await
             .map(|_| ()),
-        "RenewCredential" => board.renew_credential(request(Default::default(), token)).await.map(|_| ()),
-        "RecordDiscipline" => board.record_discipline(request(Default::default(), token)).await.map(|_| ()),
+        "RenewCredential" => board
+            .renew_credential(request(Default::default(), token))
+            .await
+            .map(|_| ()),
+        "RecordDiscipline" => board
+            .record_discipline(request(Default::default(), token))
+            .await
+            .map(|_| ()),
         "ReinstateCredential" => board
             .reinstate_credential(request(Default::default(), token))
             .await
@@ -227,7 +249,11 @@ async fn every_board_rpc_refuses_a_missing_or_wrong_token_before_reading_the_req
             }
         }
     }
-    assert!(wrong.is_empty(), "every Board RPC answers UNAUTHENTICATED first:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "every Board RPC answers UNAUTHENTICATED first:\n{}",
+        wrong.join("\n")
+    );
 
     // The same for the authenticated RPCs of the other services.
     let mut registry = RegistryClient::new(channel_from(&node.endpoint, "127.0.0.1").await);
@@ -238,7 +264,11 @@ async fn every_board_rpc_refuses_a_missing_or_wrong_token_before_reading_the_req
         .evaluate_transfer(pb::EvaluateTransferRequest::default())
         .await;
     assert_eq!(transfer.err().map(|s| s.code()), Some(Code::Unauthenticated));
-    assert_eq!(node.ledger.published().checkpoint.size, size_before, "nothing was logged");
+    assert_eq!(
+        node.ledger.published().checkpoint.size,
+        size_before,
+        "nothing was logged"
+    );
     node.stop().await;
 }
 
@@ -303,7 +333,15 @@ async fn one_address_cannot_hold_every_watch_stream() {
         }
     };
     // Streams still open would hold the server's graceful shutdown.
-    drop((reopened, held, held_changes, _other_entries, _other_changes, greedy, other));
+    drop((
+        reopened,
+        held,
+        held_changes,
+        _other_entries,
+        _other_changes,
+        greedy,
+        other,
+    ));
     node.stop().await;
 }
 
@@ -347,7 +385,7 @@ async fn evidence_and_proofs_larger_than_an_answer_may_be_are_refused() {
             credential_number: "MS-00001".into(),
         })
         .await;
-    let status = evidence.err().expect("the evidence is refused");
+    let status = evidence.expect_err("the evidence is refused");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(status.message().contains("bytes"), "{}", status.message());
 
@@ -357,7 +395,7 @@ async fn evidence_and_proofs_larger_than_an_answer_may_be_are_refused() {
             credential_number: "MS-00001".into(),
         })
         .await;
-    let status = proof.err().expect("the proof is refused");
+    let status = proof.expect_err("the proof is refused");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     node.stop().await;
 }

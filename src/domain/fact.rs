@@ -278,7 +278,10 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String> {
 pub fn identifier(field: &str, value: &str) -> Result<String> {
     let value = text(field, value, IDENTIFIER_BYTES_MAX)?;
     if value.chars().any(char::is_whitespace) {
-        return Err(invalid(field, format!("must not contain spaces, got {}", quote(&value))));
+        return Err(invalid(
+            field,
+            format!("must not contain spaces, got {}", quote(&value)),
+        ));
     }
     Ok(value)
 }

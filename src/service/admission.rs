@@ -146,7 +146,10 @@ mod tests {
         let slots = StreamSlots::new("watch streams", 3, 2);
         let a1 = slots.acquire(at("10.0.0.1")).expect("first");
         let _a2 = slots.acquire(at("10.0.0.1")).expect("second");
-        assert!(matches!(slots.acquire(at("10.0.0.1")), Err(Error::ResourceExhausted(_))));
+        assert!(matches!(
+            slots.acquire(at("10.0.0.1")),
+            Err(Error::ResourceExhausted(_))
+        ));
         let _b1 = slots.acquire(at("10.0.0.2")).expect("another address");
         let full = slots.acquire(at("10.0.0.3"));
         assert!(matches!(&full, Err(Error::ResourceExhausted(m)) if m.contains("3 watch streams")));

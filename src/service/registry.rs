@@ -115,7 +115,12 @@ fn roster_result(
 /// Answers a checked roster, one result per line and date. The answer's size
 /// is counted as it grows (a credential's public discipline can make one check
 /// large), and the call is refused once it passes `ANSWER_BYTES_MAX`.
-fn answer_roster(registry: &Registry, state: &str, roster: &Roster, today: NaiveDate) -> Result<pb::CheckRosterResponse> {
+fn answer_roster(
+    registry: &Registry,
+    state: &str,
+    roster: &Roster,
+    today: NaiveDate,
+) -> Result<pb::CheckRosterResponse> {
     let mut results = Vec::with_capacity(roster.checks());
     let mut bytes = 0;
     for (position, line) in (0u32..).zip(&roster.lines) {

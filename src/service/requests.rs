@@ -266,7 +266,15 @@ mod tests {
         assert!(first.dates[0].date.is_err());
         assert!(matches!(first.dates[1].date, Ok(None)), "an empty date is today");
         let second = &checked.lines[1];
-        assert_eq!(second.holder.as_ref().ok().and_then(|h| h.legal_name.clone()).as_deref(), Some("Ada"));
+        assert_eq!(
+            second
+                .holder
+                .as_ref()
+                .ok()
+                .and_then(|h| h.legal_name.clone())
+                .as_deref(),
+            Some("Ada")
+        );
         assert!(matches!(second.dates[..], [DateOfService { date: Ok(None), .. }]));
     }
 
@@ -281,9 +289,15 @@ mod tests {
         };
         assert!(query("MS-1", "").is_ok_and(|q| q.as_of.is_none()));
         for (number, as_of) in [("", ""), ("MS 1", ""), ("MS-\u{7}", ""), ("MS-1", "2025-02-30")] {
-            assert!(matches!(query(number, as_of), Err(Error::InvalidArgument(_))), "{number:?} {as_of:?}");
+            assert!(
+                matches!(query(number, as_of), Err(Error::InvalidArgument(_))),
+                "{number:?} {as_of:?}"
+            );
         }
         let huge = query(&"9".repeat(1 << 20), "");
-        assert!(matches!(&huge, Err(Error::InvalidArgument(m)) if m.len() < 100), "{huge:?}");
+        assert!(
+            matches!(&huge, Err(Error::InvalidArgument(m)) if m.len() < 100),
+            "{huge:?}"
+        );
     }
 }

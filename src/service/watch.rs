@@ -37,7 +37,11 @@ pub fn check_known(ledger: &Ledger, numbers: &BTreeSet<String>) -> Result<()> {
     }
     let named: Vec<String> = unknown.iter().take(UNKNOWN_NAMED_MAX).map(|n| quote(n)).collect();
     let more = unknown.len() - named.len();
-    let rest = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let rest = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
     Err(Error::NotFound(format!(
         "unknown credential numbers: {}{rest}",
         named.join(", ")
