@@ -55,7 +55,7 @@ fn same_name(a: &str, b: &str) -> bool {
 }
 
 /// Answers one employer check on a registry view (shared with roster checks).
-pub fn check(registry: &Registry, state: &str, asked: &Holder, as_of: NaiveDate) -> Result<pb::CredentialCheck> {
+fn check(registry: &Registry, state: &str, asked: &Holder, as_of: NaiveDate) -> Result<pb::CredentialCheck> {
     let not_found = || {
         Error::NotFound(format!(
             "no credential {} with that holder in {state}",
