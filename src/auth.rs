@@ -148,8 +148,11 @@ impl Tokens {
         self.tokens.is_empty()
     }
 
-    /// Checks a presented secret for `operation`; returns the token's name.
-    pub fn authorize(&self, presented: Option<&str>, operation: Operation) -> Result<String> {
+    /// The caller a presented secret belongs to, or `UNAUTHENTICATED`. Board
+    /// handlers call this before they look at the request, so a caller the
+    /// node does not know learns nothing from its answers (not even which
+    /// requests are malformed).
+    pub fn authenticate(&self, presented: Option<&str>) -> Result<Caller<'_>> {
         let Some(secret) = presented else {
             return Err(Error::Unauthenticated(
                 "this operation needs a board token: send metadata `authorization: Bearer <token>`".into(),
@@ -162,16 +165,40 @@ impl Tokens {
                 matched = Some(token);
             }
         }
-        let token =
-            matched.ok_or_else(|| Error::Unauthenticated("the bearer token is not valid for this node".into()))?;
-        if !token.operations.contains(&operation) {
-            return Err(Error::PermissionDenied(format!(
-                "token {:?} may not {}; ask the node's operator to grant it",
-                token.name,
-                operation.name()
-            )));
+        matched
+            .map(|token| Caller { token })
+            .ok_or_else(|| Error::Unauthenticated("the bearer token is not valid for this node".into()))
+    }
+
+    /// Checks a presented secret for `operation`; returns the token's name.
+    pub fn authorize(&self, presented: Option<&str>, operation: Operation) -> Result<String> {
+        let caller = self.authenticate(presented)?;
+        caller.permit(operation)?;
+        Ok(caller.name().to_string())
+    }
+}
+
+/// An authenticated caller: a token the node knows.
+pub struct Caller<'a> {
+    token: &'a Token,
+}
+
+impl Caller<'_> {
+    /// The token's name, for the node's log.
+    pub fn name(&self) -> &str {
+        &self.token.name
+    }
+
+    /// `PERMISSION_DENIED` unless the token may perform `operation`.
+    pub fn permit(&self, operation: Operation) -> Result<()> {
+        if self.token.operations.contains(&operation) {
+            return Ok(());
         }
-        Ok(token.name.clone())
+        Err(Error::PermissionDenied(format!(
+            "token {:?} may not {}; ask the node's operator to grant it",
+            self.token.name,
+            operation.name()
+        )))
     }
 }
 

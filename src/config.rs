@@ -32,7 +32,8 @@ pub fn parse_state(code: &str) -> Result<String> {
         Ok(upper)
     } else {
         Err(Error::InvalidArgument(format!(
-            "{code:?} is not a US state, DC or territory code (e.g. MS, TN, DC, PR)"
+            "{} is not a US state, DC or territory code (e.g. MS, TN, DC, PR)",
+            crate::domain::fact::quote(code)
         )))
     }
 }

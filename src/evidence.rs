@@ -12,7 +12,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::domain::fact::Fact;
+use prost::Message;
+
+use crate::domain::fact::{quote, Fact};
 use crate::domain::records::{Credential, Peer};
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
@@ -35,9 +37,25 @@ pub fn holder_indices(registry: &Registry, peer_id: &str) -> Vec<u64> {
     indices.into_iter().collect()
 }
 
-/// Each entry at `indices` (all below `size`) with its inclusion proof in the tree of `size`.
+/// Bytes a repeated message field adds beyond the message itself (its tag and
+/// length prefix), counted generously.
+const FRAMING_BYTES: usize = 8;
+
+/// Each entry at `indices` below `size` with its inclusion proof in the tree
+/// of `size`. An answer that could not be sent is never built: more than
+/// `EVIDENCE_ENTRIES_MAX` entries is refused before any is read, and the
+/// entries are refused (`RESOURCE_EXHAUSTED`) as soon as their encoded size
+/// passes `ANSWER_BYTES_MAX`, which sits below the response limit.
 pub fn proven_entries(ledger: &Ledger, indices: &[u64], size: u64) -> Result<Vec<pb::ProvenEntry>> {
-    let mut entries = Vec::with_capacity(indices.len());
+    let wanted = indices.iter().filter(|&&i| i < size).count();
+    if wanted > limits::EVIDENCE_ENTRIES_MAX {
+        return Err(Error::ResourceExhausted(format!(
+            "the answer would hold {wanted} entries; at most {} are served in one answer",
+            limits::EVIDENCE_ENTRIES_MAX
+        )));
+    }
+    let mut entries = Vec::with_capacity(wanted);
+    let mut bytes = 0;
     for &index in indices.iter().filter(|&&i| i < size) {
         let entry = ledger
             .entries(index, index + 1)?
@@ -49,11 +67,20 @@ pub fn proven_entries(ledger: &Ledger, indices: &[u64], size: u64) -> Result<Vec
             .into_iter()
             .map(|h| h.to_vec())
             .collect();
-        entries.push(pb::ProvenEntry {
+        let proven = pb::ProvenEntry {
             index,
             entry,
             inclusion_proof,
-        });
+        };
+        bytes += proven.encoded_len() + FRAMING_BYTES;
+        if bytes > limits::ANSWER_BYTES_MAX {
+            return Err(Error::ResourceExhausted(format!(
+                "these {wanted} entries with their proofs pass {} bytes (the most one answer carries) at entry {}",
+                limits::ANSWER_BYTES_MAX,
+                entries.len() + 1
+            )));
+        }
+        entries.push(proven);
     }
     Ok(entries)
 }
@@ -65,25 +92,21 @@ pub fn bundle(ledger: &Ledger, credential_number: &str) -> Result<pb::EvidenceBu
     let registry = ledger.registry();
     let credential = registry
         .credential(credential_number)
-        .ok_or_else(|| Error::NotFound(format!("no credential {credential_number:?} in this registry")))?;
+        .ok_or_else(|| Error::NotFound(format!("no credential {} in this registry", quote(credential_number))))?;
     let size = published.checkpoint.size;
-    let indices: Vec<u64> = holder_indices(&registry, &credential.peer_id)
-        .into_iter()
-        .filter(|&i| i < size)
-        .collect();
-    if indices.len() > limits::EVIDENCE_ENTRIES_MAX {
-        return Err(Error::ResourceExhausted(format!(
-            "the evidence for {credential_number} would hold {} entries; at most {} are served",
-            indices.len(),
-            limits::EVIDENCE_ENTRIES_MAX
-        )));
-    }
+    let indices = holder_indices(&registry, &credential.peer_id);
+    let entries = proven_entries(ledger, &indices, size).map_err(|e| match e {
+        Error::ResourceExhausted(why) => {
+            Error::ResourceExhausted(format!("the evidence for {}: {why}", quote(credential_number)))
+        }
+        other => other,
+    })?;
     Ok(pb::EvidenceBundle {
         state: ledger.state().to_string(),
         credential_number: credential_number.to_string(),
         peer_id: credential.peer_id.clone(),
         checkpoint: published.note.to_vec(),
-        entries: proven_entries(ledger, &indices, size)?,
+        entries,
     })
 }
 
@@ -109,7 +132,7 @@ fn entry_problem(state: &str, error: EntryError) -> String {
             format!("entry {index}'s signature does not verify (altered after signing)")
         }
         EntryError::WrongPlace { index, claimed, state } => {
-            format!("entry {index} claims to be entry {claimed} of state {state:?}")
+            format!("entry {index} claims to be entry {claimed} of state {}", quote(&state))
         }
     }
 }
@@ -179,8 +202,10 @@ pub fn verify(
 ) -> Result<VerifiedEvidence, Vec<String>> {
     if bundle.state != state || bundle.credential_number != credential_number {
         return Err(vec![format!(
-            "the evidence is for {} credential {:?}, not {state} credential {credential_number:?}",
-            bundle.state, bundle.credential_number
+            "the evidence is for {} credential {}, not {state} credential {}",
+            quote(&bundle.state),
+            quote(&bundle.credential_number),
+            quote(credential_number)
         )]);
     }
     let checkpoint = Checkpoint::open(&bundle.checkpoint, verifier).map_err(|e| {
@@ -232,11 +257,16 @@ pub fn verify(
         }
         (holder, credential) => {
             if holder.is_none() {
-                problems.push(format!("the evidence lacks the enrolment of holder {holder_id:?}"));
+                problems.push(format!(
+                    "the evidence lacks the enrolment of holder {}",
+                    quote(holder_id)
+                ));
             }
             if credential.is_none_or(|c| c.peer_id != holder_id) {
                 problems.push(format!(
-                    "the evidence lacks the issue of {credential_number} to {holder_id:?}"
+                    "the evidence lacks the issue of {} to {}",
+                    quote(credential_number),
+                    quote(holder_id)
                 ));
             }
             Err(problems)

@@ -173,3 +173,37 @@ impl Default for ServerLimits {
 /// How long a stopping node waits for open streams before closing them. Unary
 /// calls finish quickly; open watch streams would hold a graceful shutdown forever.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Watch streams (`WatchEntries`, `WatchCredentials`, each) one client address
+/// may hold open at once, so that one client cannot take every one of the
+/// node's `WATCH_STREAMS_MAX` slots. IPv6 clients count per /64, the block
+/// one subscriber usually holds. A dashboard watches in one or a few streams.
+pub const WATCH_STREAMS_PER_ADDRESS_MAX: usize = 16;
+
+/// Bytes of repeated content (proven entries, roster results) one answer may
+/// carry. Counted while the answer is built, so a request whose answer would
+/// not fit is refused with `RESOURCE_EXHAUSTED` as soon as it crosses the
+/// bound, never after all the work is done; kept below
+/// `GRPC_RESPONSE_BYTES_MAX` to leave room for the checkpoint note (at most
+/// `NOTE_BYTES_MAX`) and framing. A career's evidence is about 100 KiB.
+pub const ANSWER_BYTES_MAX: usize = 6 * 1024 * 1024;
+
+/// Handlers doing work that grows with the registry (statistics, evidence,
+/// proofs, rosters) running at once per service, on blocking threads: enough
+/// to keep both cores busy, few enough that a burst of them cannot starve the
+/// committer or start hundreds of threads. Further calls wait their turn.
+pub const BLOCKING_HANDLERS_MAX: usize = 4;
+
+/// Most characters of an input quoted in an error message: enough to recognise
+/// a value, never enough to echo (or multiply) a hostile one.
+pub const QUOTE_CHARS_MAX: usize = 40;
+
+/// `text` quoted for an error message: escaped, at most `QUOTE_CHARS_MAX`
+/// characters, and its length in bytes when cut. Every error that quotes an
+/// input uses this (it lives here, with its bound, so that every layer can),
+/// so no error is larger than a few hundred bytes however large the input.
+pub fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_CHARS_MAX) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &text[..cut], text.len()),
+    }
+}

@@ -115,8 +115,8 @@ fn decode_hash(text: &str) -> Result<Hash> {
 pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<VerifiedProof> {
     if file.format != FORMAT {
         return Err(Error::InvalidArgument(format!(
-            "unknown proof format {:?} (this peerreg reads {FORMAT})",
-            file.format
+            "unknown proof format {} (this peerreg reads {FORMAT})",
+            crate::domain::fact::quote(&file.format)
         )));
     }
     let own = NoteVerifier::parse(&file.verifier_key).map_err(bad)?;

@@ -13,10 +13,13 @@ use crate::pb;
 
 /// Longest legal name, title, provider or identifier we record.
 pub const TEXT_BYTES_MAX: usize = 200;
+/// Longest identifier (peer id, credential number, course id).
+pub const IDENTIFIER_BYTES_MAX: usize = 64;
 /// Longest public discipline summary.
 pub const SUMMARY_BYTES_MAX: usize = 2000;
 /// Most minutes one training, experience record or CE course may claim (~1,666 h).
 pub const MINUTES_MAX: u32 = 100_000;
+pub use crate::limits::{quote, QUOTE_CHARS_MAX};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum CredentialType {
@@ -228,7 +231,7 @@ pub fn date(field: &str, text: &str) -> Result<NaiveDate> {
         Some(date) => Ok(date),
         None => Err(invalid(
             field,
-            format!("must be a real date written YYYY-MM-DD, got {text:?}"),
+            format!("must be a real date written YYYY-MM-DD, got {}", quote(text)),
         )),
     }
 }
@@ -260,9 +263,12 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String> {
 
 /// An identifier: bounded, no spaces or control characters.
 pub fn identifier(field: &str, value: &str) -> Result<String> {
-    let value = text(field, value, 64)?;
+    let value = text(field, value, IDENTIFIER_BYTES_MAX)?;
     if value.chars().any(char::is_whitespace) {
-        return Err(invalid(field, format!("must not contain spaces, got {value:?}")));
+        return Err(invalid(
+            field,
+            format!("must not contain spaces, got {}", quote(&value)),
+        ));
     }
     Ok(value)
 }
@@ -388,7 +394,7 @@ fn training(e: &pb::TrainingCompleted) -> Result<Fact> {
         if !vocabulary::is_competency_domain(&d.domain) {
             return Err(invalid(
                 "domains",
-                format!("names unknown competency domain {:?}", d.domain),
+                format!("names unknown competency domain {}", quote(&d.domain)),
             ));
         }
         domains.push((d.domain.clone(), minutes("domains.minutes", d.minutes)?));
@@ -580,7 +586,7 @@ fn continuing_education(e: &pb::ContinuingEducationCompleted) -> Result<Fact> {
     if !vocabulary::is_ce_topic(&e.topic) {
         return Err(invalid(
             "topic",
-            format!("{:?} is not a known continuing-education topic", e.topic),
+            format!("{} is not a known continuing-education topic", quote(&e.topic)),
         ));
     }
     Ok(Fact::ContinuingEducationCompleted {
@@ -633,4 +639,20 @@ fn discipline(e: &pb::DisciplinaryAction) -> Result<Fact> {
             public_summary: text("public_summary", &e.public_summary, SUMMARY_BYTES_MAX)?,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quote_is_short_whatever_the_input() {
+        assert_eq!(quote("MS-0001"), "\"MS-0001\"");
+        let huge = "é".repeat(1_000_000);
+        let quoted = quote(&huge);
+        assert!(quoted.starts_with(&format!("\"{}\"…", "é".repeat(QUOTE_CHARS_MAX))));
+        assert!(quoted.ends_with("(2000000 bytes)"), "{quoted}");
+        let escapes = "\u{0}".repeat(1000);
+        assert!(quote(&escapes).len() < 40 * 6 + 40, "{}", quote(&escapes));
+    }
 }

@@ -63,29 +63,16 @@ pub fn check_key_name(name: &str) -> Result<(), NoteError> {
     if name.chars().any(|c| c == '+' || c.is_whitespace() || c.is_control()) {
         return Err(NoteError::MalformedKey(format!(
             "key name {} must not contain spaces, '+' or control characters",
-            quote_prefix(name)
+            limits::quote(name)
         )));
     }
     if name.split('/').any(|segment| segment == "." || segment == "..") {
         return Err(NoteError::MalformedKey(format!(
             "key name {} must not contain a '.' or '..' path segment",
-            quote_prefix(name)
+            limits::quote(name)
         )));
     }
     Ok(())
-}
-
-/// At most the first 64 characters of `text`, quoted, for error messages: an
-/// error never echoes unbounded input.
-fn quote_prefix(text: &str) -> String {
-    const SHOWN_CHARS_MAX: usize = 64;
-    let mut chars = text.chars();
-    let shown: String = chars.by_ref().take(SHOWN_CHARS_MAX).collect();
-    if chars.next().is_some() {
-        format!("{shown:?}…")
-    } else {
-        format!("{shown:?}")
-    }
 }
 
 /// Splits `<name>+<hex id>+<base64 key>` and checks the algorithm byte.

@@ -7,7 +7,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
 use super::rpc::board_server::Board;
-use crate::auth::{Operation, Tokens};
+use crate::auth::{Caller, Operation, Tokens};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Receipt};
 use crate::pb;
@@ -113,38 +113,36 @@ fn batch_result(result: Result<Receipt>) -> pb::BatchResult {
 /// A batch sorted: the commands to append, and per command its refusal (if any).
 type Admitted = (Vec<(String, Body)>, Vec<Option<Error>>);
 
-impl BoardService {
-    /// Checks a batch's size and the caller's token, and sorts the commands
-    /// into those to append and those refused already (per item).
-    fn admit(&self, metadata: &MetadataMap, commands: Vec<pb::BatchCommand>) -> Result<Admitted> {
-        if commands.is_empty() {
-            return Err(Error::InvalidArgument("`commands` is empty: nothing to record".into()));
-        }
-        if commands.len() > crate::limits::BATCH_COMMANDS_MAX {
-            return Err(Error::ResourceExhausted(format!(
-                "{} commands in one batch; send at most {} per call",
-                commands.len(),
-                crate::limits::BATCH_COMMANDS_MAX
-            )));
-        }
-        let mut admitted = Vec::with_capacity(commands.len());
-        let mut refused = Vec::with_capacity(commands.len());
-        for pb::BatchCommand { event_id, body } in commands {
-            let Some((operation, body)) = body.map(batch_body) else {
-                refused.push(Some(Error::InvalidArgument("a command has no body".into())));
-                continue;
-            };
-            match authorize(&self.tokens, metadata, operation) {
-                Ok(_) => {
-                    admitted.push((event_id, body));
-                    refused.push(None);
-                }
-                Err(Error::PermissionDenied(why)) => refused.push(Some(Error::PermissionDenied(why))),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok((admitted, refused))
+/// Checks a batch's size and sorts its commands into those to append and
+/// those refused already (per item: no body, or a right the caller lacks).
+/// The caller is authenticated before this looks at the batch at all.
+fn admit(caller: &Caller<'_>, commands: Vec<pb::BatchCommand>) -> Result<Admitted> {
+    if commands.is_empty() {
+        return Err(Error::InvalidArgument("`commands` is empty: nothing to record".into()));
     }
+    if commands.len() > crate::limits::BATCH_COMMANDS_MAX {
+        return Err(Error::ResourceExhausted(format!(
+            "{} commands in one batch; send at most {} per call",
+            commands.len(),
+            crate::limits::BATCH_COMMANDS_MAX
+        )));
+    }
+    let mut admitted = Vec::with_capacity(commands.len());
+    let mut refused = Vec::with_capacity(commands.len());
+    for pb::BatchCommand { event_id, body } in commands {
+        let Some((operation, body)) = body.map(batch_body) else {
+            refused.push(Some(Error::InvalidArgument("a command has no body".into())));
+            continue;
+        };
+        match caller.permit(operation) {
+            Ok(()) => {
+                admitted.push((event_id, body));
+                refused.push(None);
+            }
+            Err(why) => refused.push(Some(why)),
+        }
+    }
+    Ok((admitted, refused))
 }
 
 #[tonic::async_trait]
@@ -153,8 +151,9 @@ impl Board for BoardService {
         &self,
         request: Request<pb::RecordBatchRequest>,
     ) -> Result<Response<pb::RecordBatchResponse>, Status> {
-        let (metadata, commands) = (request.metadata().clone(), request.into_inner().commands);
-        let (admitted, refused) = self.admit(&metadata, commands)?;
+        let caller = self.tokens.authenticate(bearer(request.metadata()))?;
+        let token = caller.name().to_string();
+        let (admitted, refused) = admit(&caller, request.into_inner().commands)?;
         let mut appended = self.ledger.append_many(admitted).await?.into_iter();
         let results: Vec<pb::BatchResult> = refused
             .into_iter()
@@ -169,7 +168,7 @@ impl Board for BoardService {
             .collect();
         let published = self.ledger.published();
         let recorded = results.iter().filter(|r| r.error_code.is_empty()).count();
-        tracing::info!(commands = results.len(), recorded, "board batch recorded");
+        tracing::info!(token = %token, commands = results.len(), recorded, "board batch recorded");
         Ok(Response::new(pb::RecordBatchResponse {
             results,
             checkpoint: Some(super::convert::checkpoint(&published)),

@@ -4,12 +4,14 @@
 //! Handler shape everywhere: convert the request in, call the library, convert
 //! the answer out. Nothing else.
 
+mod admission;
 pub mod board;
 pub mod client;
 mod convert;
 mod incoming;
 pub mod reciprocity;
 pub mod registry;
+mod requests;
 pub mod server;
 pub mod sources;
 pub mod status;

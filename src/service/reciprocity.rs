@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::admission::Blocking;
 use super::board::{authorize, receipt};
 use super::convert;
 use super::rpc::federation_server::Federation as FederationRpc;
@@ -13,6 +14,7 @@ use crate::auth::{Operation, Tokens};
 use crate::domain::fact::identifier;
 use crate::federation::{evaluate_transfer, Federation, FollowState, PartnerStatus, TransferRequest, TransferResult};
 use crate::ledger::Ledger;
+use crate::limits;
 use crate::mirror::EquivocationProof;
 use crate::pb;
 
@@ -20,6 +22,8 @@ pub struct ReciprocityService {
     ledger: Ledger,
     tokens: Arc<Tokens>,
     federation: Arc<Federation>,
+    /// Builds evidence bundles off the async threads.
+    blocking: Blocking,
 }
 
 impl ReciprocityService {
@@ -28,6 +32,7 @@ impl ReciprocityService {
             ledger,
             tokens,
             federation,
+            blocking: Blocking::new(limits::BLOCKING_HANDLERS_MAX),
         }
     }
 }
@@ -55,8 +60,14 @@ impl Reciprocity for ReciprocityService {
         &self,
         request: Request<pb::GetEvidenceRequest>,
     ) -> Result<Response<pb::EvidenceBundle>, Status> {
-        let number = identifier("credential_number", &request.into_inner().credential_number)?;
-        Ok(Response::new(crate::evidence::bundle(&self.ledger, &number)?))
+        let pb::GetEvidenceRequest { credential_number } = request.into_inner();
+        let number = identifier("credential_number", &credential_number)?;
+        let ledger = self.ledger.clone();
+        let bundle = self
+            .blocking
+            .run(move || crate::evidence::bundle(&ledger, &number))
+            .await?;
+        Ok(Response::new(bundle))
     }
 
     async fn evaluate_transfer(

@@ -3,41 +3,43 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
+use prost::Message;
 use tonic::{Request, Response, Status};
 
+use super::admission::{Blocking, StreamSlots};
 use super::board::authorize;
 use super::convert;
-use super::rpc::registry_server::Registry;
+use super::requests::{optional_date, CredentialQuery, DateOfService, Holder, Roster, RosterLine, WatchQuery};
+use super::rpc::registry_server::Registry as RegistryRpc;
 use crate::auth::{Operation, Tokens};
-use crate::domain::fact;
+use crate::domain::fact::{self, quote};
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::limits;
 use crate::pb;
+use crate::projection::Registry;
 
 pub struct RegistryService {
     ledger: Ledger,
     tokens: Arc<Tokens>,
-    /// Bounds concurrent `WatchCredentials` streams.
-    watchers: Arc<tokio::sync::Semaphore>,
+    /// Bounds `WatchCredentials` streams, overall and per client address.
+    watchers: StreamSlots,
+    /// Runs statistics, rosters and proofs off the async threads.
+    blocking: Blocking,
 }
 
 impl RegistryService {
     pub fn new(ledger: Ledger, tokens: Arc<Tokens>) -> RegistryService {
-        let watchers = Arc::new(tokio::sync::Semaphore::new(limits::WATCH_STREAMS_MAX));
         RegistryService {
             ledger,
             tokens,
-            watchers,
-        }
-    }
-
-    /// `as_of` if given, else today by the node's clock.
-    fn date_or_today(&self, as_of: &str) -> Result<chrono::NaiveDate> {
-        if as_of.is_empty() {
-            Ok(self.ledger.today())
-        } else {
-            fact::date("as_of", as_of)
+            watchers: StreamSlots::new(
+                "credential watch streams",
+                limits::WATCH_STREAMS_MAX,
+                limits::WATCH_STREAMS_PER_ADDRESS_MAX,
+            ),
+            blocking: Blocking::new(limits::BLOCKING_HANDLERS_MAX),
         }
     }
 }
@@ -53,21 +55,20 @@ fn same_name(a: &str, b: &str) -> bool {
 }
 
 /// Answers one employer check on a registry view (shared with roster checks).
-pub fn check(
-    registry: &crate::projection::Registry,
-    state: &str,
-    request: &pb::CheckCredentialRequest,
-    as_of: chrono::NaiveDate,
-) -> Result<pb::CredentialCheck> {
+fn check(registry: &Registry, state: &str, asked: &Holder, as_of: NaiveDate) -> Result<pb::CredentialCheck> {
     let not_found = || {
         Error::NotFound(format!(
-            "no credential {:?} with that holder in {state}",
-            request.credential_number
+            "no credential {} with that holder in {state}",
+            quote(&asked.credential_number)
         ))
     };
-    let credential = registry.credential(&request.credential_number).ok_or_else(not_found)?;
+    let credential = registry.credential(&asked.credential_number).ok_or_else(not_found)?;
     let holder = registry.peer(&credential.peer_id).ok_or_else(not_found)?;
-    if !request.legal_name.is_empty() && !same_name(&request.legal_name, &holder.legal_name) {
+    if asked
+        .legal_name
+        .as_ref()
+        .is_some_and(|name| !same_name(name, &holder.legal_name))
+    {
         return Err(not_found());
     }
     Ok(pb::CredentialCheck {
@@ -84,70 +85,117 @@ pub fn check(
     })
 }
 
-fn check_roster_bounds(items: &[pb::RosterItem]) -> Result<()> {
-    if items.len() > limits::ROSTER_ITEMS_MAX {
-        return Err(Error::ResourceExhausted(format!(
-            "{} roster items in one call; at most {} are accepted, split the roster",
-            items.len(),
-            limits::ROSTER_ITEMS_MAX
-        )));
-    }
-    let results: usize = items.iter().map(|i| i.dates_of_service.len().max(1)).sum();
-    let most_dates = items.iter().map(|i| i.dates_of_service.len()).max().unwrap_or(0);
-    if most_dates > limits::ROSTER_DATES_PER_ITEM_MAX || results > limits::ROSTER_RESULTS_MAX {
-        return Err(Error::ResourceExhausted(format!(
-            "the roster asks for {results} checks (at most {} in one call, {} dates per item); split it",
-            limits::ROSTER_RESULTS_MAX,
-            limits::ROSTER_DATES_PER_ITEM_MAX
-        )));
-    }
-    Ok(())
-}
-
 /// One roster line on one date: a check, or the reason there is none.
 fn roster_result(
-    registry: &crate::projection::Registry,
+    registry: &Registry,
     state: &str,
     position: u32,
-    item: &pb::RosterItem,
-    date: &str,
-    today: chrono::NaiveDate,
+    line: &RosterLine,
+    date: &DateOfService,
+    today: NaiveDate,
 ) -> pb::RosterResult {
-    let request = pb::CheckCredentialRequest {
-        credential_number: item.credential_number.clone(),
-        legal_name: item.legal_name.clone(),
-        as_of: date.to_string(),
+    let answer = match (&line.holder, &date.date) {
+        (Err(why), _) | (_, Err(why)) => Err(why.clone()),
+        (Ok(holder), Ok(day)) => check(registry, state, holder, day.unwrap_or(today)),
     };
-    let answer = (if date.is_empty() {
-        Ok(today)
-    } else {
-        fact::date("date_of_service", date)
-    })
-    .and_then(|as_of| check(registry, state, &request, as_of));
     let (check, error_code, error) = match answer {
         Ok(check) => (Some(check), String::new(), String::new()),
         Err(e) => (None, e.code_name().to_string(), e.to_string()),
     };
     pb::RosterResult {
         position,
-        credential_number: item.credential_number.clone(),
-        date_of_service: date.to_string(),
+        credential_number: line.credential_number.clone(),
+        date_of_service: date.text.clone(),
         check,
         error_code,
         error,
     }
 }
 
+/// Answers a checked roster, one result per line and date. The answer's size
+/// is counted as it grows (a credential's public discipline can make one check
+/// large), and the call is refused once it passes `ANSWER_BYTES_MAX`.
+fn answer_roster(
+    registry: &Registry,
+    state: &str,
+    roster: &Roster,
+    today: NaiveDate,
+) -> Result<pb::CheckRosterResponse> {
+    let mut results = Vec::with_capacity(roster.checks());
+    let mut bytes = 0;
+    for (position, line) in (0u32..).zip(&roster.lines) {
+        for date in &line.dates {
+            let result = roster_result(registry, state, position, line, date, today);
+            bytes += result.encoded_len() + ANSWER_FRAMING_BYTES;
+            if bytes > limits::ANSWER_BYTES_MAX {
+                return Err(Error::ResourceExhausted(format!(
+                    "the answer passes {} bytes at item {position} of {}; split the roster",
+                    limits::ANSWER_BYTES_MAX,
+                    roster.lines.len()
+                )));
+            }
+            results.push(result);
+        }
+    }
+    Ok(pb::CheckRosterResponse {
+        results,
+        log_size: registry.size,
+    })
+}
+
+/// Bytes a repeated message field adds beyond the message itself (its tag and
+/// length prefix), counted generously.
+const ANSWER_FRAMING_BYTES: usize = 8;
+
+fn statistics(ledger: &Ledger, as_of: NaiveDate) -> pb::Statistics {
+    let registry = ledger.registry();
+    let rows = registry
+        .statistics(as_of)
+        .into_iter()
+        .map(|((kind, status), count)| pb::StatisticsRow {
+            credential_type: convert::credential_type(kind) as i32,
+            status: convert::status(status) as i32,
+            count,
+        })
+        .collect();
+    pb::Statistics {
+        state: ledger.state().to_string(),
+        as_of: convert::date(as_of),
+        rows,
+        peers: registry.peers.len() as u64,
+        log_size: registry.size,
+    }
+}
+
+/// A credential's portable proof: its own entries, each proven against the
+/// published checkpoint, within the answer bound.
+fn credential_proof(ledger: &Ledger, credential_number: String) -> Result<pb::CredentialProof> {
+    let published = ledger.published();
+    let registry = ledger.registry();
+    let credential = registry
+        .credential(&credential_number)
+        .ok_or_else(|| Error::NotFound(format!("no credential {} in this registry", quote(&credential_number))))?;
+    let size = published.checkpoint.size;
+    let entries = crate::evidence::proven_entries(ledger, &credential.events, size)?;
+    Ok(pb::CredentialProof {
+        format_version: 1,
+        state: ledger.state().to_string(),
+        credential_number,
+        verifier_key: ledger.verifier().to_key_string(),
+        checkpoint: published.note.to_vec(),
+        entries,
+    })
+}
+
 #[tonic::async_trait]
-impl Registry for RegistryService {
+impl RegistryRpc for RegistryService {
     async fn check_credential(
         &self,
         request: Request<pb::CheckCredentialRequest>,
     ) -> Result<Response<pb::CredentialCheck>, Status> {
-        let request = request.into_inner();
-        fact::identifier("credential_number", &request.credential_number)?;
-        let as_of = self.date_or_today(&request.as_of)?;
-        let answer = check(&self.ledger.registry(), self.ledger.state(), &request, as_of)?;
+        let query = CredentialQuery::try_from(request.into_inner())?;
+        let as_of = query.as_of.unwrap_or_else(|| self.ledger.today());
+        let answer = check(&self.ledger.registry(), self.ledger.state(), &query.holder, as_of)?;
         Ok(Response::new(answer))
     }
 
@@ -155,32 +203,13 @@ impl Registry for RegistryService {
         &self,
         request: Request<pb::CheckRosterRequest>,
     ) -> Result<Response<pb::CheckRosterResponse>, Status> {
-        let items = request.into_inner().items;
-        check_roster_bounds(&items)?;
-        let registry = self.ledger.registry();
-        let today = self.ledger.today();
-        let mut results = Vec::with_capacity(items.len());
-        for (position, item) in (0u32..).zip(&items) {
-            let dates: Vec<&str> = if item.dates_of_service.is_empty() {
-                vec![""]
-            } else {
-                item.dates_of_service.iter().map(String::as_str).collect()
-            };
-            for date in dates {
-                results.push(roster_result(
-                    &registry,
-                    self.ledger.state(),
-                    position,
-                    item,
-                    date,
-                    today,
-                ));
-            }
-        }
-        Ok(Response::new(pb::CheckRosterResponse {
-            results,
-            log_size: registry.size,
-        }))
+        let roster = Roster::try_from(request.into_inner())?;
+        let ledger = self.ledger.clone();
+        let answer = self
+            .blocking
+            .run(move || answer_roster(&ledger.registry(), ledger.state(), &roster, ledger.today()))
+            .await?;
+        Ok(Response::new(answer))
     }
 
     async fn export_credential_proof(
@@ -188,22 +217,13 @@ impl Registry for RegistryService {
         request: Request<pb::ExportCredentialProofRequest>,
     ) -> Result<Response<pb::CredentialProof>, Status> {
         let pb::ExportCredentialProofRequest { credential_number } = request.into_inner();
-        fact::identifier("credential_number", &credential_number)?;
-        let published = self.ledger.published();
-        let registry = self.ledger.registry();
-        let credential = registry
-            .credential(&credential_number)
-            .ok_or_else(|| Error::NotFound(format!("no credential {credential_number:?} in this registry")))?;
-        let size = published.checkpoint.size;
-        let entries = crate::evidence::proven_entries(&self.ledger, &credential.events, size)?;
-        Ok(Response::new(pb::CredentialProof {
-            format_version: 1,
-            state: self.ledger.state().to_string(),
-            credential_number,
-            verifier_key: self.ledger.verifier().to_key_string(),
-            checkpoint: published.note.to_vec(),
-            entries,
-        }))
+        let credential_number = fact::identifier("credential_number", &credential_number)?;
+        let ledger = self.ledger.clone();
+        let proof = self
+            .blocking
+            .run(move || credential_proof(&ledger, credential_number))
+            .await?;
+        Ok(Response::new(proof))
     }
 
     type WatchCredentialsStream =
@@ -213,22 +233,15 @@ impl Registry for RegistryService {
         &self,
         request: Request<pb::WatchCredentialsRequest>,
     ) -> Result<Response<Self::WatchCredentialsStream>, Status> {
-        let pb::WatchCredentialsRequest {
-            credential_numbers,
-            from_index,
-        } = request.into_inner();
-        super::watch::check_request(&self.ledger, &credential_numbers)?;
-        let permit = self.watchers.clone().try_acquire_owned().map_err(|_| {
-            Error::ResourceExhausted(format!(
-                "this node already serves {} watch streams; retry later",
-                limits::WATCH_STREAMS_MAX
-            ))
-        })?;
+        let remote = request.remote_addr();
+        let query = WatchQuery::try_from(request.into_inner())?;
+        super::watch::check_known(&self.ledger, &query.credential_numbers)?;
+        let slot = self.watchers.acquire(remote)?;
         let (sender, receiver) = tokio::sync::mpsc::channel(limits::WATCH_BUFFER_ENTRIES + 1);
         let ledger = self.ledger.clone();
         tokio::spawn(async move {
-            let _permit = permit;
-            super::watch::run(ledger, credential_numbers, from_index, sender).await;
+            let _slot = slot;
+            super::watch::run(ledger, query, sender).await;
         });
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(
             receiver,
@@ -245,7 +258,7 @@ impl Registry for RegistryService {
         let registry = self.ledger.registry();
         let peer = registry
             .peer(&peer_id)
-            .ok_or_else(|| Error::NotFound(format!("no peer {peer_id:?} is enrolled")))?;
+            .ok_or_else(|| Error::NotFound(format!("no peer {} is enrolled", quote(&peer_id))))?;
         let credentials: Vec<_> = peer.credentials.iter().filter_map(|n| registry.credential(n)).collect();
         Ok(Response::new(convert::peer_record(
             peer,
@@ -267,23 +280,10 @@ impl Registry for RegistryService {
         &self,
         request: Request<pb::GetStatisticsRequest>,
     ) -> Result<Response<pb::Statistics>, Status> {
-        let as_of = self.date_or_today(&request.into_inner().as_of)?;
-        let registry = self.ledger.registry();
-        let rows = registry
-            .statistics(as_of)
-            .into_iter()
-            .map(|((kind, status), count)| pb::StatisticsRow {
-                credential_type: convert::credential_type(kind) as i32,
-                status: convert::status(status) as i32,
-                count,
-            })
-            .collect();
-        Ok(Response::new(pb::Statistics {
-            state: self.ledger.state().to_string(),
-            as_of: convert::date(as_of),
-            rows,
-            peers: registry.peers.len() as u64,
-            log_size: registry.size,
-        }))
+        let pb::GetStatisticsRequest { as_of } = request.into_inner();
+        let as_of = optional_date("as_of", &as_of)?.unwrap_or_else(|| self.ledger.today());
+        let ledger = self.ledger.clone();
+        let answer = self.blocking.run(move || Ok(statistics(&ledger, as_of))).await?;
+        Ok(Response::new(answer))
     }
 }

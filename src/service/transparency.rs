@@ -4,13 +4,15 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
+use super::admission::StreamSlots;
 use super::rpc::transparency_log_server::TransparencyLog;
+use crate::domain::fact::quote;
 use crate::error::Error;
 use crate::ledger::Ledger;
 use crate::limits;
@@ -24,8 +26,8 @@ pub struct TransparencyLogService {
     ledger: Ledger,
     /// Logs this node mirrors, by origin.
     mirrors: Arc<HashMap<String, Ledger>>,
-    /// Bounds concurrent `WatchEntries` streams.
-    watchers: Arc<Semaphore>,
+    /// Bounds `WatchEntries` streams, overall and per client address.
+    watchers: StreamSlots,
 }
 
 impl TransparencyLogService {
@@ -42,7 +44,11 @@ impl TransparencyLogService {
         TransparencyLogService {
             ledger,
             mirrors: Arc::new(mirrors),
-            watchers: Arc::new(Semaphore::new(limits::WATCH_STREAMS_MAX)),
+            watchers: StreamSlots::new(
+                "entry watch streams",
+                limits::WATCH_STREAMS_MAX,
+                limits::WATCH_STREAMS_PER_ADDRESS_MAX,
+            ),
         }
     }
 
@@ -59,7 +65,7 @@ impl TransparencyLogService {
         }
         self.mirrors
             .get(origin)
-            .ok_or_else(|| Error::NotFound(format!("this node neither runs nor mirrors the log {origin:?}")))
+            .ok_or_else(|| Error::NotFound(format!("this node neither runs nor mirrors the log {}", quote(origin))))
     }
 }
 
@@ -123,21 +129,17 @@ impl TransparencyLog for TransparencyLogService {
 
     async fn watch_entries(&self, request: Request<pb::WatchEntriesRequest>) -> Result<Response<WatchStream>, Status> {
         let ledger = self.log(request.metadata())?.clone();
+        let remote = request.remote_addr();
         let pb::WatchEntriesRequest { from_index } = request.into_inner();
         let size = ledger.published().checkpoint.size;
         if from_index > size {
             return Err(Error::OutOfRange(format!("from_index {from_index} is past the tree of size {size}")).into());
         }
-        let permit = self.watchers.clone().try_acquire_owned().map_err(|_| {
-            Error::ResourceExhausted(format!(
-                "this node already serves {} watch streams; retry later",
-                limits::WATCH_STREAMS_MAX
-            ))
-        })?;
+        let slot = self.watchers.acquire(remote)?;
         // One slot more than the buffer: kept free for the cut-off status.
         let (sender, receiver) = mpsc::channel(limits::WATCH_BUFFER_ENTRIES + 1);
         tokio::spawn(async move {
-            let _permit = permit;
+            let _slot = slot;
             follow(ledger, from_index, sender).await;
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))

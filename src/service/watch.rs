@@ -12,8 +12,9 @@ use tokio::sync::mpsc;
 use tonic::Status;
 
 use super::convert;
+use super::requests::WatchQuery;
 use super::transparency::send_or_cut_off;
-use crate::domain::fact::Fact;
+use crate::domain::fact::{quote, Fact};
 use crate::domain::status::Status as CredentialStatus;
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
@@ -24,28 +25,27 @@ use crate::projection::Registry;
 
 type ChangeSender = mpsc::Sender<Result<pb::CredentialChange, Status>>;
 
-/// Checks the request before a stream is opened.
-pub fn check_request(ledger: &Ledger, numbers: &[String]) -> Result<()> {
-    if numbers.is_empty() || numbers.len() > limits::WATCH_CREDENTIALS_MAX {
-        return Err(Error::InvalidArgument(format!(
-            "watch 1 to {} credential numbers per stream (got {})",
-            limits::WATCH_CREDENTIALS_MAX,
-            numbers.len()
-        )));
-    }
+/// Unknown numbers named in a refusal, at most (the rest are counted).
+const UNKNOWN_NAMED_MAX: usize = 5;
+
+/// Refuses a watch on numbers this registry does not hold, naming a few.
+pub fn check_known(ledger: &Ledger, numbers: &BTreeSet<String>) -> Result<()> {
     let registry = ledger.registry();
-    let unknown: Vec<&str> = numbers
-        .iter()
-        .filter(|n| registry.credential(n).is_none())
-        .map(String::as_str)
-        .collect();
-    if !unknown.is_empty() {
-        return Err(Error::NotFound(format!(
-            "unknown credential numbers: {}",
-            unknown.join(", ")
-        )));
+    let unknown: Vec<&String> = numbers.iter().filter(|n| registry.credential(n).is_none()).collect();
+    if unknown.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let named: Vec<String> = unknown.iter().take(UNKNOWN_NAMED_MAX).map(|n| quote(n)).collect();
+    let more = unknown.len() - named.len();
+    let rest = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    Err(Error::NotFound(format!(
+        "unknown credential numbers: {}{rest}",
+        named.join(", ")
+    )))
 }
 
 /// The watched credentials' own event indices in `[from, to)`, in log order.
@@ -155,8 +155,11 @@ impl Watch {
 }
 
 /// Runs one stream until the client leaves, falls behind, or the node stops.
-pub async fn run(ledger: Ledger, numbers: Vec<String>, from_index: u64, sender: ChangeSender) {
-    let numbers: BTreeSet<String> = numbers.into_iter().collect();
+pub async fn run(ledger: Ledger, query: WatchQuery, sender: ChangeSender) {
+    let WatchQuery {
+        credential_numbers: numbers,
+        from_index,
+    } = query;
     let mut published = ledger.subscribe();
     let mut watch = Watch {
         ledger,
