@@ -8,7 +8,9 @@
 //! leaf hash, a proof must verify against the stored roots. A mismatch is
 //! `DATA_LOSS`, and the ledger *halts*: it signs nothing more until an operator
 //! repairs the store, because signing on top of damaged data could fork what
-//! other states already hold.
+//! other states already hold. An I/O error (a full disk) is not damage: appends
+//! are refused with `RESOURCE_EXHAUSTED` or `UNAVAILABLE` while it lasts and
+//! resume by themselves once the disk takes writes again (see `committer`).
 
 mod committer;
 mod follow;
@@ -178,6 +180,7 @@ impl Ledger {
             signer: options.signer,
             frontier: opened.frontier,
             registry,
+            unpublished: None,
         };
         let committer = committer::spawn(Arc::downgrade(&shared), writer, requests)?;
         *lock(&shared.committer) = Some(committer);
