@@ -18,6 +18,8 @@ mod open;
 mod replay;
 
 pub use replay::{batch_verify_log, decode_log, replay_log, ReplayStats};
+#[doc(hidden)]
+pub use replay::{read_in_place, InPlace};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
