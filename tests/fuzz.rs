@@ -168,6 +168,8 @@ fn corpus() -> &'static Corpus {
     CORPUS.get_or_init(build_corpus)
 }
 
+const SNAPSHOT_PEERS: usize = 60;
+
 fn signer() -> NoteSigner {
     NoteSigner::from_seed("peerreg.local/ms", [42; 32]).expect("a test key")
 }
@@ -200,16 +202,22 @@ fn build_corpus() -> Corpus {
         bodies::discipline("MS-1", pb::DisciplineKind::Probation, "2024-06-01", "2024-09-01"),
         bodies::reinstate("MS-1", "2024-08-01"),
     ];
+    // Enough peers for a snapshot section of some size (a few KiB), so a
+    // damaged count or length meets many records' worth of bytes.
+    let crowd = (0..SNAPSHOT_PEERS).map(|i| bodies::enrol(&format!("P-CROWD-{i}"), &format!("Peer Number {i}")));
     let mut notes = Vec::new();
-    for (i, body) in log.into_iter().enumerate() {
+    for (i, body) in log.into_iter().chain(crowd).enumerate() {
         let receipt = runtime
             .block_on(ledger.append(format!("seed-{i}"), body))
             .expect("a seed event is accepted");
-        notes.push(receipt.published.note.to_vec());
+        if i < 10 {
+            notes.push(receipt.published.note.to_vec());
+        }
     }
     let published = ledger.published();
     let size = published.checkpoint.size;
-    let entries = ledger.entries(0, size).expect("entries");
+    notes.push(published.note.to_vec());
+    let entries = ledger.entries(0, 10).expect("entries");
     let events = entries
         .iter()
         .map(|bytes| pb::LogEntry::decode(bytes.as_slice()).expect("an entry").event)
@@ -660,15 +668,94 @@ fn config_files() {
     });
 }
 
+/// A snapshot's sections: kind, record count, bytes. Each section (and the
+/// header) carries a SHA-256, so byte mutations alone never reach the record
+/// decoders; `snapshot_from` writes mutated sections back with valid sums.
+type Sections = Vec<(u8, u64, Vec<u8>)>;
+
+const SNAPSHOT_MAGIC: &[u8] = b"peerreg projection snapshot v3\n";
+
+fn snapshot_sections(bytes: &[u8]) -> Sections {
+    let le = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    let mut at = SNAPSHOT_MAGIC.len() + 32 + 8;
+    let count = le(at) as usize;
+    at += 8;
+    let mut table = Vec::new();
+    for _ in 0..count {
+        table.push((bytes[at], le(at + 1) as usize, le(at + 9)));
+        at += 1 + 8 + 8 + 32;
+    }
+    at += 32;
+    let mut sections = Vec::new();
+    for (kind, length, records) in table {
+        sections.push((kind, records, bytes[at..at + length].to_vec()));
+        at += length;
+    }
+    sections
+}
+
+/// A snapshot of `sections` after the magic and `root_and_size`, with valid sums.
+fn snapshot_from(root_and_size: &[u8], sections: &Sections) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut bytes = SNAPSHOT_MAGIC.to_vec();
+    bytes.extend_from_slice(root_and_size);
+    bytes.extend_from_slice(&(sections.len() as u64).to_le_bytes());
+    for (kind, records, section) in sections {
+        bytes.push(*kind);
+        bytes.extend_from_slice(&(section.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&records.to_le_bytes());
+        bytes.extend_from_slice(&Sha256::digest(section));
+    }
+    let checksum = Sha256::digest(&bytes);
+    bytes.extend_from_slice(&checksum);
+    for (_, _, section) in sections {
+        bytes.extend_from_slice(section);
+    }
+    bytes
+}
+
+/// Snapshots whose sections were mutated (bytes and record counts) and then
+/// given valid checksums, so the record decoders see them.
+fn resummed_snapshots(seed: &[u8]) -> BoxedStrategy<Vec<u8>> {
+    let sections = snapshot_sections(seed);
+    let root_and_size = seed[SNAPSHOT_MAGIC.len()..SNAPSHOT_MAGIC.len() + 40].to_vec();
+    assert_eq!(
+        snapshot_from(&root_and_size, &sections),
+        seed,
+        "the harness reads snapshots as they are written"
+    );
+    let count = sections.len();
+    (
+        0..count,
+        prop::collection::vec(mutation(), 0..5),
+        prop_oneof![Just(0i64), -2i64..3, any::<u32>().prop_map(i64::from)],
+    )
+        .prop_map(move |(which, mutations, count_change)| {
+            let mut sections = sections.clone();
+            let (_, records, bytes) = &mut sections[which];
+            for mutation in &mutations {
+                mutation.apply(bytes);
+            }
+            *records = records.saturating_add_signed(count_change);
+            snapshot_from(&root_and_size, &sections)
+        })
+        .boxed()
+}
+
 #[test]
 fn registry_snapshots() {
     let corpus = corpus();
+    let inputs = prop_oneof![
+        1 => inputs(&corpus.snapshots),
+        3 => resummed_snapshots(&corpus.snapshots[0]),
+    ]
+    .boxed();
     let target = Target {
         name: "registry snapshot",
-        per_byte: 64,
-        fixed: 64 * 1024,
+        per_byte: 32,
+        fixed: 16 * 1024,
     };
-    fuzz(target, inputs(&corpus.snapshots), parse::snapshot);
+    fuzz(target, inputs, parse::snapshot);
 }
 
 #[test]
