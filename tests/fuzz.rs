@@ -49,6 +49,9 @@ static SERIAL: Mutex<()> = Mutex::new(());
 const SHORT_CASES: u32 = 1_000;
 const SLOW_CASES: u32 = 1_000_000;
 
+/// A long run says how far it got every this many cases (shrinking included).
+const PROGRESS_EVERY: u32 = 50_000;
+
 /// Longest arbitrary input; mutated valid encodings may grow past it a little.
 const ARBITRARY_BYTES_MAX: usize = 4_096;
 
@@ -510,7 +513,17 @@ fn fuzz(target: Target, inputs: BoxedStrategy<Vec<u8>>, parse: impl Fn(&[u8])) {
     let largest = Cell::new(0usize);
     let per_byte = Cell::new(0f64);
     let mut runner = TestRunner::new(config);
+    let done = Cell::new(0u32);
     let result = runner.run(&inputs, |input| {
+        done.set(done.get() + 1);
+        if done.get() % PROGRESS_EVERY == 0 {
+            println!(
+                "fuzz {}: {} cases so far, {:.0} s",
+                target.name,
+                done.get(),
+                started.elapsed().as_secs_f64()
+            );
+        }
         let before = HEAP.current_usage();
         HEAP.reset_peak_usage();
         parse(&input);
