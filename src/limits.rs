@@ -29,6 +29,12 @@ pub const COMMIT_BATCH_MAX: usize = 1024;
 /// Appends waiting for the committer; past this, callers wait (backpressure).
 pub const APPEND_QUEUE_MAX: usize = 4096;
 
+/// How often, at most, the committer retries a commit that failed on an I/O
+/// error (a full disk) when appends keep arriving. Each retry may reopen sled,
+/// which pauses reads for as long as sled's recovery takes; a person freeing
+/// space does not need a faster answer than this.
+pub const IO_RETRY_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Concurrent `WatchEntries` streams per node.
 pub const WATCH_STREAMS_MAX: usize = 1024;
 

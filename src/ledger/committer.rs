@@ -3,10 +3,19 @@
 //! in one durable write, publishes, then answers every caller. Batches form
 //! naturally: appends that arrive while a commit is being synced wait for the
 //! next one, so the batch size grows with load and the wait is at most one commit.
+//!
+//! Two ways a commit can fail. Stored data failing its own check is corruption:
+//! the ledger halts for good (`DATA_LOSS`) until an operator repairs it. An I/O
+//! error (a full disk) only *pauses* appends: the signed batch is kept as it is
+//! and written again, identical, when the next append arrives (at most every
+//! `limits::IO_RETRY_INTERVAL`); meanwhile appends are refused with the OS
+//! error (`RESOURCE_EXHAUSTED` or `UNAVAILABLE`). Nothing is sequenced past a
+//! kept batch, so its indices and checkpoint are never signed twice.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 use prost::Message;
 use tokio::sync::mpsc;
@@ -23,7 +32,7 @@ use crate::log::merkle::{leaf_hash, Frontier};
 use crate::log::note::{Checkpoint, NoteSigner};
 use crate::pb;
 use crate::projection::Registry;
-use crate::store::{files, CommitBatch};
+use crate::store::{files, CommitBatch, StoreError};
 
 /// What only the writer holds: the key, the tree's right edge and its own
 /// working copy of the registry (ahead of the read view during a batch).
@@ -31,6 +40,23 @@ pub(super) struct Writer {
     pub signer: NoteSigner,
     pub frontier: Frontier,
     pub registry: Registry,
+    /// A signed batch an I/O error kept from becoming durable; `frontier` and
+    /// `registry` already include it, the read view does not.
+    pub unpublished: Option<Unpublished>,
+}
+
+/// A signed batch waiting to be made durable and published.
+pub(super) struct Unpublished {
+    writes: CommitBatch,
+    published: Published,
+    /// True once the store holds the batch durably (only the file is missing).
+    stored: bool,
+    /// Failed attempts so far; a retry of the store part reopens sled first,
+    /// since sled refuses every write after an I/O error until reopened.
+    attempts: u32,
+    tried_at: Instant,
+    /// What callers are told while the batch waits.
+    error: Error,
 }
 
 pub(super) fn spawn(
@@ -58,12 +84,13 @@ fn run(shared: Weak<Shared>, mut writer: Writer, mut requests: mpsc::Receiver<Ap
         }
         let Some(shared) = shared.upgrade() else { return };
         commit(&shared, &mut writer, batch);
-        if writer.registry.size >= snapshot_at + limits::SNAPSHOT_EVERY_EVENTS {
+        if writer.unpublished.is_none() && writer.registry.size >= snapshot_at + limits::SNAPSHOT_EVERY_EVENTS {
             snapshot_at = writer.registry.size;
             snapshot_in_background(shared, writer.registry.clone());
         }
     }
-    if let Some(shared) = shared.upgrade().filter(|_| writer.registry.size > snapshot_at) {
+    let durable = writer.unpublished.is_none() && writer.registry.size > snapshot_at;
+    if let Some(shared) = shared.upgrade().filter(|_| durable) {
         replay::write_snapshot(&shared.store, &shared.data_dir, &writer.registry);
     }
 }
@@ -91,10 +118,7 @@ struct Pending {
 }
 
 fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
-    if let Some(reason) = shared.halt_reason() {
-        let refusal = Error::DataLoss(format!(
-            "this node has stopped signing ({reason}); an operator must repair it"
-        ));
+    if let Err(refusal) = ready(shared, writer) {
         for request in batch {
             let _ = request.reply.send(Err(refusal.clone()));
         }
@@ -113,27 +137,16 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
     let published = if pending.writes.entries.is_empty() {
         Ok(shared.published.borrow().clone())
     } else {
-        publish(shared, &writer.signer, &writer.frontier, pending.writes)
+        publish(shared, writer, pending.writes)
     };
-    let mut view = shared.registry.write().unwrap_or_else(|p| p.into_inner());
     match &published {
-        Ok(_) => *view = writer.registry.clone(),
+        Ok(published) => make_visible(shared, writer, published),
+        // Paused on an I/O error: the writer stays ahead with the kept batch.
+        Err(_) if writer.unpublished.is_some() => {}
         Err(_) => {
             writer.frontier = before;
-            writer.registry = view.clone();
+            writer.registry = shared.registry.read().unwrap_or_else(|p| p.into_inner()).clone();
         }
-    }
-    drop(view);
-    // Only now wake followers: whoever sees the new checkpoint must also see
-    // the registry that includes it.
-    if let Ok(published) = &published {
-        shared.published.send_if_modified(|current| {
-            let newer = current.checkpoint.size < published.checkpoint.size;
-            if newer {
-                *current = published.clone();
-            }
-            newer
-        });
     }
     for (request, outcome) in batch.into_iter().zip(outcomes) {
         let answer = match (&published, outcome) {
@@ -228,30 +241,116 @@ fn find_event_id(shared: &Shared, pending: &Pending, event_id: &str) -> Result<O
     Ok(Some((index, body)))
 }
 
-/// Signs the checkpoint for the extended tree, commits durably, publishes.
-fn publish(shared: &Shared, signer: &NoteSigner, frontier: &Frontier, mut writes: CommitBatch) -> Result<Published> {
-    let checkpoint = Checkpoint {
-        origin: signer.verifier().name().to_string(),
-        size: frontier.size(),
-        root: frontier.root(),
+/// Whether a new batch may be sequenced: not after a halt, and not while a
+/// kept batch waits; that batch is retried first (at most every
+/// `limits::IO_RETRY_INTERVAL`), and once it is durable appends resume.
+fn ready(shared: &Shared, writer: &mut Writer) -> Result<()> {
+    if let Some(reason) = shared.halt_reason() {
+        return Err(Error::DataLoss(format!(
+            "this node has stopped signing ({reason}); an operator must repair it"
+        )));
+    }
+    let Some(kept) = writer.unpublished.take() else {
+        return Ok(());
     };
-    let note = checkpoint.sign(signer);
+    if kept.tried_at.elapsed() < limits::IO_RETRY_INTERVAL {
+        let error = kept.error.clone();
+        writer.unpublished = Some(kept);
+        return Err(error);
+    }
+    make_durable(shared, writer, kept)?;
+    tracing::info!(data_dir = %shared.data_dir.display(), "the disk takes writes again; appends resumed");
+    Ok(())
+}
+
+/// Replaces the read view with the writer's registry, then wakes followers:
+/// whoever sees the new checkpoint must also see the registry that includes it.
+fn make_visible(shared: &Shared, writer: &Writer, published: &Published) {
+    *shared.registry.write().unwrap_or_else(|p| p.into_inner()) = writer.registry.clone();
+    shared.published.send_if_modified(|current| {
+        let newer = current.checkpoint.size < published.checkpoint.size;
+        if newer {
+            *current = published.clone();
+        }
+        newer
+    });
+}
+
+/// Signs the checkpoint for the extended tree, commits durably, publishes.
+fn publish(shared: &Shared, writer: &mut Writer, mut writes: CommitBatch) -> Result<Published> {
+    let checkpoint = Checkpoint {
+        origin: writer.signer.verifier().name().to_string(),
+        size: writer.frontier.size(),
+        root: writer.frontier.root(),
+    };
+    let note = checkpoint.sign(&writer.signer);
     assert_eq!(
         Checkpoint::open(note.as_bytes(), &shared.verifier).as_ref(),
         Ok(&checkpoint)
     );
     writes.checkpoint_note = note.into_bytes();
-    let halt = |what: &str, e: String| shared.halt(format!("{what} failed, the store may be inconsistent: {e}"));
-    shared
-        .store
-        .commit(&writes)
-        .map_err(|e| halt("committing a batch", e.to_string()))?;
-    files::write_atomic(&checkpoint_path(&shared.data_dir), &writes.checkpoint_note, false)
-        .map_err(|e| halt("publishing the checkpoint file", e.to_string()))?;
     let published = Published {
-        note: Arc::from(writes.checkpoint_note),
+        note: Arc::from(writes.checkpoint_note.as_slice()),
         checkpoint,
     };
-    shared.commits.fetch_add(1, Ordering::Relaxed);
+    let kept = Unpublished {
+        writes,
+        published: published.clone(),
+        stored: false,
+        attempts: 0,
+        tried_at: Instant::now(),
+        error: Error::Internal(String::new()),
+    };
+    make_durable(shared, writer, kept)?;
     Ok(published)
+}
+
+/// Writes a signed batch to the store and the checkpoint file. On an I/O error
+/// the batch is kept in `writer.unpublished` for a retry; on anything else the
+/// ledger halts, since the store may then hold something it cannot vouch for.
+fn make_durable(shared: &Shared, writer: &mut Writer, mut kept: Unpublished) -> Result<()> {
+    match write_batch(shared, &mut kept) {
+        Ok(()) => {
+            shared.commits.fetch_add(1, Ordering::Relaxed);
+            if kept.attempts > 0 {
+                make_visible(shared, writer, &kept.published);
+            }
+            Ok(())
+        }
+        Err(error @ StoreError::Io { .. }) => {
+            tracing::error!(data_dir = %shared.data_dir.display(), attempts = kept.attempts + 1, "{error}; appends are paused until the disk takes writes again");
+            kept.attempts += 1;
+            kept.tried_at = Instant::now();
+            kept.error = paused(error);
+            let refusal = kept.error.clone();
+            writer.unpublished = Some(kept);
+            Err(refusal)
+        }
+        Err(error) => Err(shared.halt(format!(
+            "committing a batch failed, the store may be inconsistent: {error}"
+        ))),
+    }
+}
+
+fn write_batch(shared: &Shared, kept: &mut Unpublished) -> Result<(), StoreError> {
+    if !kept.stored {
+        if kept.attempts > 0 {
+            shared.store.reopen()?;
+        }
+        shared.store.commit(&kept.writes)?;
+        kept.stored = true;
+    }
+    files::write_atomic(&checkpoint_path(&shared.data_dir), &kept.writes.checkpoint_note, false)
+}
+
+/// What an append is told while appends are paused by an I/O error.
+fn paused(error: StoreError) -> Error {
+    const OUTCOME: &str = ". Appends are paused until it can write again; this append is not \
+        acknowledged but is kept and written first when appends resume: send it again with \
+        the same event_id to get its receipt";
+    match Error::from(error) {
+        Error::ResourceExhausted(message) => Error::ResourceExhausted(format!("{message}{OUTCOME}")),
+        Error::Unavailable(message) => Error::Unavailable(format!("{message}{OUTCOME}")),
+        other => other,
+    }
 }

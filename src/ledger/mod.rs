@@ -8,7 +8,9 @@
 //! leaf hash, a proof must verify against the stored roots. A mismatch is
 //! `DATA_LOSS`, and the ledger *halts*: it signs nothing more until an operator
 //! repairs the store, because signing on top of damaged data could fork what
-//! other states already hold.
+//! other states already hold. An I/O error (a full disk) is not damage: appends
+//! are refused with `RESOURCE_EXHAUSTED` or `UNAVAILABLE` while it lasts and
+//! resume by themselves once the disk takes writes again (see `committer`).
 
 mod committer;
 mod follow;
@@ -17,6 +19,8 @@ mod open;
 mod replay;
 
 pub use replay::{batch_verify_log, decode_log, replay_log, ReplayStats};
+#[doc(hidden)]
+pub use replay::{read_in_place, InPlace};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -180,6 +184,7 @@ impl Ledger {
             signer: options.signer,
             frontier: opened.frontier,
             registry,
+            unpublished: None,
         };
         let committer = committer::spawn(Arc::downgrade(&shared), writer, requests)?;
         *lock(&shared.committer) = Some(committer);

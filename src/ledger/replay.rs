@@ -585,6 +585,31 @@ fn event_parts(bytes: &[u8]) -> Option<EventParts<'_>> {
     Some(parts)
 }
 
+/// What the in-place reader takes from one stored entry, owned: the entry's
+/// fields, then the event's state, index and body (`None` where the reader
+/// leaves the bytes to prost). Only for `tests/fuzz.rs`, which checks that
+/// it agrees with prost on every input.
+#[doc(hidden)]
+pub type InPlace = Option<(pb::LogEntry, Option<(String, u64, Option<pb::event::Body>)>)>;
+
+#[doc(hidden)]
+pub fn read_in_place(bytes: &[u8]) -> InPlace {
+    let fields = entry_fields(bytes)?;
+    let event = event_parts(fields.event).map(|parts| {
+        (
+            String::from_utf8_lossy(&parts.state).into_owned(),
+            parts.index,
+            parts.body,
+        )
+    });
+    let entry = pb::LogEntry {
+        event: fields.event.to_vec(),
+        signature: fields.signature.to_vec(),
+        key_id: fields.key_id.to_vec(),
+    };
+    Some((entry, event))
+}
+
 /// A protobuf varint and the bytes after it.
 fn varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let mut value = 0u64;

@@ -105,7 +105,10 @@ impl<'a> Section<'a> {
     fn records<T>(&self, read: impl Fn(&mut Reader<'a>) -> Decoded<T>) -> Decoded<Vec<T>> {
         self.check()?;
         let mut reader = Reader { bytes: self.bytes };
-        let capacity = usize::try_from(self.count).unwrap_or(0).min(self.bytes.len());
+        // No more memory than the section's bytes, whatever its count says.
+        let capacity = usize::try_from(self.count)
+            .unwrap_or(0)
+            .min(self.bytes.len() / size_of::<T>().max(1));
         let mut records = Vec::with_capacity(capacity);
         for _ in 0..self.count {
             records.push(read(&mut reader)?);
@@ -616,7 +619,9 @@ impl<'a> Reader<'a> {
 
     fn list<T>(&mut self, mut read: impl FnMut(&mut Self) -> Decoded<T>) -> Decoded<Vec<T>> {
         let length = self.length()?;
-        let mut items = Vec::with_capacity(length);
+        // Reserve no more memory than the bytes left could fill: a damaged
+        // length (up to the bytes left) times a large `T` would be far more.
+        let mut items = Vec::with_capacity(length.min(self.bytes.len() / size_of::<T>().max(1)));
         for _ in 0..length {
             items.push(read(self)?);
         }

@@ -3,20 +3,37 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::StoreError;
 
-/// Creates `dir` (and parents) and makes the new directory entry durable.
+/// How many fresh temp names `write_atomic` tries before giving up. Each name
+/// holds 64 random bits, so a second try only happens when someone planted a
+/// file at exactly that name.
+const TEMP_NAME_ATTEMPTS: usize = 8;
+
+/// Creates `dir` (and parents) and makes every new directory entry durable:
+/// the parent of each directory created here is fsynced, top down.
 pub fn create_dir_durable(dir: &Path) -> Result<(), StoreError> {
-    if dir.is_dir() {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|ancestor| !ancestor.as_os_str().is_empty() && !ancestor.is_dir())
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
     fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, "creating the directory", e))?;
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        sync_dir(parent)?;
+    for created in missing.iter().rev() {
+        sync_dir(parent_dir(created))?;
     }
     Ok(())
+}
+
+/// The directory holding `path` (`.` for a bare relative name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
@@ -25,28 +42,55 @@ pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::io(dir, "syncing the directory", e))
 }
 
-/// Replaces `path` atomically and durably with `contents`. `private` files
+/// Replaces `path` atomically and durably with `contents`. The temp file gets a
+/// fresh random name and is created exclusively (`O_CREAT|O_EXCL`), so nothing
+/// planted beside `path` (a symlink, a file) is ever opened, followed or
+/// truncated, and two writers never share a temp file. `private` files
 /// (signing keys) are created with mode 0600 before any byte is written.
 pub fn write_atomic(path: &Path, contents: &[u8], private: bool) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = parent_dir(path);
+    let (temp, mut file) = create_temp(path, private)?;
+    let written = file
+        .write_all(contents)
+        .map_err(|e| StoreError::io(&temp, "writing", e))
+        .and_then(|()| file.sync_all().map_err(|e| StoreError::io(&temp, "syncing", e)))
+        .and_then(|()| fs::rename(&temp, path).map_err(|e| StoreError::io(path, "renaming into place", e)));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written?;
+    sync_dir(dir)
+}
+
+/// A new, empty temp file beside `path`, under a name nobody else holds.
+fn create_temp(path: &Path, private: bool) -> Result<(PathBuf, File), StoreError> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = dir.join(format!(".{file_name}.tmp"));
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     if private {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(&temp).map_err(|e| StoreError::io(&temp, "creating", e))?;
-    file.write_all(contents)
-        .map_err(|e| StoreError::io(&temp, "writing", e))?;
-    file.sync_all().map_err(|e| StoreError::io(&temp, "syncing", e))?;
-    fs::rename(&temp, path).map_err(|e| StoreError::io(path, "renaming into place", e))?;
-    sync_dir(dir)
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut last_error = None;
+    for _ in 0..TEMP_NAME_ATTEMPTS {
+        let mut suffix = [0u8; 8];
+        getrandom::getrandom(&mut suffix)
+            .map_err(|e| StoreError::io(path, "choosing a temp name", std::io::Error::other(e.to_string())))?;
+        let temp = parent_dir(path).join(format!(".{file_name}.{}.tmp", hex::encode(suffix)));
+        match options.open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => last_error = Some((temp, e)),
+            Err(e) => return Err(StoreError::io(&temp, "creating", e)),
+        }
+    }
+    let (temp, e) = last_error.unwrap_or_else(|| (path.to_path_buf(), ErrorKind::AlreadyExists.into()));
+    Err(StoreError::io(&temp, "creating", e))
 }
 
 /// Reads a whole file; a missing file is `None`.

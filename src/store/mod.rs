@@ -12,15 +12,21 @@
 //! sled hides corruption (it panics or silently loses keys), so every call into
 //! sled that can touch damaged pages runs under `catch_unwind` and a panic
 //! becomes [`StoreError::Panicked`] naming the directory and what was being read.
+//!
+//! An I/O error (a full disk, a failing device) is not corruption: it stays
+//! [`StoreError::Io`] and becomes `RESOURCE_EXHAUSTED` or `UNAVAILABLE`, never
+//! `DATA_LOSS`. sled keeps the first I/O error it meets and refuses every later
+//! write until it is opened again, hence [`Store::reopen`].
 
 pub mod files;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::File;
+use std::io::ErrorKind;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use crate::error::Error;
 use crate::log::merkle::{Hash, HashReader, NodeId};
@@ -56,11 +62,59 @@ impl StoreError {
     }
 }
 
+/// True for the errors an operator fixes by freeing space or raising a quota.
+fn is_disk_full(error: &std::io::Error) -> bool {
+    matches!(error.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded)
+}
+
 impl From<StoreError> for Error {
+    /// Corruption is `DATA_LOSS`; an I/O error is what it is, with the OS's
+    /// words: a full disk `RESOURCE_EXHAUSTED`, anything else `UNAVAILABLE`.
+    /// The message names the file, not the whole path (callers may be anyone).
     fn from(error: StoreError) -> Error {
-        match error {
+        match &error {
             StoreError::Panicked { .. } | StoreError::Corrupt { .. } => Error::DataLoss(error.to_string()),
-            StoreError::Io { .. } | StoreError::Open { .. } => Error::Internal(error.to_string()),
+            StoreError::Io { path, what, source } => {
+                let file = path.file_name().unwrap_or(path.as_os_str()).to_string_lossy();
+                let message = format!("the node cannot use its disk: {what} {file} failed: {source}");
+                if is_disk_full(source) {
+                    Error::ResourceExhausted(format!("{message}; an operator must free space"))
+                } else {
+                    Error::Unavailable(message)
+                }
+            }
+            StoreError::Open { .. } => Error::Internal(error.to_string()),
+        }
+    }
+}
+
+/// Fault injection for tests: makes the durable sync of a store fail as a full
+/// or failing disk would, after sled has taken the batch in memory.
+#[doc(hidden)]
+pub mod fault {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    /// Directories whose stores fail to sync, with the OS error number to fail with.
+    static FAILING: Mutex<Vec<(PathBuf, i32)>> = Mutex::new(Vec::new());
+
+    fn failing() -> std::sync::MutexGuard<'static, Vec<(PathBuf, i32)>> {
+        FAILING.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every store under `dir` fails its syncs with OS error `errno` until [`clear`].
+    pub fn fail_syncs_under(dir: &Path, errno: i32) {
+        failing().push((dir.to_path_buf(), errno));
+    }
+
+    pub fn clear(dir: &Path) {
+        failing().retain(|(failing, _)| failing != dir);
+    }
+
+    pub(super) fn check(store_dir: &Path) -> std::io::Result<()> {
+        match failing().iter().find(|(dir, _)| store_dir.starts_with(dir)) {
+            Some((_, errno)) => Err(std::io::Error::from_raw_os_error(*errno)),
+            None => Ok(()),
         }
     }
 }
@@ -107,9 +161,11 @@ impl EntryBatch {
 }
 
 pub struct Store {
-    /// Always `Some` until `drop`, which closes sled under `catch_unwind`
-    /// (sled flushes on drop, and can panic there on a damaged store).
-    db: Option<sled::Db>,
+    /// `Some` while open. `drop` and `reopen` take it out to close sled under
+    /// `catch_unwind` (sled flushes on drop, and can panic there on a damaged
+    /// store); `None` only after a failed `reopen`. Every call holds the read
+    /// lock, so `reopen` closes sled only when no call is inside it.
+    db: RwLock<Option<sled::Db>>,
     dir: PathBuf,
     /// sled's single data file, `fdatasync`ed after every flush.
     db_file: File,
@@ -153,30 +209,12 @@ impl Store {
     /// turned into an error that names `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         files::create_dir_durable(dir)?;
-        let config = sled::Config::new().path(dir).flush_every_ms(None);
-        let opened = catch_unwind(AssertUnwindSafe(|| config.open()));
-        let db = match opened {
-            Ok(Ok(db)) => db,
-            Ok(Err(e)) => {
-                return Err(StoreError::Open {
-                    dir: dir.to_path_buf(),
-                    detail: e.to_string(),
-                })
-            }
-            Err(payload) => {
-                let detail = panic_detail(payload);
-                return Err(StoreError::Panicked {
-                    dir: dir.to_path_buf(),
-                    what: "opening".into(),
-                    detail,
-                });
-            }
-        };
+        let db = open_sled(dir)?;
         let db_path = dir.join("db");
         let db_file = File::open(&db_path).map_err(|e| StoreError::io(&db_path, "opening", e))?;
         files::sync_dir(dir)?;
         let store = Store {
-            db: Some(db),
+            db: RwLock::new(Some(db)),
             dir: dir.to_path_buf(),
             db_file,
             synced_blobs: Mutex::new(HashSet::new()),
@@ -185,21 +223,35 @@ impl Store {
         Ok(store)
     }
 
-    fn db(&self) -> &sled::Db {
-        match &self.db {
-            Some(db) => db,
-            None => unreachable!("the store is used after it was closed"),
+    /// Closes sled and opens it again from what is on disk. After an I/O error
+    /// sled refuses every write until it is reopened; whatever it had taken in
+    /// memory but not made durable is gone afterwards, so the caller writes it
+    /// again. Waits for calls in progress; calls made meanwhile wait for it.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let mut db = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = db.take() {
+            close(&self.dir, old);
         }
+        *db = Some(open_sled(&self.dir)?);
+        drop(db);
+        self.sync_blobs(true)
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Runs a sled call, turning a panic or an error into a `StoreError`.
-    fn guarded<T>(&self, what: &str, call: impl FnOnce() -> sled::Result<T>) -> Result<T, StoreError> {
-        match catch_unwind(AssertUnwindSafe(call)) {
+    /// Runs a sled call, turning a panic or an error into a `StoreError`: an
+    /// I/O error stays `Io`, anything else sled reports is corruption.
+    fn guarded<T>(&self, what: &'static str, call: impl FnOnce(&sled::Db) -> sled::Result<T>) -> Result<T, StoreError> {
+        let db = self.db.read().unwrap_or_else(|p| p.into_inner());
+        let Some(db) = db.as_ref() else {
+            let closed = std::io::Error::other("sled is closed after a failed reopen");
+            return Err(StoreError::io(&self.dir, what, closed));
+        };
+        match catch_unwind(AssertUnwindSafe(|| call(db))) {
             Ok(Ok(value)) => Ok(value),
+            Ok(Err(sled::Error::Io(source))) => Err(StoreError::io(&self.dir, what, source)),
             Ok(Err(e)) => Err(self.corrupt(format!("{what}: {e}"))),
             Err(payload) => Err(StoreError::Panicked {
                 dir: self.dir.clone(),
@@ -218,13 +270,13 @@ impl Store {
 
     /// The latest signed checkpoint committed to the store, if any.
     pub fn checkpoint_note(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        let value = self.guarded("reading the checkpoint", || self.db().get(CHECKPOINT_KEY))?;
+        let value = self.guarded("reading the checkpoint", |db| db.get(CHECKPOINT_KEY))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
     /// The stored bytes of entry `index`, unverified.
     pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let value = self.guarded("reading an entry", || self.db().get(entry_key(index)))?;
+        let value = self.guarded("reading an entry", |db| db.get(entry_key(index)))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
@@ -232,9 +284,8 @@ impl Store {
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
         let wanted = end.saturating_sub(start) as usize;
         // The whole scan runs guarded: sled can panic inside `next()` on damaged pages.
-        let scanned = self.guarded("scanning entries", || {
-            self.db()
-                .range(entry_key(start)..entry_key(end))
+        let scanned = self.guarded("scanning entries", |db| {
+            db.range(entry_key(start)..entry_key(end))
                 .take(wanted)
                 .collect::<sled::Result<Vec<_>>>()
         })?;
@@ -259,9 +310,9 @@ impl Store {
         batch.bytes.clear();
         batch.ends.clear();
         // The whole scan runs guarded: sled can panic inside `next()` on damaged pages.
-        let gap = self.guarded("scanning entries", || {
+        let gap = self.guarded("scanning entries", |db| {
             let mut expected = start;
-            for item in self.db().range(entry_key(start)..entry_key(end)) {
+            for item in db.range(entry_key(start)..entry_key(end)) {
                 let (key, value) = item?;
                 if index_from_key(&key) != Some(expected) {
                     return Ok(Some(expected));
@@ -283,9 +334,9 @@ impl Store {
     pub fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
         let (first, last) = (hash_key(NodeId::leaf(start)), hash_key(NodeId::leaf(end)));
         let mut hashes = Vec::with_capacity(end.saturating_sub(start) as usize);
-        let gap = self.guarded("scanning leaf hashes", || {
+        let gap = self.guarded("scanning leaf hashes", |db| {
             let mut expected = start;
-            for item in self.db().range(first..last) {
+            for item in db.range(first..last) {
                 let (key, value) = item?;
                 let index = key
                     .get(2..10)
@@ -310,15 +361,15 @@ impl Store {
 
     /// The index of the last stored entry, if any (O(log n)).
     pub fn last_entry_index(&self) -> Result<Option<u64>, StoreError> {
-        let last = self.guarded("finding the last entry", || {
-            self.db().scan_prefix([ENTRY_PREFIX]).next_back().transpose()
+        let last = self.guarded("finding the last entry", |db| {
+            db.scan_prefix([ENTRY_PREFIX]).next_back().transpose()
         })?;
         Ok(last.and_then(|(key, _)| index_from_key(&key)))
     }
 
     /// The index an `event_id` was appended at, if it was.
     pub fn event_index(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-        let value = self.guarded("looking up an event id", || self.db().get(event_id_key(event_id)))?;
+        let value = self.guarded("looking up an event id", |db| db.get(event_id_key(event_id)))?;
         match value {
             None => Ok(None),
             Some(bytes) => match <[u8; 8]>::try_from(bytes.as_ref()) {
@@ -345,13 +396,14 @@ impl Store {
         if !batch.checkpoint_note.is_empty() {
             writes.insert(CHECKPOINT_KEY, batch.checkpoint_note.as_slice());
         }
-        self.guarded("writing a batch", || self.db().apply_batch(writes))?;
+        self.guarded("writing a batch", |db| db.apply_batch(writes))?;
         self.sync()
     }
 
     /// sled's flush, then the fdatasync sled does not do.
     fn sync(&self) -> Result<(), StoreError> {
-        self.guarded("flushing", || self.db().flush())?;
+        fault::check(&self.dir).map_err(|e| StoreError::io(&self.dir.join("db"), "fdatasync", e))?;
+        self.guarded("flushing", |db| db.flush())?;
         self.db_file
             .sync_data()
             .map_err(|e| StoreError::io(&self.dir.join("db"), "fdatasync", e))?;
@@ -387,13 +439,37 @@ impl Store {
     }
 }
 
+/// Opens sled in `dir`; a panic inside sled becomes an error naming `dir`.
+fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new().path(dir).flush_every_ms(None);
+    match catch_unwind(AssertUnwindSafe(|| config.open())) {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(sled::Error::Io(source))) => Err(StoreError::io(dir, "opening the store", source)),
+        Ok(Err(e)) => Err(StoreError::Open {
+            dir: dir.to_path_buf(),
+            detail: e.to_string(),
+        }),
+        Err(payload) => Err(StoreError::Panicked {
+            dir: dir.to_path_buf(),
+            what: "opening".into(),
+            detail: panic_detail(payload),
+        }),
+    }
+}
+
+/// Closes sled, which flushes and can panic on a damaged store.
+fn close(dir: &Path, db: sled::Db) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(db))) {
+        let detail = panic_detail(payload);
+        tracing::error!(dir = %dir.display(), %detail, "sled panicked while closing the store");
+    }
+}
+
 impl Drop for Store {
     fn drop(&mut self) {
-        if let Some(db) = self.db.take() {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(db))) {
-                let detail = panic_detail(payload);
-                tracing::error!(dir = %self.dir.display(), %detail, "sled panicked while closing the store");
-            }
+        let db = self.db.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(db) = db.take() {
+            close(&self.dir, db);
         }
     }
 }
@@ -404,7 +480,7 @@ impl HashReader for Store {
     fn read_hashes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
         let mut hashes = Vec::with_capacity(nodes.len());
         for node in nodes {
-            let value = self.guarded("reading a tree hash", || self.db().get(hash_key(*node)))?;
+            let value = self.guarded("reading a tree hash", |db| db.get(hash_key(*node)))?;
             let Some(bytes) = value else {
                 return Err(self.corrupt(format!("tree hash {node:?} is missing")));
             };
