@@ -11,15 +11,14 @@
 //! numbers follow public reference points (domain.md), but they are not any
 //! board's adopted rules.
 //!
-//! Pure apart from [`RequirementProfile::load`], which reads one file.
+//! Pure: `config::read_profile` reads a profile file.
 
 use std::collections::{BTreeMap, HashSet};
 use std::ops::RangeInclusive;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::parse_state;
+use crate::domain::states::parse_state;
 use crate::domain::vocabulary::{format_hours, hours_to_minutes, CE_TOPICS, COMPETENCY_DOMAINS};
 
 /// The most hours any one profile value may ask for. Real requirements are in
@@ -190,16 +189,6 @@ impl RequirementProfile {
         profile.normalise_state_codes();
         profile.validate(source_name)?;
         Ok(profile)
-    }
-
-    /// Reads, parses and validates one profile file; messages name the path.
-    pub fn load(path: &Path) -> Result<RequirementProfile, ProfileError> {
-        let source_name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Unreadable {
-            source_name: source_name.clone(),
-            message: format!("cannot read the file: {e}"),
-        })?;
-        RequirementProfile::from_toml(&text, &source_name)
     }
 
     /// Checks every value; the first problem found is reported with its field path.
@@ -849,15 +838,5 @@ course_id = \"\"";
             let written = toml::to_string(&profile).unwrap_or_else(|e| panic!("{file}: {e}"));
             assert_eq!(parsed(&written), profile, "{file}");
         }
-    }
-
-    #[test]
-    fn an_unreadable_file_is_reported_with_its_path() {
-        let missing = Path::new("/nonexistent/peerreg/ms.toml");
-        let refused = RequirementProfile::load(missing);
-        assert!(
-            matches!(&refused, Err(ProfileError::Unreadable { source_name, .. }) if source_name == "/nonexistent/peerreg/ms.toml"),
-            "{refused:?}"
-        );
     }
 }

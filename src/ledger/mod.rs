@@ -13,9 +13,9 @@
 mod committer;
 mod follow;
 mod open;
-mod replay;
+pub mod replay;
 
-pub use replay::{batch_verify_log, decode_log, replay_log, ReplayStats};
+pub use replay::{replay_log, ReplayStats};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -99,6 +99,39 @@ pub fn root_at<R: HashReader>(size: u64, reader: &R) -> Result<Hash, R::Error> {
     Ok(fold_right(&reader.read_hashes(&nodes)?))
 }
 
+/// RFC 6962's hash of a list of leaf hashes (MTH), computed in memory (for a
+/// chunk of leaves read in bulk, where reading stored nodes would cost more).
+pub fn subtree_root(leaves: &[Hash]) -> Hash {
+    match leaves {
+        [] => empty_root(),
+        [leaf] => *leaf,
+        _ => {
+            let split = leaves.len().next_power_of_two() / 2;
+            node_hash(&subtree_root(&leaves[..split]), &subtree_root(&leaves[split..]))
+        }
+    }
+}
+
+/// The root of a tree of `size` leaves from the roots of its consecutive
+/// `chunk`-leaf subtrees (the last one possibly smaller). `chunk` is a power of
+/// two, so each chunk is a complete subtree of the tree.
+pub fn root_of_chunks(subtrees: &[Hash], size: u64, chunk: u64) -> Hash {
+    debug_assert!(chunk.is_power_of_two());
+    match subtrees {
+        [] => empty_root(),
+        [root] => *root,
+        _ => {
+            // The split of MTH: the largest power of two below `size`, whole chunks.
+            let left = size.next_power_of_two() / 2;
+            let split = ((left / chunk) as usize).min(subtrees.len());
+            node_hash(
+                &root_of_chunks(&subtrees[..split], left, chunk),
+                &root_of_chunks(&subtrees[split..], size - left, chunk),
+            )
+        }
+    }
+}
+
 /// The largest power of two strictly smaller than `n` (RFC 6962's split point k).
 fn split_point(n: u64) -> u64 {
     assert!(n > 1, "only trees of two or more leaves split");
@@ -489,6 +522,21 @@ mod tests {
             let completed = frontier.push(leaf_hash(&i.to_be_bytes()));
             assert_eq!(completed.len() as u32, 1 + i.trailing_ones(), "leaf {i}");
             assert!(completed.len() as u32 <= 1 + 64 - i.leading_zeros());
+        }
+    }
+
+    #[test]
+    fn roots_from_chunks_are_the_tree_roots() {
+        const CHUNK: u64 = 1024;
+        for size in [1u64, 2, 3, 1023, 1024, 1025, 2048, 3000, 4097] {
+            let leaves: Vec<Hash> = (0..size).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+            let mut frontier = Frontier::default();
+            for leaf in &leaves {
+                frontier.push(*leaf);
+            }
+            let chunks: Vec<Hash> = leaves.chunks(CHUNK as usize).map(subtree_root).collect();
+            assert_eq!(subtree_root(&leaves), frontier.root(), "size {size}");
+            assert_eq!(root_of_chunks(&chunks, size, CHUNK), frontier.root(), "size {size}");
         }
     }
 
