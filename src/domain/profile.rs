@@ -71,7 +71,7 @@ const SHIPPED_EXAMPLES: [(&str, &str); 4] = [
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequirementProfile {
-    /// The state this profile belongs to, e.g. "MS" (must pass crate::config::parse_state; store it normalised upper-case).
+    /// The state this profile belongs to, e.g. "MS" (must pass `states::parse_state`; store it normalised upper-case).
     pub state: String,
     /// A human name, e.g. "Mississippi DMH Certified Peer Support Specialist (example)".
     pub name: String,
@@ -221,7 +221,7 @@ impl RequirementProfile {
     ///
     /// Built in code rather than parsed, so that a default always exists; a test keeps it
     /// identical to `profiles/samhsa-model.example.toml`. `state` is expected to have passed
-    /// `config::parse_state`; anything else yields a profile that fails [`Self::validate`].
+    /// `states::parse_state`; anything else yields a profile that fails [`Self::validate`].
     pub fn default_for(state: &str) -> RequirementProfile {
         let state = parse_state(state).unwrap_or_else(|_| state.trim().to_ascii_uppercase());
         let extra = if state == MODEL_STANDARDS_STATE {

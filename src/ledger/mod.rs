@@ -27,7 +27,7 @@ use crate::clock::Clock;
 use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::log::merkle::{self, Frontier, Hash, HashReader, NodeId};
+use crate::log::merkle::{self, Frontier, Hash, HashReader, LeafIndex, NodeId, TreeSize};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
 use crate::pb;
 use crate::projection::Registry;
@@ -309,7 +309,7 @@ impl Ledger {
             )));
         }
         let shared = &self.shared;
-        let proof = merkle::resolve_plan(&merkle::inclusion_plan(index, tree_size), &shared.store)
+        let proof = merkle::resolve_plan(&merkle::inclusion_plan(LeafIndex(index), TreeSize(tree_size)), &shared.store)
             .map_err(|e| shared.damaged(e))?;
         let leaf = shared
             .store
@@ -338,7 +338,7 @@ impl Ledger {
         }
         self.check_tree_size("to_size", to_size)?;
         let shared = &self.shared;
-        let proof = merkle::resolve_plan(&merkle::consistency_plan(from_size, to_size), &shared.store)
+        let proof = merkle::resolve_plan(&merkle::consistency_plan(TreeSize(from_size), TreeSize(to_size)), &shared.store)
             .map_err(|e| shared.damaged(e))?;
         let (old_root, new_root) = (shared.root_at(from_size)?, shared.root_at(to_size)?);
         if !merkle::verify_consistency(from_size, to_size, &proof, &old_root, &new_root) {

@@ -36,7 +36,7 @@ use super::store_path;
 use crate::domain::fact::Fact;
 use crate::error::{Error, Result};
 use crate::log::entry::EntryError;
-use crate::log::merkle::{self, Hash};
+use crate::log::merkle::{self, Hash, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::pb;
 use crate::projection::{logged_fact, Registry};
@@ -123,7 +123,7 @@ pub fn replay_log(
         Ok(())
     })?;
     refused.report();
-    if verify && merkle::root_of_chunks(&subtrees, checkpoint.size, CHUNK) != checkpoint.root {
+    if verify && merkle::root_of_chunks(&subtrees, TreeSize(checkpoint.size), CHUNK) != checkpoint.root {
         return Err(Error::DataLoss(format!(
             "the stored entries do not hash to the signed root of the log at size {}",
             checkpoint.size
