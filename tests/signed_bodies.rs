@@ -91,13 +91,20 @@ async fn a_mirror_restarted_after_ingesting_a_malformed_signed_body_keeps_its_re
     let mut bodies = malformed();
     bodies.push(common::enrolment("after"));
     let (entries, note) = signed_extension(&mirror, &signer, bodies);
-    mirror.ingest(entries, note).expect("signed entries that extend the tree");
+    mirror
+        .ingest(entries, note)
+        .expect("signed entries that extend the tree");
     let ingested = mirror.registry();
     assert_eq!(ingested.size, 5);
     assert!(ingested.peer("MS P spaced").is_none(), "a refused body changes nothing");
-    assert!(ingested.peer("MS-P-after").is_some(), "the entries after it are applied");
+    assert!(
+        ingested.peer("MS-P-after").is_some(),
+        "the entries after it are applied"
+    );
     assert_eq!(
-        ingested.peer("MS-P-valid").map(|p| (p.legal_name.as_str(), p.exams.len())),
+        ingested
+            .peer("MS-P-valid")
+            .map(|p| (p.legal_name.as_str(), p.exams.len())),
         Some(("valid", 0))
     );
     mirror.shutdown().await;
@@ -105,5 +112,9 @@ async fn a_mirror_restarted_after_ingesting_a_malformed_signed_body_keeps_its_re
     let verifier = signer.verifier().clone();
     let restarted = Ledger::open_follower(mirror_dir.path().to_path_buf(), "MS".into(), verifier)
         .expect("a mirror holding a malformed signed body still opens");
-    assert_eq!(restarted.registry(), ingested, "the replay applies what the ingest applied");
+    assert_eq!(
+        restarted.registry(),
+        ingested,
+        "the replay applies what the ingest applied"
+    );
 }

@@ -309,8 +309,11 @@ impl Ledger {
             )));
         }
         let shared = &self.shared;
-        let proof = merkle::resolve_plan(&merkle::inclusion_plan(LeafIndex(index), TreeSize(tree_size)), &shared.store)
-            .map_err(|e| shared.damaged(e))?;
+        let proof = merkle::resolve_plan(
+            &merkle::inclusion_plan(LeafIndex(index), TreeSize(tree_size)),
+            &shared.store,
+        )
+        .map_err(|e| shared.damaged(e))?;
         let leaf = shared
             .store
             .read_hashes(&[NodeId::leaf(index)])
@@ -338,8 +341,11 @@ impl Ledger {
         }
         self.check_tree_size("to_size", to_size)?;
         let shared = &self.shared;
-        let proof = merkle::resolve_plan(&merkle::consistency_plan(TreeSize(from_size), TreeSize(to_size)), &shared.store)
-            .map_err(|e| shared.damaged(e))?;
+        let proof = merkle::resolve_plan(
+            &merkle::consistency_plan(TreeSize(from_size), TreeSize(to_size)),
+            &shared.store,
+        )
+        .map_err(|e| shared.damaged(e))?;
         let (old_root, new_root) = (shared.root_at(from_size)?, shared.root_at(to_size)?);
         if !merkle::verify_consistency(from_size, to_size, &proof, &old_root, &new_root) {
             return Err(shared.halt(format!(

@@ -494,12 +494,18 @@ mod tests {
         let tree = MemoryTree::with_leaves(&answers.leaves);
         for (old, new, expected) in &answers.consistency {
             let tree_at_new = MemoryTree::with_leaves(&answers.leaves[..*new as usize]);
-            let proof = ok(resolve_plan(&consistency_plan(TreeSize(*old), TreeSize(*new)), &tree_at_new));
+            let proof = ok(resolve_plan(
+                &consistency_plan(TreeSize(*old), TreeSize(*new)),
+                &tree_at_new,
+            ));
             assert_eq!(&proof, expected, "consistency {old}->{new}");
             let (old_root, new_root) = (&answers.roots[*old as usize], &answers.roots[*new as usize]);
             assert!(verify_consistency(*old, *new, expected, old_root, new_root));
             // A larger stored tree answers for its prefixes too.
-            assert_eq!(&ok(resolve_plan(&consistency_plan(TreeSize(*old), TreeSize(*new)), &tree)), expected);
+            assert_eq!(
+                &ok(resolve_plan(&consistency_plan(TreeSize(*old), TreeSize(*new)), &tree)),
+                expected
+            );
         }
     }
 
@@ -560,7 +566,11 @@ mod tests {
             }
             let chunks: Vec<Hash> = leaves.chunks(CHUNK as usize).map(subtree_root).collect();
             assert_eq!(subtree_root(&leaves), frontier.root(), "size {size}");
-            assert_eq!(root_of_chunks(&chunks, TreeSize(size), CHUNK), frontier.root(), "size {size}");
+            assert_eq!(
+                root_of_chunks(&chunks, TreeSize(size), CHUNK),
+                frontier.root(),
+                "size {size}"
+            );
         }
     }
 

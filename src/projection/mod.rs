@@ -15,8 +15,8 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::{
-    ContinuingEducation, CredentialType, Discipline, Evaluation, Exam, Experience, Fact, Issue,
-    Reinstatement, Renewal, Training,
+    ContinuingEducation, CredentialType, Discipline, Evaluation, Exam, Experience, Fact, Issue, Reinstatement, Renewal,
+    Training,
 };
 use crate::domain::records::{Credential, Peer, Records};
 use crate::domain::status::Status;

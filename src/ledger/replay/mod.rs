@@ -83,7 +83,6 @@ pub(super) fn rebuild(store: &Store, data_dir: &Path, size: u64) -> Result<Regis
     Ok(registry)
 }
 
-
 /// Applies entries `[registry.size, size)` in order, without re-verifying them.
 pub(super) fn replay(store: &Store, registry: Registry, size: u64) -> Result<Registry> {
     let mut registry = registry;
