@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{generate_token, hash_token, TokenEntry, Tokens};
-use crate::domain::profile::RequirementProfile;
+use crate::domain::profile::{ProfileError, RequirementProfile};
 use crate::error::{Error, Result};
 use crate::federation::FederationOptions;
 use crate::limits::ServerLimits;
@@ -15,28 +15,12 @@ use crate::log::note::NoteSigner;
 use crate::mirror::MirrorSpec;
 use crate::store::files;
 
-/// US jurisdictions with certification boards: 50 states, DC and territories.
-pub const STATE_CODES: [&str; 56] = [
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME",
-    "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA",
-    "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC", "AS", "GU", "MP", "PR", "VI",
-];
+/// The state codes live in `domain` (which reads them in event bodies); they
+/// are re-exported here, where a node's settings are checked.
+pub use crate::domain::states::{parse_state, STATE_CODES};
 
 /// Default listen address: loopback only, until an operator decides otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
-
-/// Checks and normalises a state code (`ms` → `MS`).
-pub fn parse_state(code: &str) -> Result<String> {
-    let upper = code.trim().to_ascii_uppercase();
-    if STATE_CODES.contains(&upper.as_str()) {
-        Ok(upper)
-    } else {
-        Err(Error::InvalidArgument(format!(
-            "{} is not a US state, DC or territory code (e.g. MS, TN, DC, PR)",
-            crate::domain::fact::quote(code)
-        )))
-    }
-}
 
 /// The default checkpoint origin of a local node: `peerreg.local/<state>`.
 pub fn default_origin(state: &str) -> String {
@@ -139,9 +123,20 @@ impl ConfigFile {
     }
 }
 
+/// Reads, parses and validates one profile file; messages name the path.
+/// (Here rather than in `domain`, which reads no files.)
+pub fn read_profile(path: &Path) -> std::result::Result<RequirementProfile, ProfileError> {
+    let source_name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Unreadable {
+        source_name: source_name.clone(),
+        message: format!("cannot read the file: {e}"),
+    })?;
+    RequirementProfile::from_toml(&text, &source_name)
+}
+
 /// Loads a requirement profile, which must be for `state`.
 pub fn load_profile(path: &Path, state: &str) -> Result<RequirementProfile> {
-    let profile = RequirementProfile::load(path).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let profile = read_profile(path).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     if profile.state != state {
         return Err(Error::InvalidArgument(format!(
             "profile {} is for {}, but this node serves {state}",
@@ -333,11 +328,13 @@ mod tests {
     }
 
     #[test]
-    fn state_codes_are_checked_and_normalised() {
-        assert_eq!(parse_state("ms").ok(), Some("MS".to_string()));
-        assert_eq!(parse_state("PR").ok(), Some("PR".to_string()));
-        assert!(parse_state("XX").is_err());
-        assert!(parse_state("").is_err());
+    fn an_unreadable_profile_file_is_reported_with_its_path() {
+        let missing = Path::new("/nonexistent/peerreg/ms.toml");
+        let refused = read_profile(missing);
+        assert!(
+            matches!(&refused, Err(ProfileError::Unreadable { source_name, .. }) if source_name == "/nonexistent/peerreg/ms.toml"),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -6,16 +6,28 @@
 //! # Layout
 //! - [`log`]: the pure parts of the log: RFC 6962 Merkle math, C2SP signed-note
 //!   checkpoints and keys, entry signing.
+//! - [`domain`]: the certification domain, pure: event bodies parsed into facts
+//!   (the one parser of bodies), profiles, status, rules, reciprocity.
+//! - [`projection`]: the registry, rebuilt from the log by applying facts in
+//!   order; its snapshot encoding.
 //! - [`store`]: the only module that knows sled; durable group commits.
 //! - [`ledger`]: a state's log at work: sequencing, integration and publishing of
-//!   appends in group commits, verification on open, verified reads and proofs.
+//!   appends in group commits, verification on open, replay, verified reads and
+//!   proofs; a follower (mirror) ledger.
 //! - [`service`]: the only module that knows tonic: gRPC servers, clients,
 //!   status mapping.
 //! - [`node`]: a whole node as a library call (`node::run`, `node::start`):
 //!   key, ledger, tokens, TLS, mirrors, trusted states, serving, stopping.
 //! - [`cli`]: every command's body; the binary only parses flags.
+//! - [`mirror`], [`federation`], [`evidence`], [`repair`]: copies of other
+//!   states' logs, transfers between states, rebuilding a lost store.
+//! - [`proof`]: portable credential proofs and their offline check.
 //! - [`audit`]: an independent auditor of any node's log.
+//! - [`auth`]: bearer tokens, stored hashed.
+//! - [`cli`]: the client commands of the binary.
+//! - [`bench`]: the benchmark harness; [`demo`]: the three-state walk-through.
 //! - [`config`]: a node's settings and their embedded defaults.
+//! - [`clock`]: "today", injected.
 //! - [`limits`]: every bound, in one place.
 //! - [`error`]: the library's error, one class per gRPC status code.
 //! - [`pb`]: the protobuf wire types (messages only; no transport).

@@ -7,6 +7,7 @@
 //!
 //! Library code (not `benches/`) so that the binary and the test share it.
 
+pub mod baselines;
 mod checks;
 mod commands;
 mod growth;

@@ -275,7 +275,7 @@ fn rebuilds(
     let mut decode: Option<ReplayStats> = None;
     let mut replay: Option<ReplayStats> = None;
     for _ in 0..TRIES {
-        let decoded = ledger::decode_log(dir)?;
+        let decoded = super::baselines::decode_log(dir)?;
         decode = Some(match decode {
             Some(previous) => best(previous, decoded),
             None => decoded,
@@ -302,7 +302,7 @@ fn verified_rebuild(
     expected: &Registry,
 ) -> Result<(ReplayStats, ReplayStats)> {
     eprintln!("replay: batch-verifying every signature, then rebuilding re-verifying them");
-    let raw = ledger::batch_verify_log(dir, verifier)?;
+    let raw = super::baselines::batch_verify_log(dir, verifier)?;
     let (registry, verified) = ledger::replay_log(dir, verifier, state, true)?;
     check(&registry, expected, "the registry rebuilt with verification")?;
     Ok((raw, verified))

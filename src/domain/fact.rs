@@ -226,6 +226,9 @@ fn invalid(field: &str, reason: impl std::fmt::Display) -> Error {
 
 /// A calendar date written `YYYY-MM-DD`.
 pub fn date(field: &str, text: &str) -> Result<NaiveDate> {
+    if let Some(date) = plain_date(text) {
+        return Ok(date);
+    }
     let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
     match parsed.filter(|d| d.format("%Y-%m-%d").to_string() == text) {
         Some(date) => Ok(date),
@@ -236,6 +239,24 @@ pub fn date(field: &str, text: &str) -> Result<NaiveDate> {
     }
 }
 
+/// A date written exactly `YYYY-MM-DD` with a four-digit year, the form every
+/// body uses, read without chrono's parser and the round trip through a
+/// formatted string (a replay reads millions). What this refuses goes to
+/// [`date`]'s general path, which accepts nothing else of this shape.
+fn plain_date(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let number = |digits: &[u8]| {
+        digits.iter().try_fold(0u32, |value, &digit| {
+            digit.is_ascii_digit().then(|| value * 10 + u32::from(digit - b'0'))
+        })
+    };
+    let year = i32::try_from(number(&bytes[0..4])?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(&bytes[5..7])?, number(&bytes[8..10])?)
+}
+
 fn optional_date(field: &str, text: &str) -> Result<Option<NaiveDate>> {
     if text.is_empty() {
         Ok(None)
@@ -244,25 +265,27 @@ fn optional_date(field: &str, text: &str) -> Result<Option<NaiveDate>> {
     }
 }
 
-/// Required, bounded text without control characters.
-pub fn text(field: &str, value: &str, max: usize) -> Result<String> {
-    if value.trim().is_empty() {
+/// Required, bounded text without control characters. An owned `value` is
+/// moved into the result, a borrowed one copied.
+pub fn text(field: &str, value: impl AsRef<str> + Into<String>, max: usize) -> Result<String> {
+    let checked = value.as_ref();
+    if checked.trim().is_empty() {
         return Err(invalid(field, "is required"));
     }
-    if value.len() > max {
+    if checked.len() > max {
         return Err(invalid(
             field,
-            format!("is {} bytes; at most {max} are accepted", value.len()),
+            format!("is {} bytes; at most {max} are accepted", checked.len()),
         ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n') {
+    if checked.chars().any(|c| c.is_control() && c != '\n') {
         return Err(invalid(field, "must not contain control characters"));
     }
-    Ok(value.to_string())
+    Ok(value.into())
 }
 
 /// An identifier: bounded, no spaces or control characters.
-pub fn identifier(field: &str, value: &str) -> Result<String> {
+pub fn identifier(field: &str, value: impl AsRef<str> + Into<String>) -> Result<String> {
     let value = text(field, value, IDENTIFIER_BYTES_MAX)?;
     if value.chars().any(char::is_whitespace) {
         return Err(invalid(
@@ -331,20 +354,24 @@ fn experience_kind(value: i32) -> Result<ExperienceKind> {
     }
 }
 
-impl Fact {
-    /// Parses and checks the form of one event body.
-    pub fn from_body(body: &pb::event::Body) -> Result<Fact> {
+/// The one parser of event bodies: what an append checks before it signs, what
+/// a mirror's ingest and every replay read a signed body with. The body's text
+/// is moved into the fact, not copied.
+impl TryFrom<pb::event::Body> for Fact {
+    type Error = Error;
+
+    fn try_from(body: pb::event::Body) -> Result<Fact> {
         use pb::event::Body;
         match body {
             Body::PeerEnrolled(e) => Ok(Fact::Enrolled {
-                peer_id: identifier("peer_id", &e.peer_id)?,
-                legal_name: text("legal_name", &e.legal_name, TEXT_BYTES_MAX)?,
+                peer_id: identifier("peer_id", e.peer_id)?,
+                legal_name: text("legal_name", e.legal_name, TEXT_BYTES_MAX)?,
                 eligibility_attested: e.eligibility_attested,
                 ethics_code_signed: e.ethics_code_signed,
             }),
             Body::NameChanged(e) => Ok(Fact::NameChanged {
-                peer_id: identifier("peer_id", &e.peer_id)?,
-                new_legal_name: text("new_legal_name", &e.new_legal_name, TEXT_BYTES_MAX)?,
+                peer_id: identifier("peer_id", e.peer_id)?,
+                new_legal_name: text("new_legal_name", e.new_legal_name, TEXT_BYTES_MAX)?,
             }),
             Body::TrainingCompleted(e) => training(e),
             Body::ExperienceRecorded(e) => experience(e),
@@ -354,18 +381,26 @@ impl Fact {
             Body::CredentialRenewed(e) => renewal(e),
             Body::DisciplinaryAction(e) => discipline(e),
             Body::CredentialReinstated(e) => Ok(Fact::CredentialReinstated {
-                credential_number: identifier("credential_number", &e.credential_number)?,
+                credential_number: identifier("credential_number", e.credential_number)?,
                 reinstatement: Reinstatement {
                     index: 0,
                     effective_on: date("effective_on", &e.effective_on)?,
-                    public_summary: text("public_summary", &e.public_summary, SUMMARY_BYTES_MAX)?,
+                    public_summary: text("public_summary", e.public_summary, SUMMARY_BYTES_MAX)?,
                 },
             }),
             Body::SigningKeyRotated(e) => Ok(Fact::SigningKeyRotated {
-                new_verifier_key: text("new_verifier_key", &e.new_verifier_key, 512)?,
+                new_verifier_key: text("new_verifier_key", e.new_verifier_key, 512)?,
             }),
             Body::TransferEvaluated(e) => evaluation(e).map(Fact::TransferEvaluated),
         }
+    }
+}
+
+impl Fact {
+    /// Parses and checks the form of one event body (a copy of it: see the
+    /// [`TryFrom`] implementation, which takes the body).
+    pub fn from_body(body: &pb::event::Body) -> Result<Fact> {
+        Fact::try_from(body.clone())
     }
 
     /// The peer or credential this fact is about, for indexing and messages.
@@ -387,17 +422,18 @@ impl Fact {
     }
 }
 
-fn training(e: &pb::TrainingCompleted) -> Result<Fact> {
+fn training(e: pb::TrainingCompleted) -> Result<Fact> {
     let total = minutes("minutes", e.minutes)?;
     let mut domains = Vec::with_capacity(e.domains.len());
-    for d in &e.domains {
+    for d in e.domains {
         if !vocabulary::is_competency_domain(&d.domain) {
             return Err(invalid(
                 "domains",
                 format!("names unknown competency domain {}", quote(&d.domain)),
             ));
         }
-        domains.push((d.domain.clone(), minutes("domains.minutes", d.minutes)?));
+        let minutes = minutes("domains.minutes", d.minutes)?;
+        domains.push((d.domain, minutes));
     }
     let by_domain: u64 = domains.iter().map(|(_, m)| u64::from(*m)).sum();
     if by_domain > u64::from(total) {
@@ -407,12 +443,12 @@ fn training(e: &pb::TrainingCompleted) -> Result<Fact> {
         ));
     }
     Ok(Fact::TrainingCompleted {
-        peer_id: identifier("peer_id", &e.peer_id)?,
+        peer_id: identifier("peer_id", e.peer_id)?,
         training: Training {
             index: 0,
-            course_id: identifier("course_id", &e.course_id)?,
-            course_title: text("course_title", &e.course_title, TEXT_BYTES_MAX)?,
-            provider: text("provider", &e.provider, TEXT_BYTES_MAX)?,
+            course_id: identifier("course_id", e.course_id)?,
+            course_title: text("course_title", e.course_title, TEXT_BYTES_MAX)?,
+            provider: text("provider", e.provider, TEXT_BYTES_MAX)?,
             minutes: total,
             completed_on: date("completed_on", &e.completed_on)?,
             domains,
@@ -420,7 +456,7 @@ fn training(e: &pb::TrainingCompleted) -> Result<Fact> {
     })
 }
 
-fn experience(e: &pb::ExperienceRecorded) -> Result<Fact> {
+fn experience(e: pb::ExperienceRecorded) -> Result<Fact> {
     let period_start = date("period_start", &e.period_start)?;
     let period_end = date("period_end", &e.period_end)?;
     if period_end < period_start {
@@ -430,7 +466,7 @@ fn experience(e: &pb::ExperienceRecorded) -> Result<Fact> {
         ));
     }
     Ok(Fact::ExperienceRecorded {
-        peer_id: identifier("peer_id", &e.peer_id)?,
+        peer_id: identifier("peer_id", e.peer_id)?,
         experience: Experience {
             index: 0,
             kind: experience_kind(e.kind)?,
@@ -441,16 +477,16 @@ fn experience(e: &pb::ExperienceRecorded) -> Result<Fact> {
     })
 }
 
-fn exam(e: &pb::ExamRecorded) -> Result<Fact> {
+fn exam(e: pb::ExamRecorded) -> Result<Fact> {
     let pass_mark_percent = percent("pass_mark_percent", e.pass_mark_percent)?;
     if pass_mark_percent == 0 {
         return Err(invalid("pass_mark_percent", "must be 1 to 100"));
     }
     Ok(Fact::ExamRecorded {
-        peer_id: identifier("peer_id", &e.peer_id)?,
+        peer_id: identifier("peer_id", e.peer_id)?,
         exam: Exam {
             index: 0,
-            exam_id: identifier("exam_id", &e.exam_id)?,
+            exam_id: identifier("exam_id", e.exam_id)?,
             score_percent: percent("score_percent", e.score_percent)?,
             pass_mark_percent,
             taken_on: date("taken_on", &e.taken_on)?,
@@ -470,32 +506,32 @@ fn transfer_outcome(value: i32) -> Result<TransferOutcome> {
     }
 }
 
-fn findings<T, U>(field: &str, items: &[T], check: impl Fn(&T) -> Result<U>) -> Result<Vec<U>> {
+fn findings<T, U>(field: &str, items: Vec<T>, check: impl Fn(T) -> Result<U>) -> Result<Vec<U>> {
     if items.len() > FINDINGS_MAX {
         return Err(invalid(
             field,
             format!("lists {} items; at most {FINDINGS_MAX} are accepted", items.len()),
         ));
     }
-    items.iter().map(check).collect()
+    items.into_iter().map(check).collect()
 }
 
-fn gap(g: &pb::RequirementGap) -> Result<Gap> {
+fn gap(g: pb::RequirementGap) -> Result<Gap> {
     Ok(Gap {
-        requirement: text("gaps.requirement", &g.requirement, TEXT_BYTES_MAX)?,
-        required: text("gaps.required", &g.required, TEXT_BYTES_MAX)?,
-        found: text("gaps.found", &g.found, TEXT_BYTES_MAX)?,
-        remedy: text("gaps.remedy", &g.remedy, SUMMARY_BYTES_MAX)?,
+        requirement: text("gaps.requirement", g.requirement, TEXT_BYTES_MAX)?,
+        required: text("gaps.required", g.required, TEXT_BYTES_MAX)?,
+        found: text("gaps.found", g.found, TEXT_BYTES_MAX)?,
+        remedy: text("gaps.remedy", g.remedy, SUMMARY_BYTES_MAX)?,
     })
 }
 
 /// A transfer evaluation: its outcome must agree with its findings (denied ⇔
 /// reasons given; conditional ⇔ gaps and no reasons; approved ⇔ neither), and
 /// anything but a denial names the checkpoint its evidence was verified against.
-fn evaluation(e: &pb::TransferEvaluated) -> Result<Evaluation> {
+fn evaluation(e: pb::TransferEvaluated) -> Result<Evaluation> {
     let outcome = transfer_outcome(e.outcome)?;
-    let denials = findings("denials", &e.denials, |d| text("denials", d, SUMMARY_BYTES_MAX))?;
-    let gaps = findings("gaps", &e.gaps, gap)?;
+    let denials = findings("denials", e.denials, |d| text("denials", d, SUMMARY_BYTES_MAX))?;
+    let gaps = findings("gaps", e.gaps, gap)?;
     let consistent = match outcome {
         TransferOutcome::Denied => !denials.is_empty(),
         TransferOutcome::Conditional => denials.is_empty() && !gaps.is_empty(),
@@ -524,18 +560,18 @@ fn evaluation(e: &pb::TransferEvaluated) -> Result<Evaluation> {
     let local_peer_id = if e.local_peer_id.is_empty() {
         None
     } else {
-        Some(identifier("local_peer_id", &e.local_peer_id)?)
+        Some(identifier("local_peer_id", e.local_peer_id)?)
     };
     let holder_name = if e.holder_name.is_empty() {
         String::new()
     } else {
-        text("holder_name", &e.holder_name, TEXT_BYTES_MAX)?
+        text("holder_name", e.holder_name, TEXT_BYTES_MAX)?
     };
     Ok(Evaluation {
         index: 0,
-        origin_state: crate::config::parse_state(&e.origin_state)?,
-        origin_credential_number: identifier("origin_credential_number", &e.origin_credential_number)?,
-        origin_checkpoint: e.origin_checkpoint.clone(),
+        origin_state: super::states::parse_state(&e.origin_state)?,
+        origin_credential_number: identifier("origin_credential_number", e.origin_credential_number)?,
+        origin_checkpoint: e.origin_checkpoint,
         outcome,
         denials,
         gaps,
@@ -545,7 +581,7 @@ fn evaluation(e: &pb::TransferEvaluated) -> Result<Evaluation> {
     })
 }
 
-fn issue(e: &pb::CredentialIssued) -> Result<Fact> {
+fn issue(e: pb::CredentialIssued) -> Result<Fact> {
     let issued_on = date("issued_on", &e.issued_on)?;
     let expires_on = date("expires_on", &e.expires_on)?;
     if expires_on <= issued_on {
@@ -554,13 +590,13 @@ fn issue(e: &pb::CredentialIssued) -> Result<Fact> {
             format!("({expires_on}) must be after issued_on ({issued_on})"),
         ));
     }
-    let reciprocity = match &e.reciprocity {
+    let reciprocity = match e.reciprocity {
         None => None,
         Some(basis) => Some(ReciprocityBasis {
-            origin_state: crate::config::parse_state(&basis.origin_state)?,
+            origin_state: super::states::parse_state(&basis.origin_state)?,
             origin_credential_number: identifier(
                 "reciprocity.origin_credential_number",
-                &basis.origin_credential_number,
+                basis.origin_credential_number,
             )?,
             origin_checkpoint: if basis.origin_checkpoint.is_empty() {
                 return Err(invalid(
@@ -568,13 +604,13 @@ fn issue(e: &pb::CredentialIssued) -> Result<Fact> {
                     "is required: the origin checkpoint the evidence was verified against",
                 ));
             } else {
-                basis.origin_checkpoint.clone()
+                basis.origin_checkpoint
             },
         }),
     };
     Ok(Fact::CredentialIssued(Issue {
-        peer_id: identifier("peer_id", &e.peer_id)?,
-        credential_number: identifier("credential_number", &e.credential_number)?,
+        peer_id: identifier("peer_id", e.peer_id)?,
+        credential_number: identifier("credential_number", e.credential_number)?,
         credential_type: credential_type(e.credential_type)?,
         issued_on,
         expires_on,
@@ -582,7 +618,7 @@ fn issue(e: &pb::CredentialIssued) -> Result<Fact> {
     }))
 }
 
-fn continuing_education(e: &pb::ContinuingEducationCompleted) -> Result<Fact> {
+fn continuing_education(e: pb::ContinuingEducationCompleted) -> Result<Fact> {
     if !vocabulary::is_ce_topic(&e.topic) {
         return Err(invalid(
             "topic",
@@ -590,20 +626,20 @@ fn continuing_education(e: &pb::ContinuingEducationCompleted) -> Result<Fact> {
         ));
     }
     Ok(Fact::ContinuingEducationCompleted {
-        peer_id: identifier("peer_id", &e.peer_id)?,
+        peer_id: identifier("peer_id", e.peer_id)?,
         course: ContinuingEducation {
             index: 0,
-            topic: e.topic.clone(),
+            topic: e.topic,
             minutes: minutes("minutes", e.minutes)?,
-            provider: text("provider", &e.provider, TEXT_BYTES_MAX)?,
+            provider: text("provider", e.provider, TEXT_BYTES_MAX)?,
             completed_on: date("completed_on", &e.completed_on)?,
         },
     })
 }
 
-fn renewal(e: &pb::CredentialRenewed) -> Result<Fact> {
+fn renewal(e: pb::CredentialRenewed) -> Result<Fact> {
     Ok(Fact::CredentialRenewed {
-        credential_number: identifier("credential_number", &e.credential_number)?,
+        credential_number: identifier("credential_number", e.credential_number)?,
         renewal: Renewal {
             index: 0,
             renewed_on: date("renewed_on", &e.renewed_on)?,
@@ -612,7 +648,7 @@ fn renewal(e: &pb::CredentialRenewed) -> Result<Fact> {
     })
 }
 
-fn discipline(e: &pb::DisciplinaryAction) -> Result<Fact> {
+fn discipline(e: pb::DisciplinaryAction) -> Result<Fact> {
     let effective_on = date("effective_on", &e.effective_on)?;
     let ends_on = optional_date("ends_on", &e.ends_on)?;
     if ends_on.is_some_and(|end| end <= effective_on) {
@@ -630,13 +666,13 @@ fn discipline(e: &pb::DisciplinaryAction) -> Result<Fact> {
         ));
     }
     Ok(Fact::DisciplinaryAction {
-        credential_number: identifier("credential_number", &e.credential_number)?,
+        credential_number: identifier("credential_number", e.credential_number)?,
         discipline: Discipline {
             index: 0,
             kind,
             effective_on,
             ends_on,
-            public_summary: text("public_summary", &e.public_summary, SUMMARY_BYTES_MAX)?,
+            public_summary: text("public_summary", e.public_summary, SUMMARY_BYTES_MAX)?,
         },
     })
 }

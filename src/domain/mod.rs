@@ -8,6 +8,10 @@
 //! - [`requirements`]: the gaps between a record and a profile.
 //! - [`rules`]: which facts may be appended now.
 //! - [`reciprocity`]: whether a peer certified elsewhere may transfer here.
+//! - [`states`]: the jurisdiction codes a node may serve or trust.
+//!
+//! Imports nothing of the crate but `error` (its error type), `limits` and `pb`
+//! (the bodies it parses).
 
 pub mod fact;
 pub mod profile;
@@ -15,5 +19,6 @@ pub mod reciprocity;
 pub mod records;
 pub mod requirements;
 pub mod rules;
+pub mod states;
 pub mod status;
 pub mod vocabulary;

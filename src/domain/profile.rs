@@ -11,15 +11,14 @@
 //! numbers follow public reference points (domain.md), but they are not any
 //! board's adopted rules.
 //!
-//! Pure apart from [`RequirementProfile::load`], which reads one file.
+//! Pure: `config::read_profile` reads a profile file.
 
 use std::collections::{BTreeMap, HashSet};
 use std::ops::RangeInclusive;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::parse_state;
+use crate::domain::states::parse_state;
 use crate::domain::vocabulary::{format_hours, hours_to_minutes, CE_TOPICS, COMPETENCY_DOMAINS};
 
 /// The most hours any one profile value may ask for. Real requirements are in
@@ -72,7 +71,7 @@ const SHIPPED_EXAMPLES: [(&str, &str); 4] = [
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequirementProfile {
-    /// The state this profile belongs to, e.g. "MS" (must pass crate::config::parse_state; store it normalised upper-case).
+    /// The state this profile belongs to, e.g. "MS" (must pass `states::parse_state`; store it normalised upper-case).
     pub state: String,
     /// A human name, e.g. "Mississippi DMH Certified Peer Support Specialist (example)".
     pub name: String,
@@ -192,16 +191,6 @@ impl RequirementProfile {
         Ok(profile)
     }
 
-    /// Reads, parses and validates one profile file; messages name the path.
-    pub fn load(path: &Path) -> Result<RequirementProfile, ProfileError> {
-        let source_name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Unreadable {
-            source_name: source_name.clone(),
-            message: format!("cannot read the file: {e}"),
-        })?;
-        RequirementProfile::from_toml(&text, &source_name)
-    }
-
     /// Checks every value; the first problem found is reported with its field path.
     /// Fields are checked in the order they are declared.
     pub fn validate(&self, source_name: &str) -> Result<(), ProfileError> {
@@ -232,7 +221,7 @@ impl RequirementProfile {
     ///
     /// Built in code rather than parsed, so that a default always exists; a test keeps it
     /// identical to `profiles/samhsa-model.example.toml`. `state` is expected to have passed
-    /// `config::parse_state`; anything else yields a profile that fails [`Self::validate`].
+    /// `states::parse_state`; anything else yields a profile that fails [`Self::validate`].
     pub fn default_for(state: &str) -> RequirementProfile {
         let state = parse_state(state).unwrap_or_else(|_| state.trim().to_ascii_uppercase());
         let extra = if state == MODEL_STANDARDS_STATE {
@@ -849,15 +838,5 @@ course_id = \"\"";
             let written = toml::to_string(&profile).unwrap_or_else(|e| panic!("{file}: {e}"));
             assert_eq!(parsed(&written), profile, "{file}");
         }
-    }
-
-    #[test]
-    fn an_unreadable_file_is_reported_with_its_path() {
-        let missing = Path::new("/nonexistent/peerreg/ms.toml");
-        let refused = RequirementProfile::load(missing);
-        assert!(
-            matches!(&refused, Err(ProfileError::Unreadable { source_name, .. }) if source_name == "/nonexistent/peerreg/ms.toml"),
-            "{refused:?}"
-        );
     }
 }

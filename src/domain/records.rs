@@ -5,9 +5,18 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::fact::{
-    ContinuingEducation, CredentialType, Discipline, Exam, Experience, ReciprocityBasis, Reinstatement, Renewal,
-    Training,
+    ContinuingEducation, CredentialType, Discipline, Evaluation, Exam, Experience, ReciprocityBasis, Reinstatement,
+    Renewal, Training,
 };
+
+/// The records a registry holds, as `rules` reads them. Implemented by
+/// `projection::Registry`; a trait so that `domain` needs nothing above it.
+pub trait Records {
+    fn peer(&self, peer_id: &str) -> Option<&Peer>;
+    fn credential(&self, number: &str) -> Option<&Credential>;
+    /// The latest evaluation of another state's credential, if any.
+    fn evaluation(&self, origin_state: &str, number: &str) -> Option<&Evaluation>;
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Peer {

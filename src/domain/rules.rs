@@ -12,19 +12,18 @@ use chrono::NaiveDate;
 
 use super::fact::{Fact, Issue, ReciprocityBasis, TransferOutcome};
 use super::profile::RequirementProfile;
-use super::records::{Credential, Peer};
+use super::records::{Credential, Peer, Records};
 use super::requirements::{ce_gaps, ce_window_start, describe, initial_gaps};
 use super::status::Status;
 use crate::error::{Error, Result};
-use crate::projection::Registry;
 
-fn peer<'a>(registry: &'a Registry, peer_id: &str) -> Result<&'a Peer> {
+fn peer<'a>(registry: &'a impl Records, peer_id: &str) -> Result<&'a Peer> {
     registry
         .peer(peer_id)
         .ok_or_else(|| Error::NotFound(format!("no peer {peer_id:?} is enrolled in this registry")))
 }
 
-fn credential<'a>(registry: &'a Registry, number: &str) -> Result<&'a Credential> {
+fn credential<'a>(registry: &'a impl Records, number: &str) -> Result<&'a Credential> {
     registry
         .credential(number)
         .ok_or_else(|| Error::NotFound(format!("no credential {number:?} in this registry")))
@@ -45,7 +44,7 @@ fn not_future(field: &str, date: NaiveDate, today: NaiveDate) -> Result<()> {
 }
 
 /// Refuses `fact` with the reason if it may not be appended now.
-pub fn check(registry: &Registry, profile: &RequirementProfile, fact: &Fact, today: NaiveDate) -> Result<()> {
+pub fn check(registry: &impl Records, profile: &RequirementProfile, fact: &Fact, today: NaiveDate) -> Result<()> {
     match fact {
         Fact::Enrolled { peer_id, .. } => match registry.peer(peer_id) {
             Some(_) => Err(Error::AlreadyExists(format!("peer {peer_id:?} is already enrolled"))),
@@ -161,7 +160,7 @@ fn not_other_state(profile: &RequirementProfile, origin_state: &str) -> Result<(
 /// peer if it named one, and the grant must name the very checkpoint that
 /// evaluation verified the evidence against.
 fn check_reciprocity_grant(
-    registry: &Registry,
+    registry: &impl Records,
     profile: &RequirementProfile,
     issue: &Issue,
     basis: &ReciprocityBasis,
@@ -223,7 +222,7 @@ fn check_active_record(credential: &Credential, date: NaiveDate) -> Result<()> {
 }
 
 fn check_renewal(
-    registry: &Registry,
+    registry: &impl Records,
     profile: &RequirementProfile,
     credential: &Credential,
     renewed_on: NaiveDate,

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::log::entry::verify_entry;
 use crate::log::merkle::{leaf_hash, Frontier, Hash};
 use crate::log::note::{Checkpoint, NoteVerifier};
-use crate::projection::Registry;
+use crate::projection::{logged_fact, Registry};
 use crate::store::{files, CommitBatch};
 
 /// A follower's trees: the published one and, during a catch-up, the staged one.
@@ -119,11 +119,11 @@ impl Ledger {
         };
         let mut batch = CommitBatch::default();
         for (index, entry) in (frontier.size()..).zip(entries) {
-            let event = verify_entry(index, entry, &shared.verifier, &shared.state)
+            let mut event = verify_entry(index, entry, &shared.verifier, &shared.state)
                 .map_err(|e| Error::DataLoss(format!("the origin served a bad entry: {e}")))?;
-            if let Err(e) = registry.apply_event(index, &event) {
+            // The same parser as replay: a refused body is counted and skipped.
+            if let Err(e) = registry.apply_logged(index, logged_fact(event.body.take())) {
                 tracing::warn!(index, "a followed event does not replay: {e}");
-                registry.size = index + 1;
             }
             batch.hashes.extend(frontier.push(leaf_hash(entry)));
             batch.event_ids.push((event.event_id, index));

@@ -16,11 +16,11 @@ mod committer;
 mod follow;
 pub use follow::StagedTree;
 mod open;
-mod replay;
+pub mod replay;
 
-pub use replay::{batch_verify_log, decode_log, replay_log, ReplayStats};
 #[doc(hidden)]
-pub use replay::{read_in_place, InPlace};
+pub use replay::wire::{read_in_place, InPlace};
+pub use replay::{replay_log, ReplayStats};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,7 +32,7 @@ use crate::clock::Clock;
 use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::log::merkle::{self, Hash, HashReader, NodeId};
+use crate::log::merkle::{self, Hash, HashReader, LeafIndex, NodeId, TreeSize};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
 use crate::pb;
 use crate::projection::Registry;
@@ -316,8 +316,11 @@ impl Ledger {
             )));
         }
         let shared = &self.shared;
-        let proof = merkle::resolve_plan(&merkle::inclusion_plan(index, tree_size), &shared.store)
-            .map_err(|e| shared.damaged(e))?;
+        let proof = merkle::resolve_plan(
+            &merkle::inclusion_plan(LeafIndex(index), TreeSize(tree_size)),
+            &shared.store,
+        )
+        .map_err(|e| shared.damaged(e))?;
         let leaf = shared
             .store
             .read_hashes(&[NodeId::leaf(index)])
@@ -345,8 +348,11 @@ impl Ledger {
         }
         self.check_tree_size("to_size", to_size)?;
         let shared = &self.shared;
-        let proof = merkle::resolve_plan(&merkle::consistency_plan(from_size, to_size), &shared.store)
-            .map_err(|e| shared.damaged(e))?;
+        let proof = merkle::resolve_plan(
+            &merkle::consistency_plan(TreeSize(from_size), TreeSize(to_size)),
+            &shared.store,
+        )
+        .map_err(|e| shared.damaged(e))?;
         let (old_root, new_root) = (shared.root_at(from_size)?, shared.root_at(to_size)?);
         if !merkle::verify_consistency(from_size, to_size, &proof, &old_root, &new_root) {
             return Err(shared.halt(format!(

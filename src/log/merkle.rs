@@ -13,6 +13,27 @@ use sha2::{Digest, Sha256};
 /// A SHA-256 digest: a leaf hash, an interior node hash or a tree root.
 pub type Hash = [u8; 32];
 
+/// The position of one leaf (one entry) in the log, from 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LeafIndex(pub u64);
+
+/// The number of leaves of a tree: a checkpoint's size. Distinct from
+/// [`LeafIndex`] so that an index and a size cannot be passed for each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TreeSize(pub u64);
+
+impl std::fmt::Display for LeafIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for TreeSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A complete, aligned subtree: `level` 0 is a leaf; it covers
 /// leaves `[index << level, (index + 1) << level)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,6 +120,40 @@ pub fn root_at<R: HashReader>(size: u64, reader: &R) -> Result<Hash, R::Error> {
     Ok(fold_right(&reader.read_hashes(&nodes)?))
 }
 
+/// RFC 6962's hash of a list of leaf hashes (MTH), computed in memory (for a
+/// chunk of leaves read in bulk, where reading stored nodes would cost more).
+pub fn subtree_root(leaves: &[Hash]) -> Hash {
+    match leaves {
+        [] => empty_root(),
+        [leaf] => *leaf,
+        _ => {
+            let split = leaves.len().next_power_of_two() / 2;
+            node_hash(&subtree_root(&leaves[..split]), &subtree_root(&leaves[split..]))
+        }
+    }
+}
+
+/// The root of a tree of `size` leaves from the roots of its consecutive
+/// `chunk`-leaf subtrees (the last one possibly smaller). `chunk` is a power of
+/// two, so each chunk is a complete subtree of the tree.
+pub fn root_of_chunks(subtrees: &[Hash], size: TreeSize, chunk: u64) -> Hash {
+    debug_assert!(chunk.is_power_of_two());
+    let TreeSize(size) = size;
+    match subtrees {
+        [] => empty_root(),
+        [root] => *root,
+        _ => {
+            // The split of MTH: the largest power of two below `size`, whole chunks.
+            let left = size.next_power_of_two() / 2;
+            let split = ((left / chunk) as usize).min(subtrees.len());
+            node_hash(
+                &root_of_chunks(&subtrees[..split], TreeSize(left), chunk),
+                &root_of_chunks(&subtrees[split..], TreeSize(size - left), chunk),
+            )
+        }
+    }
+}
+
 /// The largest power of two strictly smaller than `n` (RFC 6962's split point k).
 fn split_point(n: u64) -> u64 {
     assert!(n > 1, "only trees of two or more leaves split");
@@ -109,7 +164,8 @@ fn split_point(n: u64) -> u64 {
 type Plan = Vec<(u64, u64)>;
 
 /// The ranges of RFC 6962 §2.1.1 PATH(index, D[0:size]).
-pub fn inclusion_plan(index: u64, size: u64) -> Plan {
+pub fn inclusion_plan(index: LeafIndex, size: TreeSize) -> Plan {
+    let (LeafIndex(index), TreeSize(size)) = (index, size);
     assert!(index < size, "leaf {index} is outside a tree of size {size}");
     let mut plan = Vec::new();
     let (mut lo, mut hi) = (0, size);
@@ -128,7 +184,8 @@ pub fn inclusion_plan(index: u64, size: u64) -> Plan {
 }
 
 /// The ranges of RFC 6962 §2.1.2 PROOF(old_size, D[0:new_size]).
-pub fn consistency_plan(old_size: u64, new_size: u64) -> Plan {
+pub fn consistency_plan(old_size: TreeSize, new_size: TreeSize) -> Plan {
+    let (TreeSize(old_size), TreeSize(new_size)) = (old_size, new_size);
     assert!(
         0 < old_size && old_size <= new_size,
         "no consistency proof from {old_size} to {new_size}"
@@ -417,7 +474,7 @@ mod tests {
         assert_eq!(answers.inclusion.len(), 36, "every index of every size up to 8");
         for (index, size, expected) in &answers.inclusion {
             let tree = MemoryTree::with_leaves(&answers.leaves[..*size as usize]);
-            let proof = ok(resolve_plan(&inclusion_plan(*index, *size), &tree));
+            let proof = ok(resolve_plan(&inclusion_plan(LeafIndex(*index), TreeSize(*size)), &tree));
             assert_eq!(&proof, expected, "inclusion {index}@{size}");
             let leaf = leaf_hash(&answers.leaves[*index as usize]);
             assert!(verify_inclusion(
@@ -437,12 +494,18 @@ mod tests {
         let tree = MemoryTree::with_leaves(&answers.leaves);
         for (old, new, expected) in &answers.consistency {
             let tree_at_new = MemoryTree::with_leaves(&answers.leaves[..*new as usize]);
-            let proof = ok(resolve_plan(&consistency_plan(*old, *new), &tree_at_new));
+            let proof = ok(resolve_plan(
+                &consistency_plan(TreeSize(*old), TreeSize(*new)),
+                &tree_at_new,
+            ));
             assert_eq!(&proof, expected, "consistency {old}->{new}");
             let (old_root, new_root) = (&answers.roots[*old as usize], &answers.roots[*new as usize]);
             assert!(verify_consistency(*old, *new, expected, old_root, new_root));
             // A larger stored tree answers for its prefixes too.
-            assert_eq!(&ok(resolve_plan(&consistency_plan(*old, *new), &tree)), expected);
+            assert_eq!(
+                &ok(resolve_plan(&consistency_plan(TreeSize(*old), TreeSize(*new)), &tree)),
+                expected
+            );
         }
     }
 
@@ -455,7 +518,7 @@ mod tests {
             let root = reference_root(&hashes[..size as usize]);
             assert_eq!(ok(root_at(size, &tree)), root, "root of size {size}");
             for index in 0..size {
-                let proof = ok(resolve_plan(&inclusion_plan(index, size), &tree));
+                let proof = ok(resolve_plan(&inclusion_plan(LeafIndex(index), TreeSize(size)), &tree));
                 assert!(verify_inclusion(&hashes[index as usize], index, size, &proof, &root));
                 let other_leaf = &hashes[((index + 1) % size) as usize];
                 assert_eq!(verify_inclusion(other_leaf, index, size, &proof, &root), size == 1);
@@ -470,7 +533,7 @@ mod tests {
         let roots: Vec<Hash> = (0..=70).map(|n| ok(root_at(n, &tree))).collect();
         for new in 1..=70u64 {
             for old in 1..=new {
-                let proof = ok(resolve_plan(&consistency_plan(old, new), &tree));
+                let proof = ok(resolve_plan(&consistency_plan(TreeSize(old), TreeSize(new)), &tree));
                 assert!(verify_consistency(
                     old,
                     new,
@@ -493,6 +556,25 @@ mod tests {
     }
 
     #[test]
+    fn roots_from_chunks_are_the_tree_roots() {
+        const CHUNK: u64 = 1024;
+        for size in [1u64, 2, 3, 1023, 1024, 1025, 2048, 3000, 4097] {
+            let leaves: Vec<Hash> = (0..size).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+            let mut frontier = Frontier::default();
+            for leaf in &leaves {
+                frontier.push(*leaf);
+            }
+            let chunks: Vec<Hash> = leaves.chunks(CHUNK as usize).map(subtree_root).collect();
+            assert_eq!(subtree_root(&leaves), frontier.root(), "size {size}");
+            assert_eq!(
+                root_of_chunks(&chunks, TreeSize(size), CHUNK),
+                frontier.root(),
+                "size {size}"
+            );
+        }
+    }
+
+    #[test]
     fn malformed_verification_inputs_are_refused() {
         let leaf = leaf_hash(b"x");
         assert!(!verify_inclusion(&leaf, 3, 3, &[], &leaf), "index past the tree");
@@ -511,7 +593,7 @@ mod tests {
             let tree = MemoryTree::with_leaves(&leaves);
             let index = seed % size;
             let root = tree.frontier.root();
-            let mut proof = ok(resolve_plan(&inclusion_plan(index, size), &tree));
+            let mut proof = ok(resolve_plan(&inclusion_plan(LeafIndex(index), TreeSize(size)), &tree));
             let leaf = leaf_hash(&leaves[index as usize]);
             prop_assert!(verify_inclusion(&leaf, index, size, &proof, &root));
             let victim = (seed as usize / 7) % proof.len();
@@ -525,7 +607,7 @@ mod tests {
             let tree = MemoryTree::with_leaves(&leaves);
             let old = 1 + seed % (new - 1);
             let (old_root, new_root) = (ok(root_at(old, &tree)), tree.frontier.root());
-            let mut proof = ok(resolve_plan(&consistency_plan(old, new), &tree));
+            let mut proof = ok(resolve_plan(&consistency_plan(TreeSize(old), TreeSize(new)), &tree));
             prop_assert!(verify_consistency(old, new, &proof, &old_root, &new_root));
             let victim = (seed as usize / 7) % proof.len();
             proof[victim][bit / 8] ^= 1 << (bit % 8);

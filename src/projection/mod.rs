@@ -15,10 +15,10 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::{
-    ContinuingEducation, CredentialType, Discipline, Evaluation, Exam, Experience, ExperienceKind, Fact, Issue,
-    Reinstatement, Renewal, Training,
+    ContinuingEducation, CredentialType, Discipline, Evaluation, Exam, Experience, Fact, Issue, Reinstatement, Renewal,
+    Training,
 };
-use crate::domain::records::{Credential, Peer};
+use crate::domain::records::{Credential, Peer, Records};
 use crate::domain::status::Status;
 use crate::error::Result;
 use crate::pb;
@@ -51,14 +51,24 @@ impl Registry {
         self.evaluations.get(&(origin_state.to_string(), number.to_string()))
     }
 
-    /// Parses an event's body and applies it at `index`.
+    /// Parses an event's body and applies it at `index`, as [`Registry::apply_logged`].
     pub fn apply_event(&mut self, index: u64, event: &pb::Event) -> Result<()> {
-        let Some(body) = &event.body else {
-            self.skip(index);
-            return Ok(());
-        };
-        let fact = Fact::from_body(body)?;
-        self.apply(index, &fact);
+        self.apply_logged(index, logged_fact(event.body.clone()))
+    }
+
+    /// Applies what [`logged_fact`] made of entry `index`. An entry whose signed
+    /// body the parser refuses changes nothing but is counted, and the error
+    /// says why (an origin may sign what this node would not: it is the
+    /// origin's record, not this node's to correct).
+    pub fn apply_logged(&mut self, index: u64, fact: Result<Option<Fact>>) -> Result<()> {
+        match fact {
+            Ok(Some(fact)) => self.apply_owned(index, fact),
+            Ok(None) => self.skip(index),
+            Err(refused) => {
+                self.skip(index);
+                return Err(refused);
+            }
+        }
         Ok(())
     }
 
@@ -92,6 +102,20 @@ impl Registry {
                 .or_default() += 1;
         }
         counts
+    }
+}
+
+impl Records for Registry {
+    fn peer(&self, peer_id: &str) -> Option<&Peer> {
+        Registry::peer(self, peer_id)
+    }
+
+    fn credential(&self, number: &str) -> Option<&Credential> {
+        Registry::credential(self, number)
+    }
+
+    fn evaluation(&self, origin_state: &str, number: &str) -> Option<&Evaluation> {
+        Registry::evaluation(self, origin_state, number)
     }
 }
 
@@ -240,143 +264,13 @@ fn issue_to<T: Tables>(tables: &mut T, index: u64, issue: Issue) {
     });
 }
 
-/// The fact an entry of a log records, from its decoded body. For replaying a
-/// log this node has verified: every body in it passed [`Fact::from_body`]
-/// before it was signed, so this does not check the form of the text again,
-/// and moves the strings instead of copying them. Anything out of the common
-/// shape (a date not written `YYYY-MM-DD`, an unknown enum value, the rare
-/// event kinds) goes through [`Fact::from_body`] itself, so for every body that
-/// passes it the result is the same fact.
-pub fn logged_fact(body: pb::event::Body) -> Result<Fact> {
-    use pb::event::Body;
-    match body {
-        Body::PeerEnrolled(e) => Ok(Fact::Enrolled {
-            peer_id: e.peer_id,
-            legal_name: e.legal_name,
-            eligibility_attested: e.eligibility_attested,
-            ethics_code_signed: e.ethics_code_signed,
-        }),
-        Body::NameChanged(e) => Ok(Fact::NameChanged {
-            peer_id: e.peer_id,
-            new_legal_name: e.new_legal_name,
-        }),
-        Body::TrainingCompleted(e) => match logged_date(&e.completed_on) {
-            Some(completed_on) => Ok(Fact::TrainingCompleted {
-                peer_id: e.peer_id,
-                training: Training {
-                    index: 0,
-                    course_id: e.course_id,
-                    course_title: e.course_title,
-                    provider: e.provider,
-                    minutes: e.minutes,
-                    completed_on,
-                    domains: e.domains.into_iter().map(|d| (d.domain, d.minutes)).collect(),
-                },
-            }),
-            None => Fact::from_body(&Body::TrainingCompleted(e)),
-        },
-        Body::ExperienceRecorded(e) => {
-            let kind = match pb::ExperienceKind::try_from(e.kind) {
-                Ok(pb::ExperienceKind::Paid) => Some(ExperienceKind::Paid),
-                Ok(pb::ExperienceKind::Volunteer) => Some(ExperienceKind::Volunteer),
-                Ok(pb::ExperienceKind::Supervised) => Some(ExperienceKind::Supervised),
-                Ok(pb::ExperienceKind::Unspecified) | Err(_) => None,
-            };
-            match (kind, logged_date(&e.period_start), logged_date(&e.period_end)) {
-                (Some(kind), Some(period_start), Some(period_end)) => Ok(Fact::ExperienceRecorded {
-                    peer_id: e.peer_id,
-                    experience: Experience {
-                        index: 0,
-                        kind,
-                        minutes: e.minutes,
-                        period_start,
-                        period_end,
-                    },
-                }),
-                _ => Fact::from_body(&Body::ExperienceRecorded(e)),
-            }
-        }
-        Body::ExamRecorded(e) => match logged_date(&e.taken_on) {
-            Some(taken_on) => Ok(Fact::ExamRecorded {
-                peer_id: e.peer_id,
-                exam: Exam {
-                    index: 0,
-                    exam_id: e.exam_id,
-                    score_percent: e.score_percent,
-                    pass_mark_percent: e.pass_mark_percent,
-                    taken_on,
-                },
-            }),
-            None => Fact::from_body(&Body::ExamRecorded(e)),
-        },
-        Body::CredentialIssued(e) => {
-            let credential_type = match pb::CredentialType::try_from(e.credential_type) {
-                Ok(pb::CredentialType::PeerSupportSpecialist) => Some(CredentialType::PeerSupportSpecialist),
-                Ok(pb::CredentialType::PeerRecoverySpecialist) => Some(CredentialType::PeerRecoverySpecialist),
-                Ok(pb::CredentialType::FamilyPeer) => Some(CredentialType::FamilyPeer),
-                Ok(pb::CredentialType::YouthPeer) => Some(CredentialType::YouthPeer),
-                Ok(pb::CredentialType::PeerSupervisor) => Some(CredentialType::PeerSupervisor),
-                Ok(pb::CredentialType::Unspecified) | Err(_) => None,
-            };
-            let dates = (logged_date(&e.issued_on), logged_date(&e.expires_on));
-            match (credential_type, dates, &e.reciprocity) {
-                // A reciprocity basis names a state, which `from_body` normalises.
-                (Some(credential_type), (Some(issued_on), Some(expires_on)), None) => {
-                    Ok(Fact::CredentialIssued(Issue {
-                        peer_id: e.peer_id,
-                        credential_number: e.credential_number,
-                        credential_type,
-                        issued_on,
-                        expires_on,
-                        reciprocity: None,
-                    }))
-                }
-                _ => Fact::from_body(&Body::CredentialIssued(e)),
-            }
-        }
-        Body::ContinuingEducationCompleted(e) => match logged_date(&e.completed_on) {
-            Some(completed_on) => Ok(Fact::ContinuingEducationCompleted {
-                peer_id: e.peer_id,
-                course: ContinuingEducation {
-                    index: 0,
-                    topic: e.topic,
-                    minutes: e.minutes,
-                    provider: e.provider,
-                    completed_on,
-                },
-            }),
-            None => Fact::from_body(&Body::ContinuingEducationCompleted(e)),
-        },
-        Body::CredentialRenewed(e) => match (logged_date(&e.renewed_on), logged_date(&e.new_expires_on)) {
-            (Some(renewed_on), Some(new_expires_on)) => Ok(Fact::CredentialRenewed {
-                credential_number: e.credential_number,
-                renewal: Renewal {
-                    index: 0,
-                    renewed_on,
-                    new_expires_on,
-                },
-            }),
-            _ => Fact::from_body(&Body::CredentialRenewed(e)),
-        },
-        other => Fact::from_body(&other),
-    }
-}
-
-/// A date written exactly `YYYY-MM-DD`, as [`crate::domain::fact::date`] reads
-/// it (that form is the only one it accepts for years 0 to 9999), without its
-/// parser and its round trip through a formatted string.
-fn logged_date(text: &str) -> Option<NaiveDate> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
-        return None;
-    }
-    let number = |digits: &[u8]| {
-        digits.iter().try_fold(0u32, |value, &digit| {
-            digit.is_ascii_digit().then(|| value * 10 + u32::from(digit - b'0'))
-        })
-    };
-    let year = i32::try_from(number(&bytes[0..4])?).ok()?;
-    NaiveDate::from_ymd_opt(year, number(&bytes[5..7])?, number(&bytes[8..10])?)
+/// What an entry of a log records: the fact its body states, nothing for an
+/// entry without a body, or why [`Fact`]'s parser refuses its body. Every path
+/// that reads a signed body reads it here (a mirror's ingest through
+/// [`Registry::apply_event`], every replay), so an entry changes a registry the
+/// same way whichever path applied it.
+pub fn logged_fact(body: Option<pb::event::Body>) -> Result<Option<Fact>> {
+    body.map(Fact::try_from).transpose()
 }
 
 #[cfg(test)]

@@ -1,0 +1,155 @@
+//! Verification of a log's entries in bulk: each entry checked the way
+//! `verify_entry` checks one (the log's key ID, the Ed25519 signature, the
+//! index and state the event names), but the signatures in batches
+//! (`ed25519_dalek::verify_batch`), and each leaf hash against the stored one.
+//!
+//! Batch verification differs from `verify_strict` only on signatures that only
+//! the key's holder could make (a non-canonical or small-order `R`), or with
+//! negligible probability (2^-128); a failed batch is re-checked one by one
+//! with `verify_strict`, which names the bad entry.
+
+use base64::Engine as _;
+use ed25519_dalek::{Signature, VerifyingKey};
+
+use super::data_loss;
+use super::wire::{EventParts, Fields};
+use crate::error::{Error, Result};
+use crate::log::entry::{EntryError, EVENT_SIGNATURE_CONTEXT};
+use crate::log::merkle::{self, leaf_hash, Hash};
+use crate::log::note::{KeyId, NoteVerifier};
+use crate::store::{EntryBatch, Store};
+
+/// Signatures checked per batch verification.
+const SIGNATURE_BATCH: usize = 256;
+
+/// Each entry's leaf hash must be the stored one; returns the chunk's subtree root.
+pub(super) fn check_leaves(store: &Store, batch: &EntryBatch) -> Result<Hash> {
+    let end = batch.start() + batch.len() as u64;
+    let stored = store.leaf_hashes(batch.start(), end)?;
+    let mut leaves = Vec::with_capacity(batch.len());
+    for ((index, bytes), stored) in batch.iter().zip(&stored) {
+        let leaf = leaf_hash(bytes);
+        if leaf != *stored {
+            return Err(Error::DataLoss(format!(
+                "entry {index} does not match its stored leaf hash"
+            )));
+        }
+        leaves.push(leaf);
+    }
+    Ok(merkle::subtree_root(&leaves))
+}
+
+/// The key and place every entry of the log must have.
+pub(crate) struct Verification {
+    key: VerifyingKey,
+    key_id: KeyId,
+    state: String,
+}
+
+impl Verification {
+    pub(crate) fn new(verifier: &NoteVerifier, state: &str) -> Result<Verification> {
+        Ok(Verification {
+            key: verifying_key(verifier)?,
+            key_id: verifier.key_id(),
+            state: state.to_string(),
+        })
+    }
+
+    /// The checks of `verify_entry` but the signature's.
+    pub(super) fn check_entry(&self, index: u64, fields: &Fields<'_>, event: &EventParts<'_>) -> Result<()> {
+        if fields.key_id != self.key_id {
+            return Err(data_loss(EntryError::ForeignKey {
+                index,
+                found: hex::encode(fields.key_id),
+                expected: hex::encode(self.key_id),
+            }));
+        }
+        if event.index != index || *event.state != *self.state.as_bytes() {
+            return Err(data_loss(EntryError::WrongPlace {
+                index,
+                claimed: event.index,
+                state: String::from_utf8_lossy(&event.state).into_owned(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Checks `signatures[i]` over `messages[i]` (of entry `first + i`), in
+    /// batches; a failed batch is re-checked one by one to name the bad entry.
+    pub(crate) fn verify_signatures(&self, first: u64, messages: &[&[u8]], signatures: &[Signature]) -> Result<()> {
+        // A weak (small-order) key is where batch and strict verification differ.
+        let one_by_one = self.key.is_weak();
+        let keys = vec![self.key; SIGNATURE_BATCH.min(messages.len())];
+        let mut offset = 0;
+        for (messages, signatures) in messages.chunks(SIGNATURE_BATCH).zip(signatures.chunks(SIGNATURE_BATCH)) {
+            let batch_ok =
+                !one_by_one && ed25519_dalek::verify_batch(messages, signatures, &keys[..messages.len()]).is_ok();
+            if !batch_ok {
+                for (i, (message, signature)) in messages.iter().zip(signatures).enumerate() {
+                    if self.key.verify_strict(message, signature).is_err() {
+                        return Err(data_loss(EntryError::BadSignature {
+                            index: first + (offset + i) as u64,
+                        }));
+                    }
+                }
+            }
+            offset += messages.len();
+        }
+        Ok(())
+    }
+}
+
+/// The signed messages and signatures of one chunk, gathered for a batch check.
+#[derive(Default)]
+pub(super) struct Signed {
+    messages: Vec<u8>,
+    ends: Vec<usize>,
+    signatures: Vec<Signature>,
+}
+
+impl Signed {
+    pub(super) fn clear(&mut self) {
+        self.messages.clear();
+        self.ends.clear();
+        self.signatures.clear();
+    }
+
+    pub(super) fn push(&mut self, index: u64, fields: &Fields<'_>) -> Result<()> {
+        let signature =
+            Signature::from_slice(fields.signature).map_err(|_| data_loss(EntryError::BadSignature { index }))?;
+        self.messages.extend_from_slice(EVENT_SIGNATURE_CONTEXT);
+        self.messages.extend_from_slice(fields.event);
+        self.ends.push(self.messages.len());
+        self.signatures.push(signature);
+        Ok(())
+    }
+
+    pub(super) fn verify(&self, verification: &Verification, first: u64) -> Result<()> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        let messages: Vec<&[u8]> = starts
+            .zip(self.ends.iter().copied())
+            .map(|(from, to)| &self.messages[from..to])
+            .collect();
+        verification.verify_signatures(first, &messages, &self.signatures)
+    }
+}
+
+/// The Ed25519 key of `verifier`, from its key string (`<name>+<id>+<base64
+/// of the algorithm byte and the key>`).
+fn verifying_key(verifier: &NoteVerifier) -> Result<VerifyingKey> {
+    let text = verifier.to_key_string();
+    let unusable = |why: &str| {
+        Error::Internal(format!(
+            "the log's key {text} is unusable for batch verification: {why}"
+        ))
+    };
+    let encoded = text.rsplit('+').next().unwrap_or_default();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| unusable("not base64"))?;
+    let material: [u8; 32] = match raw.as_slice() {
+        [1, key @ ..] => key.try_into().map_err(|_| unusable("not 32 bytes"))?,
+        _ => return Err(unusable("not an Ed25519 key")),
+    };
+    VerifyingKey::from_bytes(&material).map_err(|_| unusable("not a valid Ed25519 key"))
+}
