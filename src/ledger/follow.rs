@@ -22,7 +22,7 @@ use crate::log::entry::verify_entry;
 use crate::log::merkle::{leaf_hash, Frontier, Hash};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::projection::{logged_fact, Registry};
-use crate::store::{files, CommitBatch};
+use crate::store::{files, CommitBatch, StoreError};
 
 /// A follower's trees: the published one and, during a catch-up, the staged one.
 pub(super) struct FollowerTrees {
@@ -129,7 +129,16 @@ impl Ledger {
             batch.event_ids.push((event.event_id, index));
             batch.entries.push((index, entry.clone()));
         }
-        shared.store.commit(&batch)?;
+        if let Err(error) = shared.store.commit(&batch) {
+            if matches!(error, StoreError::Io { .. }) {
+                // sled refuses writes after an I/O error until reopened; the
+                // next round writes this chunk again.
+                if let Err(reopen) = shared.store.reopen() {
+                    tracing::warn!("cannot reopen the mirror's store: {reopen}");
+                }
+            }
+            return Err(error.into());
+        }
         let tree = StagedTree {
             size: frontier.size(),
             root: frontier.root(),

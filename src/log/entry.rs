@@ -23,7 +23,8 @@ pub enum EntryError {
     },
     #[error("entry {index}: the signature does not verify")]
     BadSignature { index: u64 },
-    #[error("entry {index}: the event says it is entry {claimed} of state {state:?}")]
+    /// `state` is quoted (a short prefix): a hostile signer chooses it.
+    #[error("entry {index}: the event says it is entry {claimed} of state {state}")]
     WrongPlace { index: u64, claimed: u64, state: String },
 }
 
@@ -70,7 +71,7 @@ pub fn verify_entry(index: u64, bytes: &[u8], verifier: &NoteVerifier, state: &s
         return Err(EntryError::WrongPlace {
             index,
             claimed: event.index,
-            state: event.state,
+            state: crate::limits::quote(&event.state),
         });
     }
     Ok(event)

@@ -45,17 +45,13 @@ pub async fn connect(endpoint: &str) -> Result<Channel> {
     connect_with(endpoint, None).await
 }
 
-/// Endpoint text quoted in an error: a short prefix, never unbounded input.
-fn prefix(text: &str) -> &str {
-    const QUOTED_CHARS_MAX: usize = 64;
-    text.char_indices()
-        .nth(QUOTED_CHARS_MAX)
-        .map_or(text, |(end, _)| &text[..end])
-}
-
 fn parse_endpoint(endpoint: &str) -> Result<Endpoint> {
-    Endpoint::from_shared(endpoint.to_string())
-        .map_err(|e| Error::InvalidArgument(format!("{:?} is not a valid endpoint URL: {e}", prefix(endpoint))))
+    Endpoint::from_shared(endpoint.to_string()).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "{} is not a valid endpoint URL: {e}",
+            crate::limits::quote(endpoint)
+        ))
+    })
 }
 
 /// Whether `host` (as a URL writes it: `[::1]` with brackets) names this machine.
@@ -77,8 +73,8 @@ pub fn check_token_transport(endpoint: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::InvalidArgument(format!(
-        "refusing to send a token over plaintext http to {:?}: use an https:// endpoint (with --ca-cert) or a loopback address",
-        prefix(host)
+        "refusing to send a token over plaintext http to {}: use an https:// endpoint (with --ca-cert) or a loopback address",
+        crate::limits::quote(host)
     )))
 }
 
@@ -141,7 +137,7 @@ impl LogClient {
     pub fn for_origin(mut self, origin: &str) -> Result<LogClient> {
         let value = origin
             .parse()
-            .map_err(|_| Error::InvalidArgument(format!("{origin:?} is not a valid origin")))?;
+            .map_err(|_| Error::InvalidArgument(format!("{} is not a valid origin", crate::limits::quote(origin))))?;
         self.origin = Some(value);
         Ok(self)
     }
