@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::board::{discipline, enrol, issue};
 use common::TestNode;
 use peerreg::error::Error;
-use peerreg::ledger::{Ledger, LedgerOptions};
+use peerreg::ledger::Ledger;
 use peerreg::pb;
 use peerreg::service::client::NodeClient;
 use peerreg::service::rpc::board_client::BoardClient;
@@ -19,21 +19,6 @@ use peerreg::service::rpc::registry_client::RegistryClient;
 use peerreg::service::rpc::transparency_log_client::TransparencyLogClient;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
-
-/// MS's log with a profile that issues without prerequisites (the tests here
-/// are about requests, not qualifications).
-fn permissive(dir: &std::path::Path) -> Ledger {
-    let mut profile = peerreg::domain::profile::RequirementProfile::example_for("MS").expect("profile");
-    profile.initial.training_hours_total = 0.0;
-    profile.initial.training_hours_by_domain.clear();
-    profile.initial.exam_required = false;
-    profile.initial.experience_hours = 0.0;
-    Ledger::open(LedgerOptions {
-        profile,
-        ..common::options(dir)
-    })
-    .expect("open")
-}
 
 /// A channel whose connection leaves from `source` (any 127.0.0.0/8 address
 /// reaches the loopback listener on Linux), so one test can be two clients.
@@ -61,7 +46,7 @@ async fn one_credential(ledger: &Ledger) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_roster_with_a_huge_credential_number_is_refused_at_once_without_an_echo() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let ledger = permissive(dir.path());
+    let ledger = common::permissive(dir.path());
     one_credential(&ledger).await;
     let node = TestNode::serve(ledger, dir.path()).await;
     let size_before = node.ledger.published().checkpoint.size;
@@ -110,7 +95,7 @@ async fn a_roster_with_a_huge_credential_number_is_refused_at_once_without_an_ec
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roster_lines_follow_the_check_credential_rules_and_their_errors_are_short() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let ledger = permissive(dir.path());
+    let ledger = common::permissive(dir.path());
     one_credential(&ledger).await;
     let node = TestNode::serve(ledger, dir.path()).await;
     let anonymous = NodeClient::connect(&node.endpoint, None).await.expect("connect");
@@ -298,7 +283,7 @@ async fn watch_credentials(channel: &Channel) -> Result<tonic::Streaming<pb::Cre
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_cannot_hold_every_watch_stream() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let ledger = permissive(dir.path());
+    let ledger = common::permissive(dir.path());
     one_credential(&ledger).await;
     let node = TestNode::serve(ledger, dir.path()).await;
     let cap = peerreg::limits::WATCH_STREAMS_PER_ADDRESS_MAX;
@@ -370,7 +355,7 @@ async fn heavily_disciplined(ledger: &Ledger, reprimands: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evidence_and_proofs_larger_than_an_answer_may_be_are_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let ledger = permissive(dir.path());
+    let ledger = common::permissive(dir.path());
     // ~2.6 KiB per proven entry: past the answer bound, below the 4,096-entry cap.
     let reprimands = peerreg::limits::ANSWER_BYTES_MAX / 2300;
     assert!(reprimands < peerreg::limits::EVIDENCE_ENTRIES_MAX);

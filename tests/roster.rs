@@ -6,22 +6,9 @@ mod common;
 use chrono::NaiveDate;
 use common::board::{discipline, enrol, issue};
 use common::TestNode;
-use peerreg::ledger::{Ledger, LedgerOptions};
+use peerreg::ledger::Ledger;
 use peerreg::pb;
 use peerreg::service::client::NodeClient;
-
-fn permissive(dir: &std::path::Path) -> Ledger {
-    let mut profile = peerreg::domain::profile::RequirementProfile::example_for("MS").expect("profile");
-    profile.initial.training_hours_total = 0.0;
-    profile.initial.training_hours_by_domain.clear();
-    profile.initial.exam_required = false;
-    profile.initial.experience_hours = 0.0;
-    Ledger::open(LedgerOptions {
-        profile,
-        ..common::options(dir)
-    })
-    .expect("open")
-}
 
 /// 1,000 credentials: some suspended, some on probation, some revoked.
 async fn registry_of_1000(ledger: &Ledger) {
@@ -61,7 +48,7 @@ async fn registry_of_1000(ledger: &Ledger) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_roster_item_matches_the_projection_on_its_dates() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let ledger = permissive(dir.path());
+    let ledger = common::permissive(dir.path());
     registry_of_1000(&ledger).await;
     let node = TestNode::serve(ledger, dir.path()).await;
     let dates = [

@@ -232,3 +232,18 @@ pub async fn caught_up_mirror(
         }
     }
 }
+
+/// MS's log with a profile that issues without prerequisites (for tests about
+/// requests and answers, not qualifications).
+pub fn permissive(dir: &Path) -> Ledger {
+    let mut profile = RequirementProfile::example_for("MS").expect("profile");
+    profile.initial.training_hours_total = 0.0;
+    profile.initial.training_hours_by_domain.clear();
+    profile.initial.exam_required = false;
+    profile.initial.experience_hours = 0.0;
+    Ledger::open(LedgerOptions {
+        profile,
+        ..options(dir)
+    })
+    .expect("open")
+}
