@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
-use crate::config::parse_state;
+use crate::domain::states::parse_state;
 use crate::error::{Error, Result};
 use crate::ledger::{store_path, Ledger};
 use crate::limits;

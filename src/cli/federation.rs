@@ -123,7 +123,7 @@ pub async fn trust(command: TrustCommand) -> Result<String> {
         }
         TrustCommand::Ack { data_dir, state } => {
             let list = TrustList::load(&data_dir)?;
-            let state = crate::config::parse_state(&state)?;
+            let state = crate::domain::states::parse_state(&state)?;
             let entry = list
                 .get(&state)
                 .ok_or_else(|| Error::NotFound(format!("{state} is not in the trust list")))?;

@@ -6,7 +6,6 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::requirements::Gap;
 use super::vocabulary;
 use crate::error::{Error, Result};
 use crate::pb;
@@ -675,6 +674,36 @@ fn discipline(e: pb::DisciplinaryAction) -> Result<Fact> {
             public_summary: text("public_summary", e.public_summary, SUMMARY_BYTES_MAX)?,
         },
     })
+}
+
+/// One unmet requirement.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Gap {
+    pub requirement: String,
+    pub required: String,
+    pub found: String,
+    pub remedy: String,
+}
+
+impl std::fmt::Display for Gap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} required, {} found — {}",
+            self.requirement, self.required, self.found, self.remedy
+        )
+    }
+}
+
+impl From<&Gap> for crate::pb::RequirementGap {
+    fn from(gap: &Gap) -> crate::pb::RequirementGap {
+        crate::pb::RequirementGap {
+            requirement: gap.requirement.clone(),
+            required: gap.required.clone(),
+            found: gap.found.clone(),
+            remedy: gap.remedy.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,39 +5,10 @@
 use chrono::{Months, NaiveDate};
 
 use super::fact::ExperienceKind;
+pub use super::fact::Gap;
 use super::profile::{InitialRequirements, RenewalRequirements};
 use super::records::{Credential, Peer};
 use super::vocabulary::{format_hours, hours_to_minutes};
-
-/// One unmet requirement.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Gap {
-    pub requirement: String,
-    pub required: String,
-    pub found: String,
-    pub remedy: String,
-}
-
-impl std::fmt::Display for Gap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: {} required, {} found — {}",
-            self.requirement, self.required, self.found, self.remedy
-        )
-    }
-}
-
-impl From<&Gap> for crate::pb::RequirementGap {
-    fn from(gap: &Gap) -> crate::pb::RequirementGap {
-        crate::pb::RequirementGap {
-            requirement: gap.requirement.clone(),
-            required: gap.required.clone(),
-            found: gap.found.clone(),
-            remedy: gap.remedy.clone(),
-        }
-    }
-}
 
 /// Joins gaps into one message: "a; b; c".
 pub fn describe(gaps: &[Gap]) -> String {

@@ -9,9 +9,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Federation, Partner};
-use crate::config::parse_state;
 use crate::domain::fact::{identifier, FINDINGS_MAX};
 use crate::domain::reciprocity::{self, Decision, Transfer};
+use crate::domain::states::parse_state;
 use crate::domain::status::Status;
 use crate::error::{Error, Result};
 use crate::evidence::{self, VerifiedEvidence};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::parse_state;
+use crate::domain::states::parse_state;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::note::NoteVerifier;

@@ -125,7 +125,7 @@ impl FederationRpc for FederationService {
             origin_state,
             credential_number,
         } = request.into_inner();
-        let state = crate::config::parse_state(&origin_state)?;
+        let state = crate::domain::states::parse_state(&origin_state)?;
         let number = identifier("credential_number", &credential_number)?;
         let answer = self.federation.origin_status(&state, &number, self.ledger.today())?;
         Ok(Response::new(pb::OriginStatus {
