@@ -19,17 +19,25 @@
 //! - [`node`]: a whole node as a library call (`node::run`, `node::start`):
 //!   key, ledger, tokens, TLS, mirrors, trusted states, serving, stopping.
 //! - [`cli`]: every command's body; the binary only parses flags.
+//! - [`source`]: the small traits through which mirror, repair, audit, proofs
+//!   and federation read other nodes (implemented by `service`'s clients and by
+//!   an in-process `Ledger`).
 //! - [`mirror`], [`federation`], [`evidence`], [`repair`]: copies of other
-//!   states' logs, transfers between states, rebuilding a lost store.
+//!   states' logs (bounded catch-up, proven-only alarms), transfers between
+//!   states, rebuilding a lost store.
 //! - [`proof`]: portable credential proofs and their offline check.
 //! - [`audit`]: an independent auditor of any node's log.
 //! - [`auth`]: bearer tokens, stored hashed.
-//! - [`cli`]: the client commands of the binary.
 //! - [`bench`]: the benchmark harness; [`demo`]: the three-state walk-through.
 //! - [`config`]: a node's settings and their embedded defaults.
 //! - [`clock`]: "today", injected.
 //! - [`limits`]: every bound, in one place.
 //! - [`error`]: the library's error, one class per gRPC status code.
+//!
+//! Layers, each importing only those below it: `limits`, `error`, `clock` ·
+//! `log`, `domain`, `auth` · `store`, `projection` · `ledger` · `source`,
+//! `evidence` · `mirror`, `repair`, `audit`, `proof` · `federation` · `config`
+//! · `service` · `node` · `cli` · `demo`, `bench`, and the binary.
 //! - [`pb`]: the protobuf wire types (messages only; no transport).
 
 pub mod audit;
