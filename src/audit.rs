@@ -58,7 +58,7 @@ impl AuditState {
 
     pub fn save(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Internal(format!("audit state: {e}")))?;
-        files::write_atomic(path, &json, false)?;
+        files::write_atomic(path, &json, files::Mode::Readable)?;
         Ok(())
     }
 }

@@ -177,7 +177,7 @@ pub fn load_or_create_tokens(config: &NodeConfig) -> Result<(Tokens, Option<Stri
     let file = TokenFile { tokens: vec![entry] };
     let text = toml::to_string(&file).map_err(|e| Error::Internal(format!("encoding tokens: {e}")))?;
     files::create_dir_durable(&config.data_dir)?;
-    files::write_atomic(&path, text.as_bytes(), true)?;
+    files::write_atomic(&path, text.as_bytes(), files::Mode::Private)?;
     Ok((Tokens::new(&file.tokens)?, Some(secret)))
 }
 
@@ -263,7 +263,11 @@ pub fn create_signer(path: &Path, origin: &str) -> Result<NoteSigner> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         files::create_dir_durable(dir)?;
     }
-    files::write_atomic(path, format!("{}\n", signer.to_key_string()).as_bytes(), true)?;
+    files::write_atomic(
+        path,
+        format!("{}\n", signer.to_key_string()).as_bytes(),
+        files::Mode::Private,
+    )?;
     tracing::info!(key_file = %path.display(), verifier_key = %signer.verifier().to_key_string(), "generated a new log signing key");
     Ok(signer)
 }

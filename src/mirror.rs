@@ -117,7 +117,7 @@ pub async fn seed(data_dir: &Path, dir: &Path, source: &dyn LogSource) -> Result
     }
     files::create_dir_durable(dir)?;
     files::create_dir_durable(&store_path(dir))?;
-    files::write_atomic(&dir.join("state"), state.as_bytes(), false)?;
+    files::write_atomic(&dir.join("state"), state.as_bytes(), files::Mode::Readable)?;
     Ok(())
 }
 
@@ -273,7 +273,7 @@ pub fn equivocation(mirror: &Ledger, detail: String, proof: EquivocationProof) -
     let path = equivocation_path(mirror.data_dir());
     match serde_json::to_vec_pretty(&evidence) {
         Ok(json) => {
-            if let Err(e) = files::write_atomic(&path, &json, false) {
+            if let Err(e) = files::write_atomic(&path, &json, files::Mode::Readable) {
                 tracing::error!("cannot record equivocation evidence: {e}");
             }
         }

@@ -129,7 +129,7 @@ pub async fn repair(
     }
     build_store(&building, source, verifier, state, &checkpoint, &note).await?;
     let damaged_store = swap_in(data_dir, &building)?;
-    files::write_atomic(&checkpoint_path(data_dir), &note, false)?;
+    files::write_atomic(&checkpoint_path(data_dir), &note, files::Mode::Readable)?;
     let _ = std::fs::remove_file(snapshot_path(data_dir));
     Ok(RepairReport {
         entries: checkpoint.size,

@@ -29,7 +29,7 @@ fn a_symlink_planted_at_a_temp_name_is_not_followed() {
     std::os::unix::fs::symlink(&target, &planted).expect("plant a symlink");
 
     let path = dir.path().join("checkpoint");
-    files::write_atomic(&path, b"new contents", false).expect("write");
+    files::write_atomic(&path, b"new contents", files::Mode::Readable).expect("write");
 
     assert_eq!(fs::read(&target).expect("read the target"), b"precious");
     assert_eq!(fs::read(&path).expect("read the file"), b"new contents");

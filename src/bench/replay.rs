@@ -280,7 +280,7 @@ fn rebuilds(
             Some(previous) => best(previous, decoded),
             None => decoded,
         });
-        let (registry, replayed) = ledger::replay_log(dir, verifier, state, false)?;
+        let (registry, replayed) = ledger::replay_log(dir, verifier, state, ledger::Checks::None)?;
         check(&registry, expected, "the rebuilt registry")?;
         drop(registry);
         replay = Some(match replay {
@@ -303,7 +303,7 @@ fn verified_rebuild(
 ) -> Result<(ReplayStats, ReplayStats)> {
     eprintln!("replay: batch-verifying every signature, then rebuilding re-verifying them");
     let raw = super::baselines::batch_verify_log(dir, verifier)?;
-    let (registry, verified) = ledger::replay_log(dir, verifier, state, true)?;
+    let (registry, verified) = ledger::replay_log(dir, verifier, state, ledger::Checks::Signatures)?;
     check(&registry, expected, "the registry rebuilt with verification")?;
     Ok((raw, verified))
 }

@@ -114,7 +114,11 @@ impl TrustList {
         let header = "# States this node federates with: endpoint and pinned verifier key.\n\
                       # Managed with `peerreg trust add/list/remove`; read when the node starts.\n\n";
         files::create_dir_durable(data_dir)?;
-        files::write_atomic(&trust_path(data_dir), format!("{header}{text}").as_bytes(), false)?;
+        files::write_atomic(
+            &trust_path(data_dir),
+            format!("{header}{text}").as_bytes(),
+            files::Mode::Readable,
+        )?;
         Ok(())
     }
 

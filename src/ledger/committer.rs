@@ -340,7 +340,11 @@ fn write_batch(shared: &Shared, kept: &mut Unpublished) -> Result<(), StoreError
         shared.store.commit(&kept.writes)?;
         kept.stored = true;
     }
-    files::write_atomic(&checkpoint_path(&shared.data_dir), &kept.writes.checkpoint_note, false)
+    files::write_atomic(
+        &checkpoint_path(&shared.data_dir),
+        &kept.writes.checkpoint_note,
+        files::Mode::Readable,
+    )
 }
 
 /// What an append is told while appends are paused by an I/O error.

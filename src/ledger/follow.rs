@@ -180,7 +180,7 @@ impl Ledger {
             checkpoint_note: note.clone(),
             ..Default::default()
         })?;
-        files::write_atomic(&checkpoint_path(&shared.data_dir), &note, false)?;
+        files::write_atomic(&checkpoint_path(&shared.data_dir), &note, files::Mode::Readable)?;
         if let Some(staged) = trees.staged.take() {
             trees.published = staged.frontier;
             *shared.registry.write().unwrap_or_else(|p| p.into_inner()) = staged.registry;

@@ -20,7 +20,7 @@ pub mod replay;
 
 #[doc(hidden)]
 pub use replay::wire::{read_in_place, InPlace};
-pub use replay::{replay_log, ReplayStats};
+pub use replay::{replay_log, Checks, ReplayStats};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -87,7 +87,7 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
     }
     check_published(&store, options, &stored, published_note.as_deref())?;
     if published_note.as_deref() != Some(&stored_note[..]) {
-        files::write_atomic(&published_path, &stored_note, false)?;
+        files::write_atomic(&published_path, &stored_note, files::Mode::Readable)?;
     }
     let tail_start = stored.size.saturating_sub(limits::OPEN_VERIFY_TAIL_ENTRIES);
     verify_range(&store, verifier, options.state, tail_start, stored.size).map_err(|e| data_loss(&store, e))?;
@@ -169,7 +169,7 @@ fn create(store: Store, options: &OpenParams<'_>, published_note: Option<Vec<u8>
         checkpoint_note: note.clone(),
         ..Default::default()
     })?;
-    files::write_atomic(&checkpoint_path(options.data_dir), &note, false)?;
+    files::write_atomic(&checkpoint_path(options.data_dir), &note, files::Mode::Readable)?;
     tracing::info!(data_dir = %options.data_dir.display(), origin = %checkpoint.origin, "created a new empty log");
     let published = Published {
         note: Arc::from(note),

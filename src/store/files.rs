@@ -12,6 +12,15 @@ use super::StoreError;
 /// file at exactly that name.
 const TEMP_NAME_ATTEMPTS: usize = 8;
 
+/// Who may read a file written by [`write_atomic`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The process's default permissions (checkpoints, trust list, evidence).
+    Readable,
+    /// Only the node's user (mode 0600 on Unix).
+    Private,
+}
+
 /// Creates `dir` (and parents) and makes every new directory entry durable:
 /// the parent of each directory created here is fsynced, top down.
 pub fn create_dir_durable(dir: &Path) -> Result<(), StoreError> {
@@ -45,11 +54,11 @@ pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 /// Replaces `path` atomically and durably with `contents`. The temp file gets a
 /// fresh random name and is created exclusively (`O_CREAT|O_EXCL`), so nothing
 /// planted beside `path` (a symlink, a file) is ever opened, followed or
-/// truncated, and two writers never share a temp file. `private` files
-/// (signing keys) are created with mode 0600 before any byte is written.
-pub fn write_atomic(path: &Path, contents: &[u8], private: bool) -> Result<(), StoreError> {
+/// truncated, and two writers never share a temp file. `Mode::Private` files
+/// (signing keys, token hashes) are created 0600 before any byte is written.
+pub fn write_atomic(path: &Path, contents: &[u8], mode: Mode) -> Result<(), StoreError> {
     let dir = parent_dir(path);
-    let (temp, mut file) = create_temp(path, private)?;
+    let (temp, mut file) = create_temp(path, mode == Mode::Private)?;
     let written = file
         .write_all(contents)
         .map_err(|e| StoreError::io(&temp, "writing", e))

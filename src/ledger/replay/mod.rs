@@ -96,16 +96,26 @@ pub(super) fn replay(store: &Store, registry: Registry, size: u64) -> Result<Reg
     Ok(registry)
 }
 
+/// Whether a full replay also re-verifies every entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checks {
+    /// Trust the store (it was verified at open and by the sweep): fastest.
+    None,
+    /// Re-verify every signature, place and leaf hash, and the signed root.
+    Signatures,
+}
+
 /// Rebuilds the registry of the stopped node in `data_dir` from its whole log
-/// (ignoring any snapshot). With `verify`, also re-verifies every entry: its
+/// (ignoring any snapshot). With `Checks::Signatures`, also re-verifies every entry: its
 /// signature by `verifier`'s key, its place (index and `state`), its stored
 /// leaf hash, and that all the leaves hash to the store's signed checkpoint.
 pub fn replay_log(
     data_dir: &Path,
     verifier: &NoteVerifier,
     state: &str,
-    verify: bool,
+    checks: Checks,
 ) -> Result<(Registry, ReplayStats)> {
+    let verify = checks == Checks::Signatures;
     let store = Store::open(&store_path(data_dir))?;
     let checkpoint = stored_checkpoint(&store, verifier)?;
     let started = Instant::now();

@@ -39,7 +39,9 @@ pub(in crate::ledger) fn write_snapshot(store: &Store, data_dir: &Path, registry
     let written = root_at(registry.size, store)
         .map_err(Error::from)
         .and_then(|root| snapshot::encode(registry, &root))
-        .and_then(|bytes| files::write_atomic(&snapshot_path(data_dir), &bytes, false).map_err(Error::from));
+        .and_then(|bytes| {
+            files::write_atomic(&snapshot_path(data_dir), &bytes, files::Mode::Readable).map_err(Error::from)
+        });
     match written {
         Ok(()) => tracing::info!(
             events = registry.size,

@@ -207,7 +207,13 @@ async fn replays_equal_the_kept_registry_and_verification_catches_a_forgery() {
     assert_eq!(kept.size, 2600);
 
     for verify in [false, true] {
-        let (registry, stats) = replay_log(dir.path(), &verifier, "MS", verify).unwrap_or_else(|e| panic!("{e}"));
+        let (registry, stats) = replay_log(
+            dir.path(),
+            &verifier,
+            "MS",
+            if verify { Checks::Signatures } else { Checks::None },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(registry, kept, "verify: {verify}");
         assert_eq!(stats.events, 2600);
     }
@@ -216,7 +222,7 @@ async fn replays_equal_the_kept_registry_and_verification_catches_a_forgery() {
         batch_verify_log(dir.path(), &verifier).map(|s| s.events).ok(),
         Some(2600)
     );
-    let wrong_state = replay_log(dir.path(), &verifier, "TN", true).map(|_| ());
+    let wrong_state = replay_log(dir.path(), &verifier, "TN", Checks::Signatures).map(|_| ());
     assert!(matches!(wrong_state, Err(Error::DataLoss(_))), "{wrong_state:?}");
 
     // Entry 1500 replaced by one signed with another key: the plain replay
@@ -239,9 +245,9 @@ async fn replays_equal_the_kept_registry_and_verification_catches_a_forgery() {
         };
         store.commit(&batch).unwrap_or_else(|e| panic!("{e}"));
     }
-    let (plain, _) = replay_log(dir.path(), &verifier, "MS", false).unwrap_or_else(|e| panic!("{e}"));
+    let (plain, _) = replay_log(dir.path(), &verifier, "MS", Checks::None).unwrap_or_else(|e| panic!("{e}"));
     assert!(plain.peer("MS-P-FORGED").is_some());
-    match replay_log(dir.path(), &verifier, "MS", true) {
+    match replay_log(dir.path(), &verifier, "MS", Checks::Signatures) {
         Err(Error::DataLoss(why)) => assert!(why.contains("entry 1500"), "{why}"),
         other => panic!("a forged entry went unnoticed: {:?}", other.map(|(_, s)| s)),
     }
