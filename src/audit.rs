@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::entry::verify_entry;
-use crate::log::merkle::{leaf_hash, verify_consistency, verify_inclusion, Frontier, Hash};
+use crate::log::merkle::{leaf_hash, verify_consistency, verify_inclusion, Frontier, Hash, LeafIndex, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::source::LogSource;
 use crate::store::files;
@@ -117,7 +117,9 @@ async fn check_consistent(client: &dyn LogSource, previous: &RememberedCheckpoin
     if previous.size == 0 {
         return Ok(());
     }
-    let proof = client.consistency_proof(previous.size, now.size).await?;
+    let proof = client
+        .consistency_proof(TreeSize(previous.size), TreeSize(now.size))
+        .await?;
     if !verify_consistency(previous.size, now.size, &proof, &old_root, &now.root) {
         return Err(rewritten(format!(
             "the tree of size {} is not an extension of the tree of size {} verified earlier (root {})",
@@ -175,7 +177,9 @@ fn spot_indices(size: u64) -> Vec<u64> {
 
 async fn spot_check(client: &dyn LogSource, checkpoint: &Checkpoint, leaves: &[(u64, Hash)]) -> Result<u64> {
     for (index, leaf) in leaves {
-        let proof = client.inclusion_proof(*index, checkpoint.size).await?;
+        let proof = client
+            .inclusion_proof(LeafIndex(*index), TreeSize(checkpoint.size))
+            .await?;
         if !verify_inclusion(leaf, *index, checkpoint.size, &proof, &checkpoint.root) {
             return Err(Error::DataLoss(format!(
                 "the inclusion proof for entry {index} does not verify"

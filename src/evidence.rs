@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::limits;
 use crate::log::entry::{verify_entry, EntryError};
-use crate::log::merkle::{leaf_hash, verify_inclusion, Hash};
+use crate::log::merkle::{leaf_hash, verify_inclusion, Hash, LeafIndex, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::pb;
 use crate::projection::Registry;
@@ -63,7 +63,7 @@ pub fn proven_entries(ledger: &Ledger, indices: &[u64], size: u64) -> Result<Vec
             .next()
             .ok_or_else(|| Error::DataLoss(format!("entry {index} is missing from the store")))?;
         let inclusion_proof = ledger
-            .inclusion_proof(index, size)?
+            .inclusion_proof(LeafIndex(index), TreeSize(size))?
             .into_iter()
             .map(|h| h.to_vec())
             .collect();

@@ -31,7 +31,7 @@ use crate::domain::states::parse_state;
 use crate::error::{Error, Result};
 use crate::ledger::{store_path, Ledger};
 use crate::limits;
-use crate::log::merkle::{verify_consistency, Hash};
+use crate::log::merkle::{verify_consistency, Hash, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::source::LogSource;
 use crate::store::files;
@@ -318,7 +318,7 @@ pub fn check_against_held(
     if prefix_root == offered.root {
         return Ok(None);
     }
-    let proof = mirror.consistency_proof(offered.size, size)?;
+    let proof = mirror.consistency_proof(TreeSize(offered.size), TreeSize(size))?;
     Ok(Some(EquivocationProof::NotAPrefix {
         smaller: note_text(offered_note),
         larger: note_text(&held.note),
@@ -414,7 +414,11 @@ pub async fn follow_round(mirror: &Ledger, source: &dyn LogSource, limits: Follo
         };
     }
     if held.size > 0 {
-        let proof = before(deadline, source.consistency_proof(held.size, offered.size)).await?;
+        let proof = before(
+            deadline,
+            source.consistency_proof(TreeSize(held.size), TreeSize(offered.size)),
+        )
+        .await?;
         if !verify_consistency(held.size, offered.size, &proof, &held.root, &offered.root) {
             return Err(suspect(format!(
                 "no valid consistency proof from size {} to {}",
@@ -469,7 +473,11 @@ async fn catch_up(
                 RoundError::Suspect(e)
             })?;
         if staged.size < target.size {
-            let proof = before(deadline, source.consistency_proof(staged.size, target.size)).await?;
+            let proof = before(
+                deadline,
+                source.consistency_proof(TreeSize(staged.size), TreeSize(target.size)),
+            )
+            .await?;
             if !verify_consistency(staged.size, target.size, &proof, &staged.root, &target.root) {
                 mirror.discard_staged();
                 return Err(suspect(format!(
@@ -492,7 +500,11 @@ async fn prove_staged_prefix(
     let Some(staged) = mirror.staged_tree() else {
         return Ok(());
     };
-    let proof = before(deadline, source.consistency_proof(staged.size, target.size)).await?;
+    let proof = before(
+        deadline,
+        source.consistency_proof(TreeSize(staged.size), TreeSize(target.size)),
+    )
+    .await?;
     if !verify_consistency(staged.size, target.size, &proof, &staged.root, &target.root) {
         mirror.discard_staged();
     }

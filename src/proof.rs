@@ -30,6 +30,7 @@ use crate::domain::fact::Fact;
 use crate::domain::records::Credential;
 use crate::error::{Error, Result};
 use crate::log::entry::verify_entry;
+use crate::log::merkle::TreeSize;
 use crate::log::merkle::{leaf_hash, verify_inclusion, Hash};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::pb;
@@ -195,7 +196,7 @@ pub async fn fresh(
         )));
     }
     if from.size > 0 {
-        let proof = log.consistency_proof(from.size, to.size).await?;
+        let proof = log.consistency_proof(TreeSize(from.size), TreeSize(to.size)).await?;
         if !crate::log::merkle::verify_consistency(from.size, to.size, &proof, &from.root, &to.root) {
             return Err(bad(
                 "the node's current log is not an extension of the proof's: history was rewritten",

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::ledger::{checkpoint_path, snapshot_path, store_path};
 use crate::log::entry::verify_entry;
-use crate::log::merkle::{leaf_hash, verify_consistency, Frontier};
+use crate::log::merkle::{leaf_hash, verify_consistency, Frontier, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::source::LogSource;
 use crate::store::{files, CommitBatch, Store};
@@ -50,7 +50,9 @@ async fn target(data_dir: &Path, verifier: &NoteVerifier, source: &dyn LogSource
         )));
     }
     if published.size > 0 {
-        let proof = source.consistency_proof(published.size, offered.size).await?;
+        let proof = source
+            .consistency_proof(TreeSize(published.size), TreeSize(offered.size))
+            .await?;
         if !verify_consistency(published.size, offered.size, &proof, &published.root, &offered.root) {
             return Err(Error::DataLoss(
                 "the source's log is not an extension of the published one: a fork".into(),

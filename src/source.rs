@@ -13,7 +13,7 @@ use std::pin::Pin;
 
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
-use crate::log::merkle::Hash;
+use crate::log::merkle::{Hash, LeafIndex, TreeSize};
 use crate::pb;
 
 /// A source's answer, later.
@@ -35,8 +35,8 @@ pub trait LogSource: Send + Sync {
     fn checkpoint_note(&self) -> SourceFuture<'_, Vec<u8>>;
     /// Entries from `start`, at most up to `end` (a page: possibly fewer).
     fn entries(&self, start: u64, end: u64) -> SourceFuture<'_, Vec<Vec<u8>>>;
-    fn inclusion_proof(&self, index: u64, tree_size: u64) -> SourceFuture<'_, Vec<Hash>>;
-    fn consistency_proof(&self, from_size: u64, to_size: u64) -> SourceFuture<'_, Vec<Hash>>;
+    fn inclusion_proof(&self, index: LeafIndex, tree_size: TreeSize) -> SourceFuture<'_, Vec<Hash>>;
+    fn consistency_proof(&self, from_size: TreeSize, to_size: TreeSize) -> SourceFuture<'_, Vec<Hash>>;
 }
 
 /// An origin board's node, as a receiving state asks it for evidence.
@@ -84,11 +84,11 @@ impl LogSource for Ledger {
         Box::pin(async move { blocking(self, move |ledger| ledger.entries(start, end)).await })
     }
 
-    fn inclusion_proof(&self, index: u64, tree_size: u64) -> SourceFuture<'_, Vec<Hash>> {
+    fn inclusion_proof(&self, index: LeafIndex, tree_size: TreeSize) -> SourceFuture<'_, Vec<Hash>> {
         Box::pin(async move { blocking(self, move |ledger| ledger.inclusion_proof(index, tree_size)).await })
     }
 
-    fn consistency_proof(&self, from_size: u64, to_size: u64) -> SourceFuture<'_, Vec<Hash>> {
+    fn consistency_proof(&self, from_size: TreeSize, to_size: TreeSize) -> SourceFuture<'_, Vec<Hash>> {
         Box::pin(async move { blocking(self, move |ledger| ledger.consistency_proof(from_size, to_size)).await })
     }
 }

@@ -183,7 +183,10 @@ async fn check_no_fork(ledger: &Ledger, pristine: &Pristine, what: &str) {
     let new = ledger.published().checkpoint;
     let old = &pristine.published.checkpoint;
     let proof = ledger
-        .consistency_proof(old.size, new.size)
+        .consistency_proof(
+            peerreg::log::merkle::TreeSize(old.size),
+            peerreg::log::merkle::TreeSize(new.size),
+        )
         .expect("a consistency proof");
     assert!(
         verify_consistency(old.size, new.size, &proof, &old.root, &new.root),

@@ -18,7 +18,7 @@ use peerreg::error::Error;
 use peerreg::federation::trust::{TrustEntry, TrustList};
 use peerreg::federation::{Federation, FederationOptions, FollowState};
 use peerreg::ledger::Ledger;
-use peerreg::log::merkle::Hash;
+use peerreg::log::merkle::{Hash, LeafIndex, TreeSize};
 use peerreg::log::note::{key_id, NoteVerifier};
 use peerreg::mirror::{self, FollowLimits, MirrorSpec, Round, RoundError};
 use peerreg::source::{Connector, EvidenceSource, LogIdentity, LogSource, NodeAddress, SourceFuture};
@@ -83,11 +83,11 @@ impl LogSource for Partner {
         LogSource::entries(&self.log, start, end)
     }
 
-    fn inclusion_proof(&self, index: u64, tree_size: u64) -> SourceFuture<'_, Vec<Hash>> {
+    fn inclusion_proof(&self, index: LeafIndex, tree_size: TreeSize) -> SourceFuture<'_, Vec<Hash>> {
         LogSource::inclusion_proof(&self.log, index, tree_size)
     }
 
-    fn consistency_proof(&self, from_size: u64, to_size: u64) -> SourceFuture<'_, Vec<Hash>> {
+    fn consistency_proof(&self, from_size: TreeSize, to_size: TreeSize) -> SourceFuture<'_, Vec<Hash>> {
         Box::pin(async move {
             match &self.attack {
                 Attack::BadProofs => Ok(vec![[7u8; 32]; 3]),

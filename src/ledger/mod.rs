@@ -308,7 +308,8 @@ impl Ledger {
 
     /// An RFC 6962 inclusion proof, checked against the stored tree before it
     /// is served.
-    pub fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
+    pub fn inclusion_proof(&self, index: LeafIndex, tree_size: TreeSize) -> Result<Vec<Hash>> {
+        let (LeafIndex(index), TreeSize(tree_size)) = (index, tree_size);
         self.check_tree_size("tree_size", tree_size)?;
         if index >= tree_size {
             return Err(Error::InvalidArgument(format!(
@@ -335,7 +336,8 @@ impl Ledger {
     }
 
     /// An RFC 6962 consistency proof, checked before it is served.
-    pub fn consistency_proof(&self, from_size: u64, to_size: u64) -> Result<Vec<Hash>> {
+    pub fn consistency_proof(&self, from_size: TreeSize, to_size: TreeSize) -> Result<Vec<Hash>> {
+        let (TreeSize(from_size), TreeSize(to_size)) = (from_size, to_size);
         if from_size == 0 {
             return Err(Error::InvalidArgument(
                 "from_size must be at least 1: every tree extends the empty tree, there is nothing to prove".into(),

@@ -10,6 +10,7 @@ use super::rpc::board_server::Board;
 use crate::auth::{Caller, Operation, Tokens};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Receipt};
+use crate::log::merkle::{LeafIndex, TreeSize};
 use crate::pb;
 use pb::event::Body;
 
@@ -50,7 +51,7 @@ pub fn receipt(ledger: &Ledger, receipt: &Receipt) -> Result<pb::Receipt> {
         .into_iter()
         .next()
         .unwrap_or_default();
-    let proof = ledger.inclusion_proof(receipt.index, checkpoint.size)?;
+    let proof = ledger.inclusion_proof(LeafIndex(receipt.index), TreeSize(checkpoint.size))?;
     Ok(pb::Receipt {
         index: receipt.index,
         checkpoint: Some(super::convert::checkpoint(&receipt.published)),

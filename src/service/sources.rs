@@ -2,7 +2,7 @@
 //! (`crate::source`), and the connector federation reaches trusted states with.
 
 use super::client::{connect_with, ClientTls, LogClient, NodeClient};
-use crate::log::merkle::Hash;
+use crate::log::merkle::{Hash, LeafIndex, TreeSize};
 use crate::pb;
 use crate::source::{Connector, EvidenceSource, LogIdentity, LogSource, NodeAddress, ProofSource, SourceFuture};
 
@@ -19,12 +19,12 @@ impl LogSource for LogClient {
         Box::pin(LogClient::entries(self, start, end))
     }
 
-    fn inclusion_proof(&self, index: u64, tree_size: u64) -> SourceFuture<'_, Vec<Hash>> {
-        Box::pin(LogClient::inclusion_proof(self, index, tree_size))
+    fn inclusion_proof(&self, index: LeafIndex, tree_size: TreeSize) -> SourceFuture<'_, Vec<Hash>> {
+        Box::pin(LogClient::inclusion_proof(self, index.0, tree_size.0))
     }
 
-    fn consistency_proof(&self, from_size: u64, to_size: u64) -> SourceFuture<'_, Vec<Hash>> {
-        Box::pin(LogClient::consistency_proof(self, from_size, to_size))
+    fn consistency_proof(&self, from_size: TreeSize, to_size: TreeSize) -> SourceFuture<'_, Vec<Hash>> {
+        Box::pin(LogClient::consistency_proof(self, from_size.0, to_size.0))
     }
 }
 

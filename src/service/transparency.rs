@@ -16,6 +16,7 @@ use crate::domain::fact::quote;
 use crate::error::Error;
 use crate::ledger::Ledger;
 use crate::limits;
+use crate::log::merkle::{LeafIndex, TreeSize};
 use crate::pb;
 
 /// Request metadata naming which log to read: a mirrored origin. Without it,
@@ -111,7 +112,7 @@ impl TransparencyLog for TransparencyLogService {
     ) -> Result<Response<pb::InclusionProof>, Status> {
         let ledger = self.log(request.metadata())?.clone();
         let pb::GetInclusionProofRequest { index, tree_size } = request.into_inner();
-        let proof = ledger.inclusion_proof(index, tree_size)?;
+        let proof = ledger.inclusion_proof(LeafIndex(index), TreeSize(tree_size))?;
         Ok(Response::new(pb::InclusionProof { hashes: hashes(proof) }))
     }
 
@@ -121,7 +122,7 @@ impl TransparencyLog for TransparencyLogService {
     ) -> Result<Response<pb::ConsistencyProof>, Status> {
         let ledger = self.log(request.metadata())?.clone();
         let pb::GetConsistencyProofRequest { from_size, to_size } = request.into_inner();
-        let proof = ledger.consistency_proof(from_size, to_size)?;
+        let proof = ledger.consistency_proof(TreeSize(from_size), TreeSize(to_size))?;
         Ok(Response::new(pb::ConsistencyProof { hashes: hashes(proof) }))
     }
 
