@@ -29,7 +29,7 @@ use tokio::time::Instant;
 
 use crate::domain::states::parse_state;
 use crate::error::{Error, Result};
-use crate::ledger::{store_path, Ledger};
+use crate::ledger::{store_path, Ledger, StagedTree};
 use crate::limits;
 use crate::log::merkle::{verify_consistency, Hash, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
@@ -472,19 +472,12 @@ async fn catch_up(
                 mirror.discard_staged();
                 RoundError::Suspect(e)
             })?;
-        if staged.size < target.size {
-            let proof = before(
-                deadline,
-                source.consistency_proof(TreeSize(staged.size), TreeSize(target.size)),
-            )
-            .await?;
-            if !verify_consistency(staged.size, target.size, &proof, &staged.root, &target.root) {
-                mirror.discard_staged();
-                return Err(suspect(format!(
-                    "entries {start}..{end} are not a prefix of the signed tree of size {}",
-                    target.size
-                )));
-            }
+        if staged.size < target.size && !is_prefix(source, staged, target, deadline).await? {
+            mirror.discard_staged();
+            return Err(suspect(format!(
+                "entries {start}..{end} are not a prefix of the signed tree of size {}",
+                target.size
+            )));
         }
     }
     Ok(())
@@ -500,15 +493,31 @@ async fn prove_staged_prefix(
     let Some(staged) = mirror.staged_tree() else {
         return Ok(());
     };
+    if !is_prefix(source, staged, target, deadline).await? {
+        mirror.discard_staged();
+    }
+    Ok(())
+}
+
+/// Whether the source proves `staged` a prefix of the signed `target`.
+async fn is_prefix(
+    source: &dyn LogSource,
+    staged: StagedTree,
+    target: &Checkpoint,
+    deadline: Instant,
+) -> Result<bool, RoundError> {
     let proof = before(
         deadline,
         source.consistency_proof(TreeSize(staged.size), TreeSize(target.size)),
     )
     .await?;
-    if !verify_consistency(staged.size, target.size, &proof, &staged.root, &target.root) {
-        mirror.discard_staged();
-    }
-    Ok(())
+    Ok(verify_consistency(
+        staged.size,
+        target.size,
+        &proof,
+        &staged.root,
+        &target.root,
+    ))
 }
 
 /// Entries `[start, end)`, page by page.
