@@ -31,6 +31,7 @@ use crate::domain::states::parse_state;
 use crate::error::{Error, Result};
 use crate::ledger::{store_path, Ledger, StagedTree};
 use crate::limits;
+use crate::log::entry::verify_entry;
 use crate::log::merkle::{verify_consistency, Hash, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::source::LogSource;
@@ -137,6 +138,14 @@ pub enum EquivocationProof {
         prefix_root: String,
         consistency_proof: Vec<String>,
     },
+    /// Two different entries at one `index` of `state`'s log, each signed by
+    /// the key (standard base64 of the encoded `LogEntry`s).
+    TwoEntries {
+        state: String,
+        index: u64,
+        first: String,
+        second: String,
+    },
 }
 
 /// The contents of `equivocation.json`.
@@ -159,6 +168,7 @@ impl EquivocationRecord {
         match &self.proof {
             EquivocationProof::SameSize { first, second } => (first, second),
             EquivocationProof::NotAPrefix { smaller, larger, .. } => (larger, smaller),
+            EquivocationProof::TwoEntries { first, second, .. } => (first, second),
         }
     }
 }
@@ -205,7 +215,52 @@ pub fn verify_equivocation(proof: &EquivocationProof, verifier: &NoteVerifier) -
                 small.size, large.size
             ))
         }
+        EquivocationProof::TwoEntries {
+            state,
+            index,
+            first,
+            second,
+        } => {
+            let entry = |what: &str, text: &str| {
+                let bytes = BASE64
+                    .decode(text)
+                    .map_err(|_| Error::InvalidArgument(format!("the {what} entry is not base64")))?;
+                verify_entry(*index, &bytes, verifier, state)
+                    .map_err(|e| Error::InvalidArgument(format!("the {what} entry is not signed by the key: {e}")))?;
+                Ok::<_, Error>(bytes)
+            };
+            if entry("first", first)? == entry("second", second)? {
+                return Err(Error::InvalidArgument(
+                    "the two entries are the same: no equivocation is shown".into(),
+                ));
+            }
+            Ok(format!("two different entries at index {index}"))
+        }
     }
+}
+
+/// The first of `entries` (index, encoded `LogEntry`) that is signed by the
+/// origin and differs from the entry the mirror holds at that index: two
+/// signed entries at one index prove an equivocation. An unsigned one proves
+/// nothing and is passed over.
+pub fn conflicting_entry(mirror: &Ledger, entries: &[(u64, &[u8])]) -> Result<Option<EquivocationProof>> {
+    let held = mirror.published().checkpoint.size;
+    for &(index, offered) in entries.iter().filter(|(index, _)| *index < held) {
+        let ours = mirror.entries(index, index + 1)?;
+        let Some(ours) = ours.first().filter(|ours| ours.as_slice() != offered) else {
+            continue;
+        };
+        if verify_entry(index, offered, mirror.verifier(), mirror.state()).is_err() {
+            continue;
+        }
+        return Ok(Some(EquivocationProof::TwoEntries {
+            state: mirror.state().to_string(),
+            index,
+            first: BASE64.encode(ours),
+            second: BASE64.encode(offered),
+        }));
+    }
+    Ok(None)
 }
 
 fn decode_hash(text: &str) -> Result<Hash> {

@@ -513,3 +513,60 @@ async fn an_evaluation_never_waits_behind_a_long_catch_up() {
     federation.shutdown().await;
     origin.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_signed_entries_at_one_index_are_a_proven_equivocation() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let origin = open_ledger(&dir.path().join("ms")).expect("MS opens");
+    append_enrolments(&origin, "shared", 4).await;
+    origin.shutdown().await;
+    copy_tree(&dir.path().join("ms"), &dir.path().join("fork"));
+    let origin = open_ledger(&dir.path().join("ms")).expect("MS reopens");
+    append_enrolments(&origin, "honest", 4).await;
+    let fork = open_ledger(&dir.path().join("fork")).expect("the fork opens");
+    append_enrolments(&fork, "rewritten", 4).await;
+    let mirror = mirror::open(&dir.path().join("tn"), &spec(&origin), &origin)
+        .await
+        .expect("mirror opens");
+    follow(&mirror, &origin, FollowLimits::default())
+        .await
+        .expect("caught up");
+
+    let genuine = origin.entries(5, 6).expect("entry 5").remove(0);
+    let forked = fork.entries(5, 6).expect("entry 5").remove(0);
+    assert_ne!(genuine, forked, "the fork signed another entry 5");
+    assert_eq!(
+        mirror::conflicting_entry(&mirror, &[(5, &genuine)]).expect("checked"),
+        None
+    );
+    let proof = mirror::conflicting_entry(&mirror, &[(2, &genuine[..0]), (5, &forked)])
+        .expect("checked")
+        .expect("a proof");
+    let key = origin.verifier().clone();
+    let shown = mirror::verify_equivocation(&proof, &key).expect("re-checks offline");
+    assert!(shown.contains("index 5"), "{shown}");
+    let other = NoteVerifier::parse(&signer("peerreg.local/ms2").verifier().to_key_string()).expect("key");
+    assert!(
+        mirror::verify_equivocation(&proof, &other).is_err(),
+        "another key proves nothing"
+    );
+    let mirror::EquivocationProof::TwoEntries {
+        state, index, first, ..
+    } = proof
+    else {
+        panic!("two entries expected");
+    };
+    let same = mirror::EquivocationProof::TwoEntries {
+        state,
+        index,
+        second: first.clone(),
+        first,
+    };
+    assert!(
+        mirror::verify_equivocation(&same, &key).is_err(),
+        "one entry twice proves nothing"
+    );
+    mirror.shutdown().await;
+    origin.shutdown().await;
+    fork.shutdown().await;
+}

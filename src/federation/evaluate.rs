@@ -73,7 +73,7 @@ pub async fn evaluate_transfer(
     let (decision, verified) = match evidence::verify(&bundle, partner.verifier(), &origin_state, &number) {
         Err(reasons) => (Decision::denied(reasons), None),
         Ok(verified) => {
-            let decision = match check_against_copy(partner, &verified).await? {
+            let decision = match check_against_copy(partner, &bundle, &verified).await? {
                 Some(reasons) => Decision::denied(reasons),
                 None => {
                     let transfer = Transfer {
@@ -101,13 +101,31 @@ pub async fn evaluate_transfer(
 
 /// Checks the bundle's checkpoint against this node's verified copy of the
 /// origin's log (syncing it first if the bundle is newer) and that nothing
-/// about the holder was left out. `Some(reasons)` denies; an equivocation is
+/// about the holder was left out; two signed entries at one index are a
+/// proven equivocation. `Some(reasons)` denies; an equivocation is
 /// recorded and returned as an error.
-async fn check_against_copy(partner: &Partner, verified: &VerifiedEvidence) -> Result<Option<Vec<String>>> {
+async fn check_against_copy(
+    partner: &Partner,
+    bundle: &pb::EvidenceBundle,
+    verified: &VerifiedEvidence,
+) -> Result<Option<Vec<String>>> {
     let state = partner.state();
     let offered = &verified.checkpoint;
     let copy = partner.catch_up_to(offered.size).await?;
     let held = copy.published().checkpoint;
+    // Every entry of the bundle is signed (verified); one that differs from the
+    // copy's entry at its index is a proof, whatever the checkpoints say.
+    let verified_indices: std::collections::BTreeSet<u64> = verified.indices.iter().copied().collect();
+    let signed: Vec<(u64, &[u8])> = bundle
+        .entries
+        .iter()
+        .filter(|e| verified_indices.contains(&e.index))
+        .map(|e| (e.index, e.entry.as_slice()))
+        .collect();
+    if let Some(proof) = mirror::conflicting_entry(&copy, &signed)? {
+        let detail = "its evidence holds an entry that differs from the one its log holds at that index".to_string();
+        return Err(partner.record_equivocation(&copy, detail, proof));
+    }
     if held.size < offered.size {
         return Ok(Some(vec![format!(
             "the evidence is verified against a checkpoint of size {} that {state}'s log has never shown this node \

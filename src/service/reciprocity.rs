@@ -152,6 +152,7 @@ fn trusted_state(status: PartnerStatus) -> pb::TrustedState {
         let kind = match &record.proof {
             EquivocationProof::SameSize { .. } => "same_size",
             EquivocationProof::NotAPrefix { .. } => "not_a_prefix",
+            EquivocationProof::TwoEntries { .. } => "two_entries",
         };
         pb::Equivocation {
             held_checkpoint: held.as_bytes().to_vec(),
