@@ -155,3 +155,29 @@ fn block_with_a_directory(path: &Path) {
     fs::remove_file(path).expect("remove the checkpoint file");
     fs::create_dir_all(path.join("blocker")).expect("a non-empty directory");
 }
+
+#[tokio::test]
+async fn temp_files_left_by_a_crash_are_removed_at_open_and_nothing_else() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ledger = common::open_ledger(dir.path()).expect("open");
+    append(&ledger, "kept").await.expect("append");
+    let published = ledger.published();
+    ledger.shutdown().await;
+    let stale = dir.path().join(".checkpoint.0123456789abcdef.tmp");
+    std::fs::write(&stale, b"a torn write").expect("plant a stale temp file");
+    let lookalikes = [
+        ".checkpoint.tmp",
+        ".checkpoint.0123456789abcdeg.tmp",
+        "notes.0123456789abcdef.tmp",
+    ];
+    for name in lookalikes {
+        std::fs::write(dir.path().join(name), b"not ours").expect("plant a lookalike");
+    }
+    let reopened = common::open_ledger(dir.path()).expect("reopen");
+    assert!(!stale.exists(), "the stale temp file is removed");
+    for name in lookalikes {
+        assert!(dir.path().join(name).exists(), "{name} is not a temp file of ours");
+    }
+    assert_eq!(reopened.published(), published);
+    reopened.shutdown().await;
+}

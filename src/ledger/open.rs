@@ -51,6 +51,10 @@ pub(super) struct OpenParams<'a> {
 
 pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
     files::create_dir_durable(options.data_dir)?;
+    let stale = files::remove_stale_temps(options.data_dir)?;
+    if stale > 0 {
+        tracing::info!(data_dir = %options.data_dir.display(), stale, "removed temp files left by an interrupted write");
+    }
     let published_path = checkpoint_path(options.data_dir);
     let published_note = files::read_optional(&published_path)?;
     if published_note.is_some() && !store_path(options.data_dir).exists() {

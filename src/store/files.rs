@@ -134,3 +134,35 @@ pub fn remove_dir_within(parent: &Path, target: &Path) -> Result<(), StoreError>
     fs::remove_dir_all(target).map_err(|e| StoreError::io(target, "removing", e))?;
     sync_dir(parent)
 }
+
+/// Whether `name` is one of [`write_atomic`]'s temp files: `.<name>.<16 hex>.tmp`.
+fn is_temp_name(name: &str) -> bool {
+    let Some(middle) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    middle
+        .rsplit_once('.')
+        .is_some_and(|(_, suffix)| suffix.len() == 16 && suffix.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Removes the temp files a crash left in `dir` between creating and renaming
+/// them (their content was never published: the rename is the commit point).
+/// Only regular files with exactly `write_atomic`'s temp names are touched.
+pub fn remove_stale_temps(dir: &Path) -> Result<usize, StoreError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(StoreError::io(dir, "listing", e)),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let stale =
+            entry.file_name().to_str().is_some_and(is_temp_name) && entry.file_type().is_ok_and(|kind| kind.is_file());
+        if stale {
+            fs::remove_file(entry.path())
+                .map_err(|e| StoreError::io(&entry.path(), "removing a stale temp file", e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
