@@ -338,23 +338,30 @@ async fn a_slow_partner_ends_the_round_at_its_deadline_as_suspect() {
     origin.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_smaller_signed_checkpoint_off_the_log_is_a_proven_equivocation_that_rechecks_offline() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let origin = open_ledger(&dir.path().join("ms")).expect("MS opens");
-    append_enrolments(&origin, "shared", 6).await;
+/// MS's log and a fork of it under the same key (`shared` common entries, then
+/// `honest` and `rewritten` ones), and a mirror caught up with the honest log.
+async fn forked(dir: &Path, shared: usize, honest: usize, rewritten: usize) -> (Ledger, Ledger, Ledger) {
+    let origin = open_ledger(&dir.join("ms")).expect("MS opens");
+    append_enrolments(&origin, "shared", shared).await;
     origin.shutdown().await;
-    copy_tree(&dir.path().join("ms"), &dir.path().join("fork"));
-    let origin = open_ledger(&dir.path().join("ms")).expect("MS reopens");
-    append_enrolments(&origin, "honest", 10).await;
-    let fork = open_ledger(&dir.path().join("fork")).expect("the fork opens");
-    append_enrolments(&fork, "rewritten", 3).await;
-    let mirror = mirror::open(&dir.path().join("tn"), &spec(&origin), &origin)
+    copy_tree(&dir.join("ms"), &dir.join("fork"));
+    let origin = open_ledger(&dir.join("ms")).expect("MS reopens");
+    append_enrolments(&origin, "honest", honest).await;
+    let fork = open_ledger(&dir.join("fork")).expect("the fork opens");
+    append_enrolments(&fork, "rewritten", rewritten).await;
+    let mirror = mirror::open(&dir.join("tn"), &spec(&origin), &origin)
         .await
         .expect("mirror opens");
     follow(&mirror, &origin, FollowLimits::default())
         .await
         .expect("caught up");
+    (origin, fork, mirror)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_smaller_signed_checkpoint_off_the_log_is_a_proven_equivocation_that_rechecks_offline() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (origin, fork, mirror) = forked(dir.path(), 6, 10, 3).await;
 
     // The fork's checkpoint is smaller than the held tree and signed by the
     // same key, but its root is not the held tree's prefix: a proof.
@@ -517,20 +524,7 @@ async fn an_evaluation_never_waits_behind_a_long_catch_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_signed_entries_at_one_index_are_a_proven_equivocation() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let origin = open_ledger(&dir.path().join("ms")).expect("MS opens");
-    append_enrolments(&origin, "shared", 4).await;
-    origin.shutdown().await;
-    copy_tree(&dir.path().join("ms"), &dir.path().join("fork"));
-    let origin = open_ledger(&dir.path().join("ms")).expect("MS reopens");
-    append_enrolments(&origin, "honest", 4).await;
-    let fork = open_ledger(&dir.path().join("fork")).expect("the fork opens");
-    append_enrolments(&fork, "rewritten", 4).await;
-    let mirror = mirror::open(&dir.path().join("tn"), &spec(&origin), &origin)
-        .await
-        .expect("mirror opens");
-    follow(&mirror, &origin, FollowLimits::default())
-        .await
-        .expect("caught up");
+    let (origin, fork, mirror) = forked(dir.path(), 4, 4, 4).await;
 
     let genuine = origin.entries(5, 6).expect("entry 5").remove(0);
     let forked = fork.entries(5, 6).expect("entry 5").remove(0);
