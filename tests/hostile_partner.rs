@@ -260,12 +260,7 @@ proptest::proptest! {
 async fn origin_and_mirror(dir: &Path) -> (Ledger, Ledger) {
     let origin = open_ledger(&dir.join("ms")).expect("MS opens");
     append_enrolments(&origin, "shared", 10).await;
-    let mirror = mirror::open(&dir.join("tn"), &spec(&origin), &origin)
-        .await
-        .expect("mirror opens");
-    follow(&mirror, &origin, FollowLimits::default())
-        .await
-        .expect("caught up");
+    let mirror = common::caught_up_mirror(&dir.join("tn"), &spec(&origin), &origin).await;
     (origin, mirror)
 }
 
@@ -349,12 +344,7 @@ async fn forked(dir: &Path, shared: usize, honest: usize, rewritten: usize) -> (
     append_enrolments(&origin, "honest", honest).await;
     let fork = open_ledger(&dir.join("fork")).expect("the fork opens");
     append_enrolments(&fork, "rewritten", rewritten).await;
-    let mirror = mirror::open(&dir.join("tn"), &spec(&origin), &origin)
-        .await
-        .expect("mirror opens");
-    follow(&mirror, &origin, FollowLimits::default())
-        .await
-        .expect("caught up");
+    let mirror = common::caught_up_mirror(&dir.join("tn"), &spec(&origin), &origin).await;
     (origin, fork, mirror)
 }
 
