@@ -2,6 +2,7 @@
 //!
 //! - [`vocabulary`]: competency domains and CE topics events may name.
 //! - [`profile`]: requirement profiles (what a state demands), from TOML.
+//! - [`commitment`]: tags and commitments, how private records appear in the log.
 //! - [`fact`]: event bodies parsed and checked for form.
 //! - [`records`]: a peer's and a credential's replayed record.
 //! - [`status`]: a credential's status on any date, and its precedence.
@@ -13,6 +14,7 @@
 //! Imports nothing of the crate but `error` (its error type), `limits` and `pb`
 //! (the bodies it parses).
 
+pub mod commitment;
 pub mod fact;
 pub mod profile;
 pub mod reciprocity;
