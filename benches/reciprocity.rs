@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use pb::event::Body;
+use pb::command::Body;
 use peerreg::demo::bodies::{ce, enrol, exam, experience, issue, renew, training};
 use peerreg::demo::Demo;
 use peerreg::ledger::Ledger;

@@ -29,10 +29,16 @@ pub enum Operation {
     ViewRecords,
     /// Evaluate (and record a decision on) a transfer from another state.
     EvaluateTransfer,
+    /// Record a person's consent to disclose their record to another state.
+    RecordConsent,
+    /// Expunge a record or a whole person (destroys their private records).
+    Expunge,
+    /// Void a record entered in error.
+    VoidRecord,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 15] = [
         Operation::EnrollPeer,
         Operation::ChangeName,
         Operation::RecordTraining,
@@ -45,6 +51,9 @@ impl Operation {
         Operation::ReinstateCredential,
         Operation::ViewRecords,
         Operation::EvaluateTransfer,
+        Operation::RecordConsent,
+        Operation::Expunge,
+        Operation::VoidRecord,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +70,9 @@ impl Operation {
             Operation::ReinstateCredential => "reinstate_credential",
             Operation::ViewRecords => "view_records",
             Operation::EvaluateTransfer => "evaluate_transfer",
+            Operation::RecordConsent => "record_consent",
+            Operation::Expunge => "expunge",
+            Operation::VoidRecord => "void_record",
         }
     }
 

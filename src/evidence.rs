@@ -1,6 +1,9 @@
 //! Evidence for a transfer: every log entry about a credential's holder and
 //! their credentials, each with an inclusion proof against one signed
-//! checkpoint (built by the origin), and its verification (by the receiver).
+//! checkpoint, the openings of the holder's committed records and the
+//! holder's key (built by the origin, only within the holder's consent), and
+//! its verification (by the receiver): every commitment opened by what the
+//! bundle carries, every tagged record the holder's.
 //!
 //! Verification never trusts the bundle: the checkpoint must be signed by the
 //! origin's pinned key, every entry by the same key and included in that tree,
@@ -10,20 +13,23 @@
 //! out) cannot be seen from the bundle alone; the receiver checks it against
 //! its own verified copy of the origin's log with [`missing`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use prost::Message;
 
+use crate::domain::commitment::{self, Bytes32, Opening, RecordKind};
 use crate::domain::fact::{quote, Fact};
 use crate::domain::records::{Credential, Peer};
+use crate::domain::sealed::{unseal, Openings};
 use crate::error::{Error, Result};
-use crate::ledger::Ledger;
+use crate::ledger::{person_id, references, Ledger};
 use crate::limits;
-use crate::log::entry::{verify_entry, EntryError};
+use crate::log::entry::{decode_entry, verify_entry, EntryError};
 use crate::log::merkle::{leaf_hash, verify_inclusion, Hash, LeafIndex, TreeSize};
-use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::log::note::{Checkpoint, NoteVerifier, REQUEST_CONTEXT};
 use crate::pb;
 use crate::projection::Registry;
+use crate::vault::Vault;
 
 /// Indices of every event about `peer_id` and the credentials they hold or
 /// held, in log order: what a receiving state needs, and nothing about others.
@@ -85,29 +91,258 @@ pub fn proven_entries(ledger: &Ledger, indices: &[u64], size: u64) -> Result<Vec
     Ok(entries)
 }
 
-/// The origin's side: the evidence bundle for `credential_number` at the
-/// latest published checkpoint.
-pub fn bundle(ledger: &Ledger, credential_number: &str) -> Result<pb::EvidenceBundle> {
+/// How far a signed evidence request's time may be from the origin's clock.
+pub const REQUEST_FRESHNESS_SECONDS: i64 = 300;
+
+/// The bytes a receiving state signs to ask `origin_state` for evidence.
+pub fn request_message(origin_state: &str, receiving_state: &str, credential_number: &str, signed_at: i64) -> Vec<u8> {
+    format!("{REQUEST_CONTEXT}{origin_state}\n{receiving_state}\n{credential_number}\n{signed_at}\n").into_bytes()
+}
+
+/// A request for evidence, signed with `own`'s log key (the key `origin_state`
+/// pins for this state in its trust list).
+pub fn signed_request(
+    own: &Ledger,
+    origin_state: &str,
+    credential_number: &str,
+    now: i64,
+) -> Result<pb::GetEvidenceRequest> {
+    let signer = own
+        .request_signer()
+        .ok_or_else(|| Error::FailedPrecondition("a mirror cannot ask for evidence".into()))?;
+    let message = request_message(origin_state, own.state(), credential_number, now);
+    Ok(pb::GetEvidenceRequest {
+        credential_number: credential_number.to_string(),
+        receiving_state: own.state().to_string(),
+        signed_at: now,
+        signature: signer.sign(&message).to_vec(),
+    })
+}
+
+/// The origin's check of who asks: a state it trusts (`pinned` gives the key
+/// it pins for a state), whose signature verifies over this origin's name for
+/// itself, fresh within [`REQUEST_FRESHNESS_SECONDS`]. Anything else is
+/// `UNAUTHENTICATED`, before anything about a person is looked up.
+pub fn authenticate(
+    request: &pb::GetEvidenceRequest,
+    origin_state: &str,
+    pinned: impl Fn(&str) -> Option<NoteVerifier>,
+    now: i64,
+) -> Result<String> {
+    let refuse = |why: String| {
+        Error::Unauthenticated(format!(
+            "evidence is disclosed only to a trusted state that signs its request: {why}"
+        ))
+    };
+    let state = crate::domain::states::parse_state(&request.receiving_state)
+        .map_err(|_| refuse("receiving_state must be the asking state's code".into()))?;
+    let verifier = pinned(&state).ok_or_else(|| refuse(format!("{origin_state} does not trust {state}")))?;
+    if (now - request.signed_at).abs() > REQUEST_FRESHNESS_SECONDS {
+        return Err(refuse(format!(
+            "the request was signed at {} but it is now {now} (unix seconds); requests are valid for {REQUEST_FRESHNESS_SECONDS} s: check the asking node's clock",
+            request.signed_at
+        )));
+    }
+    let message = request_message(origin_state, &state, &request.credential_number, request.signed_at);
+    if !verifier.verify_bytes(&message, &request.signature) {
+        return Err(refuse(format!(
+            "the signature does not verify with the key pinned for {state}"
+        )));
+    }
+    Ok(state)
+}
+
+/// Builds the bundle for an authenticated state within the holder's consent
+/// and records the disclosure in the holder's record before handing it over:
+/// no disclosure goes unrecorded.
+pub async fn disclose(ledger: &Ledger, credential_number: &str, receiving_state: &str) -> Result<pb::EvidenceBundle> {
+    let built = {
+        let ledger = ledger.clone();
+        let (number, state) = (credential_number.to_string(), receiving_state.to_string());
+        tokio::task::spawn_blocking(move || bundle(&ledger, &number, &state))
+            .await
+            .map_err(|e| Error::Internal(format!("building evidence stopped: {e}")))??
+    };
+    let record = pb::DisclosureRecorded {
+        peer_id: built.peer_id.clone(),
+        receiving_state: receiving_state.to_string(),
+        credential_number: credential_number.to_string(),
+        disclosed_on: ledger.today().to_string(),
+        checkpoint_size: built.size,
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let event_id = format!(
+        "disclosure/{receiving_state}/{credential_number}/{}/{nanos}",
+        built.size
+    );
+    ledger
+        .append(event_id, pb::command::Body::DisclosureRecorded(record))
+        .await?;
+    Ok(built.bundle)
+}
+
+/// Every entry a bundle about `peer_id` carries: their record, their
+/// credentials' entries, and the entries voided or expunged from their record
+/// with the notices that did it (the receiver finds those records by tag in
+/// its copy and must see why they no longer count).
+fn bundle_indices(registry: &Registry, peer_id: &str) -> Vec<u64> {
+    let mut indices: BTreeSet<u64> = holder_indices(registry, peer_id).into_iter().collect();
+    if let Some(peer) = registry.peer(peer_id) {
+        for &(index, _, by) in &peer.extras.voided {
+            indices.extend([index, by]);
+        }
+        for &(index, notice) in &peer.extras.expunged {
+            indices.extend([index, notice]);
+        }
+    }
+    indices.into_iter().collect()
+}
+
+/// The origin's side: the evidence bundle for `credential_number`, for
+/// `receiving_state`, at the latest published checkpoint. Refused
+/// (`PERMISSION_DENIED`) unless the holder's consent to disclose to that
+/// state is recorded and runs to today. The caller records the disclosure.
+pub fn bundle(ledger: &Ledger, credential_number: &str, receiving_state: &str) -> Result<Disclosed> {
     let published = ledger.published();
     let registry = ledger.registry();
-    let credential = registry
-        .credential(credential_number)
-        .ok_or_else(|| Error::NotFound(format!("no credential {} in this registry", quote(credential_number))))?;
+    let not_consented = || {
+        Error::PermissionDenied(format!(
+            "{} holds no consent of the holder of {} to disclose their record to {}, or it has expired: \
+             the person asks {}'s board to record one",
+            ledger.state(),
+            quote(credential_number),
+            quote(receiving_state),
+            ledger.state()
+        ))
+    };
+    // An unknown number and a missing consent read alike: a trusted state
+    // learns nothing about a person who did not consent.
+    let credential = registry.credential(credential_number).ok_or_else(not_consented)?;
+    let holder = registry.peer(&credential.peer_id).ok_or_else(not_consented)?;
+    holder
+        .consent_for(receiving_state, ledger.today())
+        .ok_or_else(not_consented)?;
+    let vault = ledger
+        .vault()
+        .ok_or_else(|| Error::FailedPrecondition("this node keeps no private store: it is a mirror".into()))?;
+    let secrets = vault
+        .person(&vault.person_ref(&person_id(&holder.peer_id)))?
+        .ok_or_else(|| Error::DataLoss("the private store holds no key for this holder".into()))?;
     let size = published.checkpoint.size;
-    let indices = holder_indices(&registry, &credential.peer_id);
+    let indices = bundle_indices(&registry, &holder.peer_id);
     let entries = proven_entries(ledger, &indices, size).map_err(|e| match e {
         Error::ResourceExhausted(why) => {
             Error::ResourceExhausted(format!("the evidence for {}: {why}", quote(credential_number)))
         }
         other => other,
     })?;
-    Ok(pb::EvidenceBundle {
+    let openings = openings_of(&vault, &entries)?;
+    let bundle = pb::EvidenceBundle {
         state: ledger.state().to_string(),
         credential_number: credential_number.to_string(),
-        peer_id: credential.peer_id.clone(),
+        peer_id: holder.peer_id.clone(),
         checkpoint: published.note.to_vec(),
         entries,
+        openings,
+        k_subject: secrets.k_subject.to_vec(),
+    };
+    Ok(Disclosed {
+        bundle,
+        peer_id: holder.peer_id.clone(),
+        size,
     })
+}
+
+/// A bundle built for a state, and whose record it discloses.
+pub struct Disclosed {
+    pub bundle: pb::EvidenceBundle,
+    pub peer_id: String,
+    pub size: u64,
+}
+
+/// The openings the vault holds of the records among `entries`.
+fn openings_of(vault: &Vault, entries: &[pb::ProvenEntry]) -> Result<Vec<pb::RecordOpening>> {
+    let mut openings = Vec::new();
+    for proven in entries {
+        let (_, event) = decode_entry(proven.index, &proven.entry).map_err(|e| Error::DataLoss(e.to_string()))?;
+        for reference in references(event.body.as_ref()) {
+            if let Some(opened) = vault.record(&reference.commitment)? {
+                openings.push(record_opening(&opened));
+            }
+        }
+    }
+    Ok(openings)
+}
+
+/// The openings of the public-register parts of `entries` (a credential's):
+/// its holder commitment and discipline and reinstatement summaries, never a
+/// private record.
+pub fn register_openings(ledger: &Ledger, entries: &[pb::ProvenEntry]) -> Result<Vec<pb::RecordOpening>> {
+    let Some(vault) = ledger.vault() else {
+        return Ok(Vec::new());
+    };
+    let openings = openings_of(&vault, entries)?;
+    let public = [
+        RecordKind::Holder,
+        RecordKind::DisciplineSummary,
+        RecordKind::ReinstatementSummary,
+    ];
+    Ok(openings
+        .into_iter()
+        .filter(|o| {
+            u16::try_from(o.kind)
+                .ok()
+                .and_then(RecordKind::from_code)
+                .is_some_and(|k| public.contains(&k))
+        })
+        .collect())
+}
+
+/// The wire form of an opening.
+pub fn record_opening(opened: &Opening) -> pb::RecordOpening {
+    pb::RecordOpening {
+        opening: opened.opening.to_vec(),
+        tag: opened.tag.to_vec(),
+        kind: u32::from(opened.kind.code()),
+        body: opened.body.clone(),
+    }
+}
+
+/// An opening read from the wire, if well-formed.
+pub fn parse_opening(wire: &pb::RecordOpening) -> Option<Opening> {
+    Some(Opening {
+        opening: wire.opening.as_slice().try_into().ok()?,
+        tag: wire.tag.as_slice().try_into().ok()?,
+        kind: RecordKind::from_code(u16::try_from(wire.kind).ok()?)?,
+        body: wire.body.clone(),
+    })
+}
+
+/// Openings received in a bundle, by the commitment each opens.
+pub struct BundleOpenings(HashMap<Bytes32, Opening>);
+
+impl BundleOpenings {
+    pub fn new(wire: &[pb::RecordOpening]) -> BundleOpenings {
+        let parsed = wire.iter().filter_map(parse_opening);
+        BundleOpenings(parsed.map(|opened| (opened.commitment(), opened)).collect())
+    }
+
+    /// Whether some opening carries `tag` (but opens another commitment).
+    fn has_tag(&self, tag: &Bytes32) -> bool {
+        self.0.values().any(|opened| opened.tag == *tag)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Opening> {
+        self.0.values()
+    }
+}
+
+impl Openings for BundleOpenings {
+    fn open(&self, commitment: &Bytes32) -> Result<Option<Opening>> {
+        Ok(self.0.get(commitment).cloned())
+    }
 }
 
 /// A bundle whose every entry verified: the holder's and the credential's
@@ -119,6 +354,10 @@ pub struct VerifiedEvidence {
     pub indices: Vec<u64>,
     pub holder: Peer,
     pub credential: Credential,
+    /// The holder's key: finds their records in a verified copy.
+    pub k_subject: Bytes32,
+    /// The openings the bundle carried (kept by the receiver, under §8's rules).
+    pub openings: Vec<Opening>,
 }
 
 /// Why one entry of a bundle cannot be used, in words.
@@ -141,13 +380,13 @@ fn decode_proof(hashes: &[Vec<u8>]) -> Option<Vec<Hash>> {
     hashes.iter().map(|h| Hash::try_from(h.as_slice()).ok()).collect()
 }
 
-/// Checks one proven entry against the checkpoint; its fact if it holds.
+/// Checks one proven entry against the checkpoint; its public body if it holds.
 fn verify_one(
     proven: &pb::ProvenEntry,
     checkpoint: &Checkpoint,
     verifier: &NoteVerifier,
     state: &str,
-) -> Result<Fact, String> {
+) -> Result<pb::event::Body, String> {
     let index = proven.index;
     if index >= checkpoint.size {
         return Err(format!(
@@ -172,23 +411,61 @@ fn verify_one(
             "entry {index} is not in the signed tree: its inclusion proof fails"
         ));
     }
-    let body = event
-        .body
-        .as_ref()
-        .ok_or_else(|| format!("entry {index} records no event"))?;
-    Fact::from_body(body).map_err(|e| format!("entry {index} is not a valid event: {e}"))
+    event.body.ok_or_else(|| format!("entry {index} records no event"))
 }
 
-/// Is `fact` about the holder or one of the holder's credentials?
-fn about_holder(fact: &Fact, peer_id: &str, credentials: &BTreeSet<String>) -> bool {
-    match fact {
-        Fact::CredentialIssued(issue) => issue.peer_id == peer_id,
-        Fact::CredentialRenewed { .. } | Fact::DisciplinaryAction { .. } | Fact::CredentialReinstated { .. } => {
-            credentials.contains(fact.subject())
+/// The holder's tags: those of records 0 to `count` - 1.
+fn holder_tags(k_subject: &Bytes32, count: usize) -> HashSet<Bytes32> {
+    (0..count as u32).map(|seq| commitment::tag(k_subject, seq)).collect()
+}
+
+/// The entries a bundle's notices void or expunge.
+fn noticed(bodies: &[(u64, pb::event::Body)]) -> BTreeSet<u64> {
+    let mut covered = BTreeSet::new();
+    for (_, body) in bodies {
+        match body {
+            pb::event::Body::RecordsExpunged(e) => covered.extend(&e.indices),
+            pb::event::Body::RecordVoided(e) => {
+                covered.insert(e.index);
+            }
+            _ => {}
         }
-        Fact::TransferEvaluated(_) | Fact::SigningKeyRotated { .. } => false,
-        _ => fact.subject() == peer_id,
     }
+    covered
+}
+
+/// Checks that each entry is the holder's and opened (unless a notice in the
+/// bundle expunged it), and reads it; problems are collected in words.
+fn read_entries(
+    bodies: Vec<(u64, pb::event::Body)>,
+    openings: &BundleOpenings,
+    k_subject: &Bytes32,
+    problems: &mut Vec<String>,
+) -> Vec<(u64, Fact)> {
+    let covered = noticed(&bodies);
+    let tagged = bodies.iter().filter(|(_, b)| !references(Some(b)).is_empty()).count();
+    let tags = holder_tags(k_subject, tagged);
+    let mut facts = Vec::with_capacity(bodies.len());
+    for (index, body) in bodies {
+        for reference in references(Some(&body)) {
+            if !tags.contains(&reference.tag) {
+                problems.push(format!(
+                    "entry {index} is not about this holder (its record reference is not theirs)"
+                ));
+            } else if openings.open(&reference.commitment).ok().flatten().is_none() && !covered.contains(&index) {
+                problems.push(if openings.has_tag(&reference.tag) {
+                    format!("entry {index}: the record given does not open its commitment (it was altered after it was committed)")
+                } else {
+                    format!("entry {index}: the bundle does not open its record")
+                });
+            }
+        }
+        match unseal(body, openings) {
+            Ok(fact) => facts.push((index, fact)),
+            Err(e) => problems.push(format!("entry {index} is not a valid event: {e}")),
+        }
+    }
+    facts
 }
 
 /// The receiver's side: verifies `bundle` as `state`'s evidence for
@@ -213,8 +490,13 @@ pub fn verify(
             "the evidence's checkpoint is not signed by {state}'s pinned key: {e}"
         )]
     })?;
+    let k_subject: Bytes32 = bundle
+        .k_subject
+        .as_slice()
+        .try_into()
+        .map_err(|_| vec!["the evidence carries no holder key, so it cannot be proven complete".to_string()])?;
     let mut problems = Vec::new();
-    let mut facts = Vec::with_capacity(bundle.entries.len());
+    let mut bodies = Vec::with_capacity(bundle.entries.len());
     let mut previous = None;
     for proven in &bundle.entries {
         if previous.is_some_and(|p| proven.index <= p) {
@@ -223,26 +505,17 @@ pub fn verify(
         }
         previous = Some(proven.index);
         match verify_one(proven, &checkpoint, verifier, state) {
-            Ok(fact) => facts.push((proven.index, fact)),
+            Ok(body) => bodies.push((proven.index, body)),
             Err(problem) => problems.push(problem),
         }
     }
-    let holder_id = bundle.peer_id.as_str();
-    let credentials: BTreeSet<String> = facts
-        .iter()
-        .filter_map(|(_, fact)| match fact {
-            Fact::CredentialIssued(issue) if issue.peer_id == holder_id => Some(issue.credential_number.clone()),
-            _ => None,
-        })
-        .collect();
+    let openings = BundleOpenings::new(&bundle.openings);
+    let facts = read_entries(bodies, &openings, &k_subject, &mut problems);
     let mut registry = Registry::default();
-    for (index, fact) in &facts {
-        if !about_holder(fact, holder_id, &credentials) {
-            problems.push(format!("entry {index} is not about this holder or their credentials"));
-            continue;
-        }
-        registry.apply(*index, fact);
+    for (index, fact) in facts {
+        registry.apply_owned(index, fact);
     }
+    let holder_id = bundle.peer_id.as_str();
     let holder = registry.peer(holder_id).cloned();
     let credential = registry.credential(credential_number).cloned();
     match (holder, credential) {
@@ -253,6 +526,8 @@ pub fn verify(
                 indices: bundle.entries.iter().map(|e| e.index).collect(),
                 holder,
                 credential,
+                k_subject,
+                openings: openings.all().cloned().collect(),
             })
         }
         (holder, credential) => {
@@ -272,6 +547,27 @@ pub fn verify(
             Err(problems)
         }
     }
+}
+
+/// What a verified copy of the origin's log holds about the holder: every
+/// entry carrying one of their tags (found with their key, up to the first
+/// tag absent from the copy) and every entry of their credentials as the
+/// copy's registry has them.
+pub fn expected_indices(copy: &Ledger, verified: &VerifiedEvidence) -> Result<Vec<u64>> {
+    let mut expected = BTreeSet::new();
+    for seq in 0..u32::MAX {
+        match copy.tag_index(&commitment::tag(&verified.k_subject, seq))? {
+            Some(index) => expected.insert(index),
+            None => break,
+        };
+    }
+    let registry = copy.registry();
+    for number in &verified.holder.credentials {
+        if let Some(credential) = registry.credential(number) {
+            expected.extend(&credential.events);
+        }
+    }
+    Ok(expected.into_iter().collect())
 }
 
 /// Entries the origin's log holds about the holder (`expected`, from the

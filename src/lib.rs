@@ -62,6 +62,7 @@ pub mod repair;
 pub mod service;
 pub mod source;
 pub mod store;
+pub mod vault;
 
 /// Protobuf wire types generated from `proto/peerreg/v1`. Messages only: the
 /// gRPC service stubs live in `service`, the only module that knows tonic.

@@ -1,15 +1,21 @@
 //! Portable credential proofs: a self-contained file an employer or auditor can
 //! verify offline, with no network, years later.
 //!
-//! File format `peerreg-credential-proof/v1` (JSON):
+//! File format `peerreg-credential-proof/v2` (JSON):
 //! ```json
 //! { "format": "peerreg-credential-proof/v1", "state": "MS",
 //!   "credential_number": "MS-CPSS-0001",
 //!   "verifier_key": "peerreg.local/ms+1a2b3c4d+AQ…",
 //!   "checkpoint": "<the signed checkpoint note>",
 //!   "entries": [ { "index": 7, "entry": "<base64 LogEntry>",
-//!                  "inclusion_proof": ["<base64 hash>", …] } ] }
+//!                  "inclusion_proof": ["<base64 hash>", …] } ],
+//!   "openings": [ { "opening": "<base64>", "tag": "<base64>", "kind": 7,
+//!                   "body": "<base64 Holder>" } ] }
 //! ```
+//! The openings open the public-register parts of the entries: the holder
+//! commitment of the issue (whose credential it is: peer id and name at
+//! issue) and discipline and reinstatement summaries. A holder opening that
+//! does not open the issue's commitment fails the whole proof.
 //! Verification: the checkpoint must be signed by the pinned key (the file's own
 //! key is used only when none is pinned, and the result says so); every entry
 //! must be signed by that key and proven into the checkpoint's tree; the entries
@@ -28,7 +34,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::Fact;
 use crate::domain::records::Credential;
+use crate::domain::sealed::unseal;
 use crate::error::{Error, Result};
+use crate::evidence::BundleOpenings;
 use crate::log::entry::verify_entry;
 use crate::log::merkle::TreeSize;
 use crate::log::merkle::{leaf_hash, verify_inclusion, Hash};
@@ -37,7 +45,7 @@ use crate::pb;
 use crate::projection::Registry;
 use crate::source::{LogSource, ProofSource};
 
-pub const FORMAT: &str = "peerreg-credential-proof/v1";
+pub const FORMAT: &str = "peerreg-credential-proof/v2";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +56,18 @@ pub struct ProofFile {
     pub verifier_key: String,
     pub checkpoint: String,
     pub entries: Vec<ProofEntry>,
+    #[serde(default)]
+    pub openings: Vec<ProofOpening>,
+}
+
+/// An opening, as the file carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofOpening {
+    pub opening: String,
+    pub tag: String,
+    pub kind: u32,
+    pub body: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +82,9 @@ pub struct ProofEntry {
 #[derive(Clone, Debug)]
 pub struct VerifiedProof {
     pub credential: Credential,
+    /// The holder's name at issue, bound by the issue's holder commitment
+    /// (`None` when the file opens no holder).
+    pub holder_name: Option<String>,
     pub checkpoint: Checkpoint,
     /// True when no key was pinned and the file's own key was trusted.
     pub self_asserted_key: bool,
@@ -90,7 +113,32 @@ impl ProofFile {
                     inclusion_proof: e.inclusion_proof.iter().map(|h| BASE64.encode(h)).collect(),
                 })
                 .collect(),
+            openings: proof
+                .openings
+                .into_iter()
+                .map(|o| ProofOpening {
+                    opening: BASE64.encode(o.opening),
+                    tag: BASE64.encode(o.tag),
+                    kind: o.kind,
+                    body: BASE64.encode(o.body),
+                })
+                .collect(),
         }
+    }
+
+    /// The openings the file carries, checked for form.
+    fn openings(&self) -> Result<BundleOpenings> {
+        let decode = |text: &str| BASE64.decode(text).map_err(|_| bad("an opening is not base64"));
+        let mut wire = Vec::with_capacity(self.openings.len());
+        for o in &self.openings {
+            wire.push(pb::RecordOpening {
+                opening: decode(&o.opening)?,
+                tag: decode(&o.tag)?,
+                kind: o.kind,
+                body: decode(&o.body)?,
+            });
+        }
+        Ok(BundleOpenings::new(&wire))
     }
 
     pub fn to_json(&self) -> Result<String> {
@@ -123,7 +171,9 @@ pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<Verifie
     let own = NoteVerifier::parse(&file.verifier_key).map_err(bad)?;
     let verifier = pinned.unwrap_or(&own);
     let checkpoint = Checkpoint::open(file.checkpoint.as_bytes(), verifier).map_err(bad)?;
+    let openings = file.openings()?;
     let mut registry = Registry::default();
+    let mut holder_name = None;
     let mut previous: Option<u64> = None;
     for proven in &file.entries {
         if previous.is_some_and(|p| proven.index <= p) {
@@ -148,12 +198,11 @@ pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<Verifie
             return Err(bad(format!("entry {} is not in the signed tree", proven.index)));
         }
         let event = verify_entry(proven.index, &entry, verifier, &file.state).map_err(bad)?;
-        let fact = event
-            .body
-            .as_ref()
-            .map(Fact::from_body)
-            .transpose()?
-            .ok_or_else(|| bad("an entry has no event"))?;
+        let body = event.body.ok_or_else(|| bad("an entry has no event"))?;
+        let fact = unseal(body, &openings).map_err(bad)?;
+        if let Fact::CredentialIssued(issue) = &fact {
+            holder_name = (!issue.holder_name.is_empty()).then(|| issue.holder_name.clone());
+        }
         let about = match &fact {
             Fact::CredentialIssued(issue) => issue.credential_number.as_str(),
             Fact::CredentialRenewed { .. } | Fact::DisciplinaryAction { .. } | Fact::CredentialReinstated { .. } => {
@@ -172,6 +221,7 @@ pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<Verifie
         .ok_or_else(|| bad("the credential's issue is not in the proof"))?;
     Ok(VerifiedProof {
         credential,
+        holder_name,
         checkpoint,
         self_asserted_key: pinned.is_none(),
     })
@@ -213,8 +263,12 @@ pub fn describe(file: &ProofFile, verified: &VerifiedProof, date: NaiveDate) -> 
     } else {
         "the pinned verifier key"
     };
+    let holder = match &verified.holder_name {
+        Some(name) => format!(" held by {name} (bound by the holder commitment)"),
+        None => " (the file does not open its holder)".to_string(),
+    };
     format!(
-        "VALID PROOF: {} credential {}: {} on {date} (issued {}, expires {}); {} signed entries proven in the checkpoint of size {}, checked with {key}",
+        "VALID PROOF: {} credential {}{holder}: {} on {date} (issued {}, expires {}); {} signed entries proven in the checkpoint of size {}, checked with {key}",
         file.state,
         file.credential_number,
         verified.status_on(date).as_str().to_uppercase(),

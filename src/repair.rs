@@ -7,16 +7,25 @@
 //!
 //! The new store is built beside the old one (`log.repair`) and swapped in only
 //! when complete; the damaged store is kept as `log.damaged-<unix time>`.
+//!
+//! A repair rebuilds the *log* only. The private store (`private/`: openings,
+//! bodies, each person's key) is in no mirror, by design (DESIGN.md §8), so it
+//! cannot be rebuilt from one: a repair refuses to start without it, and
+//! refuses to finish when it lacks records the log commits to (a backup older
+//! than the log), naming how many, rather than leave a registry that silently
+//! lost people's records.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::ledger::{checkpoint_path, snapshot_path, store_path};
-use crate::log::entry::verify_entry;
+use crate::ledger::{checkpoint_path, references, snapshot_path, store_path};
+use crate::log::entry::{decode_entry, verify_entry};
 use crate::log::merkle::{leaf_hash, verify_consistency, Frontier, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::pb;
 use crate::source::LogSource;
 use crate::store::{files, CommitBatch, Store};
+use crate::vault::{vault_path, Vault};
 
 /// Entries written per commit while rebuilding.
 const REPAIR_CHUNK: usize = 1024;
@@ -82,6 +91,9 @@ async fn rebuild(
             let event = verify_entry(index, &entry, verifier, state)
                 .map_err(|e| Error::DataLoss(format!("the source served a bad entry: {e}")))?;
             batch.hashes.extend(frontier.push(leaf_hash(&entry)));
+            for reference in references(event.body.as_ref()) {
+                batch.tags.push((reference.tag, index));
+            }
             batch.event_ids.push((event.event_id, index));
             batch.entries.push((index, entry));
         }
@@ -124,12 +136,22 @@ pub async fn repair(
     state: &str,
     source: &dyn LogSource,
 ) -> Result<RepairReport> {
+    let vault_dir = vault_path(data_dir);
+    if !Vault::exists(&vault_dir) {
+        return Err(Error::FailedPrecondition(format!(
+            "{} is missing: a mirror holds the log but never the private records (names, training, exams, \
+             consents), so a repair cannot bring them back. Restore the private store from its backup into \
+             that directory, then repair again",
+            vault_dir.display()
+        )));
+    }
     let (checkpoint, note) = target(data_dir, verifier, source).await?;
     let building = data_dir.join("log.repair");
     if building.exists() {
         std::fs::remove_dir_all(&building).map_err(|e| Error::Internal(format!("{}: {e}", building.display())))?;
     }
     build_store(&building, source, verifier, state, &checkpoint, &note).await?;
+    check_private_records(&building, &Vault::open(&vault_dir)?, checkpoint.size)?;
     let damaged_store = swap_in(data_dir, &building)?;
     files::write_atomic(&checkpoint_path(data_dir), &note, files::Mode::Readable)?;
     let _ = std::fs::remove_file(snapshot_path(data_dir));
@@ -138,6 +160,41 @@ pub async fn repair(
         checkpoint,
         damaged_store,
     })
+}
+
+/// Refuses a rebuilt log whose committed records the private store cannot
+/// open, unless a later notice expunged them.
+fn check_private_records(store_dir: &Path, vault: &Vault, size: u64) -> Result<()> {
+    let store = Store::open(store_dir)?;
+    let mut committed = Vec::new();
+    let mut expunged = std::collections::HashSet::new();
+    for start in (0..size).step_by(REPAIR_CHUNK) {
+        for (index, entry) in (start..).zip(store.entries(start, size.min(start + REPAIR_CHUNK as u64))?) {
+            let (_, event) = decode_entry(index, &entry).map_err(|e| Error::DataLoss(e.to_string()))?;
+            if let Some(pb::event::Body::RecordsExpunged(notice)) = &event.body {
+                expunged.extend(notice.indices.iter().copied());
+            }
+            committed.extend(
+                references(event.body.as_ref())
+                    .into_iter()
+                    .map(|r| (index, r.commitment)),
+            );
+        }
+    }
+    let mut missing = 0u64;
+    for (index, commitment) in committed {
+        if !expunged.contains(&index) && vault.record(&commitment)?.is_none() {
+            missing += 1;
+        }
+    }
+    if missing > 0 {
+        return Err(Error::DataLoss(format!(
+            "the private store lacks {missing} records the log commits to (restored from a backup older than the \
+             log?). Restore a newer backup of {}; the repair changed nothing",
+            vault_path(store_dir.parent().unwrap_or(store_dir)).display()
+        )));
+    }
+    Ok(())
 }
 
 /// Moves the damaged store aside (kept for investigation) and the rebuilt one in.

@@ -41,8 +41,9 @@ pub trait LogSource: Send + Sync {
 
 /// An origin board's node, as a receiving state asks it for evidence.
 pub trait EvidenceSource: Send + Sync {
-    /// The evidence bundle for one credential (unverified).
-    fn evidence(&self, credential_number: String) -> SourceFuture<'_, pb::EvidenceBundle>;
+    /// The evidence bundle for one credential (unverified), asked with a
+    /// signed request (see `evidence::signed_request`).
+    fn evidence(&self, request: pb::GetEvidenceRequest) -> SourceFuture<'_, pb::EvidenceBundle>;
 }
 
 /// A node asked for a fresh portable proof of one credential.

@@ -8,9 +8,9 @@ use common::{TestNode, ADMIN_TOKEN, CLERK_TOKEN};
 use peerreg::pb;
 use peerreg::service::client::NodeClient;
 
-fn command(event_id: &str, body: pb::event::Body) -> pb::BatchCommand {
+fn command(event_id: &str, body: pb::command::Body) -> pb::BatchCommand {
     use pb::batch_command::Body as B;
-    use pb::event::Body;
+    use pb::command::Body;
     let body = match body {
         Body::PeerEnrolled(e) => B::PeerEnrolled(e),
         Body::TrainingCompleted(e) => B::TrainingCompleted(e),

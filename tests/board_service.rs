@@ -6,7 +6,7 @@ mod common;
 
 use common::board::*;
 use common::{rfc9162, TestNode, ADMIN_TOKEN, CLERK_TOKEN};
-use pb::event::Body;
+use pb::command::Body;
 use peerreg::error::Error;
 use peerreg::log::note::Checkpoint;
 use peerreg::pb;

@@ -328,7 +328,7 @@ fn check_log(events: &[pb::Event], acked: &[Ack]) -> HashMap<String, u64> {
                 ack.index
             )),
             Some(&index) => {
-                let expected = pb::event::Body::PeerEnrolled(enrolment(ack.n).event.expect("an event"));
+                let expected = pb::command::Body::PeerEnrolled(enrolment(ack.n).event.expect("an event"));
                 assert_eq!(
                     events[index as usize].body.as_ref(),
                     Some(&expected),

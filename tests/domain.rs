@@ -110,7 +110,7 @@ async fn a_credential_not_renewed_lapses_and_a_late_renewal_revives_it() {
 }
 
 /// Appends `body` expecting a refusal; checks the log did not change.
-async fn refused(ledger: &Ledger, body: peerreg::pb::event::Body) -> Error {
+async fn refused(ledger: &Ledger, body: peerreg::pb::command::Body) -> Error {
     let before = ledger.published();
     let registry = ledger.registry();
     let event_id = format!("refused-{}", before.checkpoint.size);

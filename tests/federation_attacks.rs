@@ -168,7 +168,7 @@ fn doctor(bundle: &mut pb::EvidenceBundle, attack: &Attack, ms: &Ledger) {
             entry.event[at] = b'O';
             let event = pb::Event::decode(entry.event.as_slice()).expect("the altered event still decodes");
             let summary = match event.body {
-                Some(pb::event::Body::DisciplinaryAction(action)) => action.public_summary,
+                Some(pb::command::Body::DisciplinaryAction(action)) => action.public_summary,
                 other => panic!("entry {index} is not the suspension: {other:?}"),
             };
             assert!(summary.contains("Ordered by the board"), "{summary}");

@@ -466,7 +466,7 @@ fn event_from_fields() -> impl Strategy<Value = Vec<u8>> {
         (field_text(), any::<i32>(), field_text(), field_text())
             .prop_map(|(n, kind, on, ends)| {
                 let mut body = bodies::discipline(&n, pb::DisciplineKind::Suspension, &on, &ends);
-                if let pb::event::Body::DisciplinaryAction(action) = &mut body {
+                if let pb::command::Body::DisciplinaryAction(action) = &mut body {
                     action.kind = kind;
                 }
                 body

@@ -336,10 +336,10 @@ async fn one_address_cannot_hold_every_watch_stream() {
 async fn heavily_disciplined(ledger: &Ledger, reprimands: usize) {
     one_credential(ledger).await;
     let summary = "S".repeat(peerreg::domain::fact::SUMMARY_BYTES_MAX);
-    let bodies: Vec<(String, pb::event::Body)> = (0..reprimands)
+    let bodies: Vec<(String, pb::command::Body)> = (0..reprimands)
         .map(|i| {
             let mut body = discipline("MS-00001", pb::DisciplineKind::Reprimand, "2025-01-01", "");
-            if let pb::event::Body::DisciplinaryAction(action) = &mut body {
+            if let pb::command::Body::DisciplinaryAction(action) = &mut body {
                 action.public_summary = summary.clone();
             }
             (format!("reprimand-{i}"), body)

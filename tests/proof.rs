@@ -185,10 +185,10 @@ async fn employer_answers_carry_only_what_is_public() {
         assert!(
             matches!(
                 body,
-                pb::event::Body::CredentialIssued(_)
-                    | pb::event::Body::CredentialRenewed(_)
-                    | pb::event::Body::DisciplinaryAction(_)
-                    | pb::event::Body::CredentialReinstated(_)
+                pb::command::Body::CredentialIssued(_)
+                    | pb::command::Body::CredentialRenewed(_)
+                    | pb::command::Body::DisciplinaryAction(_)
+                    | pb::command::Body::CredentialReinstated(_)
             ),
             "a proof carries only the credential's own events: {body:?}"
         );

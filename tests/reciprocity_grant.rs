@@ -5,7 +5,7 @@ mod common;
 
 use common::board::{enrol, training};
 use common::{options_for, record};
-use pb::event::Body;
+use pb::command::Body;
 use peerreg::ledger::Ledger;
 use peerreg::pb;
 

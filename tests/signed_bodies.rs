@@ -12,7 +12,7 @@ use peerreg::log::entry::sign_event;
 use peerreg::log::merkle::{leaf_hash, Frontier};
 use peerreg::log::note::{Checkpoint, NoteSigner};
 use peerreg::pb;
-use peerreg::pb::event::Body;
+use peerreg::pb::command::Body;
 use prost::Message;
 
 /// Bodies `Fact::from_body` refuses, each of another kind of fault.

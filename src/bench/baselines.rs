@@ -1,6 +1,7 @@
 //! Baselines for the replay benchmark: the same reading and verification a
 //! replay does, with nothing else to do, to say how close a replay comes.
 
+use crate::domain::sealed::NoOpenings;
 use std::path::Path;
 use std::time::Instant;
 
@@ -22,7 +23,7 @@ pub fn decode_log(data_dir: &Path) -> Result<ReplayStats> {
     let size = store.last_entry_index()?.map_or(0, |last| last + 1);
     let started = Instant::now();
     let mut decoded = 0u64;
-    let threads = replay::run(&store, 0, size, &Work::Decode, |chunk| {
+    let threads = replay::run(&store, 0, size, &Work::Decode, &NoOpenings, |chunk| {
         decoded += chunk.count;
         Ok(())
     })?;

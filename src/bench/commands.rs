@@ -237,7 +237,7 @@ async fn import_over_grpc(endpoint: &str, events: usize, in_flight: usize) -> Re
 /// Enrolment `i` as a batch command.
 fn batch_enrolment(i: usize) -> pb::BatchCommand {
     let body = match enrolment(i) {
-        pb::event::Body::PeerEnrolled(e) => Some(pb::batch_command::Body::PeerEnrolled(e)),
+        pb::command::Body::PeerEnrolled(e) => Some(pb::batch_command::Body::PeerEnrolled(e)),
         _ => None,
     };
     pb::BatchCommand {

@@ -303,7 +303,7 @@ pub async fn serve_ledger(ledger: &Ledger) -> Result<String> {
 }
 
 /// An enrolment of peer number `i` (the smallest realistic event).
-pub fn enrolment(i: usize) -> pb::event::Body {
+pub fn enrolment(i: usize) -> pb::command::Body {
     crate::demo::bodies::enrol(&format!("MS-P-{i:08}"), &format!("Peer Number {i}"))
 }
 
@@ -314,7 +314,7 @@ pub async fn fill(
     start: usize,
     count: usize,
     writers: usize,
-    body: fn(usize) -> pb::event::Body,
+    body: fn(usize) -> pb::command::Body,
 ) -> Result<()> {
     let mut tasks = Vec::new();
     for worker in 0..writers.max(1) {

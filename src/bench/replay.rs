@@ -13,6 +13,7 @@
 //! Each rebuild opens the store afresh (sled's cache empty, as after a restart)
 //! and must equal the registry the node kept incrementally.
 
+use crate::vault::{vault_path, Vault};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::ledger::{self, snapshot_path, ReplayStats};
 use crate::log::note::NoteVerifier;
 use crate::pb;
-use crate::pb::event::Body;
+use crate::pb::command::Body;
 use crate::projection::Registry;
 
 /// Peers whose careers advance together, a step per round.
@@ -280,7 +281,8 @@ fn rebuilds(
             Some(previous) => best(previous, decoded),
             None => decoded,
         });
-        let (registry, replayed) = ledger::replay_log(dir, verifier, state, ledger::Checks::None)?;
+        let vault = Vault::open(&vault_path(dir))?;
+        let (registry, replayed) = ledger::replay_log(dir, verifier, state, ledger::Checks::None, &vault)?;
         check(&registry, expected, "the rebuilt registry")?;
         drop(registry);
         replay = Some(match replay {
@@ -303,7 +305,8 @@ fn verified_rebuild(
 ) -> Result<(ReplayStats, ReplayStats)> {
     eprintln!("replay: batch-verifying every signature, then rebuilding re-verifying them");
     let raw = super::baselines::batch_verify_log(dir, verifier)?;
-    let (registry, verified) = ledger::replay_log(dir, verifier, state, ledger::Checks::Signatures)?;
+    let vault = Vault::open(&vault_path(dir))?;
+    let (registry, verified) = ledger::replay_log(dir, verifier, state, ledger::Checks::Signatures, &vault)?;
     check(&registry, expected, "the registry rebuilt with verification")?;
     Ok((raw, verified))
 }

@@ -17,7 +17,7 @@ use crate::domain::vocabulary::hours_to_minutes;
 use crate::error::{Error, Result};
 use crate::pb;
 use crate::service::client::NodeClient;
-use pb::event::Body;
+use pb::command::Body;
 
 /// Where and as whom to connect.
 #[derive(Args, Debug, Clone)]

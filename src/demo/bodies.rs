@@ -1,7 +1,7 @@
 //! Event bodies a board records, built tersely (the demo and tests use them).
 
 use crate::pb;
-use pb::event::Body;
+use pb::command::Body;
 
 pub fn enrol(peer: &str, name: &str) -> Body {
     Body::PeerEnrolled(pb::PeerEnrolled {

@@ -263,7 +263,7 @@ pub async fn close_gaps(demo: &Demo) -> Result<()> {
 /// Step 4: Tennessee grants its own credential by reciprocity, naming the
 /// origin checkpoint the approved evaluation verified.
 pub async fn grant_in_tn(demo: &Demo, approved: &pb::TransferDecision) -> Result<pb::Receipt> {
-    let body = pb::event::Body::CredentialIssued(pb::CredentialIssued {
+    let body = pb::command::Body::CredentialIssued(pb::CredentialIssued {
         peer_id: TN_PEER.into(),
         credential_number: TN_CREDENTIAL.into(),
         credential_type: pb::CredentialType::PeerSupportSpecialist.into(),

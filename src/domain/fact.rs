@@ -91,14 +91,61 @@ pub struct ReciprocityBasis {
     pub origin_checkpoint: Vec<u8>,
 }
 
+/// Consent to disclose a person's record to another state until a date.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub index: u64,
+    pub receiving_state: String,
+    pub until: NaiveDate,
+}
+
+/// A disclosure of a person's record to another state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disclosure {
+    pub index: u64,
+    pub receiving_state: String,
+    pub credential_number: String,
+    pub disclosed_on: NaiveDate,
+    pub checkpoint_size: u64,
+}
+
+/// Why records were expunged (public, in the notice).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExpungementReason {
+    CourtOrder,
+    Statute,
+    PersonRequest,
+    RetentionEnded,
+}
+
+/// Why a record was voided (public, in the notice).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum VoidReason {
+    EnteredInError,
+    Duplicate,
+    WrongPerson,
+}
+
+/// What an expungement command names: a whole person or one entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpungeTarget {
+    Person(String),
+    Record(u64),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Issue {
+    /// Empty when the holder commitment was not opened (a mirror's view).
     pub peer_id: String,
     pub credential_number: String,
     pub credential_type: CredentialType,
     pub issued_on: NaiveDate,
     pub expires_on: NaiveDate,
     pub reciprocity: Option<ReciprocityBasis>,
+    /// The holder's legal name at issue, as the holder commitment binds it
+    /// (empty when it was not opened, and in a command: the writer fills it).
+    #[serde(default)]
+    pub holder_name: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +217,32 @@ pub enum Fact {
         new_verifier_key: String,
     },
     TransferEvaluated(Evaluation),
+    ConsentRecorded {
+        peer_id: String,
+        consent: Consent,
+    },
+    DisclosureRecorded {
+        peer_id: String,
+        disclosure: Disclosure,
+    },
+    /// A private record this reader cannot open (a mirror's view, or an
+    /// opening destroyed by expungement): it changes nothing.
+    Sealed,
+    /// The command to expunge; the log records [`Fact::Expunged`] instead.
+    Expunge {
+        target: ExpungeTarget,
+        reason: ExpungementReason,
+    },
+    /// The public notice: these entries no longer count anywhere.
+    Expunged {
+        indices: Vec<u64>,
+        reason: ExpungementReason,
+    },
+    /// The entry at `index` was entered in error.
+    Voided {
+        index: u64,
+        reason: VoidReason,
+    },
 }
 
 /// What a receiving board decided about a transfer from another state.
@@ -356,11 +429,11 @@ fn experience_kind(value: i32) -> Result<ExperienceKind> {
 /// The one parser of event bodies: what an append checks before it signs, what
 /// a mirror's ingest and every replay read a signed body with. The body's text
 /// is moved into the fact, not copied.
-impl TryFrom<pb::event::Body> for Fact {
+impl TryFrom<pb::command::Body> for Fact {
     type Error = Error;
 
-    fn try_from(body: pb::event::Body) -> Result<Fact> {
-        use pb::event::Body;
+    fn try_from(body: pb::command::Body) -> Result<Fact> {
+        use pb::command::Body;
         match body {
             Body::PeerEnrolled(e) => Ok(Fact::Enrolled {
                 peer_id: identifier("peer_id", e.peer_id)?,
@@ -375,7 +448,7 @@ impl TryFrom<pb::event::Body> for Fact {
             Body::TrainingCompleted(e) => training(e),
             Body::ExperienceRecorded(e) => experience(e),
             Body::ExamRecorded(e) => exam(e),
-            Body::CredentialIssued(e) => issue(e),
+            Body::CredentialIssued(e) => issue(e, true).map(Fact::CredentialIssued),
             Body::ContinuingEducationCompleted(e) => continuing_education(e),
             Body::CredentialRenewed(e) => renewal(e),
             Body::DisciplinaryAction(e) => discipline(e),
@@ -391,6 +464,88 @@ impl TryFrom<pb::event::Body> for Fact {
                 new_verifier_key: text("new_verifier_key", e.new_verifier_key, 512)?,
             }),
             Body::TransferEvaluated(e) => evaluation(e).map(Fact::TransferEvaluated),
+            Body::ConsentRecorded(e) => Ok(Fact::ConsentRecorded {
+                peer_id: identifier("peer_id", e.peer_id)?,
+                consent: Consent {
+                    index: 0,
+                    receiving_state: super::states::parse_state(&e.receiving_state)?,
+                    until: date("until", &e.until)?,
+                },
+            }),
+            Body::DisclosureRecorded(e) => Ok(Fact::DisclosureRecorded {
+                peer_id: identifier("peer_id", e.peer_id)?,
+                disclosure: Disclosure {
+                    index: 0,
+                    receiving_state: super::states::parse_state(&e.receiving_state)?,
+                    credential_number: identifier("credential_number", e.credential_number)?,
+                    disclosed_on: date("disclosed_on", &e.disclosed_on)?,
+                    checkpoint_size: e.checkpoint_size,
+                },
+            }),
+            Body::Expunge(e) => expunge(e),
+            Body::Void(e) => Ok(Fact::Voided {
+                index: e.index,
+                reason: void_reason(e.reason)?,
+            }),
+        }
+    }
+}
+
+fn expunge(e: pb::ExpungeCommand) -> Result<Fact> {
+    use pb::expunge_command::Target;
+    let target = match e.target {
+        Some(Target::PeerId(peer_id)) => ExpungeTarget::Person(identifier("peer_id", peer_id)?),
+        Some(Target::Index(index)) => ExpungeTarget::Record(index),
+        None => return Err(invalid("target", "is required: a peer id or a log index")),
+    };
+    Ok(Fact::Expunge {
+        target,
+        reason: expungement_reason(e.reason)?,
+    })
+}
+
+pub fn expungement_reason(value: i32) -> Result<ExpungementReason> {
+    match pb::ExpungementReason::try_from(value) {
+        Ok(pb::ExpungementReason::CourtOrder) => Ok(ExpungementReason::CourtOrder),
+        Ok(pb::ExpungementReason::Statute) => Ok(ExpungementReason::Statute),
+        Ok(pb::ExpungementReason::PersonRequest) => Ok(ExpungementReason::PersonRequest),
+        Ok(pb::ExpungementReason::RetentionEnded) => Ok(ExpungementReason::RetentionEnded),
+        Ok(pb::ExpungementReason::Unspecified) | Err(_) => Err(invalid(
+            "reason",
+            format!("must be court order, statute, person request or retention ended, got {value}"),
+        )),
+    }
+}
+
+pub fn void_reason(value: i32) -> Result<VoidReason> {
+    match pb::VoidReason::try_from(value) {
+        Ok(pb::VoidReason::EnteredInError) => Ok(VoidReason::EnteredInError),
+        Ok(pb::VoidReason::Duplicate) => Ok(VoidReason::Duplicate),
+        Ok(pb::VoidReason::WrongPerson) => Ok(VoidReason::WrongPerson),
+        Ok(pb::VoidReason::Unspecified) | Err(_) => Err(invalid(
+            "reason",
+            format!("must be entered in error, duplicate or wrong person, got {value}"),
+        )),
+    }
+}
+
+impl From<ExpungementReason> for pb::ExpungementReason {
+    fn from(reason: ExpungementReason) -> pb::ExpungementReason {
+        match reason {
+            ExpungementReason::CourtOrder => pb::ExpungementReason::CourtOrder,
+            ExpungementReason::Statute => pb::ExpungementReason::Statute,
+            ExpungementReason::PersonRequest => pb::ExpungementReason::PersonRequest,
+            ExpungementReason::RetentionEnded => pb::ExpungementReason::RetentionEnded,
+        }
+    }
+}
+
+impl From<VoidReason> for pb::VoidReason {
+    fn from(reason: VoidReason) -> pb::VoidReason {
+        match reason {
+            VoidReason::EnteredInError => pb::VoidReason::EnteredInError,
+            VoidReason::Duplicate => pb::VoidReason::Duplicate,
+            VoidReason::WrongPerson => pb::VoidReason::WrongPerson,
         }
     }
 }
@@ -398,7 +553,7 @@ impl TryFrom<pb::event::Body> for Fact {
 impl Fact {
     /// Parses and checks the form of one event body (a copy of it: see the
     /// [`TryFrom`] implementation, which takes the body).
-    pub fn from_body(body: &pb::event::Body) -> Result<Fact> {
+    pub fn from_body(body: &pb::command::Body) -> Result<Fact> {
         Fact::try_from(body.clone())
     }
 
@@ -410,13 +565,20 @@ impl Fact {
             | Fact::TrainingCompleted { peer_id, .. }
             | Fact::ExperienceRecorded { peer_id, .. }
             | Fact::ExamRecorded { peer_id, .. }
-            | Fact::ContinuingEducationCompleted { peer_id, .. } => peer_id,
+            | Fact::ContinuingEducationCompleted { peer_id, .. }
+            | Fact::ConsentRecorded { peer_id, .. }
+            | Fact::DisclosureRecorded { peer_id, .. } => peer_id,
             Fact::CredentialIssued(issue) => &issue.credential_number,
             Fact::CredentialRenewed { credential_number, .. }
             | Fact::DisciplinaryAction { credential_number, .. }
             | Fact::CredentialReinstated { credential_number, .. } => credential_number,
             Fact::SigningKeyRotated { new_verifier_key } => new_verifier_key,
             Fact::TransferEvaluated(evaluation) => &evaluation.origin_credential_number,
+            Fact::Expunge {
+                target: ExpungeTarget::Person(peer_id),
+                ..
+            } => peer_id,
+            Fact::Sealed | Fact::Expunge { .. } | Fact::Expunged { .. } | Fact::Voided { .. } => "",
         }
     }
 }
@@ -580,7 +742,9 @@ fn evaluation(e: pb::TransferEvaluated) -> Result<Evaluation> {
     })
 }
 
-fn issue(e: pb::CredentialIssued) -> Result<Fact> {
+/// A credential's issue. `holder_known` is false when reading a public entry
+/// whose holder commitment this reader cannot open: the peer id is then empty.
+pub fn issue(e: pb::CredentialIssued, holder_known: bool) -> Result<Issue> {
     let issued_on = date("issued_on", &e.issued_on)?;
     let expires_on = date("expires_on", &e.expires_on)?;
     if expires_on <= issued_on {
@@ -607,14 +771,19 @@ fn issue(e: pb::CredentialIssued) -> Result<Fact> {
             },
         }),
     };
-    Ok(Fact::CredentialIssued(Issue {
-        peer_id: identifier("peer_id", e.peer_id)?,
+    Ok(Issue {
+        peer_id: if holder_known {
+            identifier("peer_id", e.peer_id)?
+        } else {
+            String::new()
+        },
         credential_number: identifier("credential_number", e.credential_number)?,
         credential_type: credential_type(e.credential_type)?,
         issued_on,
         expires_on,
         reciprocity,
-    }))
+        holder_name: String::new(),
+    })
 }
 
 fn continuing_education(e: pb::ContinuingEducationCompleted) -> Result<Fact> {

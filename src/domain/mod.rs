@@ -7,6 +7,7 @@
 //! - [`records`]: a peer's and a credential's replayed record.
 //! - [`status`]: a credential's status on any date, and its precedence.
 //! - [`requirements`]: the gaps between a record and a profile.
+//! - [`sealed`]: a command sealed into its public body and private record, and read back.
 //! - [`rules`]: which facts may be appended now.
 //! - [`reciprocity`]: whether a peer certified elsewhere may transfer here.
 //! - [`states`]: the jurisdiction codes a node may serve or trust.
@@ -21,6 +22,7 @@ pub mod reciprocity;
 pub mod records;
 pub mod requirements;
 pub mod rules;
+pub mod sealed;
 pub mod states;
 pub mod status;
 pub mod vocabulary;

@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::fact::{
-    ContinuingEducation, CredentialType, Discipline, Evaluation, Exam, Experience, ReciprocityBasis, Reinstatement,
-    Renewal, Training,
+    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Exam, Experience,
+    ReciprocityBasis, Reinstatement, Renewal, Training, VoidReason,
 };
 
 /// The records a registry holds, as `rules` reads them. Implemented by
@@ -16,6 +16,23 @@ pub trait Records {
     fn credential(&self, number: &str) -> Option<&Credential>;
     /// The latest evaluation of another state's credential, if any.
     fn evaluation(&self, origin_state: &str, number: &str) -> Option<&Evaluation>;
+    /// What the entry at `index` is a record of, while it still counts.
+    fn record_at(&self, index: u64) -> Option<RecordAt>;
+}
+
+/// What a log entry is a record of (for voiding and expunging it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordAt {
+    /// The enrolment of a peer.
+    Enrolment(String),
+    /// Another private record of a peer.
+    PeerRecord(String),
+    /// The issue of a credential (removing it removes the credential).
+    Issue(String),
+    /// A later event of a credential.
+    CredentialEvent(String),
+    /// A transfer evaluation.
+    Evaluation,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +49,23 @@ pub struct Peer {
     pub credentials: Vec<String>,
     /// Log indices of every event about this peer (not their credentials').
     pub events: Vec<u64>,
+    /// What §8 added to a peer's record: kept apart so that the snapshot
+    /// encodes it as one serde value.
+    pub extras: PeerExtras,
+}
+
+/// Names, consents, disclosures and voided entries of a peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerExtras {
+    /// Every legal name with the entry that set it, the enrolment's first;
+    /// `Peer::legal_name` is the last (kept for voiding a name change).
+    pub names: Vec<(u64, String)>,
+    pub consents: Vec<Consent>,
+    pub disclosures: Vec<Disclosure>,
+    /// Entries voided as entered in error: (entry, reason, the voiding entry).
+    pub voided: Vec<(u64, VoidReason, u64)>,
+    /// Single records expunged from the record: (entry, the notice).
+    pub expunged: Vec<(u64, u64)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +85,15 @@ pub struct Credential {
 }
 
 impl Peer {
+    /// The consent in force for `state` on `date`, if any.
+    pub fn consent_for(&self, state: &str, date: NaiveDate) -> Option<&Consent> {
+        self.extras
+            .consents
+            .iter()
+            .rev()
+            .find(|c| c.receiving_state == state && c.until >= date)
+    }
+
     /// Minutes of training completed on or before `date`, in total.
     pub fn training_minutes(&self, date: NaiveDate) -> u64 {
         self.trainings

@@ -10,9 +10,9 @@
 
 use chrono::NaiveDate;
 
-use super::fact::{Fact, Issue, ReciprocityBasis, TransferOutcome};
+use super::fact::{ExpungeTarget, Fact, Issue, ReciprocityBasis, TransferOutcome};
 use super::profile::RequirementProfile;
-use super::records::{Credential, Peer, Records};
+use super::records::{Credential, Peer, RecordAt, Records};
 use super::requirements::{ce_gaps, ce_window_start, describe, initial_gaps};
 use super::status::Status;
 use crate::error::{Error, Result};
@@ -140,7 +140,50 @@ pub fn check(registry: &impl Records, profile: &RequirementProfile, fact: &Fact,
                 None => Ok(()),
             }
         }
+        Fact::ConsentRecorded { peer_id, consent } => {
+            peer(registry, peer_id)?;
+            if consent.receiving_state == profile.state {
+                return Err(refuse(format!(
+                    "a consent names another state to disclose to, not this one ({})",
+                    profile.state
+                )));
+            }
+            if consent.until < today {
+                return Err(Error::InvalidArgument(format!(
+                    "until ({}) has passed (today is {today}): a consent must run to today or later",
+                    consent.until
+                )));
+            }
+            Ok(())
+        }
+        Fact::DisclosureRecorded { peer_id, .. } => peer(registry, peer_id).map(|_| ()),
+        Fact::Expunge { target, .. } => match target {
+            ExpungeTarget::Person(peer_id) => peer(registry, peer_id).map(|_| ()),
+            ExpungeTarget::Record(index) => match registry.record_at(*index) {
+                Some(RecordAt::Enrolment(peer_id)) => Err(refuse(format!(
+                    "entry {index} is the enrolment of {peer_id:?}: expunge the whole person by peer id instead"
+                ))),
+                Some(_) => Ok(()),
+                None => Err(not_a_record(*index)),
+            },
+        },
+        Fact::Voided { index, .. } => match registry.record_at(*index) {
+            Some(RecordAt::Enrolment(peer_id)) => Err(refuse(format!(
+                "entry {index} is the enrolment of {peer_id:?}; an enrolment cannot be voided (expunge the person, or void their records one by one)"
+            ))),
+            Some(_) => Ok(()),
+            None => Err(not_a_record(*index)),
+        },
+        Fact::Expunged { .. } | Fact::Sealed => Err(Error::InvalidArgument(
+            "expungement notices and sealed records are written by the node, not sent as commands".into(),
+        )),
     }
+}
+
+fn not_a_record(index: u64) -> Error {
+    Error::NotFound(format!(
+        "entry {index} is not a record that counts in this registry (unknown, a notice, or already voided or expunged)"
+    ))
 }
 
 /// Reciprocity is between states: a basis or an evaluation naming this state is a mistake.

@@ -69,7 +69,11 @@ pub async fn evaluate_transfer(
     };
     let partner = federation.partner(&origin_state)?;
     partner.ensure_not_blocked()?;
-    let bundle = partner.node().await?.evidence(number.clone()).await?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let signed = evidence::signed_request(own, &origin_state, &number, now)?;
+    let bundle = partner.node().await?.evidence(signed).await?;
     let (decision, verified) = match evidence::verify(&bundle, partner.verifier(), &origin_state, &number) {
         Err(reasons) => (Decision::denied(reasons), None),
         Ok(verified) => {
@@ -140,7 +144,7 @@ async fn check_against_copy(
         );
         return Err(partner.record_equivocation(&copy, detail, proof));
     }
-    let expected = evidence::holder_indices(&copy.registry(), &verified.holder.peer_id);
+    let expected = evidence::expected_indices(&copy, verified)?;
     let missing = evidence::missing(&expected, verified);
     if missing.is_empty() {
         return Ok(None);
@@ -168,15 +172,14 @@ fn event_kind(copy: &Ledger, index: u64) -> String {
         .and_then(|entries| entries.into_iter().next())
         .and_then(|bytes| crate::log::entry::decode_entry(index, &bytes).ok())
         .and_then(|(_, event)| event.body);
+    // A private record's kind is inside its commitment: the copy cannot say.
     match body {
-        Some(pb::event::Body::DisciplinaryAction(_)) => "a disciplinary action".into(),
-        Some(pb::event::Body::CredentialReinstated(_)) => "a reinstatement".into(),
+        Some(pb::event::Body::DisciplineImposed(_)) => "a disciplinary action".into(),
+        Some(pb::event::Body::ReinstatementGranted(_)) => "a reinstatement".into(),
         Some(pb::event::Body::CredentialRenewed(_)) => "a renewal".into(),
-        Some(pb::event::Body::CredentialIssued(_)) => "a credential issue".into(),
-        Some(pb::event::Body::TrainingCompleted(_)) => "a training record".into(),
-        Some(pb::event::Body::ExamRecorded(_)) => "an exam result".into(),
-        Some(pb::event::Body::ContinuingEducationCompleted(_)) => "continuing education".into(),
-        Some(_) => "a record".into(),
+        Some(pb::event::Body::CredentialGranted(_)) => "a credential issue".into(),
+        Some(pb::event::Body::Record(_)) => "a committed record".into(),
+        Some(_) => "a notice".into(),
         None => "an event".into(),
     }
 }
@@ -217,7 +220,7 @@ async fn record(
     };
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let event_id = format!("transfer/{origin_state}/{number}/{nanos}");
-    let receipt = own.append(event_id, pb::event::Body::TransferEvaluated(body)).await?;
+    let receipt = own.append(event_id, pb::command::Body::TransferEvaluated(body)).await?;
     Ok(TransferResult {
         decision,
         origin_checkpoint,

@@ -22,17 +22,20 @@ use tokio::sync::mpsc;
 
 use chrono::NaiveDate;
 
+use super::private::{self, NodeKeys, People};
 use super::{checkpoint_path, replay, AppendRequest, Published, Receipt, Shared};
+use crate::domain::commitment::Bytes32;
 use crate::domain::fact::Fact;
 use crate::domain::rules;
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::log::entry::{decode_entry, sign_event};
+use crate::log::entry::sign_event;
 use crate::log::merkle::{leaf_hash, Frontier};
 use crate::log::note::{Checkpoint, NoteSigner};
 use crate::pb;
 use crate::projection::Registry;
 use crate::store::{files, CommitBatch, StoreError};
+use crate::vault::{Vault, VaultBatch};
 
 /// What only the writer holds: the key, the tree's right edge and its own
 /// working copy of the registry (ahead of the read view during a batch).
@@ -40,6 +43,10 @@ pub(super) struct Writer {
     pub signer: NoteSigner,
     pub frontier: Frontier,
     pub registry: Registry,
+    /// The node's private store (DESIGN.md §8) and what the writer keeps of it.
+    pub vault: Vault,
+    pub keys: NodeKeys,
+    pub people: People,
     /// A signed batch an I/O error kept from becoming durable; `frontier` and
     /// `registry` already include it, the read view does not.
     pub unpublished: Option<Unpublished>,
@@ -48,6 +55,13 @@ pub(super) struct Writer {
 /// A signed batch waiting to be made durable and published.
 pub(super) struct Unpublished {
     writes: CommitBatch,
+    /// The batch's private records and erasures, made durable before the log.
+    private: VaultBatch,
+    /// True once the vault holds `private` durably.
+    private_stored: bool,
+    /// True when the batch expunged something: the snapshot, which holds the
+    /// registry in clear, is rewritten at once.
+    expunges: bool,
     published: Published,
     /// True once the store holds the batch durably (only the file is missing).
     stored: bool,
@@ -111,10 +125,13 @@ enum Outcome {
     Refused(Error),
 }
 
-/// The writes of one batch being built, and the event ids it already holds.
+/// The writes of one batch being built, and the event ids it already holds
+/// (keyed hashes, with their command's fingerprint).
 struct Pending {
     writes: CommitBatch,
-    event_ids: HashMap<String, (u64, Vec<u8>)>,
+    private: VaultBatch,
+    event_ids: HashMap<String, (u64, Bytes32)>,
+    expunges: bool,
 }
 
 fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
@@ -128,7 +145,9 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
     let today = shared.clock.today();
     let mut pending = Pending {
         writes: CommitBatch::default(),
+        private: VaultBatch::default(),
         event_ids: HashMap::new(),
+        expunges: false,
     };
     let outcomes: Vec<Outcome> = batch
         .iter()
@@ -137,7 +156,7 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
     let published = if pending.writes.entries.is_empty() {
         Ok(shared.published.borrow().clone())
     } else {
-        publish(shared, writer, pending.writes)
+        publish(shared, writer, pending)
     };
     match &published {
         Ok(published) => make_visible(shared, writer, published),
@@ -167,15 +186,6 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
     }
 }
 
-/// Encoding of a body alone, to compare a retried append with the original.
-fn body_bytes(body: &pb::event::Body) -> Vec<u8> {
-    pb::Event {
-        body: Some(body.clone()),
-        ..Default::default()
-    }
-    .encode_to_vec()
-}
-
 fn sequence(
     shared: &Shared,
     writer: &mut Writer,
@@ -183,62 +193,112 @@ fn sequence(
     pending: &mut Pending,
     request: &AppendRequest,
 ) -> Outcome {
-    let body = body_bytes(&request.body);
-    match find_event_id(shared, pending, &request.event_id) {
+    let event_id = writer.keys.event_id(&request.event_id);
+    let fingerprint = writer.keys.fingerprint(&request.body);
+    match find_event_id(shared, writer, pending, &event_id) {
         Err(error) => return Outcome::Refused(error),
-        Ok(Some((index, original))) if original == body => return Outcome::Duplicate(index),
+        Ok(Some((index, original))) if original == Some(fingerprint) => return Outcome::Duplicate(index),
         Ok(Some((index, _))) => {
             return Outcome::Refused(Error::AlreadyExists(format!(
-                "event_id {:?} was already used for a different event (entry {index}); use a new event_id",
-                request.event_id
+                "event_id {} was already used for a different event (entry {index}); use a new event_id",
+                limits::quote(&request.event_id)
             )))
         }
         Ok(None) => {}
     }
-    let fact = match Fact::from_body(&request.body) {
-        Ok(fact) => fact,
-        Err(error) => return Outcome::Refused(error),
-    };
-    if let Err(error) = rules::check(&writer.registry, &shared.profile, &fact, today) {
-        return Outcome::Refused(error);
+    match seal_and_sign(shared, writer, today, pending, request, &event_id) {
+        Ok((index, entry, fact)) => {
+            pending.writes.hashes.extend(writer.frontier.push(leaf_hash(&entry)));
+            writer.registry.apply(index, &fact);
+            pending.expunges |= matches!(fact, Fact::Expunged { .. });
+            pending.writes.entries.push((index, entry));
+            pending.writes.event_ids.push((event_id.clone(), index));
+            pending
+                .private
+                .fingerprints
+                .push((event_id_bytes(&event_id), fingerprint));
+            pending.event_ids.insert(event_id, (index, fingerprint));
+            Outcome::Appended(index)
+        }
+        Err(error) => Outcome::Refused(error),
     }
+}
+
+/// The keyed hash of an event id as the vault keys it (its 32 bytes).
+fn event_id_bytes(event_id: &str) -> Bytes32 {
+    let mut bytes = [0u8; 32];
+    if hex::decode_to_slice(event_id, &mut bytes).is_err() {
+        unreachable!("event ids in the log are always 64 hex digits made by NodeKeys::event_id");
+    }
+    bytes
+}
+
+/// Checks the command against the registry, seals it and signs its entry.
+/// Nothing is added to the batch unless all of it succeeds.
+fn seal_and_sign(
+    shared: &Shared,
+    writer: &mut Writer,
+    today: NaiveDate,
+    pending: &mut Pending,
+    request: &AppendRequest,
+    event_id: &str,
+) -> Result<(u64, Vec<u8>, Fact)> {
+    let fact = Fact::from_body(&request.body)?;
+    rules::check(&writer.registry, &shared.profile, &fact, today)?;
+    let context = private::Context {
+        vault: &writer.vault,
+        store: &shared.store,
+        registry: &writer.registry,
+    };
+    let prepared = private::prepare(&context, &mut writer.people, &request.body, fact)?;
     let index = writer.frontier.size();
     let event = pb::Event {
         state: shared.state.clone(),
         index,
-        event_id: request.event_id.clone(),
+        event_id: event_id.to_string(),
         recorded_at: Some(prost_types::Timestamp::from(shared.clock.now())),
-        body: Some(request.body.clone()),
+        body: Some(prepared.sealed.public),
     };
     let entry = sign_event(&event, &writer.signer).encode_to_vec();
     if entry.len() > limits::ENTRY_BYTES_MAX {
-        return Outcome::Refused(Error::ResourceExhausted(format!(
+        return Err(Error::ResourceExhausted(format!(
             "the event is {} bytes encoded; entries are limited to {} bytes",
             entry.len(),
             limits::ENTRY_BYTES_MAX
         )));
     }
-    pending.writes.hashes.extend(writer.frontier.push(leaf_hash(&entry)));
-    writer.registry.apply(index, &fact);
-    pending.writes.entries.push((index, entry));
-    pending.writes.event_ids.push((request.event_id.clone(), index));
-    pending.event_ids.insert(request.event_id.clone(), (index, body));
-    Outcome::Appended(index)
+    let mut private = prepared.erasures;
+    for erased in &private.erase_people {
+        writer.people.forget(erased);
+    }
+    if let Some((person, k_subject, next_seq, created)) = prepared.owner {
+        writer.people.advance(person, k_subject, next_seq);
+        private.new_people.extend(created.map(|secrets| (person, secrets)));
+        if let Some(opened) = prepared.sealed.private {
+            pending.writes.tags.push((opened.tag, index));
+            private.records.push((person, opened.commitment(), opened));
+        }
+    }
+    private::merge(&mut pending.private, private);
+    Ok((index, entry, prepared.fact))
 }
 
-/// The index and body bytes an `event_id` already has, in this batch or the log.
-fn find_event_id(shared: &Shared, pending: &Pending, event_id: &str) -> Result<Option<(u64, Vec<u8>)>> {
-    if let Some(found) = pending.event_ids.get(event_id) {
-        return Ok(Some(found.clone()));
+/// The index an event id (its keyed hash) already has, in this batch or the
+/// log, with its command's fingerprint (`None` when the vault lost it).
+fn find_event_id(
+    shared: &Shared,
+    writer: &Writer,
+    pending: &Pending,
+    event_id: &str,
+) -> Result<Option<(u64, Option<Bytes32>)>> {
+    if let Some((index, fingerprint)) = pending.event_ids.get(event_id) {
+        return Ok(Some((*index, Some(*fingerprint))));
     }
     let Some(index) = shared.store.event_index(event_id).map_err(|e| shared.damaged(e))? else {
         return Ok(None);
     };
-    let entries = shared.verified_entries(index, index + 1)?;
-    let (_, event) = decode_entry(index, &entries[0])
-        .map_err(|e| shared.halt(format!("event id {event_id:?} points at an unreadable entry: {e}")))?;
-    let body = event.body.map(|b| body_bytes(&b)).unwrap_or_default();
-    Ok(Some((index, body)))
+    let fingerprint = writer.vault.fingerprint(&event_id_bytes(event_id))?;
+    Ok(Some((index, fingerprint)))
 }
 
 /// Whether a new batch may be sequenced: not after a halt, and not while a
@@ -277,7 +337,13 @@ fn make_visible(shared: &Shared, writer: &Writer, published: &Published) {
 }
 
 /// Signs the checkpoint for the extended tree, commits durably, publishes.
-fn publish(shared: &Shared, writer: &mut Writer, mut writes: CommitBatch) -> Result<Published> {
+fn publish(shared: &Shared, writer: &mut Writer, pending: Pending) -> Result<Published> {
+    let Pending {
+        mut writes,
+        private,
+        expunges,
+        ..
+    } = pending;
     let checkpoint = Checkpoint {
         origin: writer.signer.verifier().name().to_string(),
         size: writer.frontier.size(),
@@ -295,6 +361,9 @@ fn publish(shared: &Shared, writer: &mut Writer, mut writes: CommitBatch) -> Res
     };
     let kept = Unpublished {
         writes,
+        private,
+        private_stored: false,
+        expunges,
         published: published.clone(),
         stored: false,
         attempts: 0,
@@ -309,11 +378,16 @@ fn publish(shared: &Shared, writer: &mut Writer, mut writes: CommitBatch) -> Res
 /// the batch is kept in `writer.unpublished` for a retry; on anything else the
 /// ledger halts, since the store may then hold something it cannot vouch for.
 fn make_durable(shared: &Shared, writer: &mut Writer, mut kept: Unpublished) -> Result<()> {
-    match write_batch(shared, &mut kept) {
+    match write_batch(shared, &writer.vault, &mut kept) {
         Ok(()) => {
             shared.commits.fetch_add(1, Ordering::Relaxed);
             if kept.attempts > 0 {
                 make_visible(shared, writer, &kept.published);
+            }
+            if kept.expunges {
+                // The snapshot holds the registry as it was: replace it now,
+                // so no file keeps what was expunged (DESIGN.md §8).
+                replay::write_snapshot(&shared.store, &shared.data_dir, &writer.registry);
             }
             Ok(())
         }
@@ -332,7 +406,14 @@ fn make_durable(shared: &Shared, writer: &mut Writer, mut kept: Unpublished) -> 
     }
 }
 
-fn write_batch(shared: &Shared, kept: &mut Unpublished) -> Result<(), StoreError> {
+fn write_batch(shared: &Shared, vault: &Vault, kept: &mut Unpublished) -> Result<(), StoreError> {
+    if !kept.private_stored {
+        if kept.attempts > 0 {
+            vault.reopen()?;
+        }
+        vault.commit(&kept.private)?;
+        kept.private_stored = true;
+    }
     if !kept.stored {
         if kept.attempts > 0 {
             shared.store.reopen()?;

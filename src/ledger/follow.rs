@@ -11,6 +11,7 @@
 //! beyond the published tree are never served and are forgotten on restart
 //! (open ignores them; the next catch-up writes them again).
 
+use crate::domain::sealed::NoOpenings;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -65,7 +66,7 @@ impl Ledger {
             accept_unpublished_store: false,
         };
         let opened = open::open_verified(&params)?;
-        let registry = replay::rebuild(&opened.store, &data_dir, opened.published.checkpoint.size)?;
+        let registry = replay::rebuild(&opened.store, &data_dir, opened.published.checkpoint.size, &NoOpenings)?;
         let profile = RequirementProfile::default_for(&state);
         let settings = Settings {
             data_dir,
@@ -121,8 +122,13 @@ impl Ledger {
         for (index, entry) in (frontier.size()..).zip(entries) {
             let mut event = verify_entry(index, entry, &shared.verifier, &shared.state)
                 .map_err(|e| Error::DataLoss(format!("the origin served a bad entry: {e}")))?;
+            // Index the record references, so a holder of a person's key
+            // (a receiving state with consent) finds their records here.
+            for reference in super::references(event.body.as_ref()) {
+                batch.tags.push((reference.tag, index));
+            }
             // The same parser as replay: a refused body is counted and skipped.
-            if let Err(e) = registry.apply_logged(index, logged_fact(event.body.take())) {
+            if let Err(e) = registry.apply_logged(index, logged_fact(event.body.take(), &NoOpenings)) {
                 tracing::warn!(index, "a followed event does not replay: {e}");
             }
             batch.hashes.extend(frontier.push(leaf_hash(entry)));

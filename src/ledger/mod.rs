@@ -14,7 +14,9 @@
 
 mod committer;
 mod follow;
+mod private;
 pub use follow::StagedTree;
+pub(crate) use private::{person_id, references};
 mod open;
 pub mod replay;
 
@@ -33,10 +35,11 @@ use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::merkle::{self, Hash, HashReader, LeafIndex, NodeId, TreeSize};
-use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
+use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier, RequestSigner};
 use crate::pb;
 use crate::projection::Registry;
 use crate::store::{Store, StoreError};
+use crate::vault::{vault_path, Vault};
 
 /// How a ledger is opened.
 pub struct LedgerOptions {
@@ -73,8 +76,9 @@ pub struct Receipt {
 }
 
 struct AppendRequest {
+    /// The client's idempotency key; the log holds only its keyed hash.
     event_id: String,
-    body: pb::event::Body,
+    body: pb::command::Body,
     reply: oneshot::Sender<Result<Receipt>>,
 }
 
@@ -112,6 +116,11 @@ struct Shared {
     follower: Mutex<Option<follow::FollowerTrees>>,
     /// Group commits made since open (for batch-size figures and metrics).
     commits: AtomicU64,
+    /// The node's private store; `None` for a follower (a mirror holds no
+    /// openings of its origin's records).
+    vault: Mutex<Option<Vault>>,
+    /// The log key, able to sign only requests to other states; `None` for a follower.
+    request_signer: Mutex<Option<RequestSigner>>,
 }
 
 /// A handle on one state's log. Cheap to clone.
@@ -133,6 +142,23 @@ pub fn snapshot_path(data_dir: &Path) -> PathBuf {
 /// Where sled keeps the log.
 pub fn store_path(data_dir: &Path) -> PathBuf {
     data_dir.join("log")
+}
+
+/// Opens the node's private store. A log with entries but no private store
+/// beside it lost its private records: refused, since replaying it would
+/// silently drop every person's record (DESIGN.md §8: the private store is
+/// backed up on its own and cannot be rebuilt from a mirror).
+fn open_vault(data_dir: &Path, size: u64) -> Result<Vault> {
+    let path = vault_path(data_dir);
+    if size > 0 && !Vault::exists(&path) {
+        return Err(Error::DataLoss(format!(
+            "the log in {} has {size} entries but its private store {} is missing: restore the private store \
+             from its backup (it cannot be rebuilt from a mirror)",
+            data_dir.display(),
+            path.display()
+        )));
+    }
+    Ok(Vault::open(&path)?)
 }
 
 fn check_event_id(event_id: &str) -> Result<()> {
@@ -163,7 +189,13 @@ impl Ledger {
             accept_unpublished_store: options.accept_unpublished_store,
         };
         let opened = open::open_verified(&params)?;
-        let registry = replay::rebuild(&opened.store, &options.data_dir, opened.published.checkpoint.size)?;
+        let vault = open_vault(&options.data_dir, opened.published.checkpoint.size)?;
+        let registry = replay::rebuild(
+            &opened.store,
+            &options.data_dir,
+            opened.published.checkpoint.size,
+            &vault,
+        )?;
         let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
         let verifier = options.signer.verifier().clone();
         let settings = Settings {
@@ -180,10 +212,15 @@ impl Ledger {
             verifier,
             Some(appends),
         );
+        *lock(&shared.vault) = Some(vault.clone());
+        *lock(&shared.request_signer) = Some(options.signer.request_signer());
         let writer = committer::Writer {
             signer: options.signer,
             frontier: opened.frontier,
             registry,
+            keys: private::NodeKeys::new(&vault),
+            vault,
+            people: private::People::default(),
             unpublished: None,
         };
         let committer = committer::spawn(Arc::downgrade(&shared), writer, requests)?;
@@ -194,7 +231,7 @@ impl Ledger {
 
     /// Appends one event and returns once it is durable and published. A retry
     /// with the same `event_id` and body returns the original receipt.
-    pub async fn append(&self, event_id: String, body: pb::event::Body) -> Result<Receipt> {
+    pub async fn append(&self, event_id: String, body: pb::command::Body) -> Result<Receipt> {
         check_event_id(&event_id)?;
         let appends = self.writer()?;
         let (reply, answer) = oneshot::channel();
@@ -217,7 +254,7 @@ impl Ledger {
     /// Appends several events in this order (an import), queued together so
     /// that they share group commits; each succeeds or fails on its own, as if
     /// appended one after another.
-    pub async fn append_many(&self, items: Vec<(String, pb::event::Body)>) -> Result<Vec<Result<Receipt>>> {
+    pub async fn append_many(&self, items: Vec<(String, pb::command::Body)>) -> Result<Vec<Result<Receipt>>> {
         let appends = self.writer()?;
         let mut pending = Vec::with_capacity(items.len());
         for (event_id, body) in items {
@@ -244,6 +281,23 @@ impl Ledger {
 
     pub fn state(&self) -> &str {
         &self.shared.state
+    }
+
+    /// This log's key for signing requests to other states; `None` for a mirror.
+    pub fn request_signer(&self) -> Option<RequestSigner> {
+        lock(&self.shared.request_signer).clone()
+    }
+
+    /// The node's private store; `None` for a mirror.
+    pub fn vault(&self) -> Option<Vault> {
+        lock(&self.shared.vault).clone()
+    }
+
+    /// The index of the entry carrying record reference `tag`, if the log
+    /// holds one (a person's records, found with their key).
+    pub fn tag_index(&self, tag: &[u8; 32]) -> Result<Option<u64>> {
+        let index = self.shared.store.tag_index(tag).map_err(|e| self.shared.damaged(e))?;
+        Ok(index.filter(|&i| i < self.published().checkpoint.size))
     }
 
     pub fn verifier(&self) -> &NoteVerifier {
@@ -432,6 +486,8 @@ impl Shared {
             stopping: AtomicBool::new(false),
             background: Mutex::new(Vec::new()),
             follower: Mutex::new(None),
+            vault: Mutex::new(None),
+            request_signer: Mutex::new(None),
         })
     }
 }

@@ -70,6 +70,14 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
     let Some(stored_note) = store.checkpoint_note()? else {
         return create(store, options, published_note);
     };
+    if store.format()?.as_deref() != Some(crate::store::LOG_FORMAT) {
+        return Err(Error::FailedPrecondition(format!(
+            "refusing to open {}: its log was written in the earlier format, which published private records \
+             in clear (DESIGN.md section 8). There are no deployments to migrate: start this node with a new, \
+             empty data directory",
+            store.dir().display()
+        )));
+    }
     let stored = open_note(&stored_note, verifier, &store, "the store's own checkpoint")?;
     let last = store.last_entry_index()?;
     if last != stored.size.checked_sub(1) && !staged_tail(options, last, stored.size) {
@@ -273,6 +281,30 @@ fn sweep(weak: Weak<Shared>, end: u64) {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "integrity sweep verified the whole log"
     );
+    sweep_private_store(&weak);
+}
+
+/// The private store's part of the sweep: every record decrypts under its
+/// person's key and opens its commitment. Damage there halts signing too: the
+/// registry the writer checks commands against may be missing records.
+fn sweep_private_store(weak: &Weak<Shared>) {
+    let Some(shared) = weak.upgrade().filter(|s| !s.stopping.load(Ordering::Relaxed)) else {
+        return;
+    };
+    let vault = super::lock(&shared.vault).clone();
+    let Some(vault) = vault else {
+        return;
+    };
+    match vault.verify_all() {
+        Ok(check) => tracing::info!(
+            people = check.people,
+            records = check.records,
+            "integrity sweep verified the private store"
+        ),
+        Err(e) => {
+            shared.halt(format!("integrity sweep of the private store: {e}"));
+        }
+    }
 }
 
 fn sweep_chunk(shared: &Shared, frontier: &mut Frontier, start: u64, end: u64) -> Result<(), String> {

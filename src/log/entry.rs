@@ -87,9 +87,10 @@ mod tests {
             index,
             event_id: format!("e-{index}"),
             recorded_at: None,
-            body: Some(pb::event::Body::NameChanged(pb::NameChanged {
-                peer_id: "MS-P-1".into(),
-                new_legal_name: "Ada".into(),
+            body: Some(pb::event::Body::CredentialRenewed(pb::CredentialRenewed {
+                credential_number: "MS-1".into(),
+                renewed_on: "2026-01-01".into(),
+                new_expires_on: "2028-01-01".into(),
             })),
         }
     }

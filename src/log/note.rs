@@ -210,6 +210,34 @@ fn parse_signature_line(line: &str) -> Result<(&str, KeyId, Vec<u8>), NoteError>
     Ok((name, id, raw[4..].to_vec()))
 }
 
+/// The first line of every request a node signs for another state: a state
+/// proves who it is to an origin with the key the origin pins for it
+/// (DESIGN.md §8), and no entry, note or cosignature starts this way.
+pub const REQUEST_CONTEXT: &str = "peerreg/v1/evidence-request\n";
+
+/// A log key that signs only requests: messages starting with [`REQUEST_CONTEXT`].
+#[derive(Clone)]
+pub struct RequestSigner {
+    signing: SigningKey,
+}
+
+impl std::fmt::Debug for RequestSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestSigner")
+    }
+}
+
+impl RequestSigner {
+    /// Signs `message`, which must start with [`REQUEST_CONTEXT`].
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        assert!(
+            message.starts_with(REQUEST_CONTEXT.as_bytes()),
+            "a request signer signs requests only"
+        );
+        self.signing.sign(message).to_bytes()
+    }
+}
+
 /// The private half: signs log entries and checkpoints. Never logged or printed.
 pub struct NoteSigner {
     verifier: NoteVerifier,
@@ -274,6 +302,14 @@ impl NoteSigner {
 
     pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
         self.signing.sign(message).to_bytes()
+    }
+
+    /// The same key, able to sign only requests this node makes of other
+    /// states (see [`RequestSigner`]).
+    pub fn request_signer(&self) -> RequestSigner {
+        RequestSigner {
+            signing: self.signing.clone(),
+        }
     }
 
     /// Signs `body` (which must end in a newline) into a complete signed note.

@@ -15,10 +15,11 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::{
-    ContinuingEducation, CredentialType, Discipline, Evaluation, Exam, Experience, Fact, Issue, Reinstatement, Renewal,
-    Training,
+    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Exam, Experience, Fact, Issue,
+    Reinstatement, Renewal, Training, VoidReason,
 };
-use crate::domain::records::{Credential, Peer, Records};
+use crate::domain::records::{Credential, Peer, PeerExtras, RecordAt, Records};
+use crate::domain::sealed::{self, Openings};
 use crate::domain::status::Status;
 use crate::error::Result;
 use crate::pb;
@@ -52,8 +53,8 @@ impl Registry {
     }
 
     /// Parses an event's body and applies it at `index`, as [`Registry::apply_logged`].
-    pub fn apply_event(&mut self, index: u64, event: &pb::Event) -> Result<()> {
-        self.apply_logged(index, logged_fact(event.body.clone()))
+    pub fn apply_event(&mut self, index: u64, event: &pb::Event, openings: &dyn Openings) -> Result<()> {
+        self.apply_logged(index, logged_fact(event.body.clone(), openings))
     }
 
     /// Applies what [`logged_fact`] made of entry `index`. An entry whose signed
@@ -90,7 +91,18 @@ impl Registry {
     pub fn apply_owned(&mut self, index: u64, fact: Fact) {
         assert!(index >= self.size, "event {index} applied after event {}", self.size);
         self.size = index + 1;
-        apply_to(self, index, fact);
+        match fact {
+            Fact::Expunged { indices, .. } => {
+                for expunged in indices.into_iter().filter(|&i| i < index) {
+                    let holder = self.disregard(expunged);
+                    if let Some(peer) = holder.and_then(|id| self.peers.get_mut(&id)) {
+                        peer.extras.expunged.push((expunged, index));
+                    }
+                }
+            }
+            Fact::Voided { index: voided, reason } if voided < index => self.void(voided, reason, index),
+            fact => apply_to(self, index, fact),
+        }
     }
 
     /// Workforce statistics: credentials by type and status on `date`.
@@ -116,6 +128,95 @@ impl Records for Registry {
 
     fn evaluation(&self, origin_state: &str, number: &str) -> Option<&Evaluation> {
         Registry::evaluation(self, origin_state, number)
+    }
+
+    /// Found by scanning: voiding and expunging are rare, and an index of
+    /// every entry's owner would cost memory on every node for them.
+    fn record_at(&self, index: u64) -> Option<RecordAt> {
+        if let Some(peer) = self.peers.values().find(|p| p.events.contains(&index)) {
+            return Some(if peer.events.first() == Some(&index) {
+                RecordAt::Enrolment(peer.peer_id.clone())
+            } else {
+                RecordAt::PeerRecord(peer.peer_id.clone())
+            });
+        }
+        if let Some(credential) = self.credentials.values().find(|c| c.events.contains(&index)) {
+            return Some(if credential.events.first() == Some(&index) {
+                RecordAt::Issue(credential.number.clone())
+            } else {
+                RecordAt::CredentialEvent(credential.number.clone())
+            });
+        }
+        self.evaluations
+            .values()
+            .any(|e| e.index == index)
+            .then_some(RecordAt::Evaluation)
+    }
+}
+
+impl Registry {
+    /// Makes the entry at `index` count nowhere (voided or expunged). Returns
+    /// the peer whose record held it, if any (the holder, for a credential's).
+    fn disregard(&mut self, index: u64) -> Option<String> {
+        match self.record_at(index)? {
+            RecordAt::Enrolment(peer_id) => {
+                self.peers.remove(&peer_id);
+                None
+            }
+            RecordAt::PeerRecord(peer_id) => {
+                let peer = self.peers.get_mut(&peer_id)?;
+                forget_peer_record(peer, index);
+                Some(peer_id)
+            }
+            RecordAt::Issue(number) => {
+                let credential = self.credentials.remove(&number)?;
+                let holder = self.peers.get_mut(&credential.peer_id)?;
+                holder.credentials.retain(|n| *n != number);
+                Some(credential.peer_id)
+            }
+            RecordAt::CredentialEvent(number) => {
+                let credential = self.credentials.get_mut(&number)?;
+                credential.events.retain(|&i| i != index);
+                credential.renewals.retain(|r| r.index != index);
+                credential.discipline.retain(|d| d.index != index);
+                credential.reinstatements.retain(|r| r.index != index);
+                Some(credential.peer_id.clone())
+            }
+            RecordAt::Evaluation => {
+                let key = self
+                    .evaluations
+                    .iter()
+                    .find(|(_, e)| e.index == index)
+                    .map(|(k, _)| k.clone())?;
+                self.evaluations.remove(&key);
+                None
+            }
+        }
+    }
+
+    /// Records that `index` was voided by entry `by`, where its peer can see it.
+    fn void(&mut self, index: u64, reason: VoidReason, by: u64) {
+        if let Some(peer_id) = self.disregard(index) {
+            if let Some(peer) = self.peers.get_mut(&peer_id) {
+                peer.extras.voided.push((index, reason, by));
+            }
+        }
+    }
+}
+
+/// Removes entry `index` from every list of a peer's record.
+fn forget_peer_record(peer: &mut Peer, index: u64) {
+    peer.events.retain(|&i| i != index);
+    peer.trainings.retain(|r| r.index != index);
+    peer.experience.retain(|r| r.index != index);
+    peer.exams.retain(|r| r.index != index);
+    peer.continuing_education.retain(|r| r.index != index);
+    let extras = &mut peer.extras;
+    extras.consents.retain(|r| r.index != index);
+    extras.disclosures.retain(|r| r.index != index);
+    extras.names.retain(|(i, _)| *i != index);
+    if let Some((_, name)) = extras.names.last() {
+        peer.legal_name = name.clone();
     }
 }
 
@@ -160,6 +261,10 @@ fn apply_to<T: Tables>(tables: &mut T, index: u64, fact: Fact) {
             ethics_code_signed,
         } => tables.insert_peer(Peer {
             peer_id,
+            extras: PeerExtras {
+                names: vec![(index, legal_name.clone())],
+                ..PeerExtras::default()
+            },
             legal_name,
             eligibility_attested,
             ethics_code_signed,
@@ -173,7 +278,21 @@ fn apply_to<T: Tables>(tables: &mut T, index: u64, fact: Fact) {
         Fact::NameChanged {
             peer_id,
             new_legal_name,
-        } => update_peer(tables, &peer_id, index, |p| p.legal_name = new_legal_name),
+        } => update_peer(tables, &peer_id, index, |p| {
+            p.extras.names.push((index, new_legal_name.clone()));
+            p.legal_name = new_legal_name;
+        }),
+        Fact::ConsentRecorded { peer_id, consent } => {
+            let record = Consent { index, ..consent };
+            update_peer(tables, &peer_id, index, |p| p.extras.consents.push(record))
+        }
+        Fact::DisclosureRecorded { peer_id, disclosure } => {
+            let record = Disclosure { index, ..disclosure };
+            update_peer(tables, &peer_id, index, |p| p.extras.disclosures.push(record))
+        }
+        // Sealed records change nothing; notices are applied by the registry
+        // itself (`apply_owned`); an expungement command never reaches the log.
+        Fact::Sealed | Fact::Expunge { .. } | Fact::Expunged { .. } | Fact::Voided { .. } => {}
         Fact::TrainingCompleted { peer_id, training } => {
             let record = Training { index, ..training };
             update_peer(tables, &peer_id, index, |p| p.trainings.push(record))
@@ -269,8 +388,8 @@ fn issue_to<T: Tables>(tables: &mut T, index: u64, issue: Issue) {
 /// that reads a signed body reads it here (a mirror's ingest through
 /// [`Registry::apply_event`], every replay), so an entry changes a registry the
 /// same way whichever path applied it.
-pub fn logged_fact(body: Option<pb::event::Body>) -> Result<Option<Fact>> {
-    body.map(Fact::try_from).transpose()
+pub fn logged_fact(body: Option<pb::event::Body>, openings: &dyn Openings) -> Result<Option<Fact>> {
+    body.map(|body| sealed::unseal(body, openings)).transpose()
 }
 
 #[cfg(test)]

@@ -21,12 +21,12 @@ use crate::domain::fact::{
     ContinuingEducation, CredentialType, Discipline, DisciplineKind, Evaluation, Exam, Experience, ExperienceKind,
     ReciprocityBasis, Reinstatement, Renewal, Training, TransferOutcome,
 };
-use crate::domain::records::{Credential, Peer};
+use crate::domain::records::{Credential, Peer, PeerExtras};
 use crate::domain::requirements::Gap;
 use crate::error::Result;
 use crate::log::merkle::Hash;
 
-const MAGIC: &[u8] = b"peerreg projection snapshot v3\n";
+const MAGIC: &[u8] = b"peerreg projection snapshot v4\n";
 
 /// The kinds of section, in the order they are written.
 const PEERS: u8 = 1;
@@ -298,6 +298,7 @@ impl Writer {
             continuing_education,
             credentials,
             events,
+            extras,
         } = peer;
         self.text(peer_id);
         self.text(legal_name);
@@ -380,6 +381,14 @@ impl Writer {
             self.text(number);
         }
         self.events(events);
+        self.extras(extras);
+    }
+
+    /// The §8 additions of a peer, as one postcard value (usually a few bytes).
+    fn extras(&mut self, extras: &PeerExtras) {
+        let encoded = postcard::to_allocvec(extras).unwrap_or_default();
+        self.length(encoded.len());
+        self.bytes.extend_from_slice(&encoded);
     }
 
     /// Log indices, each as the difference from the one before (they ascend).
@@ -712,7 +721,14 @@ impl<'a> Reader<'a> {
             })?,
             credentials: self.list(Reader::text)?,
             events: self.events()?,
+            extras: self.extras()?,
         })
+    }
+
+    fn extras(&mut self) -> Decoded<PeerExtras> {
+        let length = self.length()?;
+        let bytes = self.take(length)?;
+        postcard::from_bytes(bytes).map_err(|e| malformed(&format!("peer extras: {e}")))
     }
 
     fn credential(&mut self) -> Decoded<Credential> {

@@ -121,6 +121,14 @@ impl Blocking {
         }
     }
 
+    /// A turn for work the caller runs itself (on its own blocking task).
+    pub async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        self.permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Unavailable("the node is shutting down".into()))
+    }
+
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
         let _permit = self
             .permits

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Receipt};
 use crate::log::merkle::{LeafIndex, TreeSize};
 use crate::pb;
-use pb::event::Body;
+use pb::command::Body;
 
 pub struct BoardService {
     ledger: Ledger,
@@ -93,6 +93,7 @@ fn batch_body(body: pb::batch_command::Body) -> (Operation, Body) {
         B::CredentialRenewed(e) => (Operation::RenewCredential, Body::CredentialRenewed(e)),
         B::DisciplinaryAction(e) => (Operation::RecordDiscipline, Body::DisciplinaryAction(e)),
         B::CredentialReinstated(e) => (Operation::ReinstateCredential, Body::CredentialReinstated(e)),
+        B::ConsentRecorded(e) => (Operation::RecordConsent, Body::ConsentRecorded(e)),
     }
 }
 
@@ -292,5 +293,23 @@ impl Board for BoardService {
             required(event).map(Body::CredentialReinstated),
         )
         .await
+    }
+
+    async fn record_consent(&self, r: Request<pb::RecordConsentRequest>) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::RecordConsentRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        let body = required(event).map(Body::ConsentRecorded);
+        self.record(&m, Operation::RecordConsent, event_id, body).await
+    }
+
+    async fn expunge(&self, r: Request<pb::ExpungeRequest>) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::ExpungeRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        let body = required(event).map(Body::Expunge);
+        self.record(&m, Operation::Expunge, event_id, body).await
+    }
+
+    async fn void_record(&self, r: Request<pb::VoidRecordRequest>) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::VoidRecordRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        let body = required(event).map(Body::Void);
+        self.record(&m, Operation::VoidRecord, event_id, body).await
     }
 }

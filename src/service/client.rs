@@ -270,12 +270,11 @@ impl NodeClient {
         bounded!(FederationClient::new(self.channel.clone()))
     }
 
-    /// The origin's evidence bundle for one credential (public).
-    pub async fn evidence(&self, credential_number: String) -> Result<pb::EvidenceBundle> {
+    /// The origin's evidence bundle for one credential: only for a signed
+    /// request of a state the origin trusts, within the holder's consent.
+    pub async fn evidence(&self, request: pb::GetEvidenceRequest) -> Result<pb::EvidenceBundle> {
         let mut reciprocity = self.reciprocity();
-        let answer = reciprocity
-            .get_evidence(self.request(pb::GetEvidenceRequest { credential_number })?)
-            .await;
+        let answer = reciprocity.get_evidence(self.request(request)?).await;
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 
@@ -316,8 +315,8 @@ impl NodeClient {
     }
 
     /// Records one event through the Board RPC for its kind.
-    pub async fn record(&self, event_id: String, body: pb::event::Body) -> Result<pb::Receipt> {
-        use pb::event::Body;
+    pub async fn record(&self, event_id: String, body: pb::command::Body) -> Result<pb::Receipt> {
+        use pb::command::Body;
         let mut board = self.board();
         let answer = match body {
             Body::PeerEnrolled(event) => {
@@ -399,9 +398,31 @@ impl NodeClient {
                     "key rotation is not a board operation in this version".into(),
                 ))
             }
-            Body::TransferEvaluated(_) => {
+            Body::ConsentRecorded(event) => {
+                let request = pb::RecordConsentRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.record_consent(self.request(request)?).await
+            }
+            Body::Expunge(event) => {
+                let request = pb::ExpungeRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.expunge(self.request(request)?).await
+            }
+            Body::Void(event) => {
+                let request = pb::VoidRecordRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.void_record(self.request(request)?).await
+            }
+            Body::TransferEvaluated(_) | Body::DisclosureRecorded(_) => {
                 return Err(Error::InvalidArgument(
-                    "transfer evaluations are recorded by EvaluateTransfer, not as a board command".into(),
+                    "transfer evaluations and disclosures are recorded by the node itself, not as board commands"
+                        .into(),
                 ))
             }
         };

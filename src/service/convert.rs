@@ -149,6 +149,38 @@ pub fn peer_record(peer: &Peer, credentials: &[&Credential], today: NaiveDate) -
             .collect(),
         credentials: credentials.iter().map(|c| credential_summary(c, today)).collect(),
         event_indices: peer.events.clone(),
+        consents: peer
+            .extras
+            .consents
+            .iter()
+            .map(|c| pb::Consent {
+                index: c.index,
+                receiving_state: c.receiving_state.clone(),
+                until: date(c.until),
+            })
+            .collect(),
+        disclosures: peer
+            .extras
+            .disclosures
+            .iter()
+            .map(|d| pb::Disclosure {
+                index: d.index,
+                receiving_state: d.receiving_state.clone(),
+                credential_number: d.credential_number.clone(),
+                disclosed_on: date(d.disclosed_on),
+                checkpoint_size: d.checkpoint_size,
+            })
+            .collect(),
+        voided: peer
+            .extras
+            .voided
+            .iter()
+            .map(|&(index, reason, voided_by)| pb::VoidedRecord {
+                index,
+                reason: pb::VoidReason::from(reason).into(),
+                voided_by,
+            })
+            .collect(),
     }
 }
 

@@ -60,13 +60,16 @@ impl Reciprocity for ReciprocityService {
         &self,
         request: Request<pb::GetEvidenceRequest>,
     ) -> Result<Response<pb::EvidenceBundle>, Status> {
-        let pb::GetEvidenceRequest { credential_number } = request.into_inner();
-        let number = identifier("credential_number", &credential_number)?;
-        let ledger = self.ledger.clone();
-        let bundle = self
-            .blocking
-            .run(move || crate::evidence::bundle(&ledger, &number))
-            .await?;
+        let request = request.into_inner();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let pinned = |state: &str| self.federation.partner(state).ok().map(|p| p.verifier().clone());
+        let receiving = crate::evidence::authenticate(&request, self.ledger.state(), pinned, now)?;
+        let number = identifier("credential_number", &request.credential_number)?;
+        let _slot = self.blocking.slot().await?;
+        let bundle = crate::evidence::disclose(&self.ledger, &number, &receiving).await?;
+        tracing::info!(receiving_state = %receiving, "evidence disclosed with the holder's consent");
         Ok(Response::new(bundle))
     }
 

@@ -177,8 +177,10 @@ fn credential_proof(ledger: &Ledger, credential_number: String) -> Result<pb::Cr
         .ok_or_else(|| Error::NotFound(format!("no credential {} in this registry", quote(&credential_number))))?;
     let size = published.checkpoint.size;
     let entries = crate::evidence::proven_entries(ledger, &credential.events, size)?;
+    let openings = crate::evidence::register_openings(ledger, &entries)?;
     Ok(pb::CredentialProof {
-        format_version: 1,
+        format_version: 2,
+        openings,
         state: ledger.state().to_string(),
         credential_number,
         verifier_key: ledger.verifier().to_key_string(),

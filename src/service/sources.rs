@@ -29,8 +29,8 @@ impl LogSource for LogClient {
 }
 
 impl EvidenceSource for NodeClient {
-    fn evidence(&self, credential_number: String) -> SourceFuture<'_, pb::EvidenceBundle> {
-        Box::pin(NodeClient::evidence(self, credential_number))
+    fn evidence(&self, request: pb::GetEvidenceRequest) -> SourceFuture<'_, pb::EvidenceBundle> {
+        Box::pin(NodeClient::evidence(self, request))
     }
 }
 

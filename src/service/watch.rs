@@ -6,6 +6,7 @@
 //! re-checks status by date, so a credential lapsing on its expiry date is
 //! reported although no event is appended.
 
+use crate::domain::sealed::{unseal, NoOpenings};
 use std::collections::{BTreeSet, HashMap};
 
 use tokio::sync::mpsc;
@@ -66,7 +67,8 @@ fn fact_at(ledger: &Ledger, index: u64) -> Result<Option<Fact>> {
         .first()
         .ok_or_else(|| Error::DataLoss(format!("entry {index} is missing")))?;
     let (_, event) = decode_entry(index, entry).map_err(|e| Error::DataLoss(e.to_string()))?;
-    event.body.as_ref().map(Fact::from_body).transpose()
+    // Reasons need only what the public body says.
+    event.body.map(|body| unseal(body, &NoOpenings)).transpose()
 }
 
 fn reason(fact: &Fact) -> String {

@@ -5,7 +5,13 @@
 //! - `e` ‖ index (u64 BE) → encoded `LogEntry`
 //! - `h` ‖ level (u8) ‖ index (u64 BE) → 32-byte hash of a complete subtree
 //! - `i` ‖ event_id → index (u64 BE), for idempotent retries
+//! - `t` ‖ tag (32 bytes) → index (u64 BE) of the entry carrying that record
+//!   reference, so a holder of a person's key finds their records and proves
+//!   the next one absent (DESIGN.md §8)
 //! - `m:checkpoint` → the latest signed checkpoint note
+//! - `m:format` → [`LOG_FORMAT`], written with every checkpoint: a store
+//!   without it was written in the first format (bodies in clear) and is
+//!   refused at open
 //!
 //! Durability (DESIGN.md §1.5): sled 0.34's `flush` only issues `sync_file_range`,
 //! so [`Store::commit`] also `fdatasync`s the `db` file and any new blob files.
@@ -34,7 +40,11 @@ use crate::log::merkle::{Hash, HashReader, NodeId};
 const ENTRY_PREFIX: u8 = b'e';
 const HASH_PREFIX: u8 = b'h';
 const EVENT_ID_PREFIX: u8 = b'i';
+const TAG_PREFIX: u8 = b't';
 const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
+const FORMAT_KEY: &[u8] = b"m:format";
+/// The log format this version writes: public events of DESIGN.md §8.
+pub const LOG_FORMAT: &[u8] = b"peerreg log format 2: public events (DESIGN.md section 8)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -125,6 +135,8 @@ pub struct CommitBatch {
     pub entries: Vec<(u64, Vec<u8>)>,
     pub hashes: Vec<(NodeId, Hash)>,
     pub event_ids: Vec<(String, u64)>,
+    /// Record references (tags) of the entries, each with its entry's index.
+    pub tags: Vec<([u8; 32], u64)>,
     pub checkpoint_note: Vec<u8>,
 }
 
@@ -197,6 +209,12 @@ fn hash_key(node: NodeId) -> [u8; 10] {
 fn event_id_key(event_id: &str) -> Vec<u8> {
     let mut key = vec![EVENT_ID_PREFIX];
     key.extend_from_slice(event_id.as_bytes());
+    key
+}
+
+fn tag_key(tag: &[u8; 32]) -> [u8; 33] {
+    let mut key = [TAG_PREFIX; 33];
+    key[1..].copy_from_slice(tag);
     key
 }
 
@@ -379,6 +397,24 @@ impl Store {
         }
     }
 
+    /// The index of the entry carrying record reference `tag`, if stored.
+    pub fn tag_index(&self, tag: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+        let value = self.guarded("looking up a record reference", |db| db.get(tag_key(tag)))?;
+        match value {
+            None => Ok(None),
+            Some(bytes) => match <[u8; 8]>::try_from(bytes.as_ref()) {
+                Ok(raw) => Ok(Some(u64::from_be_bytes(raw))),
+                Err(_) => Err(self.corrupt("the index stored for a record reference is malformed".into())),
+            },
+        }
+    }
+
+    /// The log format the store was written in (`None`: the first format, or empty).
+    pub fn format(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self.guarded("reading the log format", |db| db.get(FORMAT_KEY))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
     /// Applies one group commit atomically, then makes it durable.
     pub fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
         let mut writes = sled::Batch::default();
@@ -391,10 +427,14 @@ impl Store {
         for (event_id, index) in &batch.event_ids {
             writes.insert(event_id_key(event_id), &index.to_be_bytes());
         }
+        for (tag, index) in &batch.tags {
+            writes.insert(&tag_key(tag)[..], &index.to_be_bytes());
+        }
         // Empty only while a repair rebuilds a store chunk by chunk: the note is
         // written with the last chunk, once the whole tree has been checked.
         if !batch.checkpoint_note.is_empty() {
             writes.insert(CHECKPOINT_KEY, batch.checkpoint_note.as_slice());
+            writes.insert(FORMAT_KEY, LOG_FORMAT);
         }
         self.guarded("writing a batch", |db| db.apply_batch(writes))?;
         self.sync()

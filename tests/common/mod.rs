@@ -81,8 +81,8 @@ pub fn open_ledger(dir: &Path) -> peerreg::error::Result<Ledger> {
 }
 
 /// A small, valid event body that names a person (a distinctive marker).
-pub fn enrolment(name: &str) -> pb::event::Body {
-    pb::event::Body::PeerEnrolled(pb::PeerEnrolled {
+pub fn enrolment(name: &str) -> pb::command::Body {
+    pb::command::Body::PeerEnrolled(pb::PeerEnrolled {
         peer_id: format!("MS-P-{name}"),
         legal_name: name.to_string(),
         eligibility_attested: true,
@@ -186,7 +186,7 @@ pub fn open_ledger_at(dir: &Path, today: &str) -> (Ledger, peerreg::clock::Manua
 static NEXT_EVENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Appends bodies in order with fresh event ids; panics on any refusal.
-pub async fn record(ledger: &Ledger, bodies: Vec<pb::event::Body>) -> Vec<u64> {
+pub async fn record(ledger: &Ledger, bodies: Vec<pb::command::Body>) -> Vec<u64> {
     let mut indices = Vec::new();
     for body in bodies {
         let event_id = format!("rec-{}", NEXT_EVENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));

@@ -34,6 +34,7 @@ use self::verify::{check_leaves, Signed};
 use self::wire::{entry_fields, event_parts, EventParts, Fields};
 use super::store_path;
 use crate::domain::fact::Fact;
+use crate::domain::sealed::Openings;
 use crate::error::{Error, Result};
 use crate::log::entry::EntryError;
 use crate::log::merkle::{self, Hash, TreeSize};
@@ -69,11 +70,15 @@ impl ReplayStats {
     }
 }
 
-pub(super) fn rebuild(store: &Store, data_dir: &Path, size: u64) -> Result<Registry> {
+/// What opens the private records a replay meets: the node's private store
+/// for its own log, nothing for a mirror.
+pub(crate) type Opener<'a> = &'a (dyn Openings + Sync);
+
+pub(super) fn rebuild(store: &Store, data_dir: &Path, size: u64, openings: Opener<'_>) -> Result<Registry> {
     let started = Instant::now();
     let registry = load_snapshot(store, data_dir, size).unwrap_or_default();
     let from = registry.size;
-    let registry = replay(store, registry, size)?;
+    let registry = replay(store, registry, size, openings)?;
     tracing::info!(
         snapshot_covers = from,
         replayed = size - from,
@@ -84,11 +89,11 @@ pub(super) fn rebuild(store: &Store, data_dir: &Path, size: u64) -> Result<Regis
 }
 
 /// Applies entries `[registry.size, size)` in order, without re-verifying them.
-pub(super) fn replay(store: &Store, registry: Registry, size: u64) -> Result<Registry> {
+pub(super) fn replay(store: &Store, registry: Registry, size: u64, openings: Opener<'_>) -> Result<Registry> {
     let mut registry = registry;
     let mut refused = Refused::default();
     let from = registry.size;
-    run(store, from, size, &Work::Replay, |chunk| {
+    run(store, from, size, &Work::Replay, openings, |chunk| {
         refused.apply(&mut registry, chunk);
         Ok(())
     })?;
@@ -114,6 +119,7 @@ pub fn replay_log(
     verifier: &NoteVerifier,
     state: &str,
     checks: Checks,
+    openings: Opener<'_>,
 ) -> Result<(Registry, ReplayStats)> {
     let verify = checks == Checks::Signatures;
     let store = Store::open(&store_path(data_dir))?;
@@ -126,7 +132,7 @@ pub fn replay_log(
     let mut registry = Registry::default();
     let mut refused = Refused::default();
     let mut subtrees = Vec::new();
-    let threads = run(&store, 0, checkpoint.size, &work, |chunk| {
+    let threads = run(&store, 0, checkpoint.size, &work, openings, |chunk| {
         refused.apply(&mut registry, chunk);
         subtrees.extend(chunk.root);
         Ok(())
@@ -230,6 +236,7 @@ pub(crate) fn run(
     from: u64,
     to: u64,
     work: &Work,
+    openings: Opener<'_>,
     mut apply: impl FnMut(&mut Chunk) -> Result<()>,
 ) -> Result<usize> {
     let chunks = to.saturating_sub(from).div_ceil(CHUNK);
@@ -239,7 +246,7 @@ pub(crate) fn run(
         let mut buffers = Buffers::default();
         for k in 0..chunks {
             let (start, end) = span(k);
-            apply(&mut read_chunk(store, work, start, end, &mut buffers)?)?;
+            apply(&mut read_chunk(store, work, openings, start, end, &mut buffers)?)?;
         }
         return Ok(1);
     }
@@ -263,7 +270,7 @@ pub(crate) fn run(
                         if let Ok(facts) = recycled.try_recv() {
                             buffers.facts = facts;
                         }
-                        let chunk = read_chunk(store, work, start, end, &mut buffers);
+                        let chunk = read_chunk(store, work, openings, start, end, &mut buffers);
                         let failed = chunk.is_err();
                         if sender.send(chunk).is_err() || failed {
                             return;
@@ -304,7 +311,14 @@ pub(crate) fn data_loss(error: EntryError) -> Error {
 }
 
 /// Reads entries `[start, end)` and does `work` on them.
-fn read_chunk(store: &Store, work: &Work, start: u64, end: u64, buffers: &mut Buffers) -> Result<Chunk> {
+fn read_chunk(
+    store: &Store,
+    work: &Work,
+    openings: Opener<'_>,
+    start: u64,
+    end: u64,
+    buffers: &mut Buffers,
+) -> Result<Chunk> {
     let Buffers { batch, signed, facts } = buffers;
     store.read_entries(start, end, batch)?;
     let count = batch.len() as u64;
@@ -340,7 +354,7 @@ fn read_chunk(store: &Store, work: &Work, start: u64, end: u64, buffers: &mut Bu
             signed.push(index, &fields)?;
         }
         if !matches!(work, Work::Decode) {
-            facts.push((index, logged_fact(event.body)));
+            facts.push((index, logged_fact(event.body, openings)));
         }
     }
     let root = match work {

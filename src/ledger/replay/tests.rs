@@ -8,7 +8,7 @@ use crate::demo::bodies;
 use crate::log::entry::{decode_entry, sign_event};
 use crate::log::note::NoteSigner;
 use crate::store::CommitBatch;
-use pb::event::Body;
+use pb::command::Body;
 
 fn signer() -> NoteSigner {
     NoteSigner::from_seed("peerreg.local/ms", [1; 32]).unwrap_or_else(|e| panic!("{e}"))

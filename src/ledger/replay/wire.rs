@@ -98,18 +98,14 @@ pub fn event_parts(bytes: &[u8]) -> Option<EventParts<'_>> {
                 continue;
             }
             _ if parts.body.is_some() => return None,
-            10 => Body::PeerEnrolled(Message::decode(value).ok()?),
-            11 => Body::NameChanged(Message::decode(value).ok()?),
-            12 => Body::TrainingCompleted(Message::decode(value).ok()?),
-            13 => Body::ExperienceRecorded(Message::decode(value).ok()?),
-            14 => Body::ExamRecorded(Message::decode(value).ok()?),
-            15 => Body::CredentialIssued(Message::decode(value).ok()?),
-            16 => Body::ContinuingEducationCompleted(Message::decode(value).ok()?),
-            17 => Body::CredentialRenewed(Message::decode(value).ok()?),
-            18 => Body::DisciplinaryAction(Message::decode(value).ok()?),
-            19 => Body::CredentialReinstated(Message::decode(value).ok()?),
-            20 => Body::SigningKeyRotated(Message::decode(value).ok()?),
-            21 => Body::TransferEvaluated(Message::decode(value).ok()?),
+            30 => Body::Record(Message::decode(value).ok()?),
+            31 => Body::CredentialGranted(Message::decode(value).ok()?),
+            32 => Body::CredentialRenewed(Message::decode(value).ok()?),
+            33 => Body::DisciplineImposed(Message::decode(value).ok()?),
+            34 => Body::ReinstatementGranted(Message::decode(value).ok()?),
+            35 => Body::SigningKeyRotated(Message::decode(value).ok()?),
+            36 => Body::RecordsExpunged(Message::decode(value).ok()?),
+            37 => Body::RecordVoided(Message::decode(value).ok()?),
             _ => return None,
         };
         parts.body = Some(body);
