@@ -465,6 +465,7 @@ mod tests {
             continuing_education: ce,
             credentials: Vec::new(),
             events: Vec::new(),
+            extras: Default::default(),
         }
     }
 

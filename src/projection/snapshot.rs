@@ -835,6 +835,7 @@ mod tests {
                 issued_on: day,
                 expires_on: day,
                 reciprocity: None,
+                holder_name: String::new(),
             });
             registry.apply(i as u64, &fact);
         }

@@ -175,6 +175,7 @@ fn issue() -> impl Strategy<Value = Fact> {
                 issued_on,
                 expires_on: issued_on + Days::new(valid_days),
                 reciprocity: None,
+                holder_name: String::new(),
             })
         },
     )
@@ -345,6 +346,12 @@ fn effective_on(fact: &Fact) -> Option<NaiveDate> {
         Fact::DisciplinaryAction { discipline, .. } => Some(discipline.effective_on),
         Fact::CredentialReinstated { reinstatement, .. } => Some(reinstatement.effective_on),
         Fact::TransferEvaluated(evaluation) => Some(evaluation.evaluated_on),
+        Fact::ConsentRecorded { .. }
+        | Fact::DisclosureRecorded { .. }
+        | Fact::Sealed
+        | Fact::Expunge { .. }
+        | Fact::Expunged { .. }
+        | Fact::Voided { .. } => None,
     }
 }
 
@@ -466,6 +473,12 @@ fn kind(fact: &Fact) -> String {
         Fact::CredentialReinstated { .. } => "CredentialReinstated",
         Fact::SigningKeyRotated { .. } => "SigningKeyRotated",
         Fact::TransferEvaluated(_) => "TransferEvaluated",
+        Fact::ConsentRecorded { .. } => "ConsentRecorded",
+        Fact::DisclosureRecorded { .. } => "DisclosureRecorded",
+        Fact::Sealed => "Sealed",
+        Fact::Expunge { .. } => "Expunge",
+        Fact::Expunged { .. } => "Expunged",
+        Fact::Voided { .. } => "Voided",
     };
     name.to_string()
 }

@@ -543,6 +543,7 @@ mod tests {
             entries: vec![(0, b"zero".to_vec()), (1, b"one".to_vec())],
             hashes: vec![(NodeId::leaf(0), [1; 32]), (NodeId { level: 1, index: 0 }, [2; 32])],
             event_ids: vec![("a".into(), 0), ("b".into(), 1)],
+            tags: vec![([9; 32], 1)],
             checkpoint_note: b"note".to_vec(),
         };
         {

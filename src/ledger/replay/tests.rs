@@ -5,10 +5,47 @@ use super::wire::{entry_fields, event_parts};
 use super::*;
 use crate::bench::baselines::{batch_verify_log, decode_log};
 use crate::demo::bodies;
+use crate::domain::commitment::{Bytes32, Opening};
+use crate::domain::sealed::{seal_unchecked, NoOpenings, Subject};
 use crate::log::entry::{decode_entry, sign_event};
 use crate::log::note::NoteSigner;
 use crate::store::CommitBatch;
 use pb::command::Body;
+
+/// Openings held by the test, as a board's private store would hold them.
+#[derive(Default)]
+struct Held(std::collections::HashMap<Bytes32, Opening>);
+
+impl Openings for Held {
+    fn open(&self, commitment: &Bytes32) -> Result<Option<Opening>> {
+        Ok(self.0.get(commitment).cloned())
+    }
+}
+
+/// Seals `commands` as one person's records (no checks: some are malformed),
+/// keeping the openings in `held`; a command that cannot be sealed gives no body.
+fn sealed(commands: &[Body], held: &mut Held) -> Vec<Option<pb::event::Body>> {
+    let k_subject = [5u8; 32];
+    let mut seq = 0;
+    let mut bodies = Vec::new();
+    for (i, command) in commands.iter().enumerate() {
+        let subject = Subject {
+            k_subject: &k_subject,
+            next_seq: &mut seq,
+        };
+        let opening = [i as u8; 32];
+        bodies.push(match seal_unchecked(command, subject, opening) {
+            Ok(sealed) => {
+                if let Some(opened) = sealed.private {
+                    held.0.insert(opened.commitment(), opened);
+                }
+                Some(sealed.public)
+            }
+            Err(_) => None,
+        });
+    }
+    bodies
+}
 
 fn signer() -> NoteSigner {
     NoteSigner::from_seed("peerreg.local/ms", [1; 32]).unwrap_or_else(|e| panic!("{e}"))
@@ -94,7 +131,9 @@ fn bodiless(index: u64) -> Vec<u8> {
 fn replay_and_incremental_apply_agree_on_every_body_even_malformed_ones() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let store = Store::open(&dir.path().join("log")).unwrap_or_else(|e| panic!("{e}"));
-    let all: Vec<Body> = kinds().into_iter().chain(odd()).chain(malformed()).collect();
+    let commands: Vec<Body> = kinds().into_iter().chain(odd()).chain(malformed()).collect();
+    let mut held = Held::default();
+    let all: Vec<pb::event::Body> = sealed(&commands, &mut held).into_iter().flatten().collect();
     // Enough entries for several chunks, so reader threads take part.
     let size = 3 * CHUNK + 7;
     let mut incremental = Registry::default();
@@ -106,17 +145,29 @@ fn replay_and_incremental_apply_agree_on_every_body_even_malformed_ones() {
             None => bodiless(index),
         };
         let (_, event) = decode_entry(index, &bytes).unwrap_or_else(|e| panic!("{e}"));
-        refused += u64::from(incremental.apply_event(index, &event).is_err());
+        refused += u64::from(incremental.apply_event(index, &event, &held).is_err());
         batch.entries.push((index, bytes));
     }
     store.commit(&batch).unwrap_or_else(|e| panic!("{e}"));
     assert!(refused >= size / (all.len() as u64 + 1) * malformed().len() as u64);
-    let replayed = replay(&store, Registry::default(), size).unwrap_or_else(|e| panic!("{e}"));
+    let replayed = replay(&store, Registry::default(), size, &held).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(replayed, incremental);
+    assert!(replayed.peer("MS-P-1").is_some(), "the private records were opened");
     assert!(replayed.peer("MS P 1").is_none() && replayed.peer("").is_none());
+    // A mirror, without openings, sees the same credentials and no people.
+    let mirror = replay(&store, Registry::default(), size, &NoOpenings).unwrap_or_else(|e| panic!("{e}"));
+    assert!(mirror.peers.is_empty());
+    let statuses = |r: &Registry| -> Vec<_> {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap_or_default();
+        r.credentials
+            .values()
+            .map(|c| (c.number.clone(), c.status_on(day)))
+            .collect()
+    };
+    assert_eq!(statuses(&mirror), statuses(&replayed));
 }
 
-fn entry(index: u64, body: Body) -> Vec<u8> {
+fn entry(index: u64, body: pb::event::Body) -> Vec<u8> {
     let event = pb::Event {
         state: "MS".into(),
         index,
@@ -132,7 +183,8 @@ fn entry(index: u64, body: Body) -> Vec<u8> {
 
 #[test]
 fn entries_read_in_place_agree_with_prost() {
-    for (index, body) in (0..).zip(kinds()) {
+    let mut held = Held::default();
+    for (index, body) in (0..).zip(sealed(&kinds(), &mut held).into_iter().flatten()) {
         let bytes = entry(index, body);
         let (logged, event) = decode_entry(index, &bytes).unwrap_or_else(|e| panic!("{e}"));
         let fields = entry_fields(&bytes).unwrap_or_else(|| panic!("entry {index} not read in place"));
@@ -147,16 +199,20 @@ fn entries_read_in_place_agree_with_prost() {
         );
     }
     // What prost would merge, skip or refuse is left to prost.
+    let public = sealed(
+        &[bodies::enrol("MS-P-1", "Ada"), bodies::enrol("MS-P-2", "Bea")],
+        &mut held,
+    );
     let event = pb::Event {
         state: "MS".into(),
-        body: Some(bodies::enrol("MS-P-1", "Ada")),
+        body: public[0].clone(),
         ..Default::default()
     }
     .encode_to_vec();
     let mut twice = event.clone();
     twice.extend_from_slice(
         &pb::Event {
-            body: Some(bodies::enrol("MS-P-2", "Bea")),
+            body: public[1].clone(),
             ..Default::default()
         }
         .encode_to_vec(),
@@ -204,6 +260,7 @@ async fn replays_equal_the_kept_registry_and_verification_catches_a_forgery() {
     let kept = ledger.registry();
     let verifier = ledger.verifier().clone();
     ledger.shutdown().await;
+    let vault = crate::vault::Vault::open(&crate::vault::vault_path(dir.path())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(kept.size, 2600);
 
     for verify in [false, true] {
@@ -212,6 +269,7 @@ async fn replays_equal_the_kept_registry_and_verification_catches_a_forgery() {
             &verifier,
             "MS",
             if verify { Checks::Signatures } else { Checks::None },
+            &vault,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(registry, kept, "verify: {verify}");
@@ -222,7 +280,7 @@ async fn replays_equal_the_kept_registry_and_verification_catches_a_forgery() {
         batch_verify_log(dir.path(), &verifier).map(|s| s.events).ok(),
         Some(2600)
     );
-    let wrong_state = replay_log(dir.path(), &verifier, "TN", Checks::Signatures).map(|_| ());
+    let wrong_state = replay_log(dir.path(), &verifier, "TN", Checks::Signatures, &vault).map(|_| ());
     assert!(matches!(wrong_state, Err(Error::DataLoss(_))), "{wrong_state:?}");
 
     // Entry 1500 replaced by one signed with another key: the plain replay
@@ -236,7 +294,11 @@ async fn replays_equal_the_kept_registry_and_verification_catches_a_forgery() {
                 .event[..],
         )
         .unwrap_or_default();
-        forged.body = Some(bodies::enrol("MS-P-FORGED", "Mallory"));
+        forged.body = Some(pb::event::Body::CredentialRenewed(pb::CredentialRenewed {
+            credential_number: "MS-FORGED".into(),
+            renewed_on: "2026-01-01".into(),
+            new_expires_on: "2030-01-01".into(),
+        }));
         let mut entry = sign_event(&forged, &other);
         entry.key_id = verifier.key_id().to_vec();
         let batch = CommitBatch {
@@ -245,9 +307,12 @@ async fn replays_equal_the_kept_registry_and_verification_catches_a_forgery() {
         };
         store.commit(&batch).unwrap_or_else(|e| panic!("{e}"));
     }
-    let (plain, _) = replay_log(dir.path(), &verifier, "MS", Checks::None).unwrap_or_else(|e| panic!("{e}"));
-    assert!(plain.peer("MS-P-FORGED").is_some());
-    match replay_log(dir.path(), &verifier, "MS", Checks::Signatures) {
+    let (plain, _) = replay_log(dir.path(), &verifier, "MS", Checks::None, &vault).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        plain.size, 2600,
+        "the forged entry was applied (it changes nothing: no such credential)"
+    );
+    match replay_log(dir.path(), &verifier, "MS", Checks::Signatures, &vault) {
         Err(Error::DataLoss(why)) => assert!(why.contains("entry 1500"), "{why}"),
         other => panic!("a forged entry went unnoticed: {:?}", other.map(|(_, s)| s)),
     }
