@@ -19,6 +19,7 @@
 //! write until it is opened again, hence [`Store::reopen`].
 
 pub mod files;
+pub mod private;
 mod sled_db;
 
 use std::io::ErrorKind;
@@ -47,6 +48,10 @@ pub enum StoreError {
     Panicked { dir: PathBuf, what: String, detail: String },
     #[error("the store in {dir} is damaged: {detail}")]
     Corrupt { dir: PathBuf, detail: String },
+    /// The caller asked for something the store must not do (a record for a
+    /// person it does not hold, say): a bug above the store, not damage.
+    #[error("the store in {dir} refused a write: {detail}")]
+    Refused { dir: PathBuf, detail: String },
 }
 
 impl StoreError {
@@ -80,7 +85,7 @@ impl From<StoreError> for Error {
                     Error::Unavailable(message)
                 }
             }
-            StoreError::Open { .. } => Error::Internal(error.to_string()),
+            StoreError::Open { .. } | StoreError::Refused { .. } => Error::Internal(error.to_string()),
         }
     }
 }
