@@ -18,8 +18,8 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use zeroize::Zeroizing;
 
-pub use crate::domain::commitment::{Bytes32, Opening, RecordKind};
 use crate::domain::commitment::keyed_hash;
+pub use crate::domain::commitment::{Bytes32, Opening, RecordKind};
 pub use crate::store::private::PersonSecrets;
 use crate::store::private::{PrivateBatch, PrivateStore, SealedRecord};
 use crate::store::StoreError;
@@ -172,7 +172,9 @@ impl Vault {
             let secrets = match keys.get(person) {
                 Some(secrets) => secrets.clone(),
                 None => {
-                    let stored = self.person(person)?.ok_or_else(|| self.refused("a record names an unknown person"))?;
+                    let stored = self
+                        .person(person)?
+                        .ok_or_else(|| self.refused("a record names an unknown person"))?;
                     keys.insert(*person, stored.clone());
                     stored
                 }
@@ -299,14 +301,15 @@ impl Vault {
         plain.extend_from_slice(&opening.body);
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::getrandom(&mut nonce).map_err(|e| {
-            StoreError::io(self.store().dir(), "choosing a nonce", std::io::Error::other(e.to_string()))
+            StoreError::io(
+                self.store().dir(),
+                "choosing a nonce",
+                std::io::Error::other(e.to_string()),
+            )
         })?;
         let aad = record_aad(commitment, person);
         let cipher = XChaCha20Poly1305::new((&secrets.data_key).into());
-        let payload = Payload {
-            msg: &plain,
-            aad: &aad,
-        };
+        let payload = Payload { msg: &plain, aad: &aad };
         let sealed = cipher
             .encrypt(XNonce::from_slice(&nonce), payload)
             .map_err(|_| self.refused("a record too large to seal"))?;

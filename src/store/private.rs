@@ -268,7 +268,10 @@ impl PrivateStore {
         let node = match keys.slot(NODE_SLOT)? {
             Slot::Holds(secrets) => secrets,
             Slot::Erased | Slot::Damaged => {
-                return Err(corrupt_in(dir, "key slot 0 (the node secret) is erased or damaged".into()))
+                return Err(corrupt_in(
+                    dir,
+                    "key slot 0 (the node secret) is erased or damaged".into(),
+                ))
             }
         };
         let store = PrivateStore {
@@ -379,10 +382,7 @@ impl PrivateStore {
         let mut seen = HashSet::new();
         for (person, slot) in self.person_slots()? {
             if slot == NODE_SLOT || !seen.insert(slot) {
-                return Err(self.corrupt(format!(
-                    "person row {} shares key slot {slot}",
-                    hex::encode(person)
-                )));
+                return Err(self.corrupt(format!("person row {} shares key slot {slot}", hex::encode(person))));
             }
             self.secrets_in(&person, slot)?;
         }
@@ -449,7 +449,11 @@ impl PrivateStore {
 
     /// The sled writes of `batch`, the slots it retires, and whether it
     /// replaces or removes rows a reader could be reading.
-    fn writes(&self, batch: &PrivateBatch, placed: &[(Bytes32, u64)]) -> Result<(sled::Batch, Vec<u64>, bool), StoreError> {
+    fn writes(
+        &self,
+        batch: &PrivateBatch,
+        placed: &[(Bytes32, u64)],
+    ) -> Result<(sled::Batch, Vec<u64>, bool), StoreError> {
         let mut writes = sled::Batch::default();
         let mut retired = Vec::new();
         for person in &batch.remove_people {
@@ -532,10 +536,7 @@ impl PrivateStore {
     fn secrets_in(&self, person: &Bytes32, slot: u64) -> Result<PersonSecrets, StoreError> {
         match self.keys.slot(slot)? {
             Slot::Holds(secrets) => Ok(secrets),
-            Slot::Erased => Err(self.corrupt(format!(
-                "person row {}: key slot {slot} is erased",
-                hex::encode(person)
-            ))),
+            Slot::Erased => Err(self.corrupt(format!("person row {}: key slot {slot} is erased", hex::encode(person)))),
             Slot::Damaged => Err(self.corrupt(format!(
                 "person row {}: key slot {slot} fails its check",
                 hex::encode(person)
@@ -586,7 +587,9 @@ impl PrivateStore {
     /// Test hook: a record row's stored bytes.
     #[cfg(test)]
     pub(crate) fn raw_record(&self, commitment: &Bytes32) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.get("reading a record", key(RECORD_PREFIX, &[commitment]))?.map(|v| v.to_vec()))
+        Ok(self
+            .get("reading a record", key(RECORD_PREFIX, &[commitment]))?
+            .map(|v| v.to_vec()))
     }
 }
 

@@ -108,12 +108,19 @@ fn an_erased_person_leaves_no_key_or_body_in_any_file() {
         let (alice, keys) = enrol(&vault, "alice", &[(c1, r1), (c2, r2)]);
         enrol(&vault, "bob", &[(c3, r3.clone())]);
         assert!(files_containing(&path, body.as_bytes()).is_empty(), "bodies are sealed");
-        assert!(!files_containing(&path, &keys.data_key).is_empty(), "the key is on disk");
+        assert!(
+            !files_containing(&path, &keys.data_key).is_empty(),
+            "the key is on disk"
+        );
         let erase = VaultBatch {
             erase_people: vec![alice],
             ..VaultBatch::default()
         };
         ok(vault.commit(&erase));
+        assert!(
+            files_containing(&path, &keys.k_subject).is_empty(),
+            "zeroed by the commit itself"
+        );
         (alice, keys.data_key, keys.k_subject)
     };
     let vault = ok(Vault::open(&path));
@@ -145,6 +152,10 @@ fn an_erased_record_rekeys_its_person_and_the_others_still_open() {
             ..VaultBatch::default()
         };
         ok(vault.commit(&erase));
+        assert!(
+            files_containing(&path, &old.data_key).is_empty(),
+            "zeroed by the commit itself"
+        );
         (person, old)
     };
     let vault = ok(Vault::open(&path));
@@ -197,7 +208,10 @@ fn a_damaged_or_zeroed_key_slot_is_reported_naming_the_person() {
         let vault = ok(Vault::open(&path));
         match vault.verify_all() {
             Err(StoreError::Corrupt { detail, .. }) => {
-                assert!(detail.contains(&hex::encode(person.0)) && detail.contains("slot 1"), "{detail}")
+                assert!(
+                    detail.contains(&hex::encode(person.0)) && detail.contains("slot 1"),
+                    "{detail}"
+                )
             }
             other => panic!("expected damage, got {other:?}"),
         }
@@ -227,7 +241,10 @@ fn a_failing_sync_fails_the_commit_and_a_retry_after_reopen_lands() {
     ok(vault.reopen());
     assert_eq!(ok(vault.record(&c1)), None);
     let keys = ok(std::fs::read(path.join("keys")));
-    assert!(keys[SLOT_LEN..].iter().all(|b| *b == 0), "the failed commit's slot is zeroed");
+    assert!(
+        keys[SLOT_LEN..].iter().all(|b| *b == 0),
+        "the failed commit's slot is zeroed"
+    );
     ok(vault.commit(&batch));
     drop(vault);
     let vault = ok(Vault::open(&path));
@@ -269,7 +286,10 @@ fn orphan_slots_are_zeroed_at_open() {
     let bytes = ok(std::fs::read(path.join("keys")));
     assert_eq!(bytes.len(), 5 * SLOT_LEN);
     assert!(bytes[2 * SLOT_LEN..].iter().all(|b| *b == 0), "orphans zeroed");
-    assert!(bytes[SLOT_LEN..2 * SLOT_LEN].iter().any(|b| *b != 0), "the person's slot kept");
+    assert!(
+        bytes[SLOT_LEN..2 * SLOT_LEN].iter().any(|b| *b != 0),
+        "the person's slot kept"
+    );
     assert_eq!(ok(vault.record(&c1)), Some(r1));
     // A freed slot is handed out again.
     enrol(&vault, "hank", &[]);
