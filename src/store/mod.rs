@@ -17,6 +17,9 @@
 //! [`StoreError::Io`] and becomes `RESOURCE_EXHAUSTED` or `UNAVAILABLE`, never
 //! `DATA_LOSS`. sled keeps the first I/O error it meets and refuses every later
 //! write until it is opened again, hence [`Store::reopen`].
+//!
+//! [`private`] is the node's second store, for what the log only commits to
+//! (DESIGN.md §8); it shares this durability machinery ([`SledDb`]).
 
 pub mod files;
 pub mod private;

@@ -534,6 +534,9 @@ impl PrivateStore {
 
     /// The secrets in the slot a person row points at: it must hold a key.
     fn secrets_in(&self, person: &Bytes32, slot: u64) -> Result<PersonSecrets, StoreError> {
+        if slot == NODE_SLOT {
+            return Err(self.corrupt(format!("person row {} points at the node's slot", hex::encode(person))));
+        }
         match self.keys.slot(slot)? {
             Slot::Holds(secrets) => Ok(secrets),
             Slot::Erased => Err(self.corrupt(format!("person row {}: key slot {slot} is erased", hex::encode(person)))),

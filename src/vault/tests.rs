@@ -92,6 +92,12 @@ fn records_round_trip_across_a_reopen() {
     assert_eq!(ok(vault.fingerprint(&[7; 32])), Some([8; 32]));
     assert_eq!(ok(vault.fingerprint(&[6; 32])), None);
     assert_eq!(ok(vault.verify_all()), VaultCheck { people: 1, records: 2 });
+    let first = ok(vault.private_store().records_page(None, 1));
+    let rest = ok(vault
+        .private_store()
+        .records_page(first.last().map(|r| &r.commitment), 5));
+    let paged: Vec<Bytes32> = first.iter().chain(&rest).map(|r| r.commitment).collect();
+    assert_eq!(paged, expected, "pages continue after the last one, in order");
     assert!(!Vault::exists(&dir.path().join("elsewhere")));
 }
 
@@ -326,4 +332,34 @@ fn impossible_writes_are_refused() {
     ok(vault.commit(&retried));
     assert_eq!(ok(vault.record(&c1)), Some(r1));
     assert_eq!(ok(vault.verify_all()), VaultCheck { people: 1, records: 1 });
+}
+
+#[test]
+fn readers_never_see_a_record_and_a_key_of_different_generations() {
+    let dir = temp();
+    let vault = ok(Vault::open(&vault_path(dir.path())));
+    let (c1, r1) = record(1, "kept");
+    let (person, _) = enrol(&vault, "judy", &[(c1, r1.clone())]);
+    let reader = {
+        let vault = vault.clone();
+        std::thread::spawn(move || {
+            for _ in 0..2000 {
+                assert_eq!(ok(vault.record(&c1)).as_ref(), Some(&r1));
+            }
+        })
+    };
+    for seed in 2..30u8 {
+        let (c, r) = record(seed, "erased soon");
+        let add = VaultBatch {
+            records: vec![(person, c, r)],
+            ..VaultBatch::default()
+        };
+        ok(vault.commit(&add));
+        let erase = VaultBatch {
+            erase_records: vec![c],
+            ..VaultBatch::default()
+        };
+        ok(vault.commit(&erase));
+    }
+    assert!(reader.join().is_ok(), "the reader saw damage");
 }
