@@ -340,10 +340,12 @@ fn readers_never_see_a_record_and_a_key_of_different_generations() {
     let vault = ok(Vault::open(&vault_path(dir.path())));
     let (c1, r1) = record(1, "kept");
     let (person, _) = enrol(&vault, "judy", &[(c1, r1.clone())]);
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
-        let vault = vault.clone();
+        let (vault, done) = (vault.clone(), done.clone());
+        // Reads for as long as the commits below run, so every re-key races one.
         std::thread::spawn(move || {
-            for _ in 0..2000 {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 assert_eq!(ok(vault.record(&c1)).as_ref(), Some(&r1));
             }
         })
@@ -361,5 +363,6 @@ fn readers_never_see_a_record_and_a_key_of_different_generations() {
         };
         ok(vault.commit(&erase));
     }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(reader.join().is_ok(), "the reader saw damage");
 }
