@@ -196,11 +196,12 @@ impl Vault {
     ) -> Result<(), StoreError> {
         let erased_people: HashSet<&PersonRef> = batch.erase_people.iter().collect();
         let erased_records: HashSet<&Bytes32> = batch.erase_records.iter().collect();
+        let mut rekeyed = HashSet::new();
         for commitment in &batch.erase_records {
             let Some(person) = self.person_of(commitment)? else {
                 continue;
             };
-            if erased_people.contains(&person) || keys.contains_key(&person) {
+            if erased_people.contains(&person) || !rekeyed.insert(person) {
                 continue;
             }
             let Some(old) = self.person(&person)? else {

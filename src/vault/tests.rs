@@ -174,6 +174,15 @@ fn an_erased_record_rekeys_its_person_and_the_others_still_open() {
     assert_eq!(now.k_subject, old.k_subject, "the tags stay findable");
     assert_eq!(files_containing(&path, &old.data_key), Vec::<PathBuf>::new());
     assert_eq!(ok(vault.verify_all()), VaultCheck { people: 1, records: 3 });
+    let two_at_once = VaultBatch {
+        erase_records: vec![c1, c3],
+        ..VaultBatch::default()
+    };
+    ok(vault.commit(&two_at_once));
+    assert_eq!((ok(vault.record(&c1)), ok(vault.record(&c3))), (None, None));
+    assert_eq!(ok(vault.records_of(&person)), vec![c4]);
+    assert_eq!(ok(vault.verify_all()), VaultCheck { people: 1, records: 1 });
+    assert!(files_containing(&path, &now.data_key).is_empty());
 }
 
 #[test]
