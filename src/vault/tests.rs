@@ -375,3 +375,31 @@ fn readers_never_see_a_record_and_a_key_of_different_generations() {
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(reader.join().is_ok(), "the reader saw damage");
 }
+
+#[test]
+fn a_crash_before_an_erased_slot_is_zeroed_still_erases_it_at_the_next_open() {
+    let dir = temp();
+    let path = vault_path(dir.path());
+    let (c1, r1) = record(1, "one");
+    let slot = SLOT_LEN as u64..2 * SLOT_LEN as u64;
+    let (person, keys, old_slot) = {
+        let vault = ok(Vault::open(&path));
+        let (person, keys) = enrol(&vault, "kim", &[(c1, r1)]);
+        let old_slot = ok(std::fs::read(path.join("keys")))[slot.start as usize..slot.end as usize].to_vec();
+        let erase = VaultBatch {
+            erase_people: vec![person],
+            ..VaultBatch::default()
+        };
+        ok(vault.commit(&erase));
+        (person, keys, old_slot)
+    };
+    // The rows are gone but the slot's zeroing never reached the disk.
+    let file = ok(std::fs::OpenOptions::new().write(true).open(path.join("keys")));
+    ok(file.write_all_at(&old_slot, slot.start));
+    drop(file);
+    assert!(!files_containing(&path, &keys.k_subject).is_empty());
+    let vault = ok(Vault::open(&path));
+    assert!(files_containing(&path, &keys.k_subject).is_empty());
+    assert!(ok(vault.person(&person)).is_none());
+    assert_eq!(ok(vault.record(&c1)), None);
+}
