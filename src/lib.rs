@@ -11,6 +11,8 @@
 //! - [`projection`]: the registry, rebuilt from the log by applying facts in
 //!   order; its snapshot encoding.
 //! - [`store`]: the only module that knows sled; durable group commits.
+//! - [`vault`]: the node's private store (DESIGN.md §8): openings, bodies and
+//!   person keys, sealed per person, erasable.
 //! - [`ledger`]: a state's log at work: sequencing, integration and publishing of
 //!   appends in group commits, verification on open, replay, verified reads and
 //!   proofs; a follower (mirror) ledger.
@@ -35,7 +37,7 @@
 //! - [`error`]: the library's error, one class per gRPC status code.
 //!
 //! Layers, each importing only those below it: `limits`, `error`, `clock` ·
-//! `log`, `domain`, `auth` · `store`, `projection` · `ledger` · `source`,
+//! `log`, `domain`, `auth` · `store`, `projection` · `vault` · `ledger` · `source`,
 //! `evidence` · `mirror`, `repair`, `audit`, `proof` · `federation` · `config`
 //! · `service` · `node` · `cli` · `demo`, `bench`, and the binary.
 //! - [`pb`]: the protobuf wire types (messages only; no transport).

@@ -358,10 +358,10 @@ fn granted(e: pb::CredentialGranted, openings: &dyn Openings) -> Result<Fact> {
         reciprocity: e.reciprocity,
     };
     let issue = fact::issue(command, holder_known)?;
-    let holder_name = if holder_known {
-        fact::text("holder name", holder.legal_name, fact::TEXT_BYTES_MAX)?
-    } else {
+    let holder_name = if holder.legal_name.is_empty() {
         String::new()
+    } else {
+        fact::text("holder name", holder.legal_name, fact::TEXT_BYTES_MAX)?
     };
     Ok(Fact::CredentialIssued(Issue { holder_name, ..issue }))
 }

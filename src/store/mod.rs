@@ -23,19 +23,20 @@
 //! [`StoreError::Io`] and becomes `RESOURCE_EXHAUSTED` or `UNAVAILABLE`, never
 //! `DATA_LOSS`. sled keeps the first I/O error it meets and refuses every later
 //! write until it is opened again, hence [`Store::reopen`].
+//!
+//! [`private`] is the node's second store, for what the log only commits to
+//! (DESIGN.md §8); it shares this durability machinery ([`SledDb`]).
 
 pub mod files;
+pub mod private;
+mod sled_db;
 
-use std::collections::HashSet;
-use std::ffi::OsString;
-use std::fs::File;
 use std::io::ErrorKind;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
 
 use crate::error::Error;
 use crate::log::merkle::{Hash, HashReader, NodeId};
+use sled_db::SledDb;
 
 const ENTRY_PREFIX: u8 = b'e';
 const HASH_PREFIX: u8 = b'h';
@@ -60,6 +61,10 @@ pub enum StoreError {
     Panicked { dir: PathBuf, what: String, detail: String },
     #[error("the store in {dir} is damaged: {detail}")]
     Corrupt { dir: PathBuf, detail: String },
+    /// The caller asked for something the store must not do (a record for a
+    /// person it does not hold, say): a bug above the store, not damage.
+    #[error("the store in {dir} refused a write: {detail}")]
+    Refused { dir: PathBuf, detail: String },
 }
 
 impl StoreError {
@@ -93,7 +98,7 @@ impl From<StoreError> for Error {
                     Error::Unavailable(message)
                 }
             }
-            StoreError::Open { .. } => Error::Internal(error.to_string()),
+            StoreError::Open { .. } | StoreError::Refused { .. } => Error::Internal(error.to_string()),
         }
     }
 }
@@ -173,24 +178,7 @@ impl EntryBatch {
 }
 
 pub struct Store {
-    /// `Some` while open. `drop` and `reopen` take it out to close sled under
-    /// `catch_unwind` (sled flushes on drop, and can panic there on a damaged
-    /// store); `None` only after a failed `reopen`. Every call holds the read
-    /// lock, so `reopen` closes sled only when no call is inside it.
-    db: RwLock<Option<sled::Db>>,
-    dir: PathBuf,
-    /// sled's single data file, `fdatasync`ed after every flush.
-    db_file: File,
-    /// Blob files already synced; sled writes large pages to `blobs/` unsynced.
-    synced_blobs: Mutex<HashSet<OsString>>,
-}
-
-fn panic_detail(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic without a message".to_string())
+    db: SledDb,
 }
 
 fn entry_key(index: u64) -> [u8; 9] {
@@ -226,19 +214,7 @@ impl Store {
     /// Opens (or creates) the sled database in `dir`. A panic inside sled is
     /// turned into an error that names `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        files::create_dir_durable(dir)?;
-        let db = open_sled(dir)?;
-        let db_path = dir.join("db");
-        let db_file = File::open(&db_path).map_err(|e| StoreError::io(&db_path, "opening", e))?;
-        files::sync_dir(dir)?;
-        let store = Store {
-            db: RwLock::new(Some(db)),
-            dir: dir.to_path_buf(),
-            db_file,
-            synced_blobs: Mutex::new(HashSet::new()),
-        };
-        store.sync_blobs(true)?;
-        Ok(store)
+        Ok(Store { db: SledDb::open(dir)? })
     }
 
     /// Closes sled and opens it again from what is on disk. After an I/O error
@@ -246,44 +222,19 @@ impl Store {
     /// memory but not made durable is gone afterwards, so the caller writes it
     /// again. Waits for calls in progress; calls made meanwhile wait for it.
     pub fn reopen(&self) -> Result<(), StoreError> {
-        let mut db = self.db.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(old) = db.take() {
-            close(&self.dir, old);
-        }
-        *db = Some(open_sled(&self.dir)?);
-        drop(db);
-        self.sync_blobs(true)
+        self.db.reopen()
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.db.dir()
     }
 
-    /// Runs a sled call, turning a panic or an error into a `StoreError`: an
-    /// I/O error stays `Io`, anything else sled reports is corruption.
     fn guarded<T>(&self, what: &'static str, call: impl FnOnce(&sled::Db) -> sled::Result<T>) -> Result<T, StoreError> {
-        let db = self.db.read().unwrap_or_else(|p| p.into_inner());
-        let Some(db) = db.as_ref() else {
-            let closed = std::io::Error::other("sled is closed after a failed reopen");
-            return Err(StoreError::io(&self.dir, what, closed));
-        };
-        match catch_unwind(AssertUnwindSafe(|| call(db))) {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(sled::Error::Io(source))) => Err(StoreError::io(&self.dir, what, source)),
-            Ok(Err(e)) => Err(self.corrupt(format!("{what}: {e}"))),
-            Err(payload) => Err(StoreError::Panicked {
-                dir: self.dir.clone(),
-                what: what.into(),
-                detail: panic_detail(payload),
-            }),
-        }
+        self.db.guarded(what, call)
     }
 
     pub fn corrupt(&self, detail: String) -> StoreError {
-        StoreError::Corrupt {
-            dir: self.dir.clone(),
-            detail,
-        }
+        self.db.corrupt(detail)
     }
 
     /// The latest signed checkpoint committed to the store, if any.
@@ -436,81 +387,7 @@ impl Store {
             writes.insert(CHECKPOINT_KEY, batch.checkpoint_note.as_slice());
             writes.insert(FORMAT_KEY, LOG_FORMAT);
         }
-        self.guarded("writing a batch", |db| db.apply_batch(writes))?;
-        self.sync()
-    }
-
-    /// sled's flush, then the fdatasync sled does not do.
-    fn sync(&self) -> Result<(), StoreError> {
-        fault::check(&self.dir).map_err(|e| StoreError::io(&self.dir.join("db"), "fdatasync", e))?;
-        self.guarded("flushing", |db| db.flush())?;
-        self.db_file
-            .sync_data()
-            .map_err(|e| StoreError::io(&self.dir.join("db"), "fdatasync", e))?;
-        self.sync_blobs(false)
-    }
-
-    /// Syncs blob files sled wrote since the last call (all of them on open).
-    fn sync_blobs(&self, all: bool) -> Result<(), StoreError> {
-        let blobs = self.dir.join("blobs");
-        let Ok(listing) = std::fs::read_dir(&blobs) else {
-            return Ok(());
-        };
-        let mut synced = self
-            .synced_blobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut any_new = false;
-        for item in listing.flatten() {
-            let name = item.file_name();
-            if all || !synced.contains(&name) {
-                let path = item.path();
-                File::open(&path)
-                    .and_then(|f| f.sync_data())
-                    .map_err(|e| StoreError::io(&path, "fdatasync", e))?;
-                synced.insert(name);
-                any_new = true;
-            }
-        }
-        if any_new {
-            files::sync_dir(&blobs)?;
-        }
-        Ok(())
-    }
-}
-
-/// Opens sled in `dir`; a panic inside sled becomes an error naming `dir`.
-fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
-    let config = sled::Config::new().path(dir).flush_every_ms(None);
-    match catch_unwind(AssertUnwindSafe(|| config.open())) {
-        Ok(Ok(db)) => Ok(db),
-        Ok(Err(sled::Error::Io(source))) => Err(StoreError::io(dir, "opening the store", source)),
-        Ok(Err(e)) => Err(StoreError::Open {
-            dir: dir.to_path_buf(),
-            detail: e.to_string(),
-        }),
-        Err(payload) => Err(StoreError::Panicked {
-            dir: dir.to_path_buf(),
-            what: "opening".into(),
-            detail: panic_detail(payload),
-        }),
-    }
-}
-
-/// Closes sled, which flushes and can panic on a damaged store.
-fn close(dir: &Path, db: sled::Db) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(db))) {
-        let detail = panic_detail(payload);
-        tracing::error!(dir = %dir.display(), %detail, "sled panicked while closing the store");
-    }
-}
-
-impl Drop for Store {
-    fn drop(&mut self) {
-        let db = self.db.get_mut().unwrap_or_else(|p| p.into_inner());
-        if let Some(db) = db.take() {
-            close(&self.dir, db);
-        }
+        self.db.apply(writes)
     }
 }
 
