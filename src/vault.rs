@@ -370,6 +370,39 @@ fn decode_opening(plain: &[u8]) -> Option<Opening> {
 #[cfg(test)]
 mod tests;
 
+/// Encrypts `plain` under `key` (XChaCha20-Poly1305, random nonce, `label` as
+/// associated data) for files beside the private store that hold private data
+/// in clear otherwise: the registry snapshot.
+pub fn encrypt_file(key: &Bytes32, label: &str, plain: &[u8]) -> crate::error::Result<Vec<u8>> {
+    let mut nonce = [0u8; NONCE_LEN];
+    getrandom::getrandom(&mut nonce)
+        .map_err(|e| crate::error::Error::Internal(format!("the operating system gave no randomness: {e}")))?;
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let payload = Payload {
+        msg: plain,
+        aad: label.as_bytes(),
+    };
+    let sealed = cipher
+        .encrypt(XNonce::from_slice(&nonce), payload)
+        .map_err(|_| crate::error::Error::Internal("a file too large to encrypt".into()))?;
+    Ok([&nonce[..], &sealed].concat())
+}
+
+/// Decrypts what [`encrypt_file`] wrote; `None` if it was written under
+/// another key or label, or damaged.
+pub fn decrypt_file(key: &Bytes32, label: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, sealed) = sealed.split_at(NONCE_LEN);
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let payload = Payload {
+        msg: sealed,
+        aad: label.as_bytes(),
+    };
+    cipher.decrypt(XNonce::from_slice(nonce), payload).ok()
+}
+
 /// The board's own log replays through its private store: every commitment it
 /// holds an opening of is opened (DESIGN.md §8).
 impl crate::domain::sealed::Openings for Vault {

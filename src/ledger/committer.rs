@@ -100,22 +100,34 @@ fn run(shared: Weak<Shared>, mut writer: Writer, mut requests: mpsc::Receiver<Ap
         commit(&shared, &mut writer, batch);
         if writer.unpublished.is_none() && writer.registry.size >= snapshot_at + limits::SNAPSHOT_EVERY_EVENTS {
             snapshot_at = writer.registry.size;
-            snapshot_in_background(shared, writer.registry.clone());
+            snapshot_in_background(shared, writer.registry.clone(), writer.keys.snapshot);
         }
     }
     let durable = writer.unpublished.is_none() && writer.registry.size > snapshot_at;
     if let Some(shared) = shared.upgrade().filter(|_| durable) {
-        replay::write_snapshot(&shared.store, &shared.data_dir, &writer.registry);
+        save_snapshot(&shared, &writer.registry, writer.keys.snapshot);
     }
 }
 
-fn snapshot_in_background(shared: Arc<Shared>, registry: Registry) {
+fn snapshot_in_background(shared: Arc<Shared>, registry: Registry, key: Bytes32) {
     let weak = Arc::downgrade(&shared);
     shared.spawn_background("peerreg-snapshot", move || {
         if let Some(shared) = weak.upgrade() {
-            replay::write_snapshot(&shared.store, &shared.data_dir, &registry);
+            save_snapshot(&shared, &registry, key);
         }
     });
+}
+
+/// Writes a snapshot unless a newer one was written meanwhile: a background
+/// snapshot taken before an expungement must never replace the one written
+/// after it (it would bring the expunged records back to disk).
+fn save_snapshot(shared: &Shared, registry: &Registry, key: Bytes32) {
+    let mut newest = shared.snapshot_size.lock().unwrap_or_else(|p| p.into_inner());
+    if registry.size < *newest {
+        return;
+    }
+    replay::write_snapshot(&shared.store, &shared.data_dir, registry, Some(key));
+    *newest = registry.size;
 }
 
 /// What became of one request in a batch.
@@ -387,7 +399,7 @@ fn make_durable(shared: &Shared, writer: &mut Writer, mut kept: Unpublished) -> 
             if kept.expunges {
                 // The snapshot holds the registry as it was: replace it now,
                 // so no file keeps what was expunged (DESIGN.md §8).
-                replay::write_snapshot(&shared.store, &shared.data_dir, &writer.registry);
+                save_snapshot(shared, &writer.registry, writer.keys.snapshot);
             }
             Ok(())
         }

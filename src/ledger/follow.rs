@@ -66,7 +66,13 @@ impl Ledger {
             accept_unpublished_store: false,
         };
         let opened = open::open_verified(&params)?;
-        let registry = replay::rebuild(&opened.store, &data_dir, opened.published.checkpoint.size, &NoOpenings)?;
+        let registry = replay::rebuild(
+            &opened.store,
+            &data_dir,
+            opened.published.checkpoint.size,
+            &NoOpenings,
+            None,
+        )?;
         let profile = RequirementProfile::default_for(&state);
         let settings = Settings {
             data_dir,

@@ -121,6 +121,8 @@ struct Shared {
     vault: Mutex<Option<Vault>>,
     /// The log key, able to sign only requests to other states; `None` for a follower.
     request_signer: Mutex<Option<RequestSigner>>,
+    /// The size of the newest registry snapshot written (see `committer::save_snapshot`).
+    snapshot_size: Mutex<u64>,
 }
 
 /// A handle on one state's log. Cheap to clone.
@@ -195,6 +197,7 @@ impl Ledger {
             &options.data_dir,
             opened.published.checkpoint.size,
             &vault,
+            Some(private::snapshot_key(&vault)),
         )?;
         let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
         let verifier = options.signer.verifier().clone();
@@ -488,6 +491,7 @@ impl Shared {
             follower: Mutex::new(None),
             vault: Mutex::new(None),
             request_signer: Mutex::new(None),
+            snapshot_size: Mutex::new(0),
         })
     }
 }

@@ -35,6 +35,8 @@ pub(crate) fn person_id(peer_id: &str) -> String {
 pub(crate) struct NodeKeys {
     event_id: Bytes32,
     fingerprint: Bytes32,
+    /// Encrypts the registry snapshot (it holds people's records).
+    pub(crate) snapshot: Bytes32,
 }
 
 impl NodeKeys {
@@ -42,6 +44,7 @@ impl NodeKeys {
         NodeKeys {
             event_id: vault.node_key("peerreg/v1/event-id"),
             fingerprint: vault.node_key("peerreg/v1/command-fingerprint"),
+            snapshot: snapshot_key(vault),
         }
     }
 
@@ -62,6 +65,11 @@ impl NodeKeys {
         .encode_to_vec();
         keyed_hash(&self.fingerprint, "peerreg/v1/command", &encoded)
     }
+}
+
+/// The key a board's registry snapshot is encrypted under.
+pub(crate) fn snapshot_key(vault: &Vault) -> Bytes32 {
+    vault.node_key("peerreg/v1/snapshot")
 }
 
 struct Person {

@@ -20,6 +20,7 @@ mod verify;
 pub mod wire;
 
 pub(super) use snapshot_io::write_snapshot;
+pub(crate) use snapshot_io::SnapshotKey;
 pub(crate) use verify::Verification;
 
 use std::borrow::Cow;
@@ -74,9 +75,15 @@ impl ReplayStats {
 /// for its own log, nothing for a mirror.
 pub(crate) type Opener<'a> = &'a (dyn Openings + Sync);
 
-pub(super) fn rebuild(store: &Store, data_dir: &Path, size: u64, openings: Opener<'_>) -> Result<Registry> {
+pub(super) fn rebuild(
+    store: &Store,
+    data_dir: &Path,
+    size: u64,
+    openings: Opener<'_>,
+    key: SnapshotKey,
+) -> Result<Registry> {
     let started = Instant::now();
-    let registry = load_snapshot(store, data_dir, size).unwrap_or_default();
+    let registry = load_snapshot(store, data_dir, size, key).unwrap_or_default();
     let from = registry.size;
     let registry = replay(store, registry, size, openings)?;
     tracing::info!(
