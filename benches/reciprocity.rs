@@ -19,8 +19,8 @@ const ROUNDS: usize = 20;
 /// Appenders filling the log concurrently (group commit).
 const FILLERS: usize = 256;
 
-/// The holder's 50 events: enrolment, 30 courses, an exam, 2 experience
-/// records, the issue, 15 CE courses and a renewal.
+/// The holder's 51 events: enrolment, 30 courses, an exam, 2 experience
+/// records, the issue, 15 CE courses, a renewal and a consent for TN.
 fn holder_history() -> Vec<Body> {
     let domains = [
         "ethical_responsibility",
@@ -58,6 +58,13 @@ fn holder_history() -> Vec<Body> {
         events.push(ce(HOLDER, topic, 2, &on));
     }
     events.push(renew(CREDENTIAL, "2026-05-01", "2028-06-01"));
+    // The holder consents to TN seeing their record (DESIGN.md §8); each
+    // evaluation then also records a disclosure in MS's log.
+    events.push(Body::ConsentRecorded(pb::ConsentRecorded {
+        peer_id: HOLDER.into(),
+        receiving_state: "TN".into(),
+        until: "2099-12-31".into(),
+    }));
     events
 }
 
@@ -81,7 +88,7 @@ async fn fill(ledger: &Ledger, start: usize, count: usize) {
     }
 }
 
-/// Builds MS's log to `size` entries with the holder's 50 events spread through it.
+/// Builds MS's log to `size` entries with the holder's 51 events spread through it.
 async fn build_origin(ledger: &Ledger, size: usize) {
     let history = holder_history();
     let filler = size.saturating_sub(history.len());
@@ -90,7 +97,7 @@ async fn build_origin(ledger: &Ledger, size: usize) {
         fill(ledger, i * chunk, chunk).await;
         ledger.append(format!("holder-{i}"), body).await.expect("holder event");
     }
-    let done = chunk * 50;
+    let done = chunk * 51;
     fill(ledger, done, filler - done).await;
 }
 

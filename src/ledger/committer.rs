@@ -55,10 +55,17 @@ pub(super) struct Writer {
 /// A signed batch waiting to be made durable and published.
 pub(super) struct Unpublished {
     writes: CommitBatch,
-    /// The batch's private records and erasures, made durable before the log.
+    /// The batch's new private records, made durable before the log (an
+    /// acknowledged entry always has its opening).
     private: VaultBatch,
     /// True once the vault holds `private` durably.
     private_stored: bool,
+    /// The batch's erasures, made durable after the log holds the public
+    /// notice (a crash between is redone at the next open: see
+    /// `private::redo_erasures`), so keys are never destroyed for an
+    /// expungement the log does not record.
+    erasures: VaultBatch,
+    erased: bool,
     /// True when the batch expunged something: the snapshot, which holds the
     /// registry in clear, is rewritten at once.
     expunges: bool,
@@ -142,6 +149,7 @@ enum Outcome {
 struct Pending {
     writes: CommitBatch,
     private: VaultBatch,
+    erasures: VaultBatch,
     event_ids: HashMap<String, (u64, Bytes32)>,
     expunges: bool,
 }
@@ -158,6 +166,7 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
     let mut pending = Pending {
         writes: CommitBatch::default(),
         private: VaultBatch::default(),
+        erasures: VaultBatch::default(),
         event_ids: HashMap::new(),
         expunges: false,
     };
@@ -279,10 +288,18 @@ fn seal_and_sign(
             limits::ENTRY_BYTES_MAX
         )));
     }
-    let mut private = prepared.erasures;
-    for erased in &private.erase_people {
+    if let Some((person, ..)) = &prepared.owner {
+        if pending.erasures.erase_people.contains(person) {
+            return Err(Error::Unavailable(
+                "this person's record is being expunged in the same commit; send the command again".into(),
+            ));
+        }
+    }
+    for erased in &prepared.erasures.erase_people {
         writer.people.forget(erased);
     }
+    private::merge(&mut pending.erasures, prepared.erasures);
+    let mut private = VaultBatch::default();
     if let Some((person, k_subject, next_seq, created)) = prepared.owner {
         writer.people.advance(person, k_subject, next_seq);
         private.new_people.extend(created.map(|secrets| (person, secrets)));
@@ -353,6 +370,7 @@ fn publish(shared: &Shared, writer: &mut Writer, pending: Pending) -> Result<Pub
     let Pending {
         mut writes,
         private,
+        erasures,
         expunges,
         ..
     } = pending;
@@ -375,6 +393,8 @@ fn publish(shared: &Shared, writer: &mut Writer, pending: Pending) -> Result<Pub
         writes,
         private,
         private_stored: false,
+        erasures,
+        erased: false,
         expunges,
         published: published.clone(),
         stored: false,
@@ -437,7 +457,14 @@ fn write_batch(shared: &Shared, vault: &Vault, kept: &mut Unpublished) -> Result
         &checkpoint_path(&shared.data_dir),
         &kept.writes.checkpoint_note,
         files::Mode::Readable,
-    )
+    )?;
+    if !kept.erased {
+        if !private::is_empty(&kept.erasures) {
+            vault.commit(&kept.erasures)?;
+        }
+        kept.erased = true;
+    }
+    Ok(())
 }
 
 /// What an append is told while appends are paused by an I/O error.

@@ -72,7 +72,8 @@ impl Ledger {
             opened.published.checkpoint.size,
             &NoOpenings,
             None,
-        )?;
+        )?
+        .0;
         let profile = RequirementProfile::default_for(&state);
         let settings = Settings {
             data_dir,

@@ -192,13 +192,14 @@ impl Ledger {
         };
         let opened = open::open_verified(&params)?;
         let vault = open_vault(&options.data_dir, opened.published.checkpoint.size)?;
-        let registry = replay::rebuild(
+        let (registry, notices) = replay::rebuild(
             &opened.store,
             &options.data_dir,
             opened.published.checkpoint.size,
             &vault,
             Some(private::snapshot_key(&vault)),
         )?;
+        private::redo_erasures(&opened.store, &vault, &notices)?;
         let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
         let verifier = options.signer.verifier().clone();
         let settings = Settings {

@@ -352,3 +352,53 @@ pub(crate) fn merge(into: &mut VaultBatch, from: VaultBatch) {
     into.erase_people.extend(erase_people);
     into.erase_records.extend(erase_records);
 }
+
+/// Whether a vault batch writes nothing.
+pub(crate) fn is_empty(batch: &VaultBatch) -> bool {
+    batch.new_people.is_empty()
+        && batch.records.is_empty()
+        && batch.fingerprints.is_empty()
+        && batch.erase_people.is_empty()
+        && batch.erase_records.is_empty()
+}
+
+/// Makes sure the erasures of the expungement notices at `notices` (entries
+/// replayed at open, past the snapshot) are done: the committer erases keys
+/// only after the log holds the notice, so a crash between the two leaves
+/// keys that the notice says are gone. Erasing again is harmless.
+pub(crate) fn redo_erasures(store: &Store, vault: &Vault, notices: &[Vec<u64>]) -> Result<()> {
+    let mut batch = VaultBatch::default();
+    for indices in notices {
+        let mut commitments = Vec::new();
+        for &index in indices {
+            commitments.extend(commitments_at(store, index)?);
+        }
+        let mut enrolled = None;
+        for commitment in &commitments {
+            if let Some(opened) = vault.record(commitment)? {
+                if opened.kind == commitment::RecordKind::Enrolment {
+                    enrolled = vault.person_of(commitment)?;
+                }
+            }
+        }
+        match enrolled {
+            Some(person) => batch.erase_people.push(person),
+            None => {
+                for commitment in commitments {
+                    if vault.record(&commitment)?.is_some() {
+                        batch.erase_records.push(commitment);
+                    }
+                }
+            }
+        }
+    }
+    if !is_empty(&batch) {
+        tracing::warn!(
+            people = batch.erase_people.len(),
+            records = batch.erase_records.len(),
+            "finishing expungements a stop interrupted"
+        );
+        vault.commit(&batch)?;
+    }
+    Ok(())
+}

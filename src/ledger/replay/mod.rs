@@ -75,28 +75,41 @@ impl ReplayStats {
 /// for its own log, nothing for a mirror.
 pub(crate) type Opener<'a> = &'a (dyn Openings + Sync);
 
+/// The registry at open (snapshot, then the rest replayed), and the entries
+/// named by each expungement notice in the replayed part.
 pub(super) fn rebuild(
     store: &Store,
     data_dir: &Path,
     size: u64,
     openings: Opener<'_>,
     key: SnapshotKey,
-) -> Result<Registry> {
+) -> Result<(Registry, Vec<Vec<u64>>)> {
     let started = Instant::now();
     let registry = load_snapshot(store, data_dir, size, key).unwrap_or_default();
     let from = registry.size;
-    let registry = replay(store, registry, size, openings)?;
+    let (registry, notices) = replay_noting(store, registry, size, openings)?;
     tracing::info!(
         snapshot_covers = from,
         replayed = size - from,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "registry rebuilt"
     );
-    Ok(registry)
+    Ok((registry, notices))
 }
 
 /// Applies entries `[registry.size, size)` in order, without re-verifying them.
+#[cfg(test)]
 pub(super) fn replay(store: &Store, registry: Registry, size: u64, openings: Opener<'_>) -> Result<Registry> {
+    replay_noting(store, registry, size, openings).map(|(registry, _)| registry)
+}
+
+/// [`replay`], also returning the entries named by each expungement notice met.
+fn replay_noting(
+    store: &Store,
+    registry: Registry,
+    size: u64,
+    openings: Opener<'_>,
+) -> Result<(Registry, Vec<Vec<u64>>)> {
     let mut registry = registry;
     let mut refused = Refused::default();
     let from = registry.size;
@@ -104,8 +117,9 @@ pub(super) fn replay(store: &Store, registry: Registry, size: u64, openings: Ope
         refused.apply(&mut registry, chunk);
         Ok(())
     })?;
+    let notices = std::mem::take(&mut refused.notices);
     refused.report();
-    Ok(registry)
+    Ok((registry, notices))
 }
 
 /// Whether a full replay also re-verifies every entry.
@@ -196,12 +210,17 @@ type Logged = Result<Option<Fact>>;
 struct Refused {
     count: u64,
     first: Option<(u64, Error)>,
+    /// The entries each expungement notice applied names.
+    notices: Vec<Vec<u64>>,
 }
 
 impl Refused {
     /// Applies one chunk's facts to `registry` in order, noting refusals.
     fn apply(&mut self, registry: &mut Registry, chunk: &mut Chunk) {
         for (index, fact) in chunk.facts.drain(..) {
+            if let Ok(Some(Fact::Expunged { indices, .. })) = &fact {
+                self.notices.push(indices.clone());
+            }
             if let Err(why) = registry.apply_logged(index, fact) {
                 self.count += 1;
                 self.first.get_or_insert((index, why));
