@@ -557,8 +557,8 @@ impl Fact {
         Fact::try_from(body.clone())
     }
 
-    /// The peer or credential this fact is about, for indexing and messages.
-    pub fn subject(&self) -> &str {
+    /// The peer whose private record this fact is, if it is one.
+    pub fn peer_record_of(&self) -> Option<&str> {
         match self {
             Fact::Enrolled { peer_id, .. }
             | Fact::NameChanged { peer_id, .. }
@@ -567,7 +567,25 @@ impl Fact {
             | Fact::ExamRecorded { peer_id, .. }
             | Fact::ContinuingEducationCompleted { peer_id, .. }
             | Fact::ConsentRecorded { peer_id, .. }
-            | Fact::DisclosureRecorded { peer_id, .. } => peer_id,
+            | Fact::DisclosureRecorded { peer_id, .. } => Some(peer_id),
+            _ => None,
+        }
+    }
+
+    /// The peer or credential this fact is about, for indexing and messages.
+    pub fn subject(&self) -> &str {
+        if let Some(peer_id) = self.peer_record_of() {
+            return peer_id;
+        }
+        match self {
+            Fact::Enrolled { .. }
+            | Fact::NameChanged { .. }
+            | Fact::TrainingCompleted { .. }
+            | Fact::ExperienceRecorded { .. }
+            | Fact::ExamRecorded { .. }
+            | Fact::ContinuingEducationCompleted { .. }
+            | Fact::ConsentRecorded { .. }
+            | Fact::DisclosureRecorded { .. } => "",
             Fact::CredentialIssued(issue) => &issue.credential_number,
             Fact::CredentialRenewed { credential_number, .. }
             | Fact::DisciplinaryAction { credential_number, .. }

@@ -85,15 +85,18 @@ pub(crate) struct People {
 
 /// Who a fact's private part belongs to, if it has one.
 fn owner(registry: &Registry, fact: &Fact) -> Result<Option<String>> {
+    if let Some(peer_id) = fact.peer_record_of() {
+        return Ok(Some(person_id(peer_id)));
+    }
     Ok(match fact {
-        Fact::Enrolled { peer_id, .. }
-        | Fact::NameChanged { peer_id, .. }
-        | Fact::TrainingCompleted { peer_id, .. }
-        | Fact::ExperienceRecorded { peer_id, .. }
-        | Fact::ExamRecorded { peer_id, .. }
-        | Fact::ContinuingEducationCompleted { peer_id, .. }
-        | Fact::ConsentRecorded { peer_id, .. }
-        | Fact::DisclosureRecorded { peer_id, .. } => Some(person_id(peer_id)),
+        Fact::Enrolled { .. }
+        | Fact::NameChanged { .. }
+        | Fact::TrainingCompleted { .. }
+        | Fact::ExperienceRecorded { .. }
+        | Fact::ExamRecorded { .. }
+        | Fact::ContinuingEducationCompleted { .. }
+        | Fact::ConsentRecorded { .. }
+        | Fact::DisclosureRecorded { .. } => None,
         Fact::CredentialIssued(issue) => Some(person_id(&issue.peer_id)),
         Fact::DisciplinaryAction { credential_number, .. } | Fact::CredentialReinstated { credential_number, .. } => {
             let credential = registry
