@@ -152,35 +152,58 @@ pub fn authenticate(
     Ok(state)
 }
 
-/// Builds the bundle for an authenticated state within the holder's consent
-/// and records the disclosure in the holder's record before handing it over:
-/// no disclosure goes unrecorded.
+/// Records the disclosure in the holder's record, then builds the bundle for
+/// an authenticated state within the holder's consent: no disclosure goes
+/// unrecorded, and the record of this disclosure is itself inside the bundle's
+/// tree (a receiver that checks completeness against its copy of the log
+/// would otherwise find it missing). A bundle that then fails to build leaves
+/// a recorded disclosure behind: the record errs on the side of the holder.
 pub async fn disclose(ledger: &Ledger, credential_number: &str, receiving_state: &str) -> Result<pb::EvidenceBundle> {
-    let built = {
-        let ledger = ledger.clone();
-        let (number, state) = (credential_number.to_string(), receiving_state.to_string());
-        tokio::task::spawn_blocking(move || bundle(&ledger, &number, &state))
-            .await
-            .map_err(|e| Error::Internal(format!("building evidence stopped: {e}")))??
-    };
+    let peer_id = consented_holder(ledger, credential_number, receiving_state)?;
     let record = pb::DisclosureRecorded {
-        peer_id: built.peer_id.clone(),
+        peer_id,
         receiving_state: receiving_state.to_string(),
         credential_number: credential_number.to_string(),
         disclosed_on: ledger.today().to_string(),
-        checkpoint_size: built.size,
+        checkpoint_size: ledger.published().checkpoint.size,
     };
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let event_id = format!(
-        "disclosure/{receiving_state}/{credential_number}/{}/{nanos}",
-        built.size
-    );
+    let event_id = format!("disclosure/{receiving_state}/{credential_number}/{nanos}");
     ledger
         .append(event_id, pb::command::Body::DisclosureRecorded(record))
         .await?;
+    let ledger = ledger.clone();
+    let (number, state) = (credential_number.to_string(), receiving_state.to_string());
+    let built = tokio::task::spawn_blocking(move || bundle(&ledger, &number, &state))
+        .await
+        .map_err(|e| Error::Internal(format!("building evidence stopped: {e}")))??;
     Ok(built.bundle)
+}
+
+/// The holder of `credential_number` if they consent, today, to disclosing
+/// their record to `receiving_state`; `PERMISSION_DENIED` otherwise. An
+/// unknown number and a missing consent read alike: a trusted state learns
+/// nothing about a person who did not consent.
+fn consented_holder(ledger: &Ledger, credential_number: &str, receiving_state: &str) -> Result<String> {
+    let registry = ledger.registry();
+    let not_consented = || {
+        Error::PermissionDenied(format!(
+            "{} holds no consent of the holder of {} to disclose their record to {}, or it has expired: \
+             the person asks {}'s board to record one",
+            ledger.state(),
+            quote(credential_number),
+            quote(receiving_state),
+            ledger.state()
+        ))
+    };
+    let credential = registry.credential(credential_number).ok_or_else(not_consented)?;
+    let holder = registry.peer(&credential.peer_id).ok_or_else(not_consented)?;
+    holder
+        .consent_for(receiving_state, ledger.today())
+        .ok_or_else(not_consented)?;
+    Ok(holder.peer_id.clone())
 }
 
 /// Every entry a bundle about `peer_id` carries: their record, their
@@ -206,24 +229,11 @@ fn bundle_indices(registry: &Registry, peer_id: &str) -> Vec<u64> {
 /// state is recorded and runs to today. The caller records the disclosure.
 pub fn bundle(ledger: &Ledger, credential_number: &str, receiving_state: &str) -> Result<Disclosed> {
     let published = ledger.published();
+    let peer_id = consented_holder(ledger, credential_number, receiving_state)?;
     let registry = ledger.registry();
-    let not_consented = || {
-        Error::PermissionDenied(format!(
-            "{} holds no consent of the holder of {} to disclose their record to {}, or it has expired: \
-             the person asks {}'s board to record one",
-            ledger.state(),
-            quote(credential_number),
-            quote(receiving_state),
-            ledger.state()
-        ))
-    };
-    // An unknown number and a missing consent read alike: a trusted state
-    // learns nothing about a person who did not consent.
-    let credential = registry.credential(credential_number).ok_or_else(not_consented)?;
-    let holder = registry.peer(&credential.peer_id).ok_or_else(not_consented)?;
-    holder
-        .consent_for(receiving_state, ledger.today())
-        .ok_or_else(not_consented)?;
+    let holder = registry
+        .peer(&peer_id)
+        .ok_or_else(|| Error::Internal("the consenting holder left the register".into()))?;
     let vault = ledger
         .vault()
         .ok_or_else(|| Error::FailedPrecondition("this node keeps no private store: it is a mirror".into()))?;
