@@ -552,8 +552,10 @@ pub async fn board(args: BoardArgs) -> Result<String> {
         Some(id) => id,
         None => random_event_id()?,
     };
+    // Bad flags are refused before anything is sent.
+    let body = body(args.command)?;
     let client = args.connection.client(true).await?;
-    let receipt = client.record(event_id.clone(), body(args.command)?).await?;
+    let receipt = client.record(event_id.clone(), body).await?;
     let size = receipt.checkpoint.as_ref().map_or(0, |c| c.size);
     let again = if receipt.duplicate {
         " (already recorded earlier with this event id)"
