@@ -249,10 +249,29 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
             "2026-02-28",
         ],
     ];
+    let mut event_ids = Vec::new();
     for step in &steps {
         let (ok, out, err) = peerreg(step, &token).await;
         assert!(ok && out.contains("recorded as entry"), "{step:?}: {out}{err}");
+        let id = out.split("(event id ").nth(1).and_then(|rest| rest.split(')').next());
+        event_ids.push(id.expect("the receipt names its event id").to_string());
     }
+    // The public log holds none of it in clear: no name, peer id, course,
+    // provider or exam, and not the client's event ids (DESIGN.md §8).
+    let log = peerreg::service::client::LogClient::connect(e).await.expect("connect");
+    let entries = log.entries(0, 5).await.expect("entries");
+    assert_eq!(entries.len(), 5, "one page holds the five entries");
+    let entries = entries.concat();
+    let mut private = vec!["Ada Lovelace", "MS-P-1", "Core training", "DMH", "MS-EXAM"];
+    private.extend(event_ids.iter().map(String::as_str));
+    for needle in private {
+        let found = entries.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(!found, "the public log holds {needle:?}");
+    }
+    assert!(
+        entries.windows(12).any(|w| w == b"MS-CPSS-0001"),
+        "the credential number is a public fact"
+    );
     let (ok, out, _) = peerreg(
         &[
             "check",
@@ -422,4 +441,255 @@ async fn serve_mirror_follows_another_node_and_audit_origin_reads_through_it() {
     }
     tn.kill().await.expect("kill TN");
     ms.kill().await.expect("kill MS");
+}
+
+/// A fresh node with its endpoint, verifier key and first admin token, as an
+/// operator reads them from its first lines.
+async fn start_with_token(state: &str, data_dir: &std::path::Path) -> (tokio::process::Child, String, String, String) {
+    let (node, mut lines) = start_serve(state, data_dir);
+    let banner = lines.next_line().await.expect("read").expect("banner");
+    let endpoint = banner.split_whitespace().last().expect("address").to_string();
+    let key = lines
+        .next_line()
+        .await
+        .expect("read")
+        .expect("key line")
+        .replace("verifier key: ", "");
+    let token_line = lines.next_line().await.expect("read").expect("token line");
+    let token = token_line.split_whitespace().last().expect("a token").to_string();
+    (node, endpoint, key, token)
+}
+
+/// The log's size, as an auditor holding only the verifier key sees it.
+async fn audited_size(endpoint: &str, key: &str, state_file: &std::path::Path) -> u64 {
+    let audit = Command::new(PEERREG)
+        .args(["audit", "--endpoint", endpoint, "--verifier-key", key, "--state-file"])
+        .arg(state_file)
+        .output()
+        .await
+        .expect("audit");
+    let out = String::from_utf8_lossy(&audit.stdout).into_owned();
+    assert!(
+        audit.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let (_, rest) = out.split_once(" has ").expect("audit OK: <origin> has N entries");
+    rest.split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a size")
+}
+
+/// `peerreg board --endpoint <endpoint> <args>`.
+fn board<'a>(endpoint: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    [&["board", "--endpoint", endpoint][..], args].concat()
+}
+
+/// The index a board command's receipt names ("recorded as entry N ...").
+fn entry_index(out: &str) -> u64 {
+    out.strip_prefix("recorded as entry ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no receipt in {out:?}"))
+}
+
+#[tokio::test]
+async fn board_consent_void_and_expunge_through_the_binary_and_bad_input_changes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut node, endpoint, key, token) = start_with_token("MS", &dir.path().join("ms")).await;
+    let audit_state = dir.path().join("audit.json");
+    let e = endpoint.as_str();
+    let records: [&[&str]; 3] = [
+        &["enroll", "--peer-id", "MS-P-1", "--name", "Ada Lovelace", "--attested"],
+        &[
+            "training",
+            "--peer-id",
+            "MS-P-1",
+            "--course-id",
+            "MS-CORE",
+            "--title",
+            "Core training",
+            "--provider",
+            "DMH",
+            "--hours",
+            "30",
+            "--completed-on",
+            "2024-02-01",
+        ],
+        &[
+            "exam",
+            "--peer-id",
+            "MS-P-1",
+            "--exam-id",
+            "MS-EXAM",
+            "--score",
+            "61",
+            "--pass-mark",
+            "75",
+            "--taken-on",
+            "2024-02-15",
+        ],
+    ];
+    let mut indices = Vec::new();
+    for args in records {
+        let (ok, out, err) = peerreg(&board(e, args), &token).await;
+        assert!(ok, "{args:?}: {out}{err}");
+        indices.push(entry_index(&out));
+    }
+    let (training, exam) = (indices[1], indices[2]);
+
+    let until = (chrono::Utc::now().date_naive() + chrono::Days::new(90)).to_string();
+    let consent = [
+        "consent",
+        "--peer-id",
+        "MS-P-1",
+        "--state",
+        "TN",
+        "--until",
+        until.as_str(),
+    ];
+    let (ok, out, err) = peerreg(&board(e, &consent), &token).await;
+    assert!(ok && out.starts_with("recorded as entry 3"), "{out}{err}");
+    let view =
+        |token: String| async move { peerreg(&["record", "--endpoint", e, "--peer-id", "MS-P-1"], &token).await };
+    let (ok, out, err) = view(token.clone()).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("consent to disclose to TN until {until} [log index 3]"))
+            && out.contains("no disclosures"),
+        "{out}"
+    );
+
+    // Bad input: a clear error with the right code, and the log unchanged.
+    let size = audited_size(e, &key, &audit_state).await;
+    assert_eq!(size, 4);
+    let p1 = ["--peer-id", "MS-P-1"];
+    let refused: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            [&["consent"][..], &p1, &["--state", "TN", "--until", "2027-02-30"]].concat(),
+            "INVALID_ARGUMENT",
+            "2027-02-30",
+        ),
+        (
+            [&["consent"][..], &p1, &["--state", "Tennessee", "--until", &until]].concat(),
+            "INVALID_ARGUMENT",
+            "Tennessee",
+        ),
+        (
+            [&["consent"][..], &p1, &["--state", "MS", "--until", &until]].concat(),
+            "FAILED_PRECONDITION",
+            "MS",
+        ),
+        (
+            vec![
+                "consent",
+                "--peer-id",
+                "MS-P-NOBODY",
+                "--state",
+                "TN",
+                "--until",
+                &until,
+            ],
+            "NOT_FOUND",
+            "MS-P-NOBODY",
+        ),
+        (
+            vec!["expunge", "--record", "1", "--reason", "because"],
+            "INVALID_ARGUMENT",
+            "court_order, statute, person_request, retention_ended",
+        ),
+        (
+            [&["expunge"][..], &p1, &["--record", "1", "--reason", "court_order"]].concat(),
+            "--record",
+            "cannot be used with",
+        ),
+        (vec!["expunge", "--reason", "court_order"], "--peer-id", "required"),
+        (
+            vec!["void", "--record", "1", "--reason", "typed the wrong hours"],
+            "INVALID_ARGUMENT",
+            "entered_in_error, duplicate, wrong_person",
+        ),
+        (
+            vec!["void", "--record", "two", "--reason", "duplicate"],
+            "--record",
+            "invalid value",
+        ),
+        (
+            vec!["void", "--record", "999", "--reason", "duplicate"],
+            "NOT_FOUND",
+            "999",
+        ),
+        (
+            vec!["void", "--record", "0", "--reason", "duplicate"],
+            "FAILED_PRECONDITION",
+            "",
+        ),
+    ];
+    for (args, code, detail) in &refused {
+        let (ok, out, err) = peerreg(&board(e, args), &token).await;
+        assert!(!ok, "{args:?} was accepted: {out}");
+        assert!(err.contains(code) && err.contains(detail), "{args:?}: {err}");
+    }
+    let (ok, _, err) = peerreg(&board(e, &consent), "wrong").await;
+    assert!(!ok && err.contains("UNAUTHENTICATED"), "{err}");
+    assert_eq!(audited_size(e, &key, &audit_state).await, size, "nothing was appended");
+
+    // A record entered in error is voided: it no longer counts, the voiding shows.
+    let (ok, out, err) = peerreg(
+        &board(
+            e,
+            &[
+                "void",
+                "--record",
+                &training.to_string(),
+                "--reason",
+                "entered_in_error",
+            ],
+        ),
+        &token,
+    )
+    .await;
+    assert!(ok, "{err}");
+    let voided_by = entry_index(&out);
+    let (_, out, _) = view(token.clone()).await;
+    assert!(
+        !out.contains("training MS-CORE"),
+        "a voided course does not count: {out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "voided: log index {training} (VOID_REASON_ENTERED_IN_ERROR) by log index {voided_by}"
+        )),
+        "{out}"
+    );
+
+    // One record expunged: the failed exam is gone from the board's own view.
+    let (ok, _, err) = peerreg(
+        &board(
+            e,
+            &["expunge", "--record", &exam.to_string(), "--reason", "person_request"],
+        ),
+        &token,
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (_, out, _) = view(token.clone()).await;
+    assert!(!out.contains("exam MS-EXAM") && out.contains("Ada Lovelace"), "{out}");
+
+    // The whole person expunged: not even the board can read the record now.
+    let (ok, _, err) = peerreg(
+        &board(e, &["expunge", "--peer-id", "MS-P-1", "--reason", "court_order"]),
+        &token,
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = view(token.clone()).await;
+    assert!(!ok && err.contains("NOT_FOUND"), "{err}");
+    assert_eq!(
+        audited_size(e, &key, &audit_state).await,
+        size + 3,
+        "the log still audits, with the void and two expungement notices"
+    );
+    node.kill().await.expect("kill");
 }

@@ -73,13 +73,25 @@ fn the_demo_tells_the_story_and_exits_zero() {
     assert!(ok, "{out}\n{err}");
     let steps = [
         "1. Mississippi certifies",
+        "records the holder's consent",
+        "consents to disclose their record to TN until",
+        "as TX, a state MS does not trust: refused, UNAUTHENTICATED",
+        "as TN, signing with its own key: refused, UNAUTHENTICATED",
+        "Virginia, trusted but without the holder's consent",
+        "refused, PERMISSION_DENIED",
         "CONDITIONAL",
         "supports_recovery_planning training: 6 h required, 4 h found",
         "APPROVED",
         "Tennessee grants by reciprocity",
         "TN-CPS-0001 — Alex Rivera: ACTIVE",
+        "lists every disclosure",
+        "consent to disclose to TN until",
+        "disclosed MS-CPSS-0001 to TN on",
+        "disclosed MS-CPSS-0001 to TN on",
         "MS-CPSS-0001 is SUSPENDED there",
+        "consents to Virginia too",
         "DENIED",
+        "is suspended",
     ];
     let mut rest = out.as_str();
     for step in steps {
@@ -88,4 +100,11 @@ fn the_demo_tells_the_story_and_exits_zero() {
             .unwrap_or_else(|| panic!("{step:?} missing (or out of order) in:\n{out}"));
         rest = &rest[at + step.len()..];
     }
+    let listed = &out[out.find("lists every disclosure").expect("step 10")..out.find("11. ").expect("step 11")];
+    assert_eq!(
+        listed.matches("disclosed MS-CPSS-0001 to ").count(),
+        2,
+        "two evaluations by TN; the stranger's and Virginia's refused requests disclosed nothing:\n{listed}"
+    );
+    assert!(!listed.contains(" to VA ") && !listed.contains(" to TX "), "{listed}");
 }

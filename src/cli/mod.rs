@@ -197,6 +197,42 @@ pub enum BoardCommand {
         #[arg(long)]
         summary: String,
     },
+    /// Record the person's consent to disclose their record to a state (for a
+    /// transfer) until a date; the log holds only a commitment to it.
+    Consent {
+        #[arg(long)]
+        peer_id: String,
+        /// The receiving state's code, e.g. TN.
+        #[arg(long)]
+        state: String,
+        /// The last day the consent runs (YYYY-MM-DD).
+        #[arg(long)]
+        until: String,
+    },
+    /// Expunge a whole person or one record: their openings and keys are
+    /// destroyed and the log gets a public notice (irreversible).
+    Expunge {
+        /// Expunge everything about this person.
+        #[arg(long, required_unless_present = "record", conflicts_with = "record")]
+        peer_id: Option<String>,
+        /// Expunge only the record at this log index.
+        #[arg(long)]
+        record: Option<u64>,
+        /// court_order, statute, person_request or retention_ended.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Void a record entered in error: it no longer counts anywhere, and that
+    /// it was voided stays visible.
+    Void {
+        /// The log index of the record to void.
+        #[arg(long)]
+        record: u64,
+        /// entered_in_error, duplicate or wrong_person (a code: the public log
+        /// holds no staff-written text).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -296,6 +332,39 @@ fn experience_kind(value: &str) -> Result<i32> {
         ("supervised", K::Supervised as i32),
     ];
     enum_value("kind", value, &known)
+}
+
+fn expungement_reason(value: &str) -> Result<i32> {
+    use pb::ExpungementReason as R;
+    let known = [
+        ("court_order", R::CourtOrder as i32),
+        ("statute", R::Statute as i32),
+        ("person_request", R::PersonRequest as i32),
+        ("retention_ended", R::RetentionEnded as i32),
+    ];
+    enum_value("reason", value, &known)
+}
+
+fn void_reason(value: &str) -> Result<i32> {
+    use pb::VoidReason as R;
+    let known = [
+        ("entered_in_error", R::EnteredInError as i32),
+        ("duplicate", R::Duplicate as i32),
+        ("wrong_person", R::WrongPerson as i32),
+    ];
+    enum_value("reason", value, &known)
+}
+
+/// What an expungement targets: clap lets exactly one of the two through.
+fn expunge_target(peer_id: Option<String>, record: Option<u64>) -> Result<pb::expunge_command::Target> {
+    use pb::expunge_command::Target;
+    match (peer_id, record) {
+        (Some(peer_id), None) => Ok(Target::PeerId(peer_id)),
+        (None, Some(index)) => Ok(Target::Index(index)),
+        _ => Err(Error::InvalidArgument(
+            "name exactly one of --peer-id (a whole person) or --record (one log index)".into(),
+        )),
+    }
 }
 
 /// The reciprocity basis of a grant, if the origin is named.
@@ -451,6 +520,23 @@ pub fn body(command: BoardCommand) -> Result<Body> {
             effective_on,
             public_summary: summary,
         }),
+        BoardCommand::Consent { peer_id, state, until } => Body::ConsentRecorded(pb::ConsentRecorded {
+            peer_id,
+            receiving_state: state,
+            until,
+        }),
+        BoardCommand::Expunge {
+            peer_id,
+            record,
+            reason,
+        } => Body::Expunge(pb::ExpungeCommand {
+            reason: expungement_reason(&reason)?,
+            target: Some(expunge_target(peer_id, record)?),
+        }),
+        BoardCommand::Void { record, reason } => Body::Void(pb::VoidCommand {
+            index: record,
+            reason: void_reason(&reason)?,
+        }),
     })
 }
 
@@ -466,8 +552,10 @@ pub async fn board(args: BoardArgs) -> Result<String> {
         Some(id) => id,
         None => random_event_id()?,
     };
+    // Bad flags are refused before anything is sent.
+    let body = body(args.command)?;
     let client = args.connection.client(true).await?;
-    let receipt = client.record(event_id.clone(), body(args.command)?).await?;
+    let receipt = client.record(event_id.clone(), body).await?;
     let size = receipt.checkpoint.as_ref().map_or(0, |c| c.size);
     let again = if receipt.duplicate {
         " (already recorded earlier with this event id)"
@@ -619,7 +707,40 @@ pub async fn record(connection: Connection, peer_id: String) -> Result<String> {
             c.event_indices
         ));
     }
+    lines.extend(describe_consents(&record));
     Ok(lines.join("\n"))
+}
+
+/// The board-only part of a record about disclosure and corrections: the
+/// person's consents, every disclosure made to another state, and what was
+/// voided (the demo prints these too).
+pub fn describe_consents(record: &pb::PeerRecord) -> Vec<String> {
+    let mut lines = Vec::new();
+    for c in &record.consents {
+        lines.push(format!(
+            "  consent to disclose to {} until {} [log index {}]",
+            c.receiving_state, c.until, c.index
+        ));
+    }
+    for d in &record.disclosures {
+        lines.push(format!(
+            "  disclosed {} to {} on {} (log size {}) [log index {}]",
+            d.credential_number, d.receiving_state, d.disclosed_on, d.checkpoint_size, d.index
+        ));
+    }
+    if record.disclosures.is_empty() {
+        lines.push("  no disclosures".into());
+    }
+    for v in &record.voided {
+        let reason = pb::VoidReason::try_from(v.reason)
+            .map(|r| r.as_str_name())
+            .unwrap_or("UNKNOWN");
+        lines.push(format!(
+            "  voided: log index {} ({reason}) by log index {}",
+            v.index, v.voided_by
+        ));
+    }
+    lines
 }
 
 /// Workforce statistics, as text.

@@ -1,13 +1,19 @@
 //! `peerreg demo`: three state nodes (MS, TN, VA) in this process on loopback
 //! ports, each with its shipped example profile and trusting the other two,
 //! and the story peerreg exists for. A specialist certified in Mississippi
-//! moves to Tennessee: Tennessee evaluates the transfer (conditional: gaps),
-//! the gaps are closed (a course recorded in Mississippi, Tennessee's own
-//! orientation recorded in Tennessee), Tennessee re-evaluates (approved) and
-//! grants its own credential by reciprocity; an employer checks it;
-//! Mississippi suspends the original and Tennessee's follower sees it.
+//! moves to Tennessee. Mississippi's board records the holder's consent to
+//! disclose their record to Tennessee until a date; a stranger asking for the
+//! evidence is refused (it is no trusted state), and so is Virginia (trusted,
+//! but without the holder's consent). Tennessee evaluates the transfer with a
+//! request signed by its log key (conditional: gaps), the gaps are closed (a
+//! course recorded in Mississippi, Tennessee's own orientation recorded in
+//! Tennessee), Tennessee re-evaluates (approved) and grants its own
+//! credential by reciprocity; an employer checks it; Mississippi's board
+//! record of the holder lists each disclosure; Mississippi suspends the
+//! original and Tennessee's follower sees it; the holder then consents to
+//! Virginia, whose evaluation is denied for standing.
 //!
-//! The steps are library functions so that the integration test walks the
+//! The steps are library functions so that the integration tests walk the
 //! same story with assertions at each step.
 
 pub mod bodies;
@@ -26,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::federation::trust::{TrustEntry, TrustList};
 use crate::federation::{Federation, FederationOptions};
 use crate::ledger::Ledger;
+use crate::log::note::NoteSigner;
 use crate::node::{self, Node};
 use crate::pb;
 use crate::service::client::NodeClient;
@@ -227,6 +234,53 @@ pub async fn certify_in_ms(demo: &Demo) -> Result<pb::Receipt> {
     .await
 }
 
+/// How long the demo's consents run: a transfer takes weeks, not years.
+pub const CONSENT_DAYS: u64 = 90;
+
+/// The last day of a consent recorded today.
+pub fn consent_until() -> String {
+    days_ahead(CONSENT_DAYS)
+}
+
+/// Step 2: Mississippi's board records the holder's consent to disclose their
+/// record to `state` until `until` (a private record of the holder; the log
+/// holds only its commitment).
+pub async fn consent(demo: &Demo, state: &str, until: &str) -> Result<pb::Receipt> {
+    let body = pb::command::Body::ConsentRecorded(pb::ConsentRecorded {
+        peer_id: MS_PEER.into(),
+        receiving_state: state.into(),
+        until: until.into(),
+    });
+    let id = event_id(&format!("ms-consent-{}", state.to_ascii_lowercase()));
+    demo.board("MS").await?.record(id, body).await
+}
+
+/// A stranger asks Mississippi for the evidence directly, naming itself
+/// `claimed_state` and signing with a key of its own (Mississippi pins none
+/// for it, or another one). The answer is expected to be a refusal.
+pub async fn stranger_asks(demo: &Demo, claimed_state: &str) -> Result<pb::EvidenceBundle> {
+    let origin = format!("peerreg.stranger/{}", claimed_state.to_ascii_lowercase());
+    let stranger =
+        NoteSigner::generate(&origin).map_err(|e| Error::Internal(format!("no key for the stranger: {e}")))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let message = crate::evidence::request_message("MS", claimed_state, MS_CREDENTIAL, now);
+    let request = pb::GetEvidenceRequest {
+        credential_number: MS_CREDENTIAL.into(),
+        receiving_state: claimed_state.into(),
+        signed_at: now,
+        signature: stranger.sign_bytes(&message).to_vec(),
+    };
+    demo.public("MS").await?.evidence(request).await
+}
+
+/// Mississippi's board view of the holder: with the consents recorded and
+/// every disclosure made (boards only).
+pub async fn holder_record(demo: &Demo) -> Result<pb::PeerRecord> {
+    demo.board("MS").await?.peer_record(MS_PEER.into()).await
+}
+
 /// A board of `state` evaluates the transfer of the MS credential.
 pub async fn evaluate(demo: &Demo, state: &str, local_peer: Option<&str>) -> Result<pb::TransferDecision> {
     let request = pb::EvaluateTransferRequest {
@@ -344,6 +398,18 @@ pub async fn run() -> Result<()> {
     result
 }
 
+/// A step that must be refused: the refusal, or an error saying it was not.
+fn refusal<T>(result: Result<T>, what: &str) -> Result<Error> {
+    match result {
+        Err(refused) => Ok(refused),
+        Ok(_) => Err(Error::Internal(format!("{what} was answered, not refused"))),
+    }
+}
+
+fn describe_refusal(refused: &Error) -> String {
+    format!("refused, {}: {refused}", refused.code_name())
+}
+
 async fn narrate(demo: &Demo) -> Result<()> {
     for node in &demo.nodes {
         println!("{} node on {} (key {})", node.state, node.endpoint, node.verifier_key);
@@ -354,15 +420,64 @@ async fn narrate(demo: &Demo) -> Result<()> {
         "1. Mississippi certifies the specialist",
         format!(
             "{HOLDER} ({MS_PEER}): 56 training hours, exam 86%, 260 volunteer hours; credential {MS_CREDENTIAL} \
-             issued as MS log entry {} ({})",
+             issued as MS log entry {} ({}); the log holds no name, course or score, only commitments",
             issued.index,
             ms(started)
         ),
     );
+    let until = consent_until();
+    let started = Instant::now();
+    let consented = consent(demo, "TN", &until).await?;
+    say(
+        "2. Mississippi's board records the holder's consent",
+        format!(
+            "{HOLDER} consents to disclose their record to TN until {until}: a private record, MS log entry {} \
+             holds only its commitment ({})",
+            consented.index,
+            ms(started)
+        ),
+    );
+    narrate_refusals(demo).await?;
+    narrate_transfer(demo).await?;
+    narrate_after(demo).await?;
+    println!("\nEvery answer above came from signed entries checked against pinned keys. Done.");
+    Ok(())
+}
+
+/// Steps 3 and 4: who may not see the evidence.
+async fn narrate_refusals(demo: &Demo) -> Result<()> {
+    let started = Instant::now();
+    let unknown = refusal(stranger_asks(demo, "TX").await, "a stranger's request")?;
+    let unknown_ms = ms(started);
+    let started = Instant::now();
+    let posing = refusal(stranger_asks(demo, "TN").await, "a request signed as TN by a stranger")?;
+    say(
+        "3. A stranger asks Mississippi for the evidence",
+        format!(
+            "as TX, a state MS does not trust: {} ({unknown_ms})\n  as TN, signing with its own key: {} ({})",
+            describe_refusal(&unknown),
+            describe_refusal(&posing),
+            ms(started)
+        ),
+    );
+    let started = Instant::now();
+    let virginia = refusal(
+        evaluate(demo, "VA", None).await,
+        "Virginia's evaluation without consent",
+    )?;
+    say(
+        "4. Virginia, trusted but without the holder's consent, evaluates the transfer",
+        format!("{} ({})", describe_refusal(&virginia), ms(started)),
+    );
+    Ok(())
+}
+
+/// Steps 5 to 9: the consented transfer, the grant and an employer's check.
+async fn narrate_transfer(demo: &Demo) -> Result<()> {
     let started = Instant::now();
     let first = evaluate(demo, "TN", None).await?;
     say(
-        "2. Tennessee evaluates the transfer (fetch + verify + decide)",
+        "5. Tennessee evaluates the transfer (signed request + fetch + verify + decide)",
         format!(
             "{}\n  ({})",
             crate::cli::federation::describe_decision(&first),
@@ -371,7 +486,7 @@ async fn narrate(demo: &Demo) -> Result<()> {
     );
     close_gaps(demo).await?;
     say(
-        "3. The gaps are closed",
+        "6. The gaps are closed",
         "a 4-hour recovery-planning course recorded in Mississippi; Tennessee's board enrols the specialist as \
          TN-P-0001 and records its orientation (TN-ORIENT, 3 h)"
             .into(),
@@ -384,7 +499,7 @@ async fn narrate(demo: &Demo) -> Result<()> {
         .unwrap_or("?")
         .to_string();
     say(
-        "4. Tennessee re-evaluates",
+        "7. Tennessee re-evaluates",
         format!(
             "{}\n  verified against MS checkpoint of size {checkpoint_size} ({})",
             crate::cli::federation::describe_decision(&approved),
@@ -393,7 +508,7 @@ async fn narrate(demo: &Demo) -> Result<()> {
     );
     let granted = grant_in_tn(demo, &approved).await?;
     say(
-        "5. Tennessee grants by reciprocity",
+        "8. Tennessee grants by reciprocity",
         format!(
             "{TN_CREDENTIAL} issued as TN log entry {}, basis: MS {MS_CREDENTIAL} at MS checkpoint {checkpoint_size}",
             granted.index
@@ -402,15 +517,31 @@ async fn narrate(demo: &Demo) -> Result<()> {
     let started = Instant::now();
     let check = employer_check(demo).await?;
     say(
-        "6. An employer in Tennessee checks the new credential",
+        "9. An employer in Tennessee checks the new credential",
         format!("{} ({})", crate::cli::describe_check(&check), ms(started)),
+    );
+    Ok(())
+}
+
+/// Steps 10 to 12: the holder's record of disclosures, a suspension followed,
+/// and a later evaluation denied for standing.
+async fn narrate_after(demo: &Demo) -> Result<()> {
+    let started = Instant::now();
+    let record = holder_record(demo).await?;
+    say(
+        "10. Mississippi's board record of the holder lists every disclosure",
+        format!(
+            "{}\n  (the refused requests disclosed nothing; {})",
+            crate::cli::describe_consents(&record).join("\n"),
+            ms(started)
+        ),
     );
     let size = suspend_in_ms(demo).await?;
     let started = Instant::now();
     wait_followed(demo, "TN", "MS", size).await?;
     let seen = origin_status(demo, "TN").await?;
     say(
-        "7. Mississippi suspends the original; Tennessee's follower sees it",
+        "11. Mississippi suspends the original; Tennessee's follower sees it",
         format!(
             "TN's verified copy of MS's log reached {} entries {} after the suspension; {} is {} there",
             seen.verified_size,
@@ -419,16 +550,16 @@ async fn narrate(demo: &Demo) -> Result<()> {
             crate::cli::status_name(seen.status)
         ),
     );
+    consent(demo, "VA", &consent_until()).await?;
     let started = Instant::now();
     let virginia = evaluate(demo, "VA", None).await?;
     say(
-        "8. Virginia evaluates the same credential now",
+        "12. The holder consents to Virginia too; Virginia evaluates the same credential now",
         format!(
             "{}\n  ({})",
             crate::cli::federation::describe_decision(&virginia),
             ms(started)
         ),
     );
-    println!("\nEvery answer above came from signed entries checked against pinned keys. Done.");
     Ok(())
 }
