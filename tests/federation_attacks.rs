@@ -969,12 +969,14 @@ async fn untrusted_origins_and_malformed_requests_are_refused_and_nothing_is_rec
             CREDENTIAL,
             "INVALID_ARGUMENT",
         ),
+        // An unknown number reads like a missing consent: MS tells a
+        // trusted state nothing about a person who did not consent.
         (
             "a credential MS never issued",
             Some(ADMIN_TOKEN),
             "MS",
             "MS-404",
-            "NOT_FOUND",
+            "PERMISSION_DENIED",
         ),
     ];
     for (what, token, origin, number, code) in cases {
