@@ -451,10 +451,7 @@ impl HolderTags {
 /// for seq = 0, 1, 2, …; the record ends after `HOLDER_TAG_GAP_MAX`
 /// consecutive absent tags (a number consumed by a refused command leaves a
 /// gap, which is tolerated) and the probe stops at `HOLDER_TAGS_MAX` numbers.
-pub fn holder_tags(
-    k_subject: &Bytes32,
-    mut find: impl FnMut(&Bytes32) -> Result<Option<u64>>,
-) -> Result<HolderTags> {
+pub fn holder_tags(k_subject: &Bytes32, mut find: impl FnMut(&Bytes32) -> Result<Option<u64>>) -> Result<HolderTags> {
     let mut tags = HolderTags::default();
     let mut absent = 0;
     for seq in 0..limits::HOLDER_TAGS_MAX {

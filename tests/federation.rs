@@ -165,7 +165,10 @@ async fn evidence_is_complete_for_the_holder_and_discloses_nobody_else() {
     let verifier = peerreg::log::note::NoteVerifier::parse(&demo.node("MS").expect("MS").verifier_key).expect("key");
     let verified =
         peerreg::evidence::verify(&bundle, &verifier, "MS", MS_CREDENTIAL).expect("a genuine bundle verifies");
-    assert_eq!(verified.checkpoint.size, 11, "the disclosure is inside the bundle's tree");
+    assert_eq!(
+        verified.checkpoint.size, 11,
+        "the disclosure is inside the bundle's tree"
+    );
     assert_eq!(verified.holder.trainings.len(), 3);
 
     // Bad input to the public federation RPCs: clear codes, nothing changes.

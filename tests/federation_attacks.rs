@@ -823,7 +823,10 @@ async fn evidence_is_disclosed_only_within_consent_and_every_disclosure_is_on_re
     assert_eq!(shown.len(), 2, "{shown:#?}");
     for disclosure in &shown {
         assert_eq!(
-            (disclosure.receiving_state.as_str(), disclosure.credential_number.as_str()),
+            (
+                disclosure.receiving_state.as_str(),
+                disclosure.credential_number.as_str()
+            ),
             ("TN", CREDENTIAL)
         );
         assert!(disclosure.index < size(&ms.ledger));
@@ -871,7 +874,9 @@ async fn records_received_are_erased_when_the_origin_expunges_the_person() {
         .collect();
     assert!(held.len() >= 6, "the holder's records are kept: {}", held.len());
     assert!(
-        bodies.iter().any(|b| b.windows(COURSE.len()).any(|w| w == COURSE.as_bytes())),
+        bodies
+            .iter()
+            .any(|b| b.windows(COURSE.len()).any(|w| w == COURSE.as_bytes())),
         "the course is among what TN received"
     );
 
@@ -882,14 +887,20 @@ async fn records_received_are_erased_when_the_origin_expunges_the_person() {
         target: Some(pb::expunge_command::Target::PeerId(HOLDER.into())),
         reason: pb::ExpungementReason::PersonRequest as i32,
     });
-    board.record("expunge-holder".into(), expunge).await.expect("MS expunges");
+    board
+        .record("expunge-holder".into(), expunge)
+        .await
+        .expect("MS expunges");
     wait_verified(&tn, size(&ms.ledger)).await;
     let deadline = Instant::now() + WAIT_MAX;
     while !vault.records_of(&person).expect("readable").is_empty() {
         assert!(Instant::now() < deadline, "TN did not erase what MS expunged");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(vault.person(&person).expect("readable").is_none(), "the key is destroyed");
+    assert!(
+        vault.person(&person).expect("readable").is_none(),
+        "the key is destroyed"
+    );
     for commitment in &held {
         assert!(vault.record(commitment).expect("readable").is_none());
     }
