@@ -13,7 +13,7 @@
 //! out) cannot be seen from the bundle alone; the receiver checks it against
 //! its own verified copy of the origin's log with [`missing`].
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use prost::Message;
 
@@ -424,9 +424,49 @@ fn verify_one(
     event.body.ok_or_else(|| format!("entry {index} records no event"))
 }
 
-/// The holder's tags: those of records 0 to `count` - 1.
-fn holder_tags(k_subject: &Bytes32, count: usize) -> HashSet<Bytes32> {
-    (0..count as u32).map(|seq| commitment::tag(k_subject, seq)).collect()
+/// A holder's records as found by their tags (see [`holder_tags`]).
+#[derive(Clone, Debug, Default)]
+pub struct HolderTags {
+    /// Each tag found, with where it was found (an entry index).
+    pub found: HashMap<Bytes32, u64>,
+    /// The probe reached `HOLDER_TAGS_MAX` before the record ended: more
+    /// records may follow, so completeness cannot be proven.
+    pub truncated: bool,
+}
+
+impl HolderTags {
+    /// Why a record cut short by the bound cannot be relied on, if it was.
+    pub fn truncation(&self) -> Option<String> {
+        self.truncated.then(|| {
+            format!(
+                "the holder's record runs past {} records, the most this node checks for completeness",
+                limits::HOLDER_TAGS_MAX
+            )
+        })
+    }
+}
+
+/// The one way a holder's records are found, by the bundle's verifier and
+/// against the receiver's copy alike: `find` looks up `tag(k_subject, seq)`
+/// for seq = 0, 1, 2, …; the record ends after `HOLDER_TAG_GAP_MAX`
+/// consecutive absent tags (a number consumed by a refused command leaves a
+/// gap, which is tolerated) and the probe stops at `HOLDER_TAGS_MAX` numbers.
+pub fn holder_tags(k_subject: &Bytes32, mut find: impl FnMut(&Bytes32) -> Result<Option<u64>>) -> Result<HolderTags> {
+    let mut tags = HolderTags::default();
+    let mut absent = 0;
+    for seq in 0..limits::HOLDER_TAGS_MAX {
+        let tag = commitment::tag(k_subject, seq);
+        match find(&tag)? {
+            Some(index) => {
+                tags.found.insert(tag, index);
+                absent = 0;
+            }
+            None if absent + 1 >= limits::HOLDER_TAG_GAP_MAX => return Ok(tags),
+            None => absent += 1,
+        }
+    }
+    tags.truncated = true;
+    Ok(tags)
 }
 
 /// The entries a bundle's notices void or expunge.
@@ -453,12 +493,16 @@ fn read_entries(
     problems: &mut Vec<String>,
 ) -> Vec<(u64, Fact)> {
     let covered = noticed(&bodies);
-    let tagged = bodies.iter().filter(|(_, b)| !references(Some(b)).is_empty()).count();
-    let tags = holder_tags(k_subject, tagged);
+    let carried: HashMap<Bytes32, u64> = bodies
+        .iter()
+        .flat_map(|(index, body)| references(Some(body)).into_iter().map(|r| (r.tag, *index)))
+        .collect();
+    let tags = holder_tags(k_subject, |tag| Ok(carried.get(tag).copied())).unwrap_or_default();
+    problems.extend(tags.truncation());
     let mut facts = Vec::with_capacity(bodies.len());
     for (index, body) in bodies {
         for reference in references(Some(&body)) {
-            if !tags.contains(&reference.tag) {
+            if !tags.found.contains_key(&reference.tag) {
                 problems.push(format!(
                     "entry {index} is not about this holder (its record reference is not theirs)"
                 ));
@@ -560,24 +604,23 @@ pub fn verify(
 }
 
 /// What a verified copy of the origin's log holds about the holder: every
-/// entry carrying one of their tags (found with their key, up to the first
-/// tag absent from the copy) and every entry of their credentials as the
-/// copy's registry has them.
-pub fn expected_indices(copy: &Ledger, verified: &VerifiedEvidence) -> Result<Vec<u64>> {
-    let mut expected = BTreeSet::new();
-    for seq in 0..u32::MAX {
-        match copy.tag_index(&commitment::tag(&verified.k_subject, seq))? {
-            Some(index) => expected.insert(index),
-            None => break,
-        };
+/// entry carrying one of their tags (found with their key by [`holder_tags`])
+/// and every entry of their credentials as the copy's registry has them.
+/// `Err` with a reason when the holder's record is too long to be proven
+/// complete within `HOLDER_TAGS_MAX`.
+pub fn expected_indices(copy: &Ledger, verified: &VerifiedEvidence) -> Result<Result<Vec<u64>, String>> {
+    let tags = holder_tags(&verified.k_subject, |tag| copy.tag_index(tag))?;
+    if let Some(reason) = tags.truncation() {
+        return Ok(Err(reason));
     }
+    let mut expected: BTreeSet<u64> = tags.found.into_values().collect();
     let registry = copy.registry();
     for number in &verified.holder.credentials {
         if let Some(credential) = registry.credential(number) {
             expected.extend(&credential.events);
         }
     }
-    Ok(expected.into_iter().collect())
+    Ok(Ok(expected.into_iter().collect()))
 }
 
 /// Entries the origin's log holds about the holder (`expected`, from the

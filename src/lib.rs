@@ -26,7 +26,8 @@
 //!   an in-process `Ledger`).
 //! - [`mirror`], [`federation`], [`evidence`], [`repair`]: copies of other
 //!   states' logs (bounded catch-up, proven-only alarms), transfers between
-//!   states, rebuilding a lost store.
+//!   states (`federation::received`: what a receiving state keeps of the
+//!   evidence, erased on the origin's expungement), rebuilding a lost store.
 //! - [`proof`]: portable credential proofs and their offline check.
 //! - [`audit`]: an independent auditor of any node's log.
 //! - [`auth`]: bearer tokens, stored hashed.

@@ -87,6 +87,19 @@ pub const WATCH_CLOCK_TICK: Duration = Duration::from_secs(1);
 /// events; past this the origin answers RESOURCE_EXHAUSTED).
 pub const EVIDENCE_ENTRIES_MAX: usize = 4096;
 
+/// Most record numbers (`seq`) probed for one holder's tags, in the bundle
+/// and in the receiver's copy of the origin's log: a holder's record is a
+/// bundle's worth at most (`EVIDENCE_ENTRIES_MAX`), so a holder with more
+/// tags than this cannot be proven complete and is denied, never half-checked.
+pub const HOLDER_TAGS_MAX: u32 = EVIDENCE_ENTRIES_MAX as u32;
+
+/// Consecutive absent tags after which a holder's record is taken to end. The
+/// origin's writer gives a person's records consecutive numbers and keeps a
+/// number only once its entry is signed, so the log holds no gap today; this
+/// tolerates a few numbers consumed by a refused or lost command without
+/// letting a probe run on (cost: this many tag lookups past the last record).
+pub const HOLDER_TAG_GAP_MAX: u32 = 16;
+
 /// Most states one node may trust.
 pub const TRUSTED_STATES_MAX: usize = 64;
 

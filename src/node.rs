@@ -127,7 +127,7 @@ async fn start_around(
     )?);
     // Followers start last: nothing is left running if a mirror fails to open.
     let (mirrors, mirror_starts) = open_mirrors(config).await?;
-    federation.spawn_followers();
+    federation.spawn_followers(&ledger)?;
     let options = ServeOptions {
         tokens: Arc::new(tokens),
         tls,

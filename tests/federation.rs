@@ -26,6 +26,11 @@ async fn a_specialist_transfers_from_mississippi_to_tennessee() {
         issued.index, 5,
         "enrolment, two courses, exam, experience (0-4), then the issue"
     );
+    // The holder consents to disclose their record to Tennessee and Virginia.
+    let ms_board = demo.board("MS").await.expect("MS client");
+    for state in ["TN", "VA"] {
+        common::record_consent(&ms_board, demo::MS_PEER, state).await;
+    }
 
     // 2. Tennessee: conditional, with exactly the gaps of its profile.
     let first = demo::evaluate(&demo, "TN", None).await.expect("evaluate");
@@ -103,6 +108,15 @@ async fn a_specialist_transfers_from_mississippi_to_tennessee() {
         virginia.denials
     );
 
+    // 9. Every disclosure is in the holder's record at Mississippi's board.
+    let record = ms_board
+        .peer_record(demo::MS_PEER.into())
+        .await
+        .expect("the holder's record");
+    let to: Vec<&str> = record.disclosures.iter().map(|d| d.receiving_state.as_str()).collect();
+    assert_eq!(to, ["TN", "TN", "VA"], "{:#?}", record.disclosures);
+    assert!(record.disclosures.iter().all(|d| d.credential_number == MS_CREDENTIAL));
+
     demo.stop().await;
 }
 
@@ -115,6 +129,7 @@ async fn evidence_is_complete_for_the_holder_and_discloses_nobody_else() {
     let demo = Demo::start(dir.path()).await.expect("three nodes start");
     demo::certify_in_ms(&demo).await.expect("certified");
     let ms = demo.board("MS").await.expect("MS client");
+    common::record_consent(&ms, demo::MS_PEER, "TN").await;
     ms.record("other-enrol".into(), enrol("MS-P-0002", "Someone Else"))
         .await
         .expect("another person");
@@ -131,27 +146,53 @@ async fn evidence_is_complete_for_the_holder_and_discloses_nobody_else() {
     .await
     .expect("the holder's course");
 
+    let tn = &demo.node("TN").expect("TN runs").ledger;
+    let ms_ledger = &demo.node("MS").expect("MS runs").ledger;
     let bundle = demo
         .public("MS")
         .await
         .expect("public")
-        .evidence(MS_CREDENTIAL.into())
+        .evidence(common::evidence_request(tn, "MS", MS_CREDENTIAL))
         .await
         .expect("evidence");
     let indices: Vec<u64> = bundle.entries.iter().map(|e| e.index).collect();
-    assert_eq!(indices, [0, 1, 2, 3, 4, 5, 8], "the holder's events only, in log order");
+    assert_eq!(
+        indices,
+        [0, 1, 2, 3, 4, 5, 6, 9, 10],
+        "the holder's events only (the consent at 6, the course at 9, this disclosure at 10), in log order"
+    );
     assert_eq!(bundle.peer_id, demo::MS_PEER);
     let verifier = peerreg::log::note::NoteVerifier::parse(&demo.node("MS").expect("MS").verifier_key).expect("key");
     let verified =
         peerreg::evidence::verify(&bundle, &verifier, "MS", MS_CREDENTIAL).expect("a genuine bundle verifies");
-    assert_eq!(verified.checkpoint.size, 9);
+    assert_eq!(
+        verified.checkpoint.size, 11,
+        "the disclosure is inside the bundle's tree"
+    );
     assert_eq!(verified.holder.trainings.len(), 3);
 
     // Bad input to the public federation RPCs: clear codes, nothing changes.
     let public = demo.public("TN").await.expect("public");
+    let unsigned = pb::GetEvidenceRequest {
+        signature: Vec::new(),
+        ..common::evidence_request(ms_ledger, "TN", "NO-SUCH")
+    };
     let cases = [
-        (public.evidence(String::new()).await.map(|_| ()), "INVALID_ARGUMENT"),
-        (public.evidence("NO-SUCH".into()).await.map(|_| ()), "NOT_FOUND"),
+        (
+            public
+                .evidence(common::evidence_request(ms_ledger, "TN", ""))
+                .await
+                .map(|_| ()),
+            "INVALID_ARGUMENT",
+        ),
+        (
+            public
+                .evidence(common::evidence_request(ms_ledger, "TN", "NO-SUCH"))
+                .await
+                .map(|_| ()),
+            "PERMISSION_DENIED",
+        ),
+        (public.evidence(unsigned).await.map(|_| ()), "UNAUTHENTICATED"),
         (
             public
                 .origin_status("M S".into(), MS_CREDENTIAL.into())
@@ -182,7 +223,6 @@ async fn evidence_is_complete_for_the_holder_and_discloses_nobody_else() {
         let error = answer.expect_err("refused");
         assert_eq!(error.code_name(), code, "{error}");
     }
-    let tn = &demo.node("TN").expect("TN runs").ledger;
     assert_eq!(tn.published().checkpoint.size, 0, "TN recorded nothing");
     demo.stop().await;
 }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
-use common::board::{ce, discipline, enrol, issue, qualification, training};
+use common::board::{ce, discipline, enrol, exam, issue, qualification, training};
 use common::{options_for, serve_options, TestNode, ADMIN_TOKEN, CLERK_TOKEN};
 use peerreg::clock::{Clock, SystemClock};
 use peerreg::demo::days_ago;
@@ -53,6 +53,8 @@ const WAIT_MAX: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 struct MsLog {
     enrolled: u64,
+    /// A failed exam attempt of the holder (a private record, before the pass).
+    failed_exam: u64,
     issued: u64,
     suspended: u64,
     other_issued: u64,
@@ -74,17 +76,23 @@ fn expiry() -> String {
         .to_string()
 }
 
-/// A certified holder of MS-1 (qualified in 2024, issued 2024-03-01), then
-/// suspended 30 days ago with no reinstatement (within TN's 2-year look-back);
-/// and, interleaved, someone else with their own credential.
-async fn certify_and_suspend(ms: &Ledger) -> MsLog {
+/// A certified holder of MS-1 (a failed exam attempt, then qualified in 2024,
+/// issued 2024-03-01) who consents to disclose their record to
+/// `consent_to`, then suspended 30 days ago with no reinstatement (within
+/// TN's 2-year look-back); and, interleaved, someone else with their own
+/// credential.
+async fn certify_and_suspend(ms: &Ledger, consent_to: &str) -> MsLog {
     let enrolled = common::record(ms, vec![enrol(HOLDER, HOLDER_NAME)]).await[0];
+    let failed_exam = common::record(ms, vec![exam(HOLDER, 60, "2024-01-15")]).await[0];
     common::record(ms, qualification(HOLDER)).await;
     common::record(ms, vec![enrol(OTHER, "Sam Other")]).await;
     common::record(ms, qualification(OTHER)).await;
     let issued = common::record(ms, vec![issue(HOLDER, CREDENTIAL, "2024-03-01", &expiry())]).await[0];
     let other_issued = common::record(ms, vec![issue(OTHER, OTHER_CREDENTIAL, "2024-03-01", &expiry())]).await[0];
-    let before_suspension = peerreg::evidence::bundle(ms, CREDENTIAL).expect("a genuine bundle");
+    common::record(ms, vec![common::consent(HOLDER, consent_to)]).await;
+    let before_suspension = peerreg::evidence::bundle(ms, CREDENTIAL, consent_to)
+        .expect("a genuine bundle")
+        .bundle;
     let suspension = discipline(CREDENTIAL, pb::DisciplineKind::Suspension, &days_ago(30), "");
     let suspended = common::record(ms, vec![suspension]).await[0];
     let size = ms.published().checkpoint.size;
@@ -98,6 +106,7 @@ async fn certify_and_suspend(ms: &Ledger) -> MsLog {
     );
     MsLog {
         enrolled,
+        failed_exam,
         issued,
         suspended,
         other_issued,
@@ -121,6 +130,9 @@ enum Attack {
     DropProof(u64),
     /// Entry `index` left out.
     Omit(u64),
+    /// The record committed in entry `index` opened with its body changed
+    /// (a failed exam made a pass), its opening kept.
+    ForgeOpening(u64),
     /// Someone else's entry `index` slipped in (with its genuine proof).
     AddSomeoneElse(u64),
     /// An older genuine bundle (signed, complete at its own checkpoint) replayed.
@@ -158,21 +170,40 @@ fn doctor(bundle: &mut pb::EvidenceBundle, attack: &Attack, ms: &Ledger) {
             let index = *index;
             let proven = entry_at(bundle, index);
             let mut entry = pb::LogEntry::decode(proven.entry.as_slice()).expect("a genuine entry decodes");
-            // Inside a string field (the public summary), so it still decodes.
-            let needle = b"ordered by the board";
+            // Inside a string field (the public effective date), so it still
+            // decodes: the suspension moved back a thousand years.
+            let needle = days_ago(30).into_bytes();
             let at = entry
                 .event
                 .windows(needle.len())
-                .position(|w| w == needle)
-                .expect("the summary is in the signed event");
-            entry.event[at] = b'O';
+                .position(|w| *w == needle[..])
+                .expect("the effective date is in the signed event");
+            entry.event[at] = b'1';
             let event = pb::Event::decode(entry.event.as_slice()).expect("the altered event still decodes");
-            let summary = match event.body {
-                Some(pb::command::Body::DisciplinaryAction(action)) => action.public_summary,
+            let effective_on = match event.body {
+                Some(pb::event::Body::DisciplineImposed(action)) => action.effective_on,
                 other => panic!("entry {index} is not the suspension: {other:?}"),
             };
-            assert!(summary.contains("Ordered by the board"), "{summary}");
+            assert!(effective_on.starts_with('1'), "{effective_on}");
             proven.entry = entry.encode_to_vec();
+        }
+        Attack::ForgeOpening(index) => {
+            let index = *index;
+            let proven = entry_at(bundle, index);
+            let (_, event) = decode_entry(index, &proven.entry).expect("a genuine entry decodes");
+            let tag = match event.body {
+                Some(pb::event::Body::Record(record)) => record.record.expect("a record reference").tag,
+                other => panic!("entry {index} is not a committed record: {other:?}"),
+            };
+            let opening = bundle
+                .openings
+                .iter_mut()
+                .find(|o| o.tag == tag)
+                .expect("the genuine bundle opens the record");
+            let mut exam = pb::ExamRecorded::decode(opening.body.as_slice()).expect("the exam record decodes");
+            assert!(exam.score_percent < exam.pass_mark_percent, "a failed attempt");
+            exam.score_percent = 95;
+            opening.body = exam.encode_to_vec();
         }
         Attack::DropProof(index) => {
             let index = *index;
@@ -210,7 +241,9 @@ impl Reciprocity for LyingReciprocity {
         request: Request<pb::GetEvidenceRequest>,
     ) -> Result<Response<pb::EvidenceBundle>, Status> {
         let number = request.into_inner().credential_number;
-        let mut bundle = peerreg::evidence::bundle(&self.ms, &number).map_err(|e| Status::not_found(e.to_string()))?;
+        let mut bundle = peerreg::evidence::bundle(&self.ms, &number, "TN")
+            .map_err(|e| Status::not_found(e.to_string()))?
+            .bundle;
         doctor(&mut bundle, &self.attack, &self.ms);
         Ok(Response::new(bundle))
     }
@@ -277,14 +310,26 @@ impl FakeOrigin {
     }
 }
 
-// ---------------------------------------------------------------- TN
+// ---------------------------------------------------------------- MS and TN
+
+/// Serves MS's log in `dir`, trusting TN and VA (so it can authenticate their
+/// evidence requests; it follows neither).
+async fn serve_ms(ledger: Ledger, dir: &Path) -> TestNode {
+    let trusted = [("TN", "http://127.0.0.1:1"), ("VA", "http://127.0.0.1:1")];
+    let federation = common::federation(dir, "MS", &trusted).expect("MS's federation opens");
+    let options = ServeOptions {
+        federation: Some(federation),
+        ..serve_options()
+    };
+    TestNode::serve_with(ledger, dir, options).await
+}
 
 /// Serves TN's log in `dir` with a federation trusting MS at `ms_endpoint`.
 async fn start_tn(dir: &Path, ms_endpoint: &str, follow: bool) -> (TestNode, Arc<Federation>) {
     let ledger = Ledger::open(options_for(dir, "TN")).expect("TN's log opens");
     let federation = common::federation(dir, "TN", &[("MS", ms_endpoint)]).expect("TN's federation opens");
     if follow {
-        federation.spawn_followers();
+        federation.spawn_followers(&ledger).expect("TN's followers start");
     }
     let options = ServeOptions {
         federation: Some(federation.clone()),
@@ -376,8 +421,8 @@ impl Scenario {
         let dirs = [tempdir(), tempdir(), tempdir()];
         let [ms_dir, fake_dir, tn_dir] = &dirs;
         let ms_ledger = Ledger::open(options_for(ms_dir.path(), "MS")).expect("MS's log opens");
-        let log = certify_and_suspend(&ms_ledger).await;
-        let ms = TestNode::serve(ms_ledger, ms_dir.path()).await;
+        let log = certify_and_suspend(&ms_ledger, "TN").await;
+        let ms = serve_ms(ms_ledger, ms_dir.path()).await;
         let fake = FakeOrigin::start(fake_dir.path(), &ms, attack(&log)).await;
         let (tn, federation) = start_tn(tn_dir.path(), &fake.endpoint, true).await;
         Scenario {
@@ -638,6 +683,238 @@ async fn the_faithful_fake_gives_the_genuine_decision_denied_for_the_suspension(
     s.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_that_omits_a_failed_exam_attempt_is_denied_as_incomplete() {
+    let s = Scenario::start(|log| Attack::Omit(log.failed_exam)).await;
+    let before = size(&s.tn.ledger);
+    let decision = evaluate(&s.tn).await.expect("a decision, not an error");
+    let entry = format!("entry {}", s.log.failed_exam);
+    assert_denied_and_recorded(
+        &s.tn.ledger,
+        before,
+        &decision,
+        &["incomplete", &entry, "committed record"],
+    );
+    assert!(
+        !decision.denials.iter().any(|d| d.contains("not about this holder")),
+        "the records after the omitted one are still the holder's: {:?}",
+        decision.denials
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_opening_is_denied_as_altered_after_it_was_committed() {
+    let s = Scenario::start(|log| Attack::ForgeOpening(log.failed_exam)).await;
+    let before = size(&s.tn.ledger);
+    let decision = evaluate(&s.tn).await.expect("a decision, not an error");
+    let entry = format!("entry {}", s.log.failed_exam);
+    assert_denied_and_recorded(
+        &s.tn.ledger,
+        before,
+        &decision,
+        &[&entry, "does not open its commitment"],
+    );
+    assert!(decision.origin_checkpoint.is_empty(), "nothing was verified");
+    s.stop().await;
+}
+
+/// The disclosures MS's board shows in the holder's record.
+async fn disclosures(ms: &TestNode) -> Vec<pb::Disclosure> {
+    NodeClient::connect(&ms.endpoint, Some(ADMIN_TOKEN.into()))
+        .await
+        .expect("connect to MS")
+        .peer_record(HOLDER.into())
+        .await
+        .expect("the holder's record")
+        .disclosures
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+/// Evidence leaves MS only for a state the holder consented to, asked with a
+/// request signed by that state's key; every disclosure is in the holder's
+/// record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_is_disclosed_only_within_consent_and_every_disclosure_is_on_record() {
+    let (ms_dir, tn_dir) = (tempdir(), tempdir());
+    let ms_ledger = Ledger::open(options_for(ms_dir.path(), "MS")).expect("MS's log opens");
+    let log = certify_and_suspend(&ms_ledger, "VA").await;
+    let ms = serve_ms(ms_ledger, ms_dir.path()).await;
+    let (tn, federation) = start_tn(tn_dir.path(), &ms.endpoint, true).await;
+    let ms_public = NodeClient::connect(&ms.endpoint, None).await.expect("connect to MS");
+
+    // Consent for VA only: TN is refused, nothing is disclosed or recorded.
+    let refused = evaluate(&tn).await.expect_err("no consent for TN");
+    assert_eq!(refused.code_name(), "PERMISSION_DENIED", "{refused}");
+    assert!(refused.to_string().contains("consent"), "{refused}");
+    assert_eq!(size(&tn.ledger), 0, "TN recorded nothing");
+    assert!(tn.ledger.registry().evaluation("MS", CREDENTIAL).is_none());
+    for number in [CREDENTIAL, "MS-404"] {
+        let asked = common::evidence_request(&tn.ledger, "MS", number);
+        let error = ms_public.evidence(asked).await.expect_err("no consent");
+        assert_eq!(error.code_name(), "PERMISSION_DENIED", "{number}: {error}");
+    }
+    assert_eq!(size(&ms.ledger), log.size, "MS recorded no disclosure");
+    assert!(disclosures(&ms).await.is_empty());
+
+    // Requests not signed by a trusted state's key, for this origin, now.
+    let genuine = common::evidence_request(&tn.ledger, "MS", CREDENTIAL);
+    let mut bad_signature = genuine.clone();
+    bad_signature.signature[0] ^= 1;
+    let sign = |origin: &str, at: i64| {
+        peerreg::evidence::signed_request(&tn.ledger, origin, CREDENTIAL, at).expect("TN signs")
+    };
+    let cases = [
+        (
+            "unsigned",
+            pb::GetEvidenceRequest {
+                signature: Vec::new(),
+                ..genuine.clone()
+            },
+        ),
+        ("a signature altered", bad_signature),
+        (
+            "signed for another credential",
+            pb::GetEvidenceRequest {
+                credential_number: OTHER_CREDENTIAL.into(),
+                ..genuine.clone()
+            },
+        ),
+        (
+            "from a state MS does not trust",
+            pb::GetEvidenceRequest {
+                receiving_state: "GA".into(),
+                ..genuine.clone()
+            },
+        ),
+        (
+            "not a state",
+            pb::GetEvidenceRequest {
+                receiving_state: "T N".into(),
+                ..genuine.clone()
+            },
+        ),
+        ("signed for another origin", sign("VA", unix_now())),
+        ("signed an hour ago", sign("MS", unix_now() - 3600)),
+    ];
+    for (what, request) in cases {
+        let error = ms_public.evidence(request).await.expect_err(what);
+        assert_eq!(error.code_name(), "UNAUTHENTICATED", "{what}: {error}");
+    }
+    assert_eq!(size(&ms.ledger), log.size, "MS recorded no disclosure");
+    assert!(disclosures(&ms).await.is_empty());
+
+    // With the holder's consent for TN: disclosed, each time on record.
+    let board = NodeClient::connect(&ms.endpoint, Some(ADMIN_TOKEN.into()))
+        .await
+        .expect("connect to MS");
+    common::record_consent(&board, HOLDER, "TN").await;
+    let decision = evaluate(&tn).await.expect("a decision");
+    assert_denied_and_recorded(&tn.ledger, 0, &decision, &["suspended"]);
+    let again = evaluate(&tn).await.expect("a decision");
+    assert_denied_and_recorded(&tn.ledger, 1, &again, &["suspended"]);
+    let shown = disclosures(&ms).await;
+    assert_eq!(shown.len(), 2, "{shown:#?}");
+    for disclosure in &shown {
+        assert_eq!(
+            (
+                disclosure.receiving_state.as_str(),
+                disclosure.credential_number.as_str()
+            ),
+            ("TN", CREDENTIAL)
+        );
+        assert!(disclosure.index < size(&ms.ledger));
+    }
+    stop_tn(tn, federation).await;
+    ms.stop().await;
+}
+
+/// Whether any file under `dir` holds `needle`.
+fn files_holding(dir: &Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).expect("read dir").flatten().map(|e| e.path()));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// TN keeps what MS disclosed in its own private store, and erases it once
+/// its follower sees MS's notice expunging the person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_received_are_erased_when_the_origin_expunges_the_person() {
+    const COURSE: &str = "ZEPHYRINE-BRIDGE";
+    let (ms_dir, tn_dir) = (tempdir(), tempdir());
+    let ms_ledger = Ledger::open(options_for(ms_dir.path(), "MS")).expect("MS's log opens");
+    certify_and_suspend(&ms_ledger, "TN").await;
+    common::record(&ms_ledger, vec![training(HOLDER, COURSE, 2, &days_ago(5), &[])]).await;
+    let ms = serve_ms(ms_ledger, ms_dir.path()).await;
+    let (tn, federation) = start_tn(tn_dir.path(), &ms.endpoint, true).await;
+    let decision = evaluate(&tn).await.expect("a decision");
+    assert_eq!(outcome(&decision), pb::TransferOutcome::Denied, "{decision:#?}");
+
+    let vault = tn.ledger.vault().expect("TN keeps a private store");
+    let person = vault.person_ref(&peerreg::federation::received::received_person("MS", HOLDER));
+    let held = vault.records_of(&person).expect("readable");
+    let bodies: Vec<Vec<u8>> = held
+        .iter()
+        .map(|c| vault.record(c).expect("readable").expect("held").body)
+        .collect();
+    assert!(held.len() >= 6, "the holder's records are kept: {}", held.len());
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.windows(COURSE.len()).any(|w| w == COURSE.as_bytes())),
+        "the course is among what TN received"
+    );
+
+    let board = NodeClient::connect(&ms.endpoint, Some(ADMIN_TOKEN.into()))
+        .await
+        .expect("connect to MS");
+    let expunge = pb::command::Body::Expunge(pb::ExpungeCommand {
+        target: Some(pb::expunge_command::Target::PeerId(HOLDER.into())),
+        reason: pb::ExpungementReason::PersonRequest as i32,
+    });
+    board
+        .record("expunge-holder".into(), expunge)
+        .await
+        .expect("MS expunges");
+    wait_verified(&tn, size(&ms.ledger)).await;
+    let deadline = Instant::now() + WAIT_MAX;
+    while !vault.records_of(&person).expect("readable").is_empty() {
+        assert!(Instant::now() < deadline, "TN did not erase what MS expunged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        vault.person(&person).expect("readable").is_none(),
+        "the key is destroyed"
+    );
+    for commitment in &held {
+        assert!(vault.record(commitment).expect("readable").is_none());
+    }
+    let cursor = std::fs::read_to_string(tn_dir.path().join("received").join("MS")).expect("the cursor is kept");
+    assert!(cursor.trim().parse::<u64>().expect("an entry number") >= size(&ms.ledger) - 1);
+
+    stop_tn(tn, federation).await;
+    for needle in [HOLDER_NAME, COURSE] {
+        let found = files_holding(tn_dir.path(), needle);
+        assert!(found.is_empty(), "{needle:?} is in TN's files: {found:?}");
+    }
+    ms.stop().await;
+}
+
 // ---------------------------------------------------------------- errors: nothing recorded
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -661,8 +938,8 @@ async fn untrusted_origins_and_malformed_requests_are_refused_and_nothing_is_rec
     let ms_dir = tempdir();
     let tn_dir = tempdir();
     let ms_ledger = Ledger::open(options_for(ms_dir.path(), "MS")).expect("MS's log opens");
-    certify_and_suspend(&ms_ledger).await;
-    let ms = TestNode::serve(ms_ledger, ms_dir.path()).await;
+    certify_and_suspend(&ms_ledger, "TN").await;
+    let ms = serve_ms(ms_ledger, ms_dir.path()).await;
     let (tn, federation) = start_tn(tn_dir.path(), &ms.endpoint, true).await;
     let before = size(&tn.ledger);
 
@@ -703,12 +980,14 @@ async fn untrusted_origins_and_malformed_requests_are_refused_and_nothing_is_rec
             CREDENTIAL,
             "INVALID_ARGUMENT",
         ),
+        // An unknown number reads like a missing consent: MS tells a
+        // trusted state nothing about a person who did not consent.
         (
             "a credential MS never issued",
             Some(ADMIN_TOKEN),
             "MS",
             "MS-404",
-            "NOT_FOUND",
+            "PERMISSION_DENIED",
         ),
     ];
     for (what, token, origin, number, code) in cases {
@@ -839,8 +1118,8 @@ fn assert_equivocation_refused(error: &peerreg::error::Error) {
 async fn an_origin_that_forks_its_log_is_caught_blocks_decisions_across_restarts_until_acknowledged() {
     let (a_dir, b_dir, tn_dir) = (tempdir(), tempdir(), tempdir());
     let a_ledger = Ledger::open(options_for(a_dir.path(), "MS")).expect("MS's log opens");
-    let log = certify_and_suspend(&a_ledger).await;
-    let a = TestNode::serve(a_ledger, a_dir.path()).await;
+    let log = certify_and_suspend(&a_ledger, "TN").await;
+    let a = serve_ms(a_ledger, a_dir.path()).await;
     let proxy = Proxy::start(address(&a.endpoint)).await;
     let (tn, federation) = start_tn(tn_dir.path(), &proxy.endpoint, true).await;
 
@@ -849,17 +1128,19 @@ async fn an_origin_that_forks_its_log_is_caught_blocks_decisions_across_restarts
     let decision = evaluate(&tn).await.expect("a decision");
     assert_denied_and_recorded(&tn.ledger, 0, &decision, &["suspended"]);
     let recorded = size(&tn.ledger);
+    let disclosed = size(&a.ledger);
+    assert_eq!(disclosed, log.size + 1, "MS recorded the disclosure");
 
     // MS forks: the same log, copied while stopped, reopened twice with the
     // same key, each then extended differently by the same number of entries.
     a.stop().await;
     common::copy_tree(a_dir.path(), b_dir.path());
-    let a = TestNode::serve(
+    let a = serve_ms(
         Ledger::open(options_for(a_dir.path(), "MS")).expect("A reopens"),
         a_dir.path(),
     )
     .await;
-    let b = TestNode::serve(
+    let b = serve_ms(
         Ledger::open(options_for(b_dir.path(), "MS")).expect("B opens"),
         b_dir.path(),
     )
@@ -880,7 +1161,7 @@ async fn an_origin_that_forks_its_log_is_caught_blocks_decisions_across_restarts
         ],
     )
     .await;
-    let forked_size = log.size + 2;
+    let forked_size = disclosed + 2;
     let (a_note, b_note) = (a.ledger.published(), b.ledger.published());
     assert_eq!(
         (a_note.checkpoint.size, b_note.checkpoint.size),
@@ -952,8 +1233,8 @@ async fn an_origin_that_forks_its_log_is_caught_blocks_decisions_across_restarts
     assert_denied_and_recorded(&tn.ledger, recorded, &decision, &["suspended"]);
     assert_eq!(
         decision.origin_checkpoint,
-        a_note.note.to_vec(),
-        "verified against A's log"
+        a.ledger.published().note.to_vec(),
+        "verified against A's log (with this disclosure recorded)"
     );
     assert!(ms_as_seen_by(&tn).await.equivocation.is_none());
 

@@ -98,7 +98,7 @@ impl LogSource for Partner {
 }
 
 impl EvidenceSource for Partner {
-    fn evidence(&self, _: String) -> SourceFuture<'_, peerreg::pb::EvidenceBundle> {
+    fn evidence(&self, _: peerreg::pb::GetEvidenceRequest) -> SourceFuture<'_, peerreg::pb::EvidenceBundle> {
         Box::pin(async { Err(Error::Unavailable("this partner serves no evidence".into())) })
     }
 }
@@ -422,10 +422,16 @@ async fn a_huge_backlog_is_caught_up_in_bounded_chunks_and_rounds() {
     let rounds = follow_retrying(&mirror, &origin, limits).await;
     let (after, peak) = (HEAP.current_usage(), HEAP.peak_usage());
     assert_eq!(mirror.published(), origin.published());
+    let (copy, genuine) = (mirror.registry(), origin.registry());
+    assert_eq!(copy.size, genuine.size, "the copy replays every entry");
     assert_eq!(
-        mirror.registry(),
-        origin.registry(),
-        "the copy replays the same registry"
+        copy.credentials, genuine.credentials,
+        "the copy replays the same public register"
+    );
+    assert_eq!(genuine.peers.len(), count, "the origin's board knows every enrolment");
+    assert!(
+        copy.peers.is_empty(),
+        "a copy opens no private record: it knows nobody's enrolment"
     );
     let entry_bytes = origin.entries(0, 1).expect("an entry")[0].len();
     let backlog_bytes = count * entry_bytes;
@@ -474,7 +480,8 @@ async fn an_evaluation_never_waits_behind_a_long_catch_up() {
     }));
     let federation = Federation::open(&tn_dir, "TN", &TrustList { entries: vec![entry] }, options, connector)
         .expect("federation opens");
-    federation.spawn_followers();
+    let tn_ledger = Ledger::open(common::options_for(&tn_dir, "TN")).expect("TN's log opens");
+    federation.spawn_followers(&tn_ledger).expect("followers start");
     let partner = federation.partner("MS").expect("MS trusted").clone();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = std::time::Instant::now();
@@ -508,6 +515,7 @@ async fn an_evaluation_never_waits_behind_a_long_catch_up() {
     }
     assert!(partner.catch_up_to(size).await.is_ok());
     federation.shutdown().await;
+    tn_ledger.shutdown().await;
     origin.shutdown().await;
 }
 

@@ -89,6 +89,7 @@ pub async fn evaluate_transfer(
                     reciprocity::evaluate(own.profile(), &transfer, own.today())
                 }
             };
+            keep_received(own, partner, &origin_state, &verified).await?;
             (decision, Some(verified))
         }
     };
@@ -144,7 +145,10 @@ async fn check_against_copy(
         );
         return Err(partner.record_equivocation(&copy, detail, proof));
     }
-    let expected = evidence::expected_indices(&copy, verified)?;
+    let expected = match evidence::expected_indices(&copy, verified)? {
+        Ok(expected) => expected,
+        Err(reason) => return Ok(Some(vec![reason])),
+    };
     let missing = evidence::missing(&expected, verified);
     if missing.is_empty() {
         return Ok(None);
@@ -162,6 +166,18 @@ async fn check_against_copy(
         }
     };
     Ok(Some(missing.into_iter().map(reason).collect()))
+}
+
+/// Keeps what a verified bundle disclosed in `own`'s private store (see
+/// `received.rs`); a node without one keeps nothing.
+async fn keep_received(own: &Ledger, partner: &Partner, origin_state: &str, verified: &VerifiedEvidence) -> Result<()> {
+    let (Some(vault), Some(copy)) = (own.vault(), partner.mirror()) else {
+        return Ok(());
+    };
+    let (state, verified) = (origin_state.to_string(), verified.clone());
+    tokio::task::spawn_blocking(move || super::received::keep(&vault, &copy, &state, &verified))
+        .await
+        .map_err(|e| Error::Internal(format!("keeping the received records stopped: {e}")))?
 }
 
 /// A short name for the event at `index` of a verified copy, for messages.

@@ -19,6 +19,7 @@
 //! the origin's log knows every event about the holder.
 
 mod evaluate;
+pub mod received;
 pub mod trust;
 
 use std::collections::BTreeMap;
@@ -330,13 +331,23 @@ impl Partner {
     }
 
     /// Follows the origin until aborted: at once while catching up, at the
-    /// interval when current, with back-off while suspect or blocked.
-    async fn follow(self: Arc<Partner>) {
+    /// interval when current, with back-off while suspect or blocked. After
+    /// each round, the records received from this state that its notices
+    /// expunge are erased.
+    async fn follow(self: Arc<Partner>, received: Option<Arc<received::Received>>) {
         let options = self.options;
         let mut wait = options.follow_interval;
         loop {
             tokio::time::sleep(wait).await;
-            wait = match self.sync().await {
+            let round = self.sync().await;
+            if let (Some(received), Some(copy)) = (&received, self.mirror()) {
+                let received = received.clone();
+                let swept = tokio::task::spawn_blocking(move || received.sweep(&copy)).await;
+                if let Ok(Err(e)) = swept {
+                    tracing::error!(state = %self.entry.state, "erasing records the origin expunged: {e}");
+                }
+            }
+            wait = match round {
                 Ok(Round::Current { added }) => {
                     if added > 0 {
                         tracing::info!(state = %self.entry.state, added, "followed a trusted state's log");
@@ -406,12 +417,20 @@ impl Federation {
         }
     }
 
-    /// Starts one follower per trusted state (call once, inside a tokio runtime).
-    pub fn spawn_followers(&self) {
-        let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+    /// Starts one follower per trusted state (call once, inside a tokio
+    /// runtime); each also keeps `own`'s records received from its state in
+    /// step with that state's expungements.
+    pub fn spawn_followers(&self, own: &Ledger) -> Result<()> {
+        let mut started = Vec::new();
         for partner in self.partners.values() {
-            followers.push(tokio::spawn(partner.clone().follow()));
+            let received = received::Received::new(own, partner.state())?.map(Arc::new);
+            started.push((partner.clone(), received));
         }
+        let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+        for (partner, received) in started {
+            followers.push(tokio::spawn(partner.follow(received)));
+        }
+        Ok(())
     }
 
     /// The trusted state `state`, or why there is none.

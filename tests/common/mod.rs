@@ -247,3 +247,46 @@ pub fn permissive(dir: &Path) -> Ledger {
     })
     .expect("open")
 }
+
+/// The holder `peer_id`'s consent to disclose their record to `receiving_state`
+/// for a year from today (what a board records before another state may ask
+/// it for evidence).
+pub fn consent(peer_id: &str, receiving_state: &str) -> pb::command::Body {
+    use peerreg::clock::Clock;
+    let until = SystemClock
+        .today()
+        .checked_add_days(chrono::Days::new(365))
+        .expect("a date in range");
+    pb::command::Body::ConsentRecorded(pb::ConsentRecorded {
+        peer_id: peer_id.to_string(),
+        receiving_state: receiving_state.to_string(),
+        until: until.to_string(),
+    })
+}
+
+/// Records `consent(peer_id, receiving_state)` through `board`
+/// (`Board.RecordConsent`, over gRPC).
+pub async fn record_consent(
+    board: &peerreg::service::client::NodeClient,
+    peer_id: &str,
+    receiving_state: &str,
+) -> pb::Receipt {
+    let event_id = format!(
+        "consent-{receiving_state}-{}",
+        NEXT_EVENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    board
+        .record(event_id, consent(peer_id, receiving_state))
+        .await
+        .unwrap_or_else(|e| panic!("the consent of {peer_id} for {receiving_state} was refused: {e}"))
+}
+
+/// A request for evidence about `credential_number`, signed now by `asking`'s
+/// log key, to `origin_state`.
+pub fn evidence_request(asking: &Ledger, origin_state: &str, credential_number: &str) -> pb::GetEvidenceRequest {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    peerreg::evidence::signed_request(asking, origin_state, credential_number, now).expect("a board signs")
+}
