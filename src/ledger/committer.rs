@@ -180,12 +180,18 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
         publish(shared, writer, pending)
     };
     match &published {
-        Ok(published) => make_visible(shared, writer, published),
+        Ok(published) => {
+            make_visible(shared, writer, published);
+            writer.people.trim();
+        }
         // Paused on an I/O error: the writer stays ahead with the kept batch.
         Err(_) if writer.unpublished.is_some() => {}
         Err(_) => {
             writer.frontier = before;
             writer.registry = shared.registry.read().unwrap_or_else(|p| p.into_inner()).clone();
+            // Record numbers and people of the lost batch were never stored:
+            // found again from the vault and the tag index.
+            writer.people = People::default();
         }
     }
     for (request, outcome) in batch.into_iter().zip(outcomes) {

@@ -156,11 +156,18 @@ impl People {
     }
 
     /// Keeps what sealing one record changed: the person's next record number.
+    /// Never evicts: within a batch the cache is the only place that knows
+    /// the numbers (and new people) the batch has used (see [`People::trim`]).
     pub(crate) fn advance(&mut self, person: PersonRef, k_subject: Bytes32, next_seq: u32) {
-        if self.known.len() >= PEOPLE_CACHED_MAX && !self.known.contains_key(&person) {
+        self.known.insert(person, Person { k_subject, next_seq });
+    }
+
+    /// Bounds the cache between batches, once the store and the vault hold
+    /// everything it knows: anyone evicted is found again by probing.
+    pub(crate) fn trim(&mut self) {
+        if self.known.len() > PEOPLE_CACHED_MAX {
             self.known.clear();
         }
-        self.known.insert(person, Person { k_subject, next_seq });
     }
 
     /// Forgets an erased person (their key is destroyed with this batch).
