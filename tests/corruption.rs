@@ -2,7 +2,7 @@
 //! published — never a panic as the only message, never fewer entries than
 //! published, never a new checkpoint that forks the published one. The private
 //! store (`private/`) is damaged the same way: refused at open, reported by its
-//! sweep (`Vault::verify_all`), or intact — never a record silently lost.
+//! sweep (`Ledger::check_private_store`), or intact — never a record silently lost.
 //!
 //! Short form in CI; `PEERREG_SLOW_TESTS=1` runs many more positions.
 
@@ -65,10 +65,9 @@ async fn pristine(entries: usize) -> Pristine {
     }
     let registry = ledger.registry();
     let vault = ledger
-        .vault()
-        .expect("a board keeps a private store")
-        .verify_all()
-        .expect("the pristine private store verifies");
+        .check_private_store()
+        .expect("the pristine private store verifies")
+        .expect("a board keeps a private store");
     assert_eq!(vault.records as usize, all.len(), "one private record per enrolment");
     ledger.shutdown().await;
     Pristine {
@@ -182,15 +181,22 @@ async fn trial(pristine: &Pristine, dir: &Path, private: bool, outcomes: &mut Ou
     );
     assert!(ledger.registry() == pristine.registry, "{what}: the registry differs");
     if private {
-        let vault = ledger.vault().expect("a board keeps a private store");
-        match vault.verify_all() {
+        match ledger.check_private_store() {
             Err(error) => {
+                assert!(
+                    matches!(error, Error::DataLoss(_)),
+                    "{what}: damage is DATA_LOSS, got {error:?}"
+                );
                 assert!(!error.to_string().is_empty(), "{what}: a report must say why");
                 outcomes.reported_by_sweep += 1;
                 ledger.shutdown().await;
                 return;
             }
-            Ok(check) => assert_eq!(check, pristine.vault, "{what}: private records were lost unnoticed"),
+            Ok(check) => assert_eq!(
+                check,
+                Some(pristine.vault),
+                "{what}: private records were lost unnoticed"
+            ),
         }
     }
     check_no_fork(&ledger, pristine, what).await;
@@ -284,12 +290,8 @@ async fn a_damaged_key_slot_in_the_private_store_is_refused_or_reported() {
     match open_ledger(dir.path()) {
         Err(error) => assert!(!error.to_string().is_empty()),
         Ok(ledger) => {
-            let swept = ledger.vault().expect("a private store").verify_all();
-            let error = swept.expect_err("the sweep finds the damaged slot");
-            assert!(
-                matches!(error, peerreg::store::StoreError::Corrupt { .. }),
-                "damage, not another failure: {error}"
-            );
+            let error = ledger.check_private_store().expect_err("the sweep finds the damaged slot");
+            assert!(matches!(error, Error::DataLoss(_)), "damage, not another failure: {error:?}");
             ledger.shutdown().await;
         }
     }
