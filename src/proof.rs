@@ -35,13 +35,13 @@ use base64::Engine;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::commitment::Bytes32;
 use crate::domain::fact::Fact;
 use crate::domain::records::Credential;
 use crate::domain::sealed::unseal;
-use crate::ledger::references;
 use crate::error::{Error, Result};
-use crate::domain::commitment::Bytes32;
 use crate::evidence::{parse_opening, BundleOpenings};
+use crate::ledger::references;
 use crate::log::entry::verify_entry;
 use crate::log::merkle::TreeSize;
 use crate::log::merkle::{leaf_hash, verify_inclusion, Hash};

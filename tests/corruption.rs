@@ -290,8 +290,13 @@ async fn a_damaged_key_slot_in_the_private_store_is_refused_or_reported() {
     match open_ledger(dir.path()) {
         Err(error) => assert!(!error.to_string().is_empty()),
         Ok(ledger) => {
-            let error = ledger.check_private_store().expect_err("the sweep finds the damaged slot");
-            assert!(matches!(error, Error::DataLoss(_)), "damage, not another failure: {error:?}");
+            let error = ledger
+                .check_private_store()
+                .expect_err("the sweep finds the damaged slot");
+            assert!(
+                matches!(error, Error::DataLoss(_)),
+                "damage, not another failure: {error:?}"
+            );
             ledger.shutdown().await;
         }
     }

@@ -427,7 +427,13 @@ async fn resend(board: &mut BoardClient<Channel>, n: u64) -> pb::Receipt {
 /// must come back as a duplicate with its index and entry; one not in it is
 /// appended past the log the restarted node served. Returns (retried, already
 /// in the log).
-async fn retry_pending(node: &Node, load: &Load, log: &[Logged], in_log: &HashMap<String, u64>, rng: &mut Xorshift) -> (usize, usize) {
+async fn retry_pending(
+    node: &Node,
+    load: &Load,
+    log: &[Logged],
+    in_log: &HashMap<String, u64>,
+    rng: &mut Xorshift,
+) -> (usize, usize) {
     let mut board = BoardClient::new(channel(&node.endpoint).await.expect("connect for retries"));
     let pending: Vec<u64> = std::mem::take(&mut *lock(&load.pending));
     let mut were_in_log = 0;

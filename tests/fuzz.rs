@@ -267,7 +267,9 @@ fn build_corpus() -> Corpus {
         entries: proven,
     };
     let proof = ProofFile::from_pb(proof).to_json().expect("proof json");
-    let bundle = peerreg::evidence::bundle(&ledger, "MS-1", "TN").expect("a bundle").bundle;
+    let bundle = peerreg::evidence::bundle(&ledger, "MS-1", "TN")
+        .expect("a bundle")
+        .bundle;
     let openings = bundle.openings.clone();
     let bundle = bundle.encode_to_vec();
     let snapshot = peerreg::projection::snapshot::encode(&registry, &published.checkpoint.root).expect("snapshot");
@@ -496,23 +498,27 @@ fn public_event_from_fields() -> impl Strategy<Value = Vec<u8>> {
             .prop_map(|record| Body::Record(pb::RecordCommitted { record }))
             .boxed(),
         (field_text(), any::<i32>(), field_text(), field_text(), field_ref())
-            .prop_map(|(n, kind, on, ex, holder)| Body::CredentialGranted(pb::CredentialGranted {
-                credential_number: n,
-                credential_type: kind,
-                issued_on: on,
-                expires_on: ex,
-                reciprocity: None,
-                holder,
-            }))
+            .prop_map(
+                |(n, kind, on, ex, holder)| Body::CredentialGranted(pb::CredentialGranted {
+                    credential_number: n,
+                    credential_type: kind,
+                    issued_on: on,
+                    expires_on: ex,
+                    reciprocity: None,
+                    holder,
+                })
+            )
             .boxed(),
         (field_text(), any::<i32>(), field_text(), field_text(), field_ref())
-            .prop_map(|(n, kind, on, ends, summary)| Body::DisciplineImposed(pb::DisciplineImposed {
-                credential_number: n,
-                kind,
-                effective_on: on,
-                ends_on: ends,
-                summary,
-            }))
+            .prop_map(
+                |(n, kind, on, ends, summary)| Body::DisciplineImposed(pb::DisciplineImposed {
+                    credential_number: n,
+                    kind,
+                    effective_on: on,
+                    ends_on: ends,
+                    summary,
+                })
+            )
             .boxed(),
         (field_text(), field_text(), field_ref())
             .prop_map(|(n, on, summary)| Body::ReinstatementGranted(pb::ReinstatementGranted {

@@ -17,8 +17,8 @@ use peerreg::service::rpc::board_client::BoardClient;
 use peerreg::service::rpc::reciprocity_client::ReciprocityClient;
 use peerreg::service::rpc::registry_client::RegistryClient;
 use peerreg::service::rpc::transparency_log_client::TransparencyLogClient;
-use tonic::transport::{Channel, Endpoint};
 use prost::Message;
+use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
 /// A channel whose connection leaves from `source` (any 127.0.0.0/8 address
@@ -391,7 +391,8 @@ async fn evidence_and_proofs_larger_than_an_answer_may_be_are_refused() {
     )
     .await;
     // TN is trusted (its key pinned); it is never reached.
-    let federation = common::federation(dir.path(), "MS", &[("TN", "http://127.0.0.1:9")]).expect("the federation opens");
+    let federation =
+        common::federation(dir.path(), "MS", &[("TN", "http://127.0.0.1:9")]).expect("the federation opens");
     let options = peerreg::service::server::ServeOptions {
         federation: Some(federation.clone()),
         ..common::serve_options()

@@ -146,7 +146,10 @@ async fn concurrent_appends_are_dense_unique_and_durable() {
         let peer = registry
             .peer(&format!("MS-P-{name}"))
             .unwrap_or_else(|| panic!("{event_id}: its private record survived"));
-        assert_eq!((peer.legal_name.as_str(), peer.events.as_slice()), (name.as_str(), &[*index][..]));
+        assert_eq!(
+            (peer.legal_name.as_str(), peer.events.as_slice()),
+            (name.as_str(), &[*index][..])
+        );
         let again = reopened.append(event_id.clone(), enrolment(name)).await.expect("retry");
         assert_eq!(
             (again.index, again.duplicate),

@@ -13,8 +13,8 @@ use peerreg::domain::profile::RequirementProfile;
 use peerreg::error::Error;
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::Checkpoint;
-use peerreg::pb;
 use peerreg::mirror::{self, FollowLimits, MirrorSpec, Round, RoundError};
+use peerreg::pb;
 use peerreg::service::client::LogClient;
 use peerreg::service::server::serve;
 
@@ -97,7 +97,10 @@ async fn a_mirror_computes_every_status_the_origin_computes_from_public_events_a
     let (copy, own) = (mirror.registry(), origin.ledger.registry());
     assert_eq!(copy.size, own.size);
     assert!(copy.peers.is_empty(), "nothing private reached the mirror");
-    assert!(own.credential("MS-7").is_none(), "an expunged person's credential is gone");
+    assert!(
+        own.credential("MS-7").is_none(),
+        "an expunged person's credential is gone"
+    );
     assert_eq!(
         copy.credentials.keys().collect::<Vec<_>>(),
         own.credentials.keys().collect::<Vec<_>>(),
@@ -210,7 +213,11 @@ async fn a_mirror_follows_under_appends_and_serves_proofs_that_verify_against_th
     let (copy, own) = (mirror.registry(), origin.ledger.registry());
     assert_eq!(copy.size, own.size, "the mirror replays every entry");
     assert_eq!(own.peers.len(), 200);
-    assert!(copy.peers.is_empty(), "a mirror reads no private record: {:?}", copy.peers.keys().next());
+    assert!(
+        copy.peers.is_empty(),
+        "a mirror reads no private record: {:?}",
+        copy.peers.keys().next()
+    );
     assert!(
         !tn_dir.path().join("private").exists(),
         "a mirror keeps no private store"

@@ -235,7 +235,10 @@ async fn an_opening_for_nothing_in_the_proof_is_refused() {
     );
     let mut twice = file.clone();
     twice.openings.push(file.openings[0].clone());
-    assert!(proof::verify(&twice, Some(&key)).is_err(), "an opening given twice is refused");
+    assert!(
+        proof::verify(&twice, Some(&key)).is_err(),
+        "an opening given twice is refused"
+    );
     let mut dropped = file.clone();
     dropped.openings.clear();
     let sealed = proof::verify(&dropped, Some(&key)).expect("a proof without openings still proves the status");
@@ -303,7 +306,10 @@ async fn no_proof_opens_what_was_expunged() {
     }
     let unrelated = ProofFile::from_pb(employer.export_proof("MS-2".into()).await.expect("export"));
     assert_eq!(
-        proof::verify(&unrelated, Some(&key)).expect("verifies").holder_name.as_deref(),
+        proof::verify(&unrelated, Some(&key))
+            .expect("verifies")
+            .holder_name
+            .as_deref(),
         Some("Somebody Else")
     );
     node.stop().await;

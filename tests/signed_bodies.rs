@@ -124,7 +124,10 @@ async fn a_mirror_restarted_after_ingesting_a_malformed_signed_body_keeps_its_re
     mirror.publish_staged(note).expect("the signed checkpoint covers them");
     let ingested = mirror.registry();
     assert_eq!(ingested.size, 7);
-    assert!(ingested.credential("MS C spaced").is_none(), "a refused body changes nothing");
+    assert!(
+        ingested.credential("MS C spaced").is_none(),
+        "a refused body changes nothing"
+    );
     assert!(
         ingested.credential("MS-C-after").is_some(),
         "the entries after it are applied"

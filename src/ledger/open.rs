@@ -21,13 +21,13 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use super::{checkpoint_path, store_path, MissingRecords, Published, Shared};
-use crate::vault::{vault_path, VaultCheck};
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::entry::verify_entry;
 use crate::log::merkle::{empty_root, leaf_hash, Frontier, Hash, HashReader, NodeId};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
 use crate::store::{files, CommitBatch, Store};
+use crate::vault::{vault_path, VaultCheck};
 
 pub(super) struct Opened {
     pub store: Store,
