@@ -3,7 +3,7 @@
 //!
 //! File format `peerreg-credential-proof/v2` (JSON):
 //! ```json
-//! { "format": "peerreg-credential-proof/v1", "state": "MS",
+//! { "format": "peerreg-credential-proof/v2", "state": "MS",
 //!   "credential_number": "MS-CPSS-0001",
 //!   "verifier_key": "peerreg.local/ms+1a2b3c4d+AQ…",
 //!   "checkpoint": "<the signed checkpoint note>",
@@ -14,8 +14,9 @@
 //! ```
 //! The openings open the public-register parts of the entries: the holder
 //! commitment of the issue (whose credential it is: peer id and name at
-//! issue) and discipline and reinstatement summaries. A holder opening that
-//! does not open the issue's commitment fails the whole proof.
+//! issue) and discipline and reinstatement summaries. Each opening must open
+//! the commitment of an entry in the file, or the whole proof fails (an
+//! opening for nothing would be a part of the file nothing checks).
 //! Verification: the checkpoint must be signed by the pinned key (the file's own
 //! key is used only when none is pinned, and the result says so); every entry
 //! must be signed by that key and proven into the checkpoint's tree; the entries
@@ -28,15 +29,19 @@
 //! file's, and reports the status from that.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
+use std::collections::HashSet;
+
 use base64::Engine;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::commitment::Bytes32;
 use crate::domain::fact::Fact;
 use crate::domain::records::Credential;
 use crate::domain::sealed::unseal;
 use crate::error::{Error, Result};
-use crate::evidence::BundleOpenings;
+use crate::evidence::{parse_opening, BundleOpenings};
+use crate::ledger::references;
 use crate::log::entry::verify_entry;
 use crate::log::merkle::TreeSize;
 use crate::log::merkle::{leaf_hash, verify_inclusion, Hash};
@@ -126,17 +131,31 @@ impl ProofFile {
         }
     }
 
-    /// The openings the file carries, checked for form.
-    fn openings(&self) -> Result<BundleOpenings> {
+    /// The openings the file carries. Each must be well-formed, given once,
+    /// and open one of `referenced` (the commitments of the proof's entries):
+    /// an opening that opens nothing in the proof is a changed file, never
+    /// something to skip, or a changed byte in it would go unnoticed.
+    fn openings(&self, referenced: &HashSet<Bytes32>) -> Result<BundleOpenings> {
         let decode = |text: &str| BASE64.decode(text).map_err(|_| bad("an opening is not base64"));
         let mut wire = Vec::with_capacity(self.openings.len());
+        let mut opened = HashSet::with_capacity(self.openings.len());
         for o in &self.openings {
-            wire.push(pb::RecordOpening {
+            let record = pb::RecordOpening {
                 opening: decode(&o.opening)?,
                 tag: decode(&o.tag)?,
                 kind: o.kind,
                 body: decode(&o.body)?,
-            });
+            };
+            let commitment = parse_opening(&record)
+                .ok_or_else(|| bad("an opening is malformed (its sizes or its kind)"))?
+                .commitment();
+            if !referenced.contains(&commitment) {
+                return Err(bad("an opening opens no commitment of the proof's entries"));
+            }
+            if !opened.insert(commitment) {
+                return Err(bad("an opening is given twice"));
+            }
+            wire.push(record);
         }
         Ok(BundleOpenings::new(&wire))
     }
@@ -160,7 +179,9 @@ fn decode_hash(text: &str) -> Result<Hash> {
 }
 
 /// Verifies `file` offline (see the module docs). `pinned` is the verifier key
-/// you trust for the state; without it the file's own key is used.
+/// you trust for the state; without it the file's own key is used. Every
+/// field of the file is checked: a file naming another key than the pinned
+/// one, or carrying an opening for nothing in it, is refused.
 pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<VerifiedProof> {
     if file.format != FORMAT {
         return Err(Error::InvalidArgument(format!(
@@ -169,11 +190,57 @@ pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<Verifie
         )));
     }
     let own = NoteVerifier::parse(&file.verifier_key).map_err(bad)?;
+    if pinned.is_some_and(|pinned| *pinned != own) {
+        return Err(bad("the file names another verifier key than the pinned one"));
+    }
     let verifier = pinned.unwrap_or(&own);
     let checkpoint = Checkpoint::open(file.checkpoint.as_bytes(), verifier).map_err(bad)?;
-    let openings = file.openings()?;
+    let bodies = proven_bodies(file, verifier, &checkpoint)?;
+    let referenced: HashSet<Bytes32> = bodies
+        .iter()
+        .flat_map(|(_, body)| references(Some(body)))
+        .map(|reference| reference.commitment)
+        .collect();
+    let openings = file.openings(&referenced)?;
     let mut registry = Registry::default();
     let mut holder_name = None;
+    for (index, body) in bodies {
+        let fact = unseal(body, &openings).map_err(bad)?;
+        if let Fact::CredentialIssued(issue) = &fact {
+            holder_name = (!issue.holder_name.is_empty()).then(|| issue.holder_name.clone());
+        }
+        let about = match &fact {
+            Fact::CredentialIssued(issue) => issue.credential_number.as_str(),
+            Fact::CredentialRenewed { .. } | Fact::DisciplinaryAction { .. } | Fact::CredentialReinstated { .. } => {
+                fact.subject()
+            }
+            _ => return Err(bad(format!("entry {index} is not about a credential"))),
+        };
+        if about != file.credential_number {
+            return Err(bad(format!("entry {index} is about another credential")));
+        }
+        registry.apply(index, &fact);
+    }
+    let credential = registry
+        .credential(&file.credential_number)
+        .cloned()
+        .ok_or_else(|| bad("the credential's issue is not in the proof"))?;
+    Ok(VerifiedProof {
+        credential,
+        holder_name,
+        checkpoint,
+        self_asserted_key: pinned.is_none(),
+    })
+}
+
+/// The file's entries, in log order, each proven into `checkpoint`'s tree and
+/// signed by `verifier`: their indices and public bodies.
+fn proven_bodies(
+    file: &ProofFile,
+    verifier: &NoteVerifier,
+    checkpoint: &Checkpoint,
+) -> Result<Vec<(u64, pb::event::Body)>> {
+    let mut bodies = Vec::with_capacity(file.entries.len());
     let mut previous: Option<u64> = None;
     for proven in &file.entries {
         if previous.is_some_and(|p| proven.index <= p) {
@@ -199,32 +266,9 @@ pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<Verifie
         }
         let event = verify_entry(proven.index, &entry, verifier, &file.state).map_err(bad)?;
         let body = event.body.ok_or_else(|| bad("an entry has no event"))?;
-        let fact = unseal(body, &openings).map_err(bad)?;
-        if let Fact::CredentialIssued(issue) = &fact {
-            holder_name = (!issue.holder_name.is_empty()).then(|| issue.holder_name.clone());
-        }
-        let about = match &fact {
-            Fact::CredentialIssued(issue) => issue.credential_number.as_str(),
-            Fact::CredentialRenewed { .. } | Fact::DisciplinaryAction { .. } | Fact::CredentialReinstated { .. } => {
-                fact.subject()
-            }
-            _ => return Err(bad(format!("entry {} is not about a credential", proven.index))),
-        };
-        if about != file.credential_number {
-            return Err(bad(format!("entry {} is about another credential", proven.index)));
-        }
-        registry.apply(proven.index, &fact);
+        bodies.push((proven.index, body));
     }
-    let credential = registry
-        .credential(&file.credential_number)
-        .cloned()
-        .ok_or_else(|| bad("the credential's issue is not in the proof"))?;
-    Ok(VerifiedProof {
-        credential,
-        holder_name,
-        checkpoint,
-        self_asserted_key: pinned.is_none(),
-    })
+    Ok(bodies)
 }
 
 /// A fresh check: a new proof from the node, whose checkpoint must be a

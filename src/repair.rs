@@ -18,11 +18,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::ledger::{checkpoint_path, references, snapshot_path, store_path};
-use crate::log::entry::{decode_entry, verify_entry};
+use crate::ledger::{checkpoint_path, references, snapshot_path, store_path, MissingRecords};
+use crate::log::entry::verify_entry;
 use crate::log::merkle::{leaf_hash, verify_consistency, Frontier, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
-use crate::pb;
 use crate::source::LogSource;
 use crate::store::{files, CommitBatch, Store};
 use crate::vault::{vault_path, Vault};
@@ -162,35 +161,17 @@ pub async fn repair(
     })
 }
 
-/// Refuses a rebuilt log whose committed records the private store cannot
-/// open, unless a later notice expunged them.
+/// Refuses a rebuilt log whose committed records the private store does not
+/// hold, unless a later notice expunged them.
 fn check_private_records(store_dir: &Path, vault: &Vault, size: u64) -> Result<()> {
     let store = Store::open(store_dir)?;
-    let mut committed = Vec::new();
-    let mut expunged = std::collections::HashSet::new();
-    for start in (0..size).step_by(REPAIR_CHUNK) {
-        for (index, entry) in (start..).zip(store.entries(start, size.min(start + REPAIR_CHUNK as u64))?) {
-            let (_, event) = decode_entry(index, &entry).map_err(|e| Error::DataLoss(e.to_string()))?;
-            if let Some(pb::event::Body::RecordsExpunged(notice)) = &event.body {
-                expunged.extend(notice.indices.iter().copied());
-            }
-            committed.extend(
-                references(event.body.as_ref())
-                    .into_iter()
-                    .map(|r| (index, r.commitment)),
-            );
-        }
-    }
-    let mut missing = 0u64;
-    for (index, commitment) in committed {
-        if !expunged.contains(&index) && vault.record(&commitment)?.is_none() {
-            missing += 1;
-        }
-    }
-    if missing > 0 {
+    let mut missing = MissingRecords::default();
+    missing.scan(&store, vault, 0, size)?;
+    if missing.count() > 0 {
         return Err(Error::DataLoss(format!(
-            "the private store lacks {missing} records the log commits to (restored from a backup older than the \
+            "the private store lacks {} records the log commits to (restored from a backup older than the \
              log?). Restore a newer backup of {}; the repair changed nothing",
+            missing.count(),
             vault_path(store_dir.parent().unwrap_or(store_dir)).display()
         )));
     }

@@ -43,7 +43,22 @@ async fn receipts_are_provable_and_retries_return_the_same_receipt() {
     assert_eq!(signed.size, checkpoint.size);
     assert!(signed.size > receipt.index);
     let event = peerreg::log::entry::verify_entry(receipt.index, &receipt.entry, verifier, "MS").expect("signed entry");
-    assert_eq!(event.event_id, "evt-enrol-1");
+    assert!(
+        event.event_id.len() == 64 && event.event_id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the log names the event by a keyed hash, never by the client's id: {:?}",
+        event.event_id
+    );
+    assert!(!event.event_id.contains("evt-enrol-1"));
+    assert!(
+        matches!(event.body, Some(pb::event::Body::Record(_))),
+        "an enrolment is a sealed record in the log: {:?}",
+        event.body
+    );
+    assert!(
+        !receipt.entry.windows(b"Ada".len()).any(|w| w == b"Ada")
+            && !receipt.entry.windows(b"MS-P-1".len()).any(|w| w == b"MS-P-1"),
+        "neither the name nor the peer id is in the log"
+    );
     let proof: Vec<rfc9162::Hash> = receipt
         .inclusion_proof
         .iter()
@@ -165,6 +180,28 @@ struct Case {
     event_id: &'static str,
     body: Body,
     expect: fn(&Error) -> bool,
+}
+
+fn consent(peer: &str, state: &str, until: &str) -> Body {
+    Body::ConsentRecorded(pb::ConsentRecorded {
+        peer_id: peer.into(),
+        receiving_state: state.into(),
+        until: until.into(),
+    })
+}
+
+fn void(index: u64) -> Body {
+    Body::Void(pb::VoidCommand {
+        index,
+        reason: pb::VoidReason::EnteredInError.into(),
+    })
+}
+
+fn expunge(target: pb::expunge_command::Target) -> Body {
+    Body::Expunge(pb::ExpungeCommand {
+        target: Some(target),
+        reason: pb::ExpungementReason::CourtOrder.into(),
+    })
 }
 
 fn cases() -> Vec<Case> {
@@ -301,6 +338,93 @@ fn cases() -> Vec<Case> {
             event_id: "c3",
             body: ce("MS-P-404", "ethics", 2, "2024-01-01"),
             expect: not_found,
+        },
+        Case {
+            what: "a consent to disclose to this very state",
+            token: Some(ADMIN_TOKEN),
+            event_id: "d1",
+            body: consent("MS-P-9", "MS", "2099-01-01"),
+            expect: precondition,
+        },
+        Case {
+            what: "a consent to an unknown state",
+            token: Some(ADMIN_TOKEN),
+            event_id: "d2",
+            body: consent("MS-P-9", "ZZ", "2099-01-01"),
+            expect: invalid,
+        },
+        Case {
+            what: "a consent that has already run out",
+            token: Some(ADMIN_TOKEN),
+            event_id: "d3",
+            body: consent("MS-P-9", "TN", "2001-01-01"),
+            expect: invalid,
+        },
+        Case {
+            what: "a consent of an unknown peer",
+            token: Some(ADMIN_TOKEN),
+            event_id: "d4",
+            body: consent("MS-P-404", "TN", "2099-01-01"),
+            expect: not_found,
+        },
+        Case {
+            what: "clerk voids a record",
+            token: Some(CLERK_TOKEN),
+            event_id: "e1",
+            body: void(1),
+            expect: denied,
+        },
+        Case {
+            what: "void an enrolment",
+            token: Some(ADMIN_TOKEN),
+            event_id: "e2",
+            body: void(0),
+            expect: precondition,
+        },
+        Case {
+            what: "void an entry past the log",
+            token: Some(ADMIN_TOKEN),
+            event_id: "e3",
+            body: void(1_000_000),
+            expect: not_found,
+        },
+        Case {
+            what: "void without a reason",
+            token: Some(ADMIN_TOKEN),
+            event_id: "e4",
+            body: Body::Void(pb::VoidCommand { index: 1, reason: 0 }),
+            expect: invalid,
+        },
+        Case {
+            what: "clerk expunges a person",
+            token: Some(CLERK_TOKEN),
+            event_id: "f1",
+            body: expunge(pb::expunge_command::Target::PeerId("MS-P-9".into())),
+            expect: denied,
+        },
+        Case {
+            what: "expunge an unknown person",
+            token: Some(ADMIN_TOKEN),
+            event_id: "f2",
+            body: expunge(pb::expunge_command::Target::PeerId("MS-P-404".into())),
+            expect: not_found,
+        },
+        Case {
+            what: "expunge an enrolment as one record",
+            token: Some(ADMIN_TOKEN),
+            event_id: "f3",
+            body: expunge(pb::expunge_command::Target::Index(0)),
+            expect: precondition,
+        },
+        Case {
+            what: "expunge without a target",
+            token: Some(ADMIN_TOKEN),
+            event_id: "f4",
+            body: Body::Expunge(pb::ExpungeCommand {
+                target: None,
+                reason: pb::ExpungementReason::CourtOrder.into(),
+            }),
+            expect: invalid,
         },
         Case {
             what: "reused event id with other content",

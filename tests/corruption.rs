@@ -1,6 +1,8 @@
 //! Corruption sweep: a damaged store is refused or served identical to what was
 //! published — never a panic as the only message, never fewer entries than
-//! published, never a new checkpoint that forks the published one.
+//! published, never a new checkpoint that forks the published one. The private
+//! store (`private/`) is damaged the same way: refused at open, reported by its
+//! sweep (`Ledger::check_private_store`), or intact — never a record silently lost.
 //!
 //! Short form in CI; `PEERREG_SLOW_TESTS=1` runs many more positions.
 
@@ -16,6 +18,7 @@ use peerreg::error::Error;
 use peerreg::ledger::{Ledger, Published};
 use peerreg::log::merkle::verify_consistency;
 use peerreg::projection::Registry;
+use peerreg::vault::VaultCheck;
 
 #[derive(Clone, Debug)]
 enum Damage {
@@ -29,6 +32,8 @@ enum Damage {
 struct Outcomes {
     refused_at_open: usize,
     refused_on_read: usize,
+    /// Damage to the private store that its sweep found.
+    reported_by_sweep: usize,
     served_identical: usize,
 }
 
@@ -37,6 +42,7 @@ struct Pristine {
     published: Published,
     entries: Vec<Vec<u8>>,
     registry: Registry,
+    vault: VaultCheck,
 }
 
 async fn pristine(entries: usize) -> Pristine {
@@ -58,12 +64,18 @@ async fn pristine(entries: usize) -> Pristine {
         all.extend(ledger.entries(all.len() as u64, size).expect("entries"));
     }
     let registry = ledger.registry();
+    let vault = ledger
+        .check_private_store()
+        .expect("the pristine private store verifies")
+        .expect("a board keeps a private store");
+    assert_eq!(vault.records as usize, all.len(), "one private record per enrolment");
     ledger.shutdown().await;
     Pristine {
         dir,
         published,
         entries: all,
         registry,
+        vault,
     }
 }
 
@@ -119,7 +131,8 @@ fn damages(len: u64, flips: u64, seed: u64) -> Vec<Damage> {
 }
 
 /// Opens the damaged copy and classifies what the node does with it.
-async fn trial(pristine: &Pristine, dir: &Path, outcomes: &mut Outcomes, what: &str) {
+/// `private`: the damage is in the private store, which the sweep checks.
+async fn trial(pristine: &Pristine, dir: &Path, private: bool, outcomes: &mut Outcomes, what: &str) {
     let owned = dir.to_path_buf();
     let opened = tokio::time::timeout(
         Duration::from_secs(60),
@@ -167,6 +180,25 @@ async fn trial(pristine: &Pristine, dir: &Path, outcomes: &mut Outcomes, what: &
         "{what}: served entries differ from the published log"
     );
     assert!(ledger.registry() == pristine.registry, "{what}: the registry differs");
+    if private {
+        match ledger.check_private_store() {
+            Err(error) => {
+                assert!(
+                    matches!(error, Error::DataLoss(_)),
+                    "{what}: damage is DATA_LOSS, got {error:?}"
+                );
+                assert!(!error.to_string().is_empty(), "{what}: a report must say why");
+                outcomes.reported_by_sweep += 1;
+                ledger.shutdown().await;
+                return;
+            }
+            Ok(check) => assert_eq!(
+                check,
+                Some(pristine.vault),
+                "{what}: private records were lost unnoticed"
+            ),
+        }
+    }
     check_no_fork(&ledger, pristine, what).await;
     outcomes.served_identical += 1;
     ledger.shutdown().await;
@@ -205,6 +237,10 @@ async fn every_damaged_store_is_refused_or_served_identical() {
         files.iter().any(|f| f.ends_with("log/db")),
         "the sled data file is among the targets"
     );
+    assert!(
+        files.iter().any(|f| f.ends_with("private/keys")) && files.iter().any(|f| f.ends_with("private/db/db")),
+        "the private store's key slots and rows are among the targets: {files:?}"
+    );
     let scratch = tempfile::tempdir().expect("scratch dir");
     let mut trials = 0;
     for (number, file) in files.iter().enumerate() {
@@ -215,17 +251,53 @@ async fn every_damaged_store_is_refused_or_served_identical() {
             copy_tree(pristine.dir.path(), &copy);
             apply(&copy.join(&relative), &damage);
             let what = format!("{} {damage:?}", relative.display());
-            trial(&pristine, &copy, &mut outcomes, &what).await;
+            let private = relative.starts_with("private");
+            trial(&pristine, &copy, private, &mut outcomes, &what).await;
             std::fs::remove_dir_all(&copy).expect("clean up");
             trials += 1;
         }
     }
     println!(
-        "{trials} damaged stores of {} entries: {} refused at open, {} refused on read (signing halted), {} served identical, 0 panics, 0 forks",
-        pristine.published.checkpoint.size, outcomes.refused_at_open, outcomes.refused_on_read, outcomes.served_identical
+        "{trials} damaged stores of {} entries: {} refused at open, {} refused on read (signing halted), {} private \
+         stores reported by the sweep, {} served identical, 0 panics, 0 forks",
+        pristine.published.checkpoint.size,
+        outcomes.refused_at_open,
+        outcomes.refused_on_read,
+        outcomes.reported_by_sweep,
+        outcomes.served_identical
     );
     assert_eq!(
         trials,
-        outcomes.refused_at_open + outcomes.refused_on_read + outcomes.served_identical
+        outcomes.refused_at_open + outcomes.refused_on_read + outcomes.reported_by_sweep + outcomes.served_identical
     );
+}
+
+/// A changed byte in one person's key slot: the node refuses to open, or its
+/// private store's sweep names the damage (and halts signing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_key_slot_in_the_private_store_is_refused_or_reported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ledger = open_ledger(dir.path()).expect("open");
+    append_enrolments(&ledger, "slot", 8).await;
+    ledger.shutdown().await;
+    let keys = dir.path().join("private").join("keys");
+    let mut bytes = std::fs::read(&keys).expect("the key slots");
+    let slot = 3 * peerreg::store::private::SLOT_LEN;
+    assert!(bytes.len() > slot + 40, "slot 3 holds a person's keys");
+    bytes[slot + 40] ^= 0x01;
+    std::fs::write(&keys, bytes).expect("damage slot 3");
+
+    match open_ledger(dir.path()) {
+        Err(error) => assert!(!error.to_string().is_empty()),
+        Ok(ledger) => {
+            let error = ledger
+                .check_private_store()
+                .expect_err("the sweep finds the damaged slot");
+            assert!(
+                matches!(error, Error::DataLoss(_)),
+                "damage, not another failure: {error:?}"
+            );
+            ledger.shutdown().await;
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! Crash safety under load: the real `peerreg` binary is started as a separate
 //! process, driven by many concurrent authenticated board commands, SIGKILLed
 //! at a random moment, and restarted, round after round. After every restart:
-//! every acknowledged command is in the log at the index its receipt named, the
+//! every acknowledged command is in the log at the index its receipt named (the
+//! very entry its receipt carried, with no name in clear), the
 //! log passes `peerreg audit` (with an audit state file kept across rounds, so
 //! each round is also proven consistent with the previous one), and commands
 //! whose outcome the crash hid are retried with the same event id and body,
@@ -127,11 +128,24 @@ async fn channel(endpoint: &str) -> Result<Channel, tonic::transport::Error> {
         .await
 }
 
-/// A command the node acknowledged, and the index its receipt named.
-#[derive(Clone, Copy, Debug)]
+/// A command the node acknowledged: the index its receipt named and the
+/// signed entry the receipt carried (the log holds only a keyed hash of the
+/// client's event id, so the entry is how a client finds its command again).
+#[derive(Clone, Debug)]
 struct Ack {
     n: u64,
     index: u64,
+    entry: Vec<u8>,
+}
+
+impl Ack {
+    fn of(n: u64, receipt: pb::Receipt) -> Ack {
+        Ack {
+            n,
+            index: receipt.index,
+            entry: receipt.entry,
+        }
+    }
 }
 
 /// The node as a separate process.
@@ -265,10 +279,7 @@ async fn load_task(endpoint: String, load: Arc<Load>) {
                 if receipt.duplicate {
                     lock(&load.unexpected).push(format!("fresh command {n} was answered as a duplicate"));
                 }
-                lock(&load.acked).push(Ack {
-                    n,
-                    index: receipt.index,
-                });
+                lock(&load.acked).push(Ack::of(n, receipt));
             }
             Ok(Err(status)) => return load.failed(Some(n), format!("command {n}: {status:?}")),
             Err(_) => return load.failed(Some(n), format!("command {n}: no answer in {WAIT:?}")),
@@ -276,8 +287,14 @@ async fn load_task(endpoint: String, load: Arc<Load>) {
     }
 }
 
+/// One entry of the log as served: its exact bytes and the event they sign.
+struct Logged {
+    bytes: Vec<u8>,
+    event: pb::Event,
+}
+
 /// The log as the node serves it, each entry checked against the pinned key.
-async fn read_log(endpoint: &str, verifier: &NoteVerifier) -> Vec<pb::Event> {
+async fn read_log(endpoint: &str, verifier: &NoteVerifier) -> Vec<Logged> {
     let client = LogClient::connect(endpoint).await.expect("connect to the log");
     let note = client.checkpoint_note().await.expect("the checkpoint");
     let size = Checkpoint::open(&note, verifier)
@@ -294,7 +311,7 @@ async fn read_log(endpoint: &str, verifier: &NoteVerifier) -> Vec<pb::Event> {
         for (index, bytes) in (start..).zip(page) {
             let event = verify_entry(index, &bytes, verifier, "MS")
                 .unwrap_or_else(|e| panic!("entry {index} does not verify: {e}"));
-            events.push(event);
+            events.push(Logged { bytes, event });
         }
     }
     events
@@ -306,11 +323,30 @@ async fn log_size(endpoint: &str, verifier: &NoteVerifier) -> u64 {
     Checkpoint::open(&note, verifier).expect("the checkpoint verifies").size
 }
 
-/// Checks every entry names a distinct event and every acknowledged command
-/// is at its acknowledged index, with its body; returns event id → index.
-fn check_log(events: &[pb::Event], acked: &[Ack]) -> HashMap<String, u64> {
+/// Checks every entry names a distinct event (by the keyed hash the log
+/// holds, 64 hex digits), holds no enrolment in clear, and every acknowledged
+/// command is at its acknowledged index with the very entry its receipt
+/// carried; returns the log's event ids → index.
+fn check_log(events: &[Logged], acked: &[Ack]) -> HashMap<String, u64> {
     let mut by_id = HashMap::with_capacity(events.len());
-    for event in events {
+    for Logged { bytes, event } in events {
+        assert!(
+            event.event_id.len() == 64 && event.event_id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "entry {} names its event by {:?}, not by a keyed hash",
+            event.index,
+            event.event_id
+        );
+        assert!(
+            matches!(event.body, Some(pb::event::Body::Record(_))),
+            "entry {} holds an enrolment in another form than a sealed record: {:?}",
+            event.index,
+            event.body
+        );
+        assert!(
+            !bytes.windows(b"Crash Tester".len()).any(|w| w == b"Crash Tester"),
+            "entry {} holds a legal name",
+            event.index
+        );
         if let Some(first) = by_id.insert(event.event_id.clone(), event.index) {
             panic!(
                 "event id {:?} is in the log twice: entries {first} and {}",
@@ -320,22 +356,14 @@ fn check_log(events: &[pb::Event], acked: &[Ack]) -> HashMap<String, u64> {
     }
     let mut missing = Vec::new();
     for ack in acked {
-        match by_id.get(&event_id(ack.n)) {
+        match events.get(ack.index as usize) {
             None => missing.push(format!("{} (acknowledged at index {})", event_id(ack.n), ack.index)),
-            Some(&index) if index != ack.index => missing.push(format!(
-                "{} acknowledged at index {} but found at {index}",
+            Some(logged) if logged.bytes != ack.entry => missing.push(format!(
+                "{} acknowledged at index {} but that entry is another one",
                 event_id(ack.n),
                 ack.index
             )),
-            Some(&index) => {
-                let expected = pb::command::Body::PeerEnrolled(enrolment(ack.n).event.expect("an event"));
-                assert_eq!(
-                    events[index as usize].body.as_ref(),
-                    Some(&expected),
-                    "entry {index} holds another body than command {}",
-                    ack.n
-                );
-            }
+            Some(_) => {}
         }
     }
     assert!(
@@ -346,6 +374,15 @@ fn check_log(events: &[pb::Event], acked: &[Ack]) -> HashMap<String, u64> {
         &missing[..missing.len().min(20)]
     );
     by_id
+}
+
+/// The keyed event id an entry (from a receipt) carries.
+fn logged_event_id(entry: &[u8]) -> String {
+    use prost::Message;
+    let entry = pb::LogEntry::decode(entry).expect("a receipt's entry decodes");
+    pb::Event::decode(entry.event.as_slice())
+        .expect("a receipt's event decodes")
+        .event_id
 }
 
 /// Runs the real auditor; it must pass. Returns its report line.
@@ -387,15 +424,23 @@ async fn resend(board: &mut BoardClient<Channel>, n: u64) -> pb::Receipt {
 }
 
 /// Retries the commands whose outcome the crash hid. One already in the log
-/// must come back as a duplicate with its index; one not in it is appended.
-/// Returns (retried, already in the log).
-async fn retry_pending(node: &Node, load: &Load, in_log: &HashMap<String, u64>, rng: &mut Xorshift) -> (usize, usize) {
+/// must come back as a duplicate with its index and entry; one not in it is
+/// appended past the log the restarted node served. Returns (retried, already
+/// in the log).
+async fn retry_pending(
+    node: &Node,
+    load: &Load,
+    log: &[Logged],
+    in_log: &HashMap<String, u64>,
+    rng: &mut Xorshift,
+) -> (usize, usize) {
     let mut board = BoardClient::new(channel(&node.endpoint).await.expect("connect for retries"));
     let pending: Vec<u64> = std::mem::take(&mut *lock(&load.pending));
     let mut were_in_log = 0;
     for &n in &pending {
         let receipt = resend(&mut board, n).await;
-        match in_log.get(&event_id(n)) {
+        let logged_id = logged_event_id(&receipt.entry);
+        match in_log.get(&logged_id) {
             Some(&index) => {
                 were_in_log += 1;
                 assert!(
@@ -403,23 +448,31 @@ async fn retry_pending(node: &Node, load: &Load, in_log: &HashMap<String, u64>, 
                     "command {n} was already at {index}, but its retry was not a duplicate"
                 );
                 assert_eq!(receipt.index, index, "the retry of command {n} names another index");
+                assert!(
+                    log[index as usize].bytes == receipt.entry,
+                    "the retry of command {n} returns another entry than the log holds"
+                );
             }
-            None => assert!(
-                !receipt.duplicate,
-                "command {n} was not in the log, yet its retry is a duplicate"
-            ),
+            None => {
+                assert!(
+                    !receipt.duplicate,
+                    "command {n} was not in the log, yet its retry is a duplicate"
+                );
+                assert!(
+                    receipt.index >= log.len() as u64,
+                    "command {n} was appended again at {} inside the log it was not in",
+                    receipt.index
+                );
+            }
         }
-        lock(&load.acked).push(Ack {
-            n,
-            index: receipt.index,
-        });
+        lock(&load.acked).push(Ack::of(n, receipt));
     }
     // Acknowledged commands retried (a client that never saw its receipt) get
     // their original receipts back.
     let acked: Vec<Ack> = lock(&load.acked).clone();
     if !acked.is_empty() {
         for _ in 0..3 {
-            let ack = acked[(rng.next() % acked.len() as u64) as usize];
+            let ack = &acked[(rng.next() % acked.len() as u64) as usize];
             let receipt = resend(&mut board, ack.n).await;
             assert!(
                 receipt.duplicate,
@@ -429,6 +482,11 @@ async fn retry_pending(node: &Node, load: &Load, in_log: &HashMap<String, u64>, 
             assert_eq!(
                 receipt.index, ack.index,
                 "a retry of command {} names another index",
+                ack.n
+            );
+            assert!(
+                receipt.entry == ack.entry,
+                "a retry of command {} returns another entry",
                 ack.n
             );
         }
@@ -449,7 +507,7 @@ async fn check_node(node: &Node, load: &Load, state_file: &Path, rng: &mut Xorsh
     let acked: Vec<Ack> = lock(&load.acked).clone();
     let in_log = check_log(&events, &acked);
     let report = audit(node, state_file).await;
-    let (retried, were_in_log) = retry_pending(node, load, &in_log, rng).await;
+    let (retried, were_in_log) = retry_pending(node, load, &events, &in_log, rng).await;
     let sent = load.next.load(Ordering::SeqCst);
     assert_eq!(
         log_size(&node.endpoint, &verifier).await,
@@ -550,10 +608,7 @@ async fn acknowledged_commands_survive_sigkill_under_load() {
         let n = load.next.fetch_add(1, Ordering::SeqCst);
         let receipt = resend(&mut board, n).await;
         assert!(!receipt.duplicate);
-        lock(&load.acked).push(Ack {
-            n,
-            index: receipt.index,
-        });
+        lock(&load.acked).push(Ack::of(n, receipt));
     }
     let verifier = NoteVerifier::parse(&verifier_key).expect("the verifier key parses");
     let events = read_log(&node.endpoint, &verifier).await;
@@ -605,6 +660,8 @@ async fn acknowledged_commands_survive_sigkill_under_load() {
         kept == replayed,
         "the node's projection differs from a replay from scratch"
     );
+    // The bodies themselves are in the board's private view: each acknowledged
+    // enrolment, with its name, at the index its receipt named.
     for ack in &acked {
         let peer = replayed
             .peer(&peer_id(ack.n))

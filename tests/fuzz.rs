@@ -1,5 +1,6 @@
-//! Fuzzing of every parser that reads bytes someone else chose: event bodies
-//! (prost and `Fact::from_body`), log entries (`verify_entry`) and replay's
+//! Fuzzing of every parser that reads bytes someone else chose: public event
+//! bodies (prost and `unseal`, the one way a logged body is read), board
+//! commands (prost and `Fact::from_body`), log entries (`verify_entry`) and replay's
 //! in-place wire reader, signed notes and checkpoints, verifier and signer key
 //! strings, credential proof files, evidence bundles, requirement profiles,
 //! node config files, registry snapshots and trust lists.
@@ -34,6 +35,8 @@ use prost::Message;
 use peerreg::clock::SystemClock;
 use peerreg::demo::bodies;
 use peerreg::domain::profile::RequirementProfile;
+use peerreg::domain::sealed::NoOpenings;
+use peerreg::evidence::BundleOpenings;
 use peerreg::federation::trust::{TrustEntry, TrustList};
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::{NoteSigner, NoteVerifier};
@@ -70,9 +73,18 @@ fn cases() -> u32 {
 mod parse {
     use super::*;
 
-    pub fn event_body(bytes: &[u8]) {
+    /// A logged body, read as a mirror reads it (nothing opens) and as the
+    /// board reads it (the corpus's openings open what they can).
+    pub fn event_body(bytes: &[u8], openings: &BundleOpenings) {
         if let Ok(event) = pb::Event::decode(bytes) {
-            if let Some(body) = &event.body {
+            let _ = peerreg::projection::logged_fact(event.body.clone(), &NoOpenings);
+            let _ = peerreg::projection::logged_fact(event.body, openings);
+        }
+    }
+
+    pub fn command_body(bytes: &[u8]) {
+        if let Ok(command) = pb::Command::decode(bytes) {
+            if let Some(body) = &command.body {
                 let _ = peerreg::domain::fact::Fact::from_body(body);
             }
         }
@@ -156,6 +168,9 @@ struct Corpus {
     verifier: NoteVerifier,
     entries: Vec<Vec<u8>>,
     events: Vec<Vec<u8>>,
+    commands: Vec<Vec<u8>>,
+    /// The openings of the corpus log's records (the board's view).
+    openings: Vec<pb::RecordOpening>,
     notes: Vec<Vec<u8>>,
     keys: Vec<Vec<u8>>,
     proofs: Vec<Vec<u8>>,
@@ -204,7 +219,21 @@ fn build_corpus() -> Corpus {
         bodies::ce("P-1", "ethics", 3, "2024-05-01"),
         bodies::discipline("MS-1", pb::DisciplineKind::Probation, "2024-06-01", "2024-09-01"),
         bodies::reinstate("MS-1", "2024-08-01"),
+        pb::command::Body::ConsentRecorded(pb::ConsentRecorded {
+            peer_id: "P-1".into(),
+            receiving_state: "TN".into(),
+            until: "2099-12-31".into(),
+        }),
     ];
+    let commands = log
+        .iter()
+        .map(|body| {
+            pb::Command {
+                body: Some(body.clone()),
+            }
+            .encode_to_vec()
+        })
+        .collect();
     // Enough peers for a snapshot section of some size (a few KiB), so a
     // damaged count or length meets many records' worth of bytes.
     let crowd = (0..SNAPSHOT_PEERS).map(|i| bodies::enrol(&format!("P-CROWD-{i}"), &format!("Peer Number {i}")));
@@ -227,18 +256,22 @@ fn build_corpus() -> Corpus {
         .collect();
     let registry = ledger.registry();
     let credential = registry.credential("MS-1").expect("the credential");
+    let proven = peerreg::evidence::proven_entries(&ledger, &credential.events, size).expect("proven entries");
     let proof = pb::CredentialProof {
-        format_version: 1,
+        format_version: 2,
         state: "MS".into(),
         credential_number: "MS-1".into(),
         verifier_key: ledger.verifier().to_key_string(),
         checkpoint: published.note.to_vec(),
-        entries: peerreg::evidence::proven_entries(&ledger, &credential.events, size).expect("proven entries"),
+        openings: peerreg::evidence::register_openings(&ledger, &proven).expect("the proof's openings"),
+        entries: proven,
     };
     let proof = ProofFile::from_pb(proof).to_json().expect("proof json");
-    let bundle = peerreg::evidence::bundle(&ledger, "MS-1")
+    let bundle = peerreg::evidence::bundle(&ledger, "MS-1", "TN")
         .expect("a bundle")
-        .encode_to_vec();
+        .bundle;
+    let openings = bundle.openings.clone();
+    let bundle = bundle.encode_to_vec();
     let snapshot = peerreg::projection::snapshot::encode(&registry, &published.checkpoint.root).expect("snapshot");
     let verifier = ledger.verifier().clone();
     let keys = vec![
@@ -253,6 +286,8 @@ fn build_corpus() -> Corpus {
         verifier,
         entries,
         events,
+        commands,
+        openings,
         notes,
         keys,
         proofs: vec![proof.into_bytes()],
@@ -438,8 +473,79 @@ fn field_text() -> BoxedStrategy<String> {
     .boxed()
 }
 
-/// Event bodies built from arbitrary field values, encoded as an `Event`.
-fn event_from_fields() -> impl Strategy<Value = Vec<u8>> {
+/// 32 bytes mostly, or a near miss (a tag or commitment of the wrong size).
+fn field_bytes() -> BoxedStrategy<Vec<u8>> {
+    prop_oneof![
+        4 => prop::collection::vec(any::<u8>(), 32..=32),
+        1 => prop::collection::vec(any::<u8>(), 0..64),
+    ]
+    .boxed()
+}
+
+fn field_ref() -> BoxedStrategy<Option<pb::RecordRef>> {
+    prop_oneof![
+        8 => (field_bytes(), field_bytes()).prop_map(|(tag, commitment)| Some(pb::RecordRef { tag, commitment })),
+        1 => Just(None),
+    ]
+    .boxed()
+}
+
+/// Public bodies built from arbitrary field values, encoded as an `Event`.
+fn public_event_from_fields() -> impl Strategy<Value = Vec<u8>> {
+    use pb::event::Body;
+    let body = prop_oneof![
+        field_ref()
+            .prop_map(|record| Body::Record(pb::RecordCommitted { record }))
+            .boxed(),
+        (field_text(), any::<i32>(), field_text(), field_text(), field_ref())
+            .prop_map(
+                |(n, kind, on, ex, holder)| Body::CredentialGranted(pb::CredentialGranted {
+                    credential_number: n,
+                    credential_type: kind,
+                    issued_on: on,
+                    expires_on: ex,
+                    reciprocity: None,
+                    holder,
+                })
+            )
+            .boxed(),
+        (field_text(), any::<i32>(), field_text(), field_text(), field_ref())
+            .prop_map(
+                |(n, kind, on, ends, summary)| Body::DisciplineImposed(pb::DisciplineImposed {
+                    credential_number: n,
+                    kind,
+                    effective_on: on,
+                    ends_on: ends,
+                    summary,
+                })
+            )
+            .boxed(),
+        (field_text(), field_text(), field_ref())
+            .prop_map(|(n, on, summary)| Body::ReinstatementGranted(pb::ReinstatementGranted {
+                credential_number: n,
+                effective_on: on,
+                summary,
+            }))
+            .boxed(),
+        (prop::collection::vec(any::<u64>(), 0..64), any::<i32>())
+            .prop_map(|(indices, reason)| Body::RecordsExpunged(pb::RecordsExpunged { indices, reason }))
+            .boxed(),
+        (any::<u64>(), any::<i32>())
+            .prop_map(|(index, reason)| Body::RecordVoided(pb::RecordVoided { index, reason }))
+            .boxed(),
+    ];
+    body.prop_map(|body| {
+        pb::Event {
+            state: "MS".into(),
+            body: Some(body),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    })
+}
+
+/// Board commands built from arbitrary field values, encoded as a `Command`.
+fn command_from_fields() -> impl Strategy<Value = Vec<u8>> {
     let body = prop_oneof![
         (field_text(), field_text())
             .prop_map(|(a, b)| bodies::enrol(&a, &b))
@@ -482,14 +588,7 @@ fn event_from_fields() -> impl Strategy<Value = Vec<u8>> {
             .prop_map(|(p, h, from, to)| bodies::experience(&p, pb::ExperienceKind::Volunteer, h, &from, &to))
             .boxed(),
     ];
-    body.prop_map(|body| {
-        pb::Event {
-            state: "MS".into(),
-            body: Some(body),
-            ..Default::default()
-        }
-        .encode_to_vec()
-    })
+    body.prop_map(|body| pb::Command { body: Some(body) }.encode_to_vec())
 }
 
 /// A parser under test, its inputs and its heap bound `per_byte × len + fixed`.
@@ -559,13 +658,26 @@ fn fuzz(target: Target, inputs: BoxedStrategy<Vec<u8>>, parse: impl Fn(&[u8])) {
 #[test]
 fn event_bodies() {
     let corpus = corpus();
-    let inputs = prop_oneof![inputs(&corpus.events), event_from_fields()].boxed();
+    let openings = BundleOpenings::new(&corpus.openings);
+    let inputs = prop_oneof![inputs(&corpus.events), public_event_from_fields()].boxed();
     let target = Target {
-        name: "event body (prost + Fact::from_body)",
+        name: "public event body (prost + unseal)",
         per_byte: 64,
         fixed: 64 * 1024,
     };
-    fuzz(target, inputs, parse::event_body);
+    fuzz(target, inputs, |bytes| parse::event_body(bytes, &openings));
+}
+
+#[test]
+fn command_bodies() {
+    let corpus = corpus();
+    let inputs = prop_oneof![inputs(&corpus.commands), command_from_fields()].boxed();
+    let target = Target {
+        name: "command body (prost + Fact::from_body)",
+        per_byte: 64,
+        fixed: 64 * 1024,
+    };
+    fuzz(target, inputs, parse::command_body);
 }
 
 #[test]
@@ -686,7 +798,7 @@ fn config_files() {
 /// decoders; `snapshot_from` writes mutated sections back with valid sums.
 type Sections = Vec<(u8, u64, Vec<u8>)>;
 
-const SNAPSHOT_MAGIC: &[u8] = b"peerreg projection snapshot v3\n";
+const SNAPSHOT_MAGIC: &[u8] = b"peerreg projection snapshot v4\n";
 
 fn snapshot_sections(bytes: &[u8]) -> Sections {
     let le = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));

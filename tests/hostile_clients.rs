@@ -17,6 +17,7 @@ use peerreg::service::rpc::board_client::BoardClient;
 use peerreg::service::rpc::reciprocity_client::ReciprocityClient;
 use peerreg::service::rpc::registry_client::RegistryClient;
 use peerreg::service::rpc::transparency_log_client::TransparencyLogClient;
+use prost::Message;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
@@ -352,25 +353,60 @@ async fn heavily_disciplined(ledger: &Ledger, reprimands: usize) {
     }
 }
 
+/// Tennessee's signed request for `credential_number`'s evidence from
+/// Mississippi, signed now with TN's test log key.
+fn tn_request(credential_number: &str) -> pb::GetEvidenceRequest {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let message = peerreg::evidence::request_message("MS", "TN", credential_number, now);
+    let signature = common::signer("peerreg.local/tn").request_signer().sign(&message);
+    pb::GetEvidenceRequest {
+        credential_number: credential_number.into(),
+        receiving_state: "TN".into(),
+        signed_at: now,
+        signature: signature.to_vec(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evidence_and_proofs_larger_than_an_answer_may_be_are_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ledger = common::permissive(dir.path());
-    // ~2.6 KiB per proven entry: past the answer bound, below the 4,096-entry cap.
+    // ~2.6 KiB per proven entry with its summary's opening: past the answer
+    // bound, below the 4,096-entry cap and below the response limit (so only
+    // the node's own bound can refuse it).
     let reprimands = peerreg::limits::ANSWER_BYTES_MAX / 2300;
     assert!(reprimands < peerreg::limits::EVIDENCE_ENTRIES_MAX);
+    assert!(reprimands * 2700 < peerreg::limits::GRPC_RESPONSE_BYTES_MAX);
     heavily_disciplined(&ledger, reprimands).await;
-    let node = TestNode::serve(ledger, dir.path()).await;
+    common::record(
+        &ledger,
+        vec![pb::command::Body::ConsentRecorded(pb::ConsentRecorded {
+            peer_id: "P-1".into(),
+            receiving_state: "TN".into(),
+            until: "2099-12-31".into(),
+        })],
+    )
+    .await;
+    // TN is trusted (its key pinned); it is never reached.
+    let federation =
+        common::federation(dir.path(), "MS", &[("TN", "http://127.0.0.1:9")]).expect("the federation opens");
+    let options = peerreg::service::server::ServeOptions {
+        federation: Some(federation.clone()),
+        ..common::serve_options()
+    };
+    let node = TestNode::serve_with(ledger, dir.path(), options).await;
     let channel = channel_from(&node.endpoint, "127.0.0.1").await;
     let limit = peerreg::limits::GRPC_RESPONSE_BYTES_MAX;
 
     let mut reciprocity = ReciprocityClient::new(channel.clone()).max_decoding_message_size(limit);
-    let evidence = reciprocity
-        .get_evidence(pb::GetEvidenceRequest {
-            credential_number: "MS-00001".into(),
-        })
-        .await;
-    let status = evidence.expect_err("the evidence is refused");
+    let evidence = reciprocity.get_evidence(tn_request("MS-00001")).await;
+    let status = match evidence {
+        Ok(bundle) => panic!("a bundle of {} bytes was sent", bundle.get_ref().encoded_len()),
+        Err(status) => status,
+    };
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(status.message().contains("bytes"), "{}", status.message());
 
@@ -380,7 +416,11 @@ async fn evidence_and_proofs_larger_than_an_answer_may_be_are_refused() {
             credential_number: "MS-00001".into(),
         })
         .await;
-    let status = proof.expect_err("the proof is refused");
+    let status = match proof {
+        Ok(proof) => panic!("a proof of {} bytes was sent", proof.get_ref().encoded_len()),
+        Err(status) => status,
+    };
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     node.stop().await;
+    federation.shutdown().await;
 }

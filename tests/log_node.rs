@@ -141,7 +141,15 @@ async fn concurrent_appends_are_dense_unique_and_durable() {
         1280,
         "nothing acknowledged was lost"
     );
+    let registry = reopened.registry();
     for (event_id, name, index) in all.iter().step_by(13) {
+        let peer = registry
+            .peer(&format!("MS-P-{name}"))
+            .unwrap_or_else(|| panic!("{event_id}: its private record survived"));
+        assert_eq!(
+            (peer.legal_name.as_str(), peer.events.as_slice()),
+            (name.as_str(), &[*index][..])
+        );
         let again = reopened.append(event_id.clone(), enrolment(name)).await.expect("retry");
         assert_eq!(
             (again.index, again.duplicate),

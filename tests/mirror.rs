@@ -14,8 +14,132 @@ use peerreg::error::Error;
 use peerreg::ledger::{Ledger, LedgerOptions};
 use peerreg::log::note::Checkpoint;
 use peerreg::mirror::{self, FollowLimits, MirrorSpec, Round, RoundError};
+use peerreg::pb;
 use peerreg::service::client::LogClient;
 use peerreg::service::server::serve;
+
+/// Mississippi's log with a profile that issues and renews without
+/// prerequisites (this file is about what a mirror computes, not about
+/// qualifications).
+fn permissive_and_renewing(dir: &std::path::Path) -> Ledger {
+    let mut profile = RequirementProfile::example_for("MS").expect("profile");
+    profile.initial.training_hours_total = 0.0;
+    profile.initial.training_hours_by_domain.clear();
+    profile.initial.exam_required = false;
+    profile.initial.experience_hours = 0.0;
+    profile.renewal.ce_hours = 0.0;
+    profile.renewal.ce_hours_by_topic.clear();
+    Ledger::open(LedgerOptions {
+        profile,
+        ..common::options(dir)
+    })
+    .expect("open")
+}
+
+fn day(text: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date")
+}
+
+fn void(index: u64) -> pb::command::Body {
+    pb::command::Body::Void(pb::VoidCommand {
+        index,
+        reason: pb::VoidReason::EnteredInError.into(),
+    })
+}
+
+/// A board's year: renewals (one voided), discipline of every kind (one
+/// voided), a reinstatement, and a person expunged. A mirror, which holds no
+/// private record, computes every credential's status as the origin does on
+/// every date, from the public events alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_computes_every_status_the_origin_computes_from_public_events_alone() {
+    use common::board::{discipline, enrol, issue, reinstate, renew};
+    use pb::DisciplineKind::{Probation, Revocation, Suspension};
+    let origin_dir = tempfile::tempdir().expect("temp dir");
+    let tn_dir = tempfile::tempdir().expect("temp dir");
+    let ledger = permissive_and_renewing(origin_dir.path());
+    let mut bodies = Vec::new();
+    for (peer, number) in (1..=7).map(|i| (format!("P-{i}"), format!("MS-{i}"))) {
+        bodies.push(enrol(&peer, &format!("Holder {peer}")));
+        bodies.push(issue(&peer, &number, "2024-01-15", "2025-01-15"));
+    }
+    let at = common::record(&ledger, bodies).await;
+    assert_eq!(at.len(), 14);
+    let indices = common::record(
+        &ledger,
+        vec![
+            renew("MS-1", "2024-12-01", "2026-12-01"),
+            renew("MS-2", "2024-12-01", "2026-12-01"),
+            discipline("MS-3", Suspension, "2024-06-01", "2024-09-01"),
+            discipline("MS-3", Revocation, "2024-12-01", ""),
+            discipline("MS-4", Suspension, "2024-05-01", ""),
+            reinstate("MS-4", "2024-10-01"),
+            discipline("MS-5", Suspension, "2024-03-01", ""),
+            discipline("MS-6", Probation, "2024-04-01", "2024-12-31"),
+        ],
+    )
+    .await;
+    let (voided_renewal, voided_suspension) = (indices[1], indices[6]);
+    common::record(
+        &ledger,
+        vec![
+            void(voided_renewal),
+            void(voided_suspension),
+            pb::command::Body::Expunge(pb::ExpungeCommand {
+                target: Some(pb::expunge_command::Target::PeerId("P-7".into())),
+                reason: pb::ExpungementReason::CourtOrder.into(),
+            }),
+        ],
+    )
+    .await;
+    let origin = TestNode::serve(ledger, origin_dir.path()).await;
+    let mirror = caught_up(tn_dir.path(), &origin).await;
+    let (copy, own) = (mirror.registry(), origin.ledger.registry());
+    assert_eq!(copy.size, own.size);
+    assert!(copy.peers.is_empty(), "nothing private reached the mirror");
+    assert!(
+        own.credential("MS-7").is_none(),
+        "an expunged person's credential is gone"
+    );
+    assert_eq!(
+        copy.credentials.keys().collect::<Vec<_>>(),
+        own.credentials.keys().collect::<Vec<_>>(),
+        "the same credentials, the expunged person's in neither"
+    );
+    let mut date = day("2023-12-01");
+    let mut compared = 0;
+    while date <= day("2027-06-01") {
+        for (number, credential) in &own.credentials {
+            let mirrored = copy.credential(number).expect("the mirror holds it");
+            assert_eq!(
+                (mirrored.status_on(date), mirrored.expires_on_as_of(date)),
+                (credential.status_on(date), credential.expires_on_as_of(date)),
+                "{number} on {date}"
+            );
+            compared += 1;
+        }
+        date += chrono::Duration::days(7);
+    }
+    assert!(compared > 6 * 180);
+    // The cases this is about, as the origin computes them.
+    let on = |number: &str, date: &str| own.credential(number).expect("held").status_on(day(date));
+    use peerreg::domain::status::Status;
+    assert_eq!(on("MS-1", "2025-06-01"), Status::Active, "renewed");
+    assert_eq!(on("MS-2", "2025-06-01"), Status::Expired, "its renewal was voided");
+    assert_eq!(on("MS-3", "2024-07-01"), Status::Suspended);
+    assert_eq!(on("MS-3", "2024-12-15"), Status::Revoked);
+    assert_eq!(on("MS-4", "2024-07-01"), Status::Suspended);
+    assert_eq!(on("MS-4", "2024-11-01"), Status::Active, "reinstated");
+    assert_eq!(on("MS-5", "2024-07-01"), Status::Active, "its suspension was voided");
+    assert_eq!(on("MS-6", "2024-07-01"), Status::Probation);
+    // Restarted, the mirror replays its copy to the same registry.
+    mirror.shutdown().await;
+    let reopened = mirror::open(tn_dir.path(), &spec(&origin), &origin.client().await)
+        .await
+        .expect("reopen the mirror");
+    assert_eq!(reopened.registry(), copy);
+    origin.stop().await;
+}
 
 /// Tennessee's own node, serving `mirrors` beside its own log.
 async fn tennessee(dir: &std::path::Path, mirrors: Vec<Ledger>) -> String {
@@ -86,10 +210,17 @@ async fn a_mirror_follows_under_appends_and_serves_proofs_that_verify_against_th
     appends.await.expect("appends");
     follow(&mirror, &source).await.expect("catch up");
     assert_eq!(mirror.published(), origin.ledger.published());
-    assert_eq!(
-        mirror.registry(),
-        origin.ledger.registry(),
-        "the mirror replays the same registry"
+    let (copy, own) = (mirror.registry(), origin.ledger.registry());
+    assert_eq!(copy.size, own.size, "the mirror replays every entry");
+    assert_eq!(own.peers.len(), 200);
+    assert!(
+        copy.peers.is_empty(),
+        "a mirror reads no private record: {:?}",
+        copy.peers.keys().next()
+    );
+    assert!(
+        !tn_dir.path().join("private").exists(),
+        "a mirror keeps no private store"
     );
 
     let refused = mirror.append("x".into(), common::enrolment("x")).await;

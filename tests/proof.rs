@@ -78,6 +78,16 @@ async fn an_exported_proof_verifies_offline_and_any_changed_byte_breaks_it() {
         "the issue and the probation; nothing about the holder's training"
     );
     assert!(!json.contains("SECRET-COURSE") && !json.contains("Somebody Else"));
+    assert_eq!(
+        verified.holder_name.as_deref(),
+        Some("Ada Lovelace"),
+        "the holder, bound by the issue's commitment"
+    );
+    assert_eq!(
+        opened_kinds(&parsed),
+        vec![HOLDER, DISCIPLINE_SUMMARY],
+        "the holder and the probation's summary, nothing else"
+    );
 
     let bytes = json.as_bytes();
     for position in 0..bytes.len() {
@@ -185,14 +195,123 @@ async fn employer_answers_carry_only_what_is_public() {
         assert!(
             matches!(
                 body,
-                pb::command::Body::CredentialIssued(_)
-                    | pb::command::Body::CredentialRenewed(_)
-                    | pb::command::Body::DisciplinaryAction(_)
-                    | pb::command::Body::CredentialReinstated(_)
+                pb::event::Body::CredentialGranted(_)
+                    | pb::event::Body::CredentialRenewed(_)
+                    | pb::event::Body::DisciplineImposed(_)
+                    | pb::event::Body::ReinstatementGranted(_)
             ),
             "a proof carries only the credential's own events: {body:?}"
         );
     }
+    node.stop().await;
+}
+
+/// The record kinds of a holder commitment and of a discipline summary.
+const HOLDER: u32 = 7;
+const DISCIPLINE_SUMMARY: u32 = 8;
+
+fn opened_kinds(file: &ProofFile) -> Vec<u32> {
+    let mut kinds: Vec<u32> = file.openings.iter().map(|o| o.kind).collect();
+    kinds.sort_unstable();
+    kinds
+}
+
+#[tokio::test]
+async fn an_opening_for_nothing_in_the_proof_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = node_with_credential(dir.path()).await;
+    let file = exported(&node).await;
+    let employer = NodeClient::connect(&node.endpoint, None).await.expect("connect");
+    let other = ProofFile::from_pb(employer.export_proof("MS-2".into()).await.expect("export"));
+    let key = node.ledger.verifier().clone();
+    node.stop().await;
+    assert!(proof::verify(&file, Some(&key)).is_ok());
+
+    let mut foreign = file.clone();
+    foreign.openings.push(other.openings[0].clone());
+    assert!(
+        proof::verify(&foreign, Some(&key)).is_err(),
+        "another credential's holder opening is refused"
+    );
+    let mut twice = file.clone();
+    twice.openings.push(file.openings[0].clone());
+    assert!(
+        proof::verify(&twice, Some(&key)).is_err(),
+        "an opening given twice is refused"
+    );
+    let mut dropped = file.clone();
+    dropped.openings.clear();
+    let sealed = proof::verify(&dropped, Some(&key)).expect("a proof without openings still proves the status");
+    assert_eq!(sealed.holder_name, None, "but it names no holder");
+    let mut other_key = file.clone();
+    other_key.verifier_key = common::signer("peerreg.local/tn").verifier().to_key_string();
+    assert!(
+        proof::verify(&other_key, Some(&key)).is_err(),
+        "a file naming another key than the pinned one is refused"
+    );
+}
+
+#[tokio::test]
+async fn no_proof_opens_what_was_expunged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = node_with_credential(dir.path()).await;
+    let board = NodeClient::connect(&node.endpoint, Some(ADMIN_TOKEN.into()))
+        .await
+        .expect("connect");
+    let employer = NodeClient::connect(&node.endpoint, None).await.expect("connect");
+    let before = ProofFile::from_pb(employer.export_proof("MS-1".into()).await.expect("export"));
+    assert_eq!(opened_kinds(&before), vec![HOLDER, DISCIPLINE_SUMMARY]);
+
+    // One record: the probation's summary is no longer opened, nor counted.
+    let probation = before.entries[1].index;
+    board
+        .record(
+            "expunge-probation".into(),
+            pb::command::Body::Expunge(pb::ExpungeCommand {
+                target: Some(pb::expunge_command::Target::Index(probation)),
+                reason: pb::ExpungementReason::CourtOrder.into(),
+            }),
+        )
+        .await
+        .expect("expunge the probation");
+    let after_record = ProofFile::from_pb(employer.export_proof("MS-1".into()).await.expect("export"));
+    assert_eq!(opened_kinds(&after_record), vec![HOLDER]);
+    assert!(after_record.entries.iter().all(|e| e.index != probation));
+    let key = node.ledger.verifier().clone();
+    let verified = proof::verify(&after_record, Some(&key)).expect("verifies");
+    assert_eq!(verified.status_on(day("2024-07-01")), Status::Active);
+
+    // The person: no proof of their credential, and none opens their holder.
+    board
+        .record(
+            "expunge-ada".into(),
+            pb::command::Body::Expunge(pb::ExpungeCommand {
+                target: Some(pb::expunge_command::Target::PeerId("P-1".into())),
+                reason: pb::ExpungementReason::PersonRequest.into(),
+            }),
+        )
+        .await
+        .expect("expunge the person");
+    match employer.export_proof("MS-1".into()).await {
+        Err(peerreg::error::Error::NotFound(_)) => {}
+        Err(other) => panic!("an expunged credential's proof fails with {other}, not NOT_FOUND"),
+        Ok(proof) => {
+            let file = ProofFile::from_pb(proof);
+            assert!(
+                !opened_kinds(&file).contains(&HOLDER),
+                "a proof opens the holder of an expunged person"
+            );
+            panic!("an expunged credential still has a proof: {file:?}");
+        }
+    }
+    let unrelated = ProofFile::from_pb(employer.export_proof("MS-2".into()).await.expect("export"));
+    assert_eq!(
+        proof::verify(&unrelated, Some(&key))
+            .expect("verifies")
+            .holder_name
+            .as_deref(),
+        Some("Somebody Else")
+    );
     node.stop().await;
 }
 

@@ -12,27 +12,50 @@ use peerreg::log::entry::sign_event;
 use peerreg::log::merkle::{leaf_hash, Frontier};
 use peerreg::log::note::{Checkpoint, NoteSigner};
 use peerreg::pb;
-use peerreg::pb::command::Body;
+use peerreg::pb::event::Body;
 use prost::Message;
 
-/// Bodies `Fact::from_body` refuses, each of another kind of fault.
-fn malformed() -> Vec<Body> {
-    let mut spaced = common::enrolment("spaced");
-    if let Body::PeerEnrolled(enrolled) = &mut spaced {
-        enrolled.peer_id = "MS P spaced".into();
+/// A well-formed reference: 32-byte tag and commitment.
+fn reference(seed: u8) -> pb::RecordRef {
+    pb::RecordRef {
+        tag: vec![seed; 32],
+        commitment: vec![seed ^ 0xff; 32],
     }
-    let bad_date = Body::ExamRecorded(pb::ExamRecorded {
-        peer_id: "MS-P-valid".into(),
-        exam_id: "NCPRSS".into(),
-        score_percent: 90,
-        pass_mark_percent: 70,
-        taken_on: "2024-02-30".into(),
+}
+
+/// A public issue of credential `number` whose holder stays sealed.
+fn granted(number: &str) -> Body {
+    Body::CredentialGranted(pb::CredentialGranted {
+        credential_number: number.into(),
+        credential_type: pb::CredentialType::PeerSupportSpecialist.into(),
+        issued_on: "2024-01-10".into(),
+        expires_on: "2026-01-10".into(),
+        reciprocity: None,
+        holder: Some(reference(7)),
+    })
+}
+
+/// Public bodies the parser refuses, each of another kind of fault.
+fn malformed() -> Vec<Body> {
+    let spaced = granted("MS C spaced");
+    let bad_date = Body::DisciplineImposed(pb::DisciplineImposed {
+        credential_number: "MS-C-valid".into(),
+        kind: pb::DisciplineKind::Suspension.into(),
+        effective_on: "2024-02-30".into(),
+        ends_on: String::new(),
+        summary: Some(reference(8)),
     });
-    let control = Body::NameChanged(pb::NameChanged {
-        peer_id: "MS-P-valid".into(),
-        new_legal_name: "a\u{7}bell".into(),
+    let short_tag = Body::Record(pb::RecordCommitted {
+        record: Some(pb::RecordRef {
+            tag: vec![1; 31],
+            commitment: vec![2; 32],
+        }),
     });
-    vec![spaced, bad_date, control]
+    let empty_notice = Body::RecordsExpunged(pb::RecordsExpunged {
+        indices: Vec::new(),
+        reason: pb::ExpungementReason::CourtOrder.into(),
+    });
+    vec![spaced, bad_date, short_tag, empty_notice]
 }
 
 /// Signs `bodies` as the next entries of `mirror`'s origin (the test key) and
@@ -66,11 +89,13 @@ fn signed_extension(mirror: &Ledger, signer: &NoteSigner, bodies: Vec<Body>) -> 
 }
 
 /// A follower of Mississippi's test log in `dir`: a copy of the origin's
-/// store and checkpoint, without its registry snapshot (a mirror keeps none).
+/// store and checkpoint, without its registry snapshot and its private store
+/// (a mirror keeps neither).
 async fn follower_of_copy(origin: &Path, dir: &Path) -> Ledger {
     common::copy_tree(origin, dir);
     let _ = std::fs::remove_file(peerreg::ledger::snapshot_path(dir));
     let _ = std::fs::remove_file(dir.join("log.key"));
+    let _ = std::fs::remove_dir_all(dir.join("private"));
     let verifier = common::signer("peerreg.local/ms").verifier().clone();
     Ledger::open_follower(dir.to_path_buf(), "MS".into(), verifier).expect("the follower opens")
 }
@@ -79,33 +104,40 @@ async fn follower_of_copy(origin: &Path, dir: &Path) -> Ledger {
 async fn a_mirror_restarted_after_ingesting_a_malformed_signed_body_keeps_its_registry() {
     let origin_dir = tempfile::tempdir().expect("temp dir");
     let mirror_dir = tempfile::tempdir().expect("temp dir");
-    let origin = common::open_ledger(origin_dir.path()).expect("open the origin");
-    origin
-        .append("valid".into(), common::enrolment("valid"))
-        .await
-        .expect("a valid enrolment");
+    let origin = common::permissive(origin_dir.path());
+    common::record(
+        &origin,
+        vec![
+            common::board::enrol("MS-P-valid", "valid"),
+            common::board::issue("MS-P-valid", "MS-C-valid", "2024-01-10", "2026-01-10"),
+        ],
+    )
+    .await;
     origin.shutdown().await;
 
     let mirror = follower_of_copy(origin_dir.path(), mirror_dir.path()).await;
     let signer = common::signer("peerreg.local/ms");
     let mut bodies = malformed();
-    bodies.push(common::enrolment("after"));
+    bodies.push(granted("MS-C-after"));
     let (entries, note) = signed_extension(&mirror, &signer, bodies);
     mirror.stage(&entries).expect("signed entries that extend the tree");
     mirror.publish_staged(note).expect("the signed checkpoint covers them");
     let ingested = mirror.registry();
-    assert_eq!(ingested.size, 5);
-    assert!(ingested.peer("MS P spaced").is_none(), "a refused body changes nothing");
+    assert_eq!(ingested.size, 7);
     assert!(
-        ingested.peer("MS-P-after").is_some(),
+        ingested.credential("MS C spaced").is_none(),
+        "a refused body changes nothing"
+    );
+    assert!(
+        ingested.credential("MS-C-after").is_some(),
         "the entries after it are applied"
     );
     assert_eq!(
-        ingested
-            .peer("MS-P-valid")
-            .map(|p| (p.legal_name.as_str(), p.exams.len())),
-        Some(("valid", 0))
+        ingested.credential("MS-C-valid").map(|c| c.discipline.len()),
+        Some(0),
+        "a discipline with an impossible date is not applied"
     );
+    assert!(ingested.peers.is_empty(), "a mirror reads no private record");
     mirror.shutdown().await;
 
     let verifier = signer.verifier().clone();

@@ -16,7 +16,7 @@ mod committer;
 mod follow;
 mod private;
 pub use follow::StagedTree;
-pub(crate) use private::{person_id, references};
+pub(crate) use private::{person_id, references, MissingRecords};
 mod open;
 pub mod replay;
 
@@ -290,6 +290,14 @@ impl Ledger {
     /// This log's key for signing requests to other states; `None` for a mirror.
     pub fn request_signer(&self) -> Option<RequestSigner> {
         lock(&self.shared.request_signer).clone()
+    }
+
+    /// Checks the private store against the published log (what the
+    /// background sweep does after the log): every committed record held
+    /// unless expunged, every record openable. `DATA_LOSS` names what is
+    /// wrong; `None` for a follower.
+    pub fn check_private_store(&self) -> Result<Option<crate::vault::VaultCheck>> {
+        open::check_private_store(&self.shared)
     }
 
     /// The node's private store; `None` for a mirror.

@@ -20,13 +20,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use super::{checkpoint_path, store_path, Published, Shared};
+use super::{checkpoint_path, store_path, MissingRecords, Published, Shared};
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::entry::verify_entry;
 use crate::log::merkle::{empty_root, leaf_hash, Frontier, Hash, HashReader, NodeId};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
 use crate::store::{files, CommitBatch, Store};
+use crate::vault::{vault_path, VaultCheck};
 
 pub(super) struct Opened {
     pub store: Store,
@@ -284,27 +285,56 @@ fn sweep(weak: Weak<Shared>, end: u64) {
     sweep_private_store(&weak);
 }
 
-/// The private store's part of the sweep: every record decrypts under its
-/// person's key and opens its commitment. Damage there halts signing too: the
-/// registry the writer checks commands against may be missing records.
+/// The private store's part of the sweep ([`check_private_store`]). Damage
+/// there halts signing too: the registry the writer checks commands against
+/// may be missing records.
 fn sweep_private_store(weak: &Weak<Shared>) {
     let Some(shared) = weak.upgrade().filter(|s| !s.stopping.load(Ordering::Relaxed)) else {
         return;
     };
-    let vault = super::lock(&shared.vault).clone();
-    let Some(vault) = vault else {
-        return;
-    };
-    match vault.verify_all() {
-        Ok(check) => tracing::info!(
+    match check_private_store(&shared) {
+        Ok(Some(check)) => tracing::info!(
             people = check.people,
             records = check.records,
             "integrity sweep verified the private store"
         ),
+        Ok(None) => {}
         Err(e) => {
             shared.halt(format!("integrity sweep of the private store: {e}"));
         }
     }
+}
+
+/// Checks the private store against the published log: every record an
+/// entry commits to is held (unless a notice expunged it: a damaged sled file
+/// can lose rows without a word), and every record held decrypts under its
+/// person's key and opens its commitment. `None` for a follower, which holds
+/// no private store.
+pub(super) fn check_private_store(shared: &Shared) -> Result<Option<VaultCheck>> {
+    let Some(vault) = super::lock(&shared.vault).clone() else {
+        return Ok(None);
+    };
+    let mut missing = MissingRecords::default();
+    let mut scanned = 0;
+    loop {
+        // Entries appended meanwhile are read too: they hold the notices of
+        // any record erased while the scan ran.
+        let size = shared.published.borrow().checkpoint.size;
+        if scanned >= size {
+            break;
+        }
+        missing.scan(&shared.store, &vault, scanned, size)?;
+        scanned = size;
+    }
+    if missing.count() > 0 {
+        return Err(Error::DataLoss(format!(
+            "the private store {} lacks {} records the log commits to (entries {:?}…): restore it from a backup",
+            vault_path(&shared.data_dir).display(),
+            missing.count(),
+            missing.first()
+        )));
+    }
+    Ok(Some(vault.verify_all()?))
 }
 
 fn sweep_chunk(shared: &Shared, frontier: &mut Frontier, start: u64, end: u64) -> Result<(), String> {

@@ -412,3 +412,54 @@ pub(crate) fn redo_erasures(store: &Store, vault: &Vault, notices: &[Vec<u64>]) 
     }
     Ok(())
 }
+
+/// Entries read per step when the log is checked against the private store.
+const CENSUS_CHUNK: u64 = 1024;
+
+/// The entries whose committed records the private store does not hold,
+/// found in log order. An expungement notice forgives the entries it names:
+/// their records were destroyed on purpose, and only after the notice was in
+/// the log, so a record found missing has its notice in the log by the time
+/// the rest of the log is read.
+#[derive(Default)]
+pub(crate) struct MissingRecords(std::collections::BTreeSet<u64>);
+
+impl MissingRecords {
+    /// Reads entries `[start, end)` of `store` against `vault`.
+    pub(crate) fn scan(&mut self, store: &Store, vault: &Vault, start: u64, end: u64) -> Result<()> {
+        let mut chunk_start = start;
+        while chunk_start < end {
+            let chunk_end = end.min(chunk_start + CENSUS_CHUNK);
+            for (index, entry) in (chunk_start..).zip(store.entries(chunk_start, chunk_end)?) {
+                let (_, event) = decode_entry(index, &entry).map_err(|e| Error::DataLoss(e.to_string()))?;
+                self.note(index, event.body.as_ref(), vault)?;
+            }
+            chunk_start = chunk_end;
+        }
+        Ok(())
+    }
+
+    fn note(&mut self, index: u64, body: Option<&pb::event::Body>, vault: &Vault) -> Result<()> {
+        if let Some(pb::event::Body::RecordsExpunged(notice)) = body {
+            for expunged in &notice.indices {
+                self.0.remove(expunged);
+            }
+        }
+        for reference in references(body) {
+            if vault.person_of(&reference.commitment)?.is_none() {
+                self.0.insert(index);
+            }
+        }
+        Ok(())
+    }
+
+    /// How many entries lack their record.
+    pub(crate) fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The first few of them, for a message.
+    pub(crate) fn first(&self) -> Vec<u64> {
+        self.0.iter().take(5).copied().collect()
+    }
+}

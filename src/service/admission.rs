@@ -141,6 +141,22 @@ impl Blocking {
     }
 }
 
+/// Refuses an answer larger than `limits::ANSWER_BYTES_MAX`. The entries of an
+/// answer are bounded while they are read; this bounds what is added to them
+/// afterwards (the openings of committed records, up to a long summary each),
+/// so an answer the transport could not send, or only just, is refused with
+/// its reason instead.
+pub fn within_answer_bound(answer: &impl prost::Message, what: &str) -> Result<()> {
+    let bytes = answer.encoded_len();
+    if bytes > crate::limits::ANSWER_BYTES_MAX {
+        return Err(Error::ResourceExhausted(format!(
+            "{what} would be {bytes} bytes with its openings; at most {} bytes are served in one answer",
+            crate::limits::ANSWER_BYTES_MAX
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-use super::admission::{Blocking, StreamSlots};
+use super::admission::{within_answer_bound, Blocking, StreamSlots};
 use super::board::authorize;
 use super::convert;
 use super::requests::{optional_date, CredentialQuery, DateOfService, Holder, Roster, RosterLine, WatchQuery};
@@ -178,15 +178,17 @@ fn credential_proof(ledger: &Ledger, credential_number: String) -> Result<pb::Cr
     let size = published.checkpoint.size;
     let entries = crate::evidence::proven_entries(ledger, &credential.events, size)?;
     let openings = crate::evidence::register_openings(ledger, &entries)?;
-    Ok(pb::CredentialProof {
+    let proof = pb::CredentialProof {
         format_version: 2,
         openings,
         state: ledger.state().to_string(),
-        credential_number,
         verifier_key: ledger.verifier().to_key_string(),
         checkpoint: published.note.to_vec(),
         entries,
-    })
+        credential_number,
+    };
+    within_answer_bound(&proof, &format!("the proof of {}", quote(&proof.credential_number)))?;
+    Ok(proof)
 }
 
 #[tonic::async_trait]
