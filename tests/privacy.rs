@@ -260,6 +260,22 @@ async fn a_stranger_reads_the_whole_log_and_every_public_answer_and_learns_only_
         "the register shows the holder's name in clear, as a licence lookup does"
     );
 
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let private = peerreg::vault::vault_path(dir.path());
+        let mode = std::fs::metadata(&private)
+            .expect("the private store")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o700,
+            "only the node's user may enter {}",
+            private.display()
+        );
+    }
+
     let audit_state = dir.path().join("stranger-audit.json");
     let log = LogClient::connect(&node.endpoint).await.expect("connect");
     let report = peerreg::audit::audit(&log, node.ledger.verifier(), &audit_state)

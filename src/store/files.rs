@@ -38,6 +38,18 @@ pub fn create_dir_durable(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Makes `dir` readable only by its owner (the node's user): the private
+/// store is ciphertext, but its layout and sizes are nobody else's business.
+pub fn restrict_to_owner(dir: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| StoreError::io(dir, "restricting the directory to its owner", e))?;
+    }
+    Ok(())
+}
+
 /// The directory holding `path` (`.` for a bare relative name).
 fn parent_dir(path: &Path) -> &Path {
     path.parent()

@@ -259,6 +259,7 @@ impl PrivateStore {
     /// node secret in slot 0; slots no person row points at are zeroed.
     pub fn open(dir: &Path) -> Result<PrivateStore, StoreError> {
         files::create_dir_durable(dir)?;
+        files::restrict_to_owner(dir)?;
         let db = SledDb::open(&dir.join("db"))?;
         let keys_path = dir.join("keys");
         if !keys_path.exists() {
