@@ -39,6 +39,7 @@ use crate::domain::commitment::Bytes32;
 use crate::domain::fact::Fact;
 use crate::domain::records::Credential;
 use crate::domain::sealed::unseal;
+use crate::domain::status::{action_name, DatedDiscipline, DisciplineEnd};
 use crate::error::{Error, Result};
 use crate::evidence::{parse_opening, BundleOpenings};
 use crate::ledger::references;
@@ -98,6 +99,12 @@ pub struct VerifiedProof {
 impl VerifiedProof {
     pub fn status_on(&self, date: NaiveDate) -> crate::domain::status::Status {
         self.credential.status_on(date)
+    }
+
+    /// The public discipline record as it stood on `date`, by the same rule
+    /// as a node's answer for that date (`Credential::discipline_on`).
+    pub fn discipline_on(&self, date: NaiveDate) -> Vec<DatedDiscipline> {
+        self.credential.discipline_on(date)
     }
 }
 
@@ -300,7 +307,25 @@ pub async fn fresh(
     Ok(new)
 }
 
-/// One line a person can read: what the proof shows on `date`.
+/// One public disciplinary action as shown on a date, for a person to read.
+fn describe_discipline(dated: &DatedDiscipline) -> String {
+    let d = &dated.discipline;
+    let until = d.ends_on.map(|end| format!(" until {end}")).unwrap_or_default();
+    let ended = match dated.ended {
+        None => String::new(),
+        Some(DisciplineEnd::EndDate(on)) => format!(" (ended on {on})"),
+        Some(DisciplineEnd::Reinstated(on)) => format!(" (ended by reinstatement on {on})"),
+    };
+    format!(
+        "\n  discipline: {} from {}{until}{ended}: {}",
+        action_name(d.kind),
+        d.effective_on,
+        d.public_summary
+    )
+}
+
+/// What the proof shows on `date`, for a person to read: one line, then one
+/// line per disciplinary action as it stood on `date`.
 pub fn describe(file: &ProofFile, verified: &VerifiedProof, date: NaiveDate) -> String {
     let key = if verified.self_asserted_key {
         "the key inside the file (pin one with --verifier-key)"
@@ -311,8 +336,9 @@ pub fn describe(file: &ProofFile, verified: &VerifiedProof, date: NaiveDate) -> 
         Some(name) => format!(" held by {name} (bound by the holder commitment)"),
         None => " (the file does not open its holder)".to_string(),
     };
+    let discipline: String = verified.discipline_on(date).iter().map(describe_discipline).collect();
     format!(
-        "VALID PROOF: {} credential {}{holder}: {} on {date} (issued {}, expires {}); {} signed entries proven in the checkpoint of size {}, checked with {key}",
+        "VALID PROOF: {} credential {}{holder}: {} on {date} (issued {}, expires {}); {} signed entries proven in the checkpoint of size {}, checked with {key}{discipline}",
         file.state,
         file.credential_number,
         verified.status_on(date).as_str().to_uppercase(),

@@ -170,7 +170,12 @@ async fn employer_answers_carry_only_what_is_public() {
         expires_on,
         discipline,
         log_size,
+        reciprocity_origin_state,
+        reciprocity_origin_credential_number,
     } = check;
+    // Public (DESIGN.md §8): the basis of a reciprocity grant is in the
+    // public CredentialGranted event; this credential was issued here.
+    assert!(reciprocity_origin_state.is_empty() && reciprocity_origin_credential_number.is_empty());
     assert_eq!(
         (state.as_str(), credential_number.as_str(), legal_name.as_str()),
         ("MS", "MS-1", "Ada Lovelace")
@@ -183,9 +188,12 @@ async fn employer_answers_carry_only_what_is_public() {
             effective_on,
             ends_on,
             public_summary,
+            ended_on,
+            ended_by_reinstatement,
         } = action;
         assert!(kind > 0 && !effective_on.is_empty() && !public_summary.is_empty());
-        let _ = ends_on;
+        // Dates and a flag only: when it ended and whether a reinstatement did it.
+        let _ = (ends_on, ended_on, ended_by_reinstatement);
     }
     let file = exported(&node).await;
     for proven in &file.entries {

@@ -594,21 +594,38 @@ pub fn describe_check(check: &pb::CredentialCheck) -> String {
         check.issued_on,
         check.expires_on
     );
-    for action in &check.discipline {
-        let kind = pb::DisciplineKind::try_from(action.kind)
-            .map(|k| k.as_str_name())
-            .unwrap_or("UNKNOWN");
-        let until = if action.ends_on.is_empty() {
-            String::new()
-        } else {
-            format!(" until {}", action.ends_on)
-        };
+    if !check.reciprocity_origin_state.is_empty() {
         text.push_str(&format!(
-            "\n  discipline: {kind} from {}{until}: {}",
-            action.effective_on, action.public_summary
+            "\n  granted by reciprocity on {} credential {}",
+            check.reciprocity_origin_state, check.reciprocity_origin_credential_number
         ));
     }
+    for action in &check.discipline {
+        text.push_str(&format!("\n  discipline: {}", describe_discipline(action)));
+    }
     text
+}
+
+/// One public disciplinary action as text, with how it had ended by the
+/// answer's date (or that it was still in force).
+fn describe_discipline(action: &pb::PublicDiscipline) -> String {
+    let kind = pb::DisciplineKind::try_from(action.kind)
+        .map(|k| k.as_str_name())
+        .unwrap_or("UNKNOWN");
+    let until = if action.ends_on.is_empty() {
+        String::new()
+    } else {
+        format!(" until {}", action.ends_on)
+    };
+    let ended = match (action.ended_on.as_str(), action.ended_by_reinstatement) {
+        ("", _) => String::new(),
+        (on, true) => format!(" (ended by reinstatement on {on})"),
+        (on, false) => format!(" (ended on {on})"),
+    };
+    format!(
+        "{kind} from {}{until}{ended}: {}",
+        action.effective_on, action.public_summary
+    )
 }
 
 /// JSON for `--json`: the fields an employer may see, with readable enums.
@@ -622,6 +639,8 @@ pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
                 "effective_on": d.effective_on,
                 "ends_on": d.ends_on,
                 "public_summary": d.public_summary,
+                "ended_on": d.ended_on,
+                "ended_by_reinstatement": d.ended_by_reinstatement,
             })
         })
         .collect();
@@ -636,6 +655,8 @@ pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
         "expires_on": check.expires_on,
         "discipline": discipline,
         "log_size": check.log_size,
+        "reciprocity_origin_state": check.reciprocity_origin_state,
+        "reciprocity_origin_credential_number": check.reciprocity_origin_credential_number,
     })
 }
 

@@ -4,10 +4,10 @@
 use chrono::NaiveDate;
 
 use crate::domain::fact::{
-    ContinuingEducation, CredentialType, Discipline, DisciplineKind, Exam, Experience, ExperienceKind, Training,
+    ContinuingEducation, CredentialType, DisciplineKind, Exam, Experience, ExperienceKind, Training,
 };
 use crate::domain::records::{Credential, Peer};
-use crate::domain::status::Status;
+use crate::domain::status::{DatedDiscipline, Status};
 use crate::pb;
 
 pub fn date(date: NaiveDate) -> String {
@@ -56,17 +56,21 @@ fn experience_kind(kind: ExperienceKind) -> pb::ExperienceKind {
     }
 }
 
-/// The public discipline record of a credential.
-pub fn public_discipline(credential: &Credential) -> Vec<pb::PublicDiscipline> {
-    credential.public_discipline().iter().map(discipline).collect()
+/// The public discipline record of a credential as it stood on `as_of`
+/// (`Credential::discipline_on`: nothing later, each action with its end).
+pub fn public_discipline(credential: &Credential, as_of: NaiveDate) -> Vec<pb::PublicDiscipline> {
+    credential.discipline_on(as_of).iter().map(discipline).collect()
 }
 
-fn discipline(d: &Discipline) -> pb::PublicDiscipline {
+fn discipline(dated: &DatedDiscipline) -> pb::PublicDiscipline {
+    let d = &dated.discipline;
     pb::PublicDiscipline {
         kind: discipline_kind(d.kind) as i32,
         effective_on: date(d.effective_on),
         ends_on: d.ends_on.map(date).unwrap_or_default(),
         public_summary: d.public_summary.clone(),
+        ended_on: dated.ended.map(|end| date(end.on())).unwrap_or_default(),
+        ended_by_reinstatement: dated.ended.is_some_and(|end| end.by_reinstatement()),
     }
 }
 
@@ -126,7 +130,7 @@ fn credential_summary(credential: &Credential, today: NaiveDate) -> pb::Credenti
         status_today: status(credential.status_on(today)) as i32,
         issued_on: date(credential.issued_on),
         expires_on: date(credential.expires_on_as_of(today)),
-        discipline: public_discipline(credential),
+        discipline: public_discipline(credential, today),
         event_indices: credential.events.clone(),
     }
 }

@@ -71,6 +71,7 @@ fn check(registry: &Registry, state: &str, asked: &Holder, as_of: NaiveDate) -> 
     {
         return Err(not_found());
     }
+    let basis = credential.reciprocity.as_ref();
     Ok(pb::CredentialCheck {
         state: state.to_string(),
         credential_number: credential.number.clone(),
@@ -80,8 +81,10 @@ fn check(registry: &Registry, state: &str, asked: &Holder, as_of: NaiveDate) -> 
         as_of: convert::date(as_of),
         issued_on: convert::date(credential.issued_on),
         expires_on: convert::date(credential.expires_on_as_of(as_of)),
-        discipline: convert::public_discipline(credential),
+        discipline: convert::public_discipline(credential, as_of),
         log_size: registry.size,
+        reciprocity_origin_state: basis.map(|b| b.origin_state.clone()).unwrap_or_default(),
+        reciprocity_origin_credential_number: basis.map(|b| b.origin_credential_number.clone()).unwrap_or_default(),
     })
 }
 

@@ -4,7 +4,8 @@
 //! from their own log entries, and applies each new entry about them in log
 //! order, reporting the resulting status with the entry's index. A clock tick
 //! re-checks status by date, so a credential lapsing on its expiry date is
-//! reported although no event is appended.
+//! reported although no event is appended. Every reason comes from one
+//! table (`reason`).
 
 use crate::domain::sealed::{unseal, NoOpenings};
 use std::collections::{BTreeSet, HashMap};
@@ -15,8 +16,9 @@ use tonic::Status;
 use super::convert;
 use super::requests::WatchQuery;
 use super::transparency::send_or_cut_off;
+use crate::domain::fact::DisciplineKind;
 use crate::domain::fact::{quote, Fact};
-use crate::domain::status::Status as CredentialStatus;
+use crate::domain::status::{action_name, Status as CredentialStatus};
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::limits;
@@ -71,13 +73,58 @@ fn fact_at(ledger: &Ledger, index: u64) -> Result<Option<Fact>> {
     event.body.map(|body| unseal(body, &NoOpenings)).transpose()
 }
 
-fn reason(fact: &Fact) -> String {
-    match fact {
-        Fact::CredentialIssued(_) => "issued".into(),
-        Fact::CredentialRenewed { .. } => "renewed".into(),
-        Fact::DisciplinaryAction { discipline, .. } => format!("{:?}", discipline.kind).to_lowercase(),
-        Fact::CredentialReinstated { .. } => "reinstated".into(),
-        _ => "changed".into(),
+/// What moved a watched credential's status: an entry of the log, or the
+/// clock alone (a date passing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    Issued,
+    Renewed,
+    Discipline(DisciplineKind),
+    Reinstated,
+    /// Another entry about the credential.
+    OtherEntry,
+    Clock,
+}
+
+impl Cause {
+    fn of(fact: &Fact) -> Cause {
+        match fact {
+            Fact::CredentialIssued(_) => Cause::Issued,
+            Fact::CredentialRenewed { .. } => Cause::Renewed,
+            Fact::DisciplinaryAction { discipline, .. } => Cause::Discipline(discipline.kind),
+            Fact::CredentialReinstated { .. } => Cause::Reinstated,
+            _ => Cause::OtherEntry,
+        }
+    }
+}
+
+/// The one table of reasons a watcher reads, for a change from `from` to
+/// `to`. An entry names itself; a change by the clock alone is named by what
+/// the date did: "expired" only for an expiry, otherwise the action that took
+/// effect or ended (status precedence decides which: see `domain::status`).
+pub fn reason(from: CredentialStatus, to: CredentialStatus, cause: Cause) -> &'static str {
+    use CredentialStatus as S;
+    match cause {
+        Cause::Issued => "issued",
+        Cause::Renewed => "renewed",
+        Cause::Discipline(kind) => action_name(kind),
+        Cause::Reinstated => "reinstated",
+        Cause::OtherEntry => "changed",
+        Cause::Clock => match (from, to) {
+            (S::NotYetValid, _) => "took effect",
+            (S::Suspended, S::Expired) => "suspension ended, expired",
+            (_, S::Expired) => "expired",
+            (_, S::Revoked) => "revocation took effect",
+            (_, S::Surrendered) => "surrender took effect",
+            (_, S::Suspended) => "suspension took effect",
+            (S::Suspended, _) => "suspension ended",
+            (S::Expired, _) => "renewal took effect",
+            (_, S::Probation) => "probation took effect",
+            (S::Probation, _) => "probation ended",
+            (_, S::Restricted) => "restriction took effect",
+            (S::Restricted, _) => "restriction ended",
+            _ => "changed by date",
+        },
     }
 }
 
@@ -97,14 +144,14 @@ impl Watch {
         number: &str,
         index: u64,
         status: CredentialStatus,
-        reason: String,
+        reason: &str,
         initial: bool,
     ) -> pb::CredentialChange {
         pb::CredentialChange {
             credential_number: number.to_string(),
             index,
             status: convert::status(status) as i32,
-            reason,
+            reason: reason.to_string(),
             as_of: convert::date(self.ledger.today()),
             initial,
         }
@@ -123,8 +170,9 @@ impl Watch {
             }
             let number = fact.subject().to_string();
             let status = self.status(&number);
-            self.reported.insert(number.clone(), status);
-            let change = self.change(&number, index, status, reason(&fact), false);
+            let before = self.reported.insert(number.clone(), status);
+            let why = reason(before.unwrap_or(status), status, Cause::of(&fact));
+            let change = self.change(&number, index, status, why, false);
             if !send_or_cut_off(&self.sender, Ok(change)).await {
                 return Ok(false);
             }
@@ -144,9 +192,11 @@ impl Watch {
         let size = self.ledger.published().checkpoint.size;
         for number in self.numbers.clone() {
             let status = self.status(&number);
-            if self.reported.get(&number) != Some(&status) {
+            let before = self.reported.get(&number).copied();
+            if before != Some(status) {
                 self.reported.insert(number.clone(), status);
-                let change = self.change(&number, size, status, "expired".into(), false);
+                let why = reason(before.unwrap_or(CredentialStatus::NotYetValid), status, Cause::Clock);
+                let change = self.change(&number, size, status, why, false);
                 if !send_or_cut_off(&self.sender, Ok(change)).await {
                     return false;
                 }
@@ -180,7 +230,7 @@ pub async fn run(ledger: Ledger, query: WatchQuery, sender: ChangeSender) {
             let status = current
                 .credential(&number)
                 .map_or(CredentialStatus::NotYetValid, |c| c.status_on(watch.ledger.today()));
-            let change = watch.change(&number, size, status, "current status".into(), true);
+            let change = watch.change(&number, size, status, "current status", true);
             if !send_or_cut_off(&watch.sender, Ok(change)).await {
                 return Ok(false);
             }
@@ -222,4 +272,57 @@ async fn replay_to(watch: &Watch, registry: &mut Registry, from: u64, to: u64) -
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{reason, Cause};
+    use crate::domain::fact::DisciplineKind;
+    use crate::domain::status::Status as S;
+
+    /// Each row alone: a change by the clock is named by what the date did.
+    #[test]
+    fn clock_reasons_name_what_the_date_did() {
+        let table = [
+            (S::Active, S::Expired, "expired"),
+            (S::Probation, S::Expired, "expired"),
+            (S::Restricted, S::Expired, "expired"),
+            (S::Suspended, S::Expired, "suspension ended, expired"),
+            (S::Suspended, S::Active, "suspension ended"),
+            (S::Suspended, S::Probation, "suspension ended"),
+            (S::Probation, S::Active, "probation ended"),
+            (S::Probation, S::Restricted, "probation ended"),
+            (S::Restricted, S::Active, "restriction ended"),
+            (S::Active, S::Suspended, "suspension took effect"),
+            (S::Probation, S::Suspended, "suspension took effect"),
+            (S::Active, S::Probation, "probation took effect"),
+            (S::Restricted, S::Probation, "probation took effect"),
+            (S::Active, S::Restricted, "restriction took effect"),
+            (S::Active, S::Revoked, "revocation took effect"),
+            (S::Suspended, S::Surrendered, "surrender took effect"),
+            (S::Expired, S::Active, "renewal took effect"),
+            (S::NotYetValid, S::Active, "took effect"),
+        ];
+        for (from, to, expected) in table {
+            assert_eq!(reason(from, to, Cause::Clock), expected, "{from:?} -> {to:?}");
+        }
+    }
+
+    #[test]
+    fn entry_reasons_name_the_entry_whatever_the_statuses() {
+        let table = [
+            (Cause::Issued, "issued"),
+            (Cause::Renewed, "renewed"),
+            (Cause::Reinstated, "reinstated"),
+            (Cause::Discipline(DisciplineKind::Suspension), "suspension"),
+            (
+                Cause::Discipline(DisciplineKind::VoluntarySurrender),
+                "voluntary surrender",
+            ),
+            (Cause::OtherEntry, "changed"),
+        ];
+        for (cause, expected) in table {
+            assert_eq!(reason(S::Active, S::Expired, cause), expected, "{cause:?}");
+        }
+    }
 }
