@@ -171,3 +171,47 @@ async fn watching_unknown_or_too_many_credentials_is_refused() {
     );
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_by_the_clock_says_what_the_date_did() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = ManualClock::at(day("2025-01-20"));
+    let node = TestNode::serve(open(dir.path(), clock.clone()), dir.path()).await;
+    let setup = vec![
+        enrol("P-1", "Ada"),
+        issue("P-1", "MS-1", "2024-03-01", "2025-06-30"),
+        discipline("MS-1", pb::DisciplineKind::Probation, "2025-01-15", "2025-02-01"),
+    ];
+    common::record(&node.ledger, setup).await;
+    let mut stream = watch(&node, &["MS-1"], 3).await;
+    let first = next(&mut stream).await;
+    assert_eq!((first.status, first.reason.as_str()), (S::Probation as i32, "current status"));
+
+    // A suspension recorded ahead of its date changes nothing yet.
+    let later = discipline("MS-1", pb::DisciplineKind::Suspension, "2025-03-01", "2025-04-01");
+    let index = common::record(&node.ledger, vec![later]).await[0];
+    let recorded = next(&mut stream).await;
+    assert_eq!(
+        (recorded.index, recorded.status, recorded.reason.as_str()),
+        (index, S::Probation as i32, "suspension")
+    );
+
+    // Each date in turn; none but the last is an expiry.
+    let steps = [
+        ("2025-02-01", S::Active, "probation ended"),
+        ("2025-03-01", S::Suspended, "suspension took effect"),
+        ("2025-04-01", S::Active, "suspension ended"),
+        ("2025-07-01", S::Expired, "expired"),
+    ];
+    for (date, status, reason) in steps {
+        clock.set(day(date));
+        let change = next(&mut stream).await;
+        assert_eq!(
+            (change.status, change.reason.as_str(), change.as_of.as_str(), change.initial),
+            (status as i32, reason, date, false),
+            "on {date}"
+        );
+    }
+    drop(stream);
+    node.stop().await;
+}
