@@ -185,7 +185,10 @@ async fn a_change_by_the_clock_says_what_the_date_did() {
     common::record(&node.ledger, setup).await;
     let mut stream = watch(&node, &["MS-1"], 3).await;
     let first = next(&mut stream).await;
-    assert_eq!((first.status, first.reason.as_str()), (S::Probation as i32, "current status"));
+    assert_eq!(
+        (first.status, first.reason.as_str()),
+        (S::Probation as i32, "current status")
+    );
 
     // A suspension recorded ahead of its date changes nothing yet.
     let later = discipline("MS-1", pb::DisciplineKind::Suspension, "2025-03-01", "2025-04-01");
@@ -207,7 +210,12 @@ async fn a_change_by_the_clock_says_what_the_date_did() {
         clock.set(day(date));
         let change = next(&mut stream).await;
         assert_eq!(
-            (change.status, change.reason.as_str(), change.as_of.as_str(), change.initial),
+            (
+                change.status,
+                change.reason.as_str(),
+                change.as_of.as_str(),
+                change.initial
+            ),
             (status as i32, reason, date, false),
             "on {date}"
         );
