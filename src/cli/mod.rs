@@ -607,8 +607,8 @@ pub fn describe_check(check: &pb::CredentialCheck) -> String {
 }
 
 /// One public disciplinary action as text, with how it had ended by the
-/// answer's date (or that it was still in force).
-fn describe_discipline(action: &pb::PublicDiscipline) -> String {
+/// answer's date (or that it was still in force); also a roster report's cell.
+pub(crate) fn describe_discipline(action: &pb::PublicDiscipline) -> String {
     let kind = pb::DisciplineKind::try_from(action.kind)
         .map(|k| k.as_str_name())
         .unwrap_or("UNKNOWN");

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{check_json, status_name, Connection};
+use super::{check_json, describe_discipline, status_name, Connection};
 use crate::error::{Error, Result};
 use crate::pb;
 
@@ -79,7 +79,7 @@ fn csv_report(results: &[pb::RosterResult]) -> Result<String> {
                 let kind = pb::CredentialType::try_from(check.credential_type)
                     .map(|t| t.as_str_name())
                     .unwrap_or("UNKNOWN");
-                let discipline: Vec<&str> = check.discipline.iter().map(|d| d.public_summary.as_str()).collect();
+                let discipline: Vec<String> = check.discipline.iter().map(describe_discipline).collect();
                 [
                     check.credential_number.clone(),
                     check.legal_name.clone(),
