@@ -175,6 +175,9 @@ impl Alerts {
         };
         let mut raised = Vec::new();
         for candidate in fresh {
+            if updated.alerts.iter().any(|a| a.same_as(&candidate)) {
+                continue;
+            }
             if !make_room(&mut updated.alerts) {
                 tracing::error!(
                     max = ALERTS_MAX,
