@@ -57,11 +57,18 @@ async fn wait_followed(node: &NodeClient, origin: &str, size: u64) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let status = node.federation_status().await.expect("status");
-        let verified = status.states.iter().find(|s| s.state == origin).map_or(0, |s| s.verified_size);
+        let verified = status
+            .states
+            .iter()
+            .find(|s| s.state == origin)
+            .map_or(0, |s| s.verified_size);
         if verified >= size {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{origin} not followed to {size}: {status:#?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{origin} not followed to {size}: {status:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -93,7 +100,12 @@ async fn a_suspension_in_mississippi_alerts_tennessees_board_once() {
     // Nothing to report while the origin credential is in good standing.
     let ms_size = demo.node("MS").expect("MS").ledger.published().checkpoint.size;
     demo::wait_followed(&demo, "TN", "MS", ms_size).await.expect("followed");
-    assert!(tn_board.list_alerts(open_only(true)).await.expect("listed").alerts.is_empty());
+    assert!(tn_board
+        .list_alerts(open_only(true))
+        .await
+        .expect("listed")
+        .alerts
+        .is_empty());
 
     // A watcher of TN's alerts.
     let (seen, mut watched) = tokio::sync::mpsc::unbounded_channel();
@@ -124,16 +136,28 @@ async fn a_suspension_in_mississippi_alerts_tennessees_board_once() {
     assert!(alert.raised_at_unix > 0 && alert.acknowledged_at_unix == 0);
     let status = tn_public.federation_status().await.expect("status");
     assert_eq!(status.open_alerts, 1);
-    let streamed = tokio::time::timeout(PATIENCE, watched.recv()).await.expect("the watcher hears within bounds");
+    let streamed = tokio::time::timeout(PATIENCE, watched.recv())
+        .await
+        .expect("the watcher hears within bounds");
     assert_eq!(streamed, Some(alert.clone()));
     let check = demo::employer_check(&demo).await.expect("employer check");
-    assert_eq!(check.status, pb::CredentialStatus::Active as i32, "TN's credential is the board's to change");
+    assert_eq!(
+        check.status,
+        pb::CredentialStatus::Active as i32,
+        "TN's credential is the board's to change"
+    );
 
     // Bad input: clear codes, nothing acknowledged.
     assert_eq!(code(tn_board.acknowledge_alert(999, "x".into()).await), "NOT_FOUND");
-    assert_eq!(code(tn_board.acknowledge_alert(alert.alert_id, " ".into()).await), "INVALID_ARGUMENT");
+    assert_eq!(
+        code(tn_board.acknowledge_alert(alert.alert_id, " ".into()).await),
+        "INVALID_ARGUMENT"
+    );
     assert_eq!(code(tn_public.list_alerts(open_only(false)).await), "UNAUTHENTICATED");
-    assert_eq!(code(tn_public.acknowledge_alert(alert.alert_id, "x".into()).await), "UNAUTHENTICATED");
+    assert_eq!(
+        code(tn_public.acknowledge_alert(alert.alert_id, "x".into()).await),
+        "UNAUTHENTICATED"
+    );
     assert_eq!(code(tn_public.watch_alerts(0, |_| ()).await), "UNAUTHENTICATED");
     let page_too_long = pb::ListAlertsRequest {
         limit: 101,
@@ -145,14 +169,28 @@ async fn a_suspension_in_mississippi_alerts_tennessees_board_once() {
     // Acknowledged with a note: off the open list, kept in the full list, never in the log.
     let tn_size = demo.node("TN").expect("TN").ledger.published().checkpoint.size;
     let note = "Discussed with MS; TN records its own suspension";
-    let closed = tn_board.acknowledge_alert(alert.alert_id, note.into()).await.expect("acknowledged");
-    assert_eq!((closed.note.as_str(), closed.acknowledged_by.as_str()), (note, "demo-board"));
-    assert!(tn_board.list_alerts(open_only(false)).await.expect("listed").alerts.is_empty());
+    let closed = tn_board
+        .acknowledge_alert(alert.alert_id, note.into())
+        .await
+        .expect("acknowledged");
+    assert_eq!(
+        (closed.note.as_str(), closed.acknowledged_by.as_str()),
+        (note, "demo-board")
+    );
+    assert!(tn_board
+        .list_alerts(open_only(false))
+        .await
+        .expect("listed")
+        .alerts
+        .is_empty());
     let all = tn_board.list_alerts(open_only(true)).await.expect("listed");
     assert_eq!(all.alerts, [closed.clone()]);
     assert_eq!(all.open_alerts, 0);
     assert_eq!(tn_public.federation_status().await.expect("status").open_alerts, 0);
-    assert_eq!(code(tn_board.acknowledge_alert(alert.alert_id, "again".into()).await), "FAILED_PRECONDITION");
+    assert_eq!(
+        code(tn_board.acknowledge_alert(alert.alert_id, "again".into()).await),
+        "FAILED_PRECONDITION"
+    );
     assert_eq!(
         demo.node("TN").expect("TN").ledger.published().checkpoint.size,
         tn_size,
@@ -178,7 +216,9 @@ async fn a_suspension_in_mississippi_alerts_tennessees_board_once() {
         board(VIEWER).await.expect("viewer"),
         board(CLERK).await.expect("clerk"),
     );
-    let ms_client = NodeClient::connect(&ms.endpoint(), Some(ADMIN.into())).await.expect("MS");
+    let ms_client = NodeClient::connect(&ms.endpoint(), Some(ADMIN.into()))
+        .await
+        .expect("MS");
     let revoked = ms_client
         .record(
             "ms-revoke".into(),
@@ -198,10 +238,17 @@ async fn a_suspension_in_mississippi_alerts_tennessees_board_once() {
     // Rights: a token without them is refused; a wrong secret is unknown.
     assert_eq!(code(clerk.list_alerts(open_only(false)).await), "PERMISSION_DENIED");
     assert_eq!(code(clerk.watch_alerts(0, |_| ()).await), "PERMISSION_DENIED");
-    assert_eq!(code(viewer.acknowledge_alert(open.alerts[0].alert_id, "x".into()).await), "PERMISSION_DENIED");
+    assert_eq!(
+        code(viewer.acknowledge_alert(open.alerts[0].alert_id, "x".into()).await),
+        "PERMISSION_DENIED"
+    );
     let stranger = board("not-a-token").await.expect("connects");
     assert_eq!(code(stranger.list_alerts(open_only(false)).await), "UNAUTHENTICATED");
-    assert_eq!(viewer.list_alerts(open_only(false)).await.expect("listed").alerts.len(), 1, "still open");
+    assert_eq!(
+        viewer.list_alerts(open_only(false)).await.expect("listed").alerts.len(),
+        1,
+        "still open"
+    );
 
     tn.stop().await.expect("TN stops");
     ms.stop().await.expect("MS stops");

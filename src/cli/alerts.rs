@@ -100,5 +100,6 @@ pub fn line(alert: &pb::Alert) -> String {
 }
 
 fn timestamp(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0).map_or_else(|| unix.to_string(), |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map_or_else(|| unix.to_string(), |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
 }

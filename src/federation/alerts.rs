@@ -136,7 +136,10 @@ impl Alerts {
     pub fn open(data_dir: &Path) -> Result<Alerts> {
         let path = data_dir.join(ALERTS_FILE);
         let book = match files::read_optional(&path)? {
-            None => Book { next_id: 1, alerts: Vec::new() },
+            None => Book {
+                next_id: 1,
+                alerts: Vec::new(),
+            },
             Some(bytes) => serde_json::from_slice::<Book>(&bytes)
                 .map_err(|e| Error::DataLoss(format!("{} is not a valid alerts file: {e}", path.display())))?,
         };
@@ -153,8 +156,7 @@ impl Alerts {
     }
 
     fn save(&self, book: &Book) -> Result<()> {
-        let json =
-            serde_json::to_vec(book).map_err(|e| Error::Internal(format!("encoding the alerts: {e}")))?;
+        let json = serde_json::to_vec(book).map_err(|e| Error::Internal(format!("encoding the alerts: {e}")))?;
         files::write_atomic(&self.path, &json, files::Mode::Private)?;
         Ok(())
     }
@@ -297,7 +299,11 @@ fn bases(own: &Registry, origin_state: &str, verifier: &NoteVerifier) -> BTreeMa
     let mut bases: BTreeMap<String, Vec<(Option<String>, u64)>> = BTreeMap::new();
     let mut granted = BTreeSet::new();
     for credential in own.credentials.values() {
-        let Some(basis) = credential.reciprocity.as_ref().filter(|b| b.origin_state == origin_state) else {
+        let Some(basis) = credential
+            .reciprocity
+            .as_ref()
+            .filter(|b| b.origin_state == origin_state)
+        else {
             continue;
         };
         granted.insert(basis.origin_credential_number.clone());
@@ -306,12 +312,9 @@ fn bases(own: &Registry, origin_state: &str, verifier: &NoteVerifier) -> BTreeMa
             .or_default()
             .push((Some(credential.number.clone()), seen(&basis.origin_checkpoint)));
     }
-    let pending = own
-        .evaluations
-        .iter()
-        .filter(|((state, number), e)| {
-            state == origin_state && !granted.contains(number) && e.outcome != TransferOutcome::Denied
-        });
+    let pending = own.evaluations.iter().filter(|((state, number), e)| {
+        state == origin_state && !granted.contains(number) && e.outcome != TransferOutcome::Denied
+    });
     for ((_, number), evaluation) in pending {
         bases
             .entry(number.clone())
@@ -379,6 +382,123 @@ mod tests {
         }
     }
 
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date")
+    }
+
+    /// MS's key, and a checkpoint note of `size` entries signed with it.
+    fn ms_key() -> crate::log::note::NoteSigner {
+        crate::log::note::NoteSigner::from_seed("peerreg.local/ms", [7; 32]).expect("a key")
+    }
+
+    fn note(size: u64) -> Vec<u8> {
+        let checkpoint = Checkpoint {
+            origin: "peerreg.local/ms".into(),
+            size,
+            root: [0; 32],
+        };
+        checkpoint.sign(&ms_key()).into_bytes()
+    }
+
+    fn credential(number: &str, expires: &str, basis: Option<(&str, u64)>) -> crate::domain::records::Credential {
+        crate::domain::records::Credential {
+            number: number.into(),
+            peer_id: "P".into(),
+            credential_type: crate::domain::fact::CredentialType::PeerSupportSpecialist,
+            issued_on: date("2025-01-01"),
+            initial_expires_on: date(expires),
+            reciprocity: basis.map(|(origin, size)| crate::domain::fact::ReciprocityBasis {
+                origin_state: "MS".into(),
+                origin_credential_number: origin.into(),
+                origin_checkpoint: note(size),
+            }),
+            renewals: Vec::new(),
+            discipline: Vec::new(),
+            reinstatements: Vec::new(),
+            events: vec![0],
+        }
+    }
+
+    fn evaluation(number: &str, outcome: TransferOutcome, size: u64) -> crate::domain::fact::Evaluation {
+        crate::domain::fact::Evaluation {
+            index: 1,
+            origin_state: "MS".into(),
+            origin_credential_number: number.into(),
+            origin_checkpoint: note(size),
+            outcome,
+            denials: Vec::new(),
+            gaps: Vec::new(),
+            evaluated_on: date("2026-01-01"),
+            local_peer_id: None,
+            holder_name: String::new(),
+        }
+    }
+
+    fn suspended_at(mut origin: crate::domain::records::Credential, index: u64) -> crate::domain::records::Credential {
+        origin.discipline.push(crate::domain::fact::Discipline {
+            index,
+            kind: DisciplineKind::Suspension,
+            effective_on: date("2026-02-01"),
+            ends_on: None,
+            public_summary: String::new(),
+        });
+        origin
+    }
+
+    /// Who is alerted about what, one rule at a time.
+    #[test]
+    fn candidates_follow_grants_and_pending_evaluations_after_what_they_saw() {
+        let today = date("2026-03-01");
+        let mut own = Registry::default();
+        // TN-1 was granted on MS-1 seen at size 10; MS-2 is pending (conditional),
+        // MS-3 was denied, MS-4 approved but seen after its suspension.
+        own.credentials
+            .insert("TN-1".into(), credential("TN-1", "2028-01-01", Some(("MS-1", 10))));
+        own.credentials
+            .insert("TN-9".into(), credential("TN-9", "2028-01-01", None));
+        for (number, outcome, size) in [
+            ("MS-1", TransferOutcome::Approved, 10),
+            ("MS-2", TransferOutcome::Conditional, 10),
+            ("MS-3", TransferOutcome::Denied, 10),
+            ("MS-4", TransferOutcome::Approved, 30),
+        ] {
+            own.evaluations
+                .insert(("MS".into(), number.into()), evaluation(number, outcome, size));
+        }
+        let mut copy = Registry::default();
+        for number in ["MS-1", "MS-2", "MS-3", "MS-4"] {
+            copy.credentials
+                .insert(number.into(), suspended_at(credential(number, "2027-01-01", None), 20));
+        }
+        copy.credentials
+            .insert("MS-5".into(), credential("MS-5", "2027-01-01", None));
+        let found = candidates(&own, "MS", ms_key().verifier(), &copy, today);
+        let about: Vec<(&str, Option<&str>)> = found
+            .iter()
+            .map(|c| (c.origin_credential_number.as_str(), c.credential_number.as_deref()))
+            .collect();
+        assert_eq!(about, [("MS-1", Some("TN-1")), ("MS-2", None)], "{found:#?}");
+        assert!(
+            candidates(&own, "VA", ms_key().verifier(), &copy, today).is_empty(),
+            "another state's copy"
+        );
+
+        // Expiry by the clock: once the date has passed, keyed by that date.
+        let expired = candidates(&own, "MS", ms_key().verifier(), &copy, date("2027-01-02"));
+        let expiries: Vec<_> = expired
+            .iter()
+            .filter(|c| matches!(c.happened, Happened::Expired { .. }))
+            .map(|c| (c.origin_credential_number.as_str(), &c.happened))
+            .collect();
+        let on = Happened::Expired {
+            expires_on: date("2027-01-01"),
+        };
+        assert_eq!(expiries, [("MS-1", &on), ("MS-2", &on), ("MS-4", &on)]);
+        assert!(candidates(&own, "MS", ms_key().verifier(), &copy, date("2027-01-01"))
+            .iter()
+            .all(|c| !matches!(c.happened, Happened::Expired { .. })));
+    }
+
     #[test]
     fn alerts_are_raised_once_and_survive_a_reopen() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -388,7 +508,10 @@ mod tests {
         assert!(alerts.raise(vec![candidate(7)], 101).expect("again").is_empty());
         drop(alerts);
         let reopened = Alerts::open(dir.path()).expect("reopens");
-        assert!(reopened.raise(vec![candidate(7)], 102).expect("after reopen").is_empty());
+        assert!(reopened
+            .raise(vec![candidate(7)], 102)
+            .expect("after reopen")
+            .is_empty());
         assert_eq!(reopened.raise(vec![candidate(9)], 103).expect("new").len(), 1);
         assert_eq!(reopened.open_count(), 2);
     }
@@ -398,11 +521,20 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let alerts = Alerts::open(dir.path()).expect("opens");
         let id = alerts.raise(vec![candidate(7)], 100).expect("raised")[0].id;
-        assert!(matches!(alerts.acknowledge(id, "  ", "admin", 1), Err(Error::InvalidArgument(_))));
-        assert!(matches!(alerts.acknowledge(99, "x", "admin", 1), Err(Error::NotFound(_))));
+        assert!(matches!(
+            alerts.acknowledge(id, "  ", "admin", 1),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            alerts.acknowledge(99, "x", "admin", 1),
+            Err(Error::NotFound(_))
+        ));
         let closed = alerts.acknowledge(id, "recorded here too", "admin", 1).expect("closed");
         assert_eq!(closed.acknowledgement.map(|a| a.note), Some("recorded here too".into()));
-        assert!(matches!(alerts.acknowledge(id, "x", "admin", 1), Err(Error::FailedPrecondition(_))));
+        assert!(matches!(
+            alerts.acknowledge(id, "x", "admin", 1),
+            Err(Error::FailedPrecondition(_))
+        ));
         assert!(alerts.list(0, 10, false).alerts.is_empty());
         assert_eq!(alerts.list(0, 10, true).alerts.len(), 1);
         assert_eq!(alerts.open_count(), 0);

@@ -139,7 +139,11 @@ impl FederationRpc for FederationService {
         &self,
         request: Request<pb::ListAlertsRequest>,
     ) -> Result<Response<pb::ListAlertsResponse>, Status> {
-        Ok(Response::new(super::alerts::list(&self.tokens, &self.federation, request)?))
+        Ok(Response::new(super::alerts::list(
+            &self.tokens,
+            &self.federation,
+            request,
+        )?))
     }
 
     type WatchAlertsStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::Alert, Status>> + Send>>;
