@@ -184,7 +184,7 @@ async fn a_suspension_in_mississippi_alerts_tennessees_board_once() {
         .alerts
         .is_empty());
     let all = tn_board.list_alerts(open_only(true)).await.expect("listed");
-    assert_eq!(all.alerts, [closed.clone()]);
+    assert_eq!(all.alerts, std::slice::from_ref(&closed));
     assert_eq!(all.open_alerts, 0);
     assert_eq!(tn_public.federation_status().await.expect("status").open_alerts, 0);
     assert_eq!(
