@@ -250,6 +250,33 @@ async fn a_suspension_in_mississippi_alerts_tennessees_board_once() {
         "still open"
     );
 
+    // `peerreg alerts` prints them plainly.
+    let printed = peerreg_alerts(&tn_endpoint, VIEWER, &["--all"]).await;
+    assert!(
+        printed.contains(&format!("MS {MS_CREDENTIAL} suspension effective")),
+        "{printed}"
+    );
+    assert!(printed.contains(&format!("credential {TN_CREDENTIAL}")), "{printed}");
+    assert!(printed.contains(&format!("by demo-board: {note}")), "{printed}");
+    assert!(
+        printed.contains("revocation") && printed.ends_with("1 open alert(s)\n"),
+        "{printed}"
+    );
+    let id = open.alerts[0].alert_id.to_string();
+    let acked = peerreg_alerts(&tn_endpoint, ADMIN, &["--ack", &id, "--note", "TN revokes too"]).await;
+    assert!(
+        acked.starts_with("acknowledged\n") && acked.contains("by admin: TN revokes too"),
+        "{acked}"
+    );
+    assert_eq!(
+        tn.federation()
+            .expect("federation")
+            .alerts()
+            .expect("alerts")
+            .open_count(),
+        0
+    );
+
     tn.stop().await.expect("TN stops");
     ms.stop().await.expect("MS stops");
 }
@@ -277,4 +304,23 @@ async fn restart(dir: &Path, state: &str) -> Node {
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     peerreg::node::start(config, listener).await.expect("the node restarts")
+}
+
+/// Runs `peerreg alerts` against `endpoint` with `token`; its standard output
+/// (it must succeed).
+async fn peerreg_alerts(endpoint: &str, token: &str, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerreg"))
+        .args(["alerts", "--endpoint", endpoint])
+        .args(args)
+        .env("PEERREG_TOKEN", token)
+        .output()
+        .await
+        .expect("peerreg runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }

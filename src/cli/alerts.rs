@@ -15,7 +15,7 @@ pub struct AlertsArgs {
     /// Also list acknowledged alerts, with their notes.
     #[arg(long)]
     pub all: bool,
-    /// After listing, print each new alert as it is raised.
+    /// Print the open alerts, then each new one as it is raised.
     #[arg(long, conflicts_with = "ack")]
     pub watch: bool,
     /// Acknowledge the alert with this id (needs --note).
