@@ -2,8 +2,6 @@
 //! view of the alerts its followers raise (`federation::alerts`), and the
 //! client calls for them.
 
-use std::sync::Arc;
-
 use tokio::sync::mpsc;
 use tonic::Status;
 
@@ -62,11 +60,6 @@ pub(super) fn alert(alert: &Alert) -> pb::Alert {
     }
 }
 
-/// The node's alerts; a node that trusts no other state has none (an empty list).
-fn alerts_of(federation: &Federation) -> Option<&Arc<Alerts>> {
-    federation.alerts()
-}
-
 /// `ListAlerts`: needs `view_alerts`.
 pub(super) fn list(
     tokens: &Tokens,
@@ -88,7 +81,7 @@ pub(super) fn list(
         }
         n => n,
     };
-    let Some(alerts) = alerts_of(federation) else {
+    let Some(alerts) = federation.alerts() else {
         return Ok(pb::ListAlertsResponse::default());
     };
     let page = alerts.list(after_id, limit, include_acknowledged);
@@ -107,7 +100,9 @@ pub(super) fn acknowledge(
 ) -> Result<pb::Alert> {
     let by = authorize(tokens, request.metadata(), Operation::AcknowledgeAlerts)?;
     let pb::AcknowledgeAlertRequest { alert_id, note } = request.into_inner();
-    let alerts = alerts_of(federation).ok_or_else(|| Error::NotFound(format!("no alert {alert_id}")))?;
+    let alerts = federation
+        .alerts()
+        .ok_or_else(|| Error::NotFound(format!("no alert {alert_id}")))?;
     let closed = alerts.acknowledge(alert_id, &note, &by, unix_now())?;
     tracing::info!(token = %by, id = alert_id, "alert acknowledged");
     Ok(alert(&closed))
@@ -128,7 +123,7 @@ pub(super) fn watch(
     let after_id = request.into_inner().after_id;
     let slot = slots.acquire(remote)?;
     let (sender, receiver) = mpsc::channel(limits::WATCH_BUFFER_ENTRIES + 1);
-    let alerts = alerts_of(federation).cloned();
+    let alerts = federation.alerts().cloned();
     tokio::spawn(async move {
         let _slot = slot;
         if let Some(alerts) = alerts {
