@@ -35,10 +35,14 @@ pub enum Operation {
     Expunge,
     /// Void a record entered in error.
     VoidRecord,
+    /// See the alerts raised about origin credentials this node relies on.
+    ViewAlerts,
+    /// Close an alert with a note.
+    AcknowledgeAlerts,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 17] = [
         Operation::EnrollPeer,
         Operation::ChangeName,
         Operation::RecordTraining,
@@ -54,6 +58,8 @@ impl Operation {
         Operation::RecordConsent,
         Operation::Expunge,
         Operation::VoidRecord,
+        Operation::ViewAlerts,
+        Operation::AcknowledgeAlerts,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +79,8 @@ impl Operation {
             Operation::RecordConsent => "record_consent",
             Operation::Expunge => "expunge",
             Operation::VoidRecord => "void_record",
+            Operation::ViewAlerts => "view_alerts",
+            Operation::AcknowledgeAlerts => "acknowledge_alerts",
         }
     }
 

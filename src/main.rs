@@ -67,6 +67,8 @@ enum Command {
     /// Transfers from other states: evaluate one, or check an origin credential's status.
     #[command(subcommand)]
     Transfer(cli::federation::TransferCommand),
+    /// Alerts about origin credentials this node's grants stand on: list, --watch, or --ack ID --note TEXT.
+    Alerts(cli::alerts::AlertsArgs),
     /// Start MS, TN and VA nodes in-process and walk through a transfer between states.
     Demo,
     /// Benchmarks against this machine's own limits (run with --release).
@@ -110,6 +112,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Board(args) => print(cli::board(args).await, None),
         Command::Trust(command) => print(cli::federation::trust(command).await, None),
         Command::Transfer(command) => print(cli::federation::transfer(command).await, None),
+        Command::Alerts(args) => print(cli::alerts::alerts(args).await, None),
         Command::Demo => done(peerreg::demo::run().await),
         Command::Bench(args) => print(cli::operator::bench(args).await, None),
         Command::Check(args) => print(cli::check(args).await, None),

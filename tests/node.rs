@@ -149,13 +149,40 @@ impl peerreg::service::rpc::federation_server::Federation for HugeStatus {
             last_error: "x".repeat(self.bytes),
             ..Default::default()
         };
-        Ok(tonic::Response::new(pb::FederationStatus { states: vec![state] }))
+        Ok(tonic::Response::new(pb::FederationStatus {
+            states: vec![state],
+            ..Default::default()
+        }))
     }
 
     async fn get_origin_status(
         &self,
         _: tonic::Request<pb::GetOriginStatusRequest>,
     ) -> Result<tonic::Response<pb::OriginStatus>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not in this test"))
+    }
+
+    async fn list_alerts(
+        &self,
+        _: tonic::Request<pb::ListAlertsRequest>,
+    ) -> Result<tonic::Response<pb::ListAlertsResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not in this test"))
+    }
+
+    type WatchAlertsStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::Alert, tonic::Status>> + Send>>;
+
+    async fn watch_alerts(
+        &self,
+        _: tonic::Request<pb::WatchAlertsRequest>,
+    ) -> Result<tonic::Response<Self::WatchAlertsStream>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not in this test"))
+    }
+
+    async fn acknowledge_alert(
+        &self,
+        _: tonic::Request<pb::AcknowledgeAlertRequest>,
+    ) -> Result<tonic::Response<pb::Alert>, tonic::Status> {
         Err(tonic::Status::unimplemented("not in this test"))
     }
 }

@@ -7,6 +7,7 @@
 
 use clap::{Args, Subcommand};
 
+pub mod alerts;
 pub mod federation;
 pub mod operator;
 pub mod proof;

@@ -18,6 +18,7 @@
 //! discipline event verifies entry by entry, but the receiver's own copy of
 //! the origin's log knows every event about the holder.
 
+pub mod alerts;
 mod evaluate;
 pub mod received;
 pub mod trust;
@@ -333,8 +334,9 @@ impl Partner {
     /// Follows the origin until aborted: at once while catching up, at the
     /// interval when current, with back-off while suspect or blocked. After
     /// each round, the records received from this state that its notices
-    /// expunge are erased.
-    async fn follow(self: Arc<Partner>, received: Option<Arc<received::Received>>) {
+    /// expunge are erased, and the board is alerted to what the copy shows
+    /// of the origin credentials this node's decisions stand on.
+    async fn follow(self: Arc<Partner>, received: Option<Arc<received::Received>>, watch: Option<Watch>) {
         let options = self.options;
         let mut wait = options.follow_interval;
         loop {
@@ -347,6 +349,9 @@ impl Partner {
                     tracing::error!(state = %self.entry.state, "erasing records the origin expunged: {e}");
                 }
             }
+            if let (Some(watch), Some(copy)) = (&watch, self.mirror()) {
+                self.raise_alerts(watch, copy).await;
+            }
             wait = match round {
                 Ok(Round::Current { added }) => {
                     if added > 0 {
@@ -357,6 +362,39 @@ impl Partner {
                 Ok(Round::CatchingUp { .. }) => Duration::ZERO,
                 Err(_) => (wait * 2).clamp(options.follow_interval, options.backoff_max),
             };
+        }
+    }
+}
+
+/// What a follower alerts the board about: this node's own log (its grants
+/// and evaluations) and where alerts are kept.
+#[derive(Clone)]
+struct Watch {
+    own: Ledger,
+    alerts: Arc<alerts::Alerts>,
+}
+
+impl Partner {
+    /// Raises the alerts the copy calls for (see `alerts`); failures are
+    /// logged and retried after the next round.
+    async fn raise_alerts(&self, watch: &Watch, copy: Ledger) {
+        let watch = watch.clone();
+        let state = self.entry.state.clone();
+        let verifier = self.spec.verifier.clone();
+        let raised = tokio::task::spawn_blocking(move || {
+            let own = watch.own.registry();
+            let found = alerts::candidates(&own, &state, &verifier, &copy.registry(), watch.own.today());
+            watch.alerts.raise(found, unix_now())
+        })
+        .await;
+        match raised {
+            Ok(Ok(raised)) => {
+                for alert in raised {
+                    tracing::warn!(state = %self.entry.state, id = alert.id, "alert raised for the board");
+                }
+            }
+            Ok(Err(e)) => tracing::error!(state = %self.entry.state, "raising alerts: {e}"),
+            Err(e) => tracing::error!(state = %self.entry.state, "raising alerts: {e}"),
         }
     }
 }
@@ -379,6 +417,8 @@ pub struct Federation {
     own_state: String,
     partners: BTreeMap<String, Arc<Partner>>,
     followers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The board's alerts (`None` for a node that trusts no other state).
+    alerts: Option<Arc<alerts::Alerts>>,
 }
 
 impl Federation {
@@ -405,6 +445,7 @@ impl Federation {
             own_state: own_state.to_string(),
             partners,
             followers: Mutex::new(Vec::new()),
+            alerts: Some(Arc::new(alerts::Alerts::open(data_dir)?)),
         })
     }
 
@@ -414,6 +455,7 @@ impl Federation {
             own_state: own_state.to_string(),
             partners: BTreeMap::new(),
             followers: Mutex::new(Vec::new()),
+            alerts: None,
         }
     }
 
@@ -426,9 +468,13 @@ impl Federation {
             let received = received::Received::new(own, partner.state())?.map(Arc::new);
             started.push((partner.clone(), received));
         }
+        let watch = self.alerts.clone().map(|alerts| Watch {
+            own: own.clone(),
+            alerts,
+        });
         let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
         for (partner, received) in started {
-            followers.push(tokio::spawn(partner.follow(received)));
+            followers.push(tokio::spawn(partner.follow(received, watch.clone())));
         }
         Ok(())
     }
@@ -449,6 +495,11 @@ impl Federation {
 
     pub fn partners(&self) -> impl Iterator<Item = &Arc<Partner>> {
         self.partners.values()
+    }
+
+    /// The board's alerts (`None` when this node trusts no other state).
+    pub fn alerts(&self) -> Option<&Arc<alerts::Alerts>> {
+        self.alerts.as_ref()
     }
 
     pub fn status(&self) -> Result<Vec<PartnerStatus>> {

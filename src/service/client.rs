@@ -266,7 +266,7 @@ impl NodeClient {
         bounded!(ReciprocityClient::new(self.channel.clone()))
     }
 
-    fn federation(&self) -> FederationClient<Channel> {
+    pub(super) fn federation(&self) -> FederationClient<Channel> {
         bounded!(FederationClient::new(self.channel.clone()))
     }
 
@@ -303,7 +303,7 @@ impl NodeClient {
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 
-    fn request<T>(&self, message: T) -> Result<tonic::Request<T>> {
+    pub(super) fn request<T>(&self, message: T) -> Result<tonic::Request<T>> {
         let mut request = tonic::Request::new(message);
         if let Some(token) = &self.token {
             let value = format!("Bearer {token}")

@@ -37,7 +37,7 @@ pub fn credential_type(kind: CredentialType) -> pb::CredentialType {
     }
 }
 
-fn discipline_kind(kind: DisciplineKind) -> pb::DisciplineKind {
+pub(super) fn discipline_kind(kind: DisciplineKind) -> pb::DisciplineKind {
     match kind {
         DisciplineKind::Reprimand => pb::DisciplineKind::Reprimand,
         DisciplineKind::Probation => pb::DisciplineKind::Probation,

@@ -5,6 +5,7 @@
 //! the answer out. Nothing else.
 
 mod admission;
+mod alerts;
 pub mod board;
 pub mod client;
 mod convert;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::admission::{within_answer_bound, Blocking};
+use super::admission::{within_answer_bound, Blocking, StreamSlots};
 use super::board::{authorize, receipt};
 use super::convert;
 use super::rpc::federation_server::Federation as FederationRpc;
@@ -103,11 +103,24 @@ impl Reciprocity for ReciprocityService {
 pub struct FederationService {
     ledger: Ledger,
     federation: Arc<Federation>,
+    /// For the board's alert calls.
+    tokens: Arc<Tokens>,
+    /// Bounds `WatchAlerts` streams, overall and per client address.
+    alert_watchers: StreamSlots,
 }
 
 impl FederationService {
-    pub fn new(ledger: Ledger, federation: Arc<Federation>) -> FederationService {
-        FederationService { ledger, federation }
+    pub fn new(ledger: Ledger, federation: Arc<Federation>, tokens: Arc<Tokens>) -> FederationService {
+        FederationService {
+            ledger,
+            federation,
+            tokens,
+            alert_watchers: StreamSlots::new(
+                "alert watch streams",
+                limits::WATCH_STREAMS_MAX,
+                limits::WATCH_STREAMS_PER_ADDRESS_MAX,
+            ),
+        }
     }
 }
 
@@ -118,7 +131,42 @@ impl FederationRpc for FederationService {
         _: Request<pb::GetFederationStatusRequest>,
     ) -> Result<Response<pb::FederationStatus>, Status> {
         let states = self.federation.status()?.into_iter().map(trusted_state).collect();
-        Ok(Response::new(pb::FederationStatus { states }))
+        let open_alerts = self.federation.alerts().map_or(0, |a| a.open_count());
+        Ok(Response::new(pb::FederationStatus { states, open_alerts }))
+    }
+
+    async fn list_alerts(
+        &self,
+        request: Request<pb::ListAlertsRequest>,
+    ) -> Result<Response<pb::ListAlertsResponse>, Status> {
+        Ok(Response::new(super::alerts::list(
+            &self.tokens,
+            &self.federation,
+            request,
+        )?))
+    }
+
+    type WatchAlertsStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::Alert, Status>> + Send>>;
+
+    async fn watch_alerts(
+        &self,
+        request: Request<pb::WatchAlertsRequest>,
+    ) -> Result<Response<Self::WatchAlertsStream>, Status> {
+        let receiver = super::alerts::watch(&self.tokens, &self.federation, &self.alert_watchers, request)?;
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(
+            receiver,
+        ))))
+    }
+
+    async fn acknowledge_alert(
+        &self,
+        request: Request<pb::AcknowledgeAlertRequest>,
+    ) -> Result<Response<pb::Alert>, Status> {
+        Ok(Response::new(super::alerts::acknowledge(
+            &self.tokens,
+            &self.federation,
+            request,
+        )?))
     }
 
     async fn get_origin_status(

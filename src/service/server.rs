@@ -101,12 +101,12 @@ pub async fn serve(
         .unwrap_or_else(|| Arc::new(Federation::empty(ledger.state())));
     let reciprocity = ReciprocityServer::new(ReciprocityService::new(
         ledger.clone(),
-        options.tokens,
+        options.tokens.clone(),
         federation.clone(),
     ))
     .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
     .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
-    let federation = FederationServer::new(FederationService::new(ledger, federation))
+    let federation = FederationServer::new(FederationService::new(ledger, federation, options.tokens))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
     let mut builder = bounded_server(&options.limits);
