@@ -146,6 +146,14 @@ async fn a_suspension_in_mississippi_alerts_tennessees_board_once() {
         pb::CredentialStatus::Active as i32,
         "TN's credential is the board's to change"
     );
+    assert_eq!(
+        (
+            check.reciprocity_origin_state.as_str(),
+            check.reciprocity_origin_credential_number.as_str()
+        ),
+        ("MS", MS_CREDENTIAL),
+        "the employer sees where to look further"
+    );
 
     // Bad input: clear codes, nothing acknowledged.
     assert_eq!(code(tn_board.acknowledge_alert(999, "x".into()).await), "NOT_FOUND");
