@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Federation, Partner};
 use crate::domain::fact::{identifier, FINDINGS_MAX};
-use crate::domain::reciprocity::{self, Decision, Transfer};
+use crate::domain::reciprocity::{self, Dates, Decision, Transfer};
 use crate::domain::states::parse_state;
 use crate::domain::status::Status;
 use crate::error::{Error, Result};
@@ -85,8 +85,9 @@ pub async fn evaluate_transfer(
                         holder: &verified.holder,
                         credential: &verified.credential,
                         local: local.as_ref(),
+                        waivers: &[],
                     };
-                    reciprocity::evaluate(own.profile(), &transfer, own.today())
+                    reciprocity::evaluate(own.profile(), &transfer, Dates::today(own.today()))
                 }
             };
             keep_received(own, partner, &origin_state, &verified).await?;
