@@ -271,6 +271,7 @@ pub async fn transfer(command: TransferCommand) -> Result<String> {
             checkpoint_out,
         } => {
             let request = pb::EvaluateTransferRequest {
+                application_date: String::new(),
                 origin_state,
                 credential_number: credential,
                 local_peer_id: local_peer_id.unwrap_or_default(),

@@ -287,6 +287,7 @@ pub async fn evaluate(demo: &Demo, state: &str, local_peer: Option<&str>) -> Res
         origin_state: "MS".into(),
         credential_number: MS_CREDENTIAL.into(),
         local_peer_id: local_peer.unwrap_or_default().into(),
+        application_date: String::new(),
     };
     demo.board(state).await?.evaluate_transfer(request).await
 }

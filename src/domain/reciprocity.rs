@@ -61,12 +61,13 @@
 
 use chrono::NaiveDate;
 
-use super::fact::{ContinuingEducation, Discipline, DisciplineKind, Exam, Training};
+use super::fact::{ContinuingEducation, Discipline, DisciplineKind, Exam, Training, WaiverRecord};
 use super::profile::{ReciprocityPolicy, RequirementProfile, ANY_STATE};
 use super::records::{Credential, Peer};
 use super::requirements::{years_before, Gap};
 use super::status::Status;
 use super::vocabulary::{format_hours, hours_to_minutes};
+use crate::pb;
 
 /// The three answers a receiving board can give (the same values the log records).
 pub use super::fact::TransferOutcome as Outcome;
@@ -112,6 +113,8 @@ pub struct Finding {
 /// A board's recorded decision not to require one named gap of a transfer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Waiver {
+    /// The log index of the recorded waiver.
+    pub index: u64,
     /// The [`GapDetail::requirement_id`] waived.
     pub requirement_id: String,
     /// Who waived it (the reviewer's name as the board records it).
@@ -197,6 +200,58 @@ impl Decision {
             waived,
             policy: Some(policy),
         }
+    }
+}
+
+impl Waiver {
+    /// The waivers among a peer's recorded ones that are for this origin credential.
+    pub fn for_transfer(records: &[WaiverRecord], origin_state: &str, number: &str) -> Vec<Waiver> {
+        let origin = normalised_state(origin_state);
+        records
+            .iter()
+            .filter(|w| w.origin_state == origin && w.origin_credential_number == number)
+            .map(|w| Waiver {
+                index: w.index,
+                requirement_id: w.requirement_id.clone(),
+                waived_by: w.waived_by.clone(),
+                reason: w.reason.clone(),
+                recorded_on: w.recorded_on,
+            })
+            .collect()
+    }
+}
+
+/// A gap on the wire: the sentence, its data and, if waived, the waiver.
+pub fn gap_message(gap: &Gap, detail: &GapDetail, waiver: Option<&Waiver>) -> pb::RequirementGap {
+    pb::RequirementGap {
+        requirement_id: detail.requirement_id.clone(),
+        domain: detail.domain.clone().unwrap_or_default(),
+        required_amount: detail.required,
+        found_amount: detail.found,
+        unit: detail.unit.as_str().to_string(),
+        waiver: waiver.map(|w| pb::GapWaiver {
+            waived_by: w.waived_by.clone(),
+            reason: w.reason.clone(),
+            recorded_on: w.recorded_on.to_string(),
+            index: w.index,
+        }),
+        ..pb::RequirementGap::from(gap)
+    }
+}
+
+impl Decision {
+    /// The open gaps on the wire, with their data.
+    pub fn gap_messages(&self) -> Vec<pb::RequirementGap> {
+        let pairs = self.gaps.iter().zip(&self.details);
+        pairs.map(|(gap, detail)| gap_message(gap, detail, None)).collect()
+    }
+
+    /// The waived gaps on the wire, each with its waiver.
+    pub fn waived_messages(&self) -> Vec<pb::RequirementGap> {
+        let waived = self.waived.iter();
+        waived
+            .map(|w| gap_message(&w.finding.gap, &w.finding.detail, Some(&w.waiver)))
+            .collect()
     }
 }
 
@@ -1823,6 +1878,7 @@ mod tests {
 
     fn waiver(requirement_id: &str) -> Waiver {
         Waiver {
+            index: 40,
             requirement_id: requirement_id.to_string(),
             waived_by: "J. Reviewer".to_string(),
             reason: "equivalent coursework in the origin's core course".to_string(),
