@@ -55,10 +55,7 @@ async fn a_specialist_transfers_from_mississippi_to_tennessee() {
     let origin = first.origin_record.as_ref().expect("the verified origin record");
     let courses: Vec<&str> = origin.trainings.iter().map(|t| t.course_id.as_str()).collect();
     assert_eq!(courses, ["MS-CORE", "MS-WELLNESS"]);
-    assert_eq!(
-        origin.exams.iter().map(|e| e.score_percent).collect::<Vec<_>>(),
-        [86]
-    );
+    assert_eq!(origin.exams.iter().map(|e| e.score_percent).collect::<Vec<_>>(), [86]);
     assert_eq!(origin.credentials.len(), 1);
     assert_eq!(origin.credentials[0].credential_number, MS_CREDENTIAL);
     assert!(origin.credentials[0].discipline.is_empty());
@@ -302,13 +299,18 @@ async fn under_full_comparison_the_demo_transfer_is_conditional_until_trained_or
     assert_eq!(ids, ["training_hours", "training_hours.supports_recovery_planning"]);
     for gap in &waived.waived {
         let waiver = gap.waiver.as_ref().expect("who waived it and why");
-        assert_eq!((waiver.waived_by.as_str(), waiver.reason.as_str()), ("TN reviewer", reason));
+        assert_eq!(
+            (waiver.waived_by.as_str(), waiver.reason.as_str()),
+            ("TN reviewer", reason)
+        );
     }
     // The waiver is a private record: TN's log holds only its commitment.
     let tn = &demo.node("TN").expect("TN runs").ledger;
     let entries = tn.entries(0, tn.published().checkpoint.size).expect("entries");
     assert!(
-        entries.iter().all(|e| !e.windows(reason.len()).any(|w| w == reason.as_bytes())),
+        entries
+            .iter()
+            .all(|e| !e.windows(reason.len()).any(|w| w == reason.as_bytes())),
         "a waiver's reason never reaches the log"
     );
 

@@ -287,16 +287,18 @@ pub fn describe_decision(decision: &pb::TransferDecision) -> String {
     }
     for gap in &decision.gaps {
         text.push_str(&format!(
-            "\n  gap [{}]: {}: {} required, {} found — {}",
-            gap.requirement_id, gap.requirement, gap.required, gap.found, gap.remedy
+            "\n  gap: {}: {} required, {} found — {}",
+            gap_label(gap),
+            gap.required,
+            gap.found,
+            gap.remedy
         ));
     }
     for gap in &decision.waived {
         let waiver = gap.waiver.clone().unwrap_or_default();
         text.push_str(&format!(
-            "\n  waived [{}]: {} ({} required, {} found) — waived by {} on {}: {}",
-            gap.requirement_id,
-            gap.requirement,
+            "\n  waived: {} ({} required, {} found) — waived by {} on {}: {}",
+            gap_label(gap),
             gap.required,
             gap.found,
             waiver.waived_by,
@@ -308,6 +310,15 @@ pub fn describe_decision(decision: &pb::TransferDecision) -> String {
         text.push_str(&format!("\n  recorded as entry {} of this node's log", receipt.index));
     }
     text
+}
+
+/// A gap's name, with the requirement id a waiver names when it differs.
+fn gap_label(gap: &pb::RequirementGap) -> String {
+    if gap.requirement_id.is_empty() || gap.requirement_id == gap.requirement {
+        gap.requirement.clone()
+    } else {
+        format!("{} [{}]", gap.requirement, gap.requirement_id)
+    }
 }
 
 /// The verified origin record a decision rests on, as text.
@@ -330,6 +341,9 @@ pub fn describe_origin_record(record: &pb::PeerRecord) -> String {
         let hours = crate::domain::vocabulary::format_hours(u64::from(c.minutes));
         text.push_str(&format!("\n  CE {}, {hours}, {}", c.topic, c.completed_on));
     }
+    if record.continuing_education.is_empty() {
+        text.push_str("\n  CE: none recorded");
+    }
     for credential in &record.credentials {
         text.push_str(&format!(
             "\n  credential {}: {}, issued {}, expires {}",
@@ -338,6 +352,9 @@ pub fn describe_origin_record(record: &pb::PeerRecord) -> String {
             credential.issued_on,
             credential.expires_on
         ));
+        if credential.discipline.is_empty() {
+            text.push_str("\n    discipline: none");
+        }
         for d in &credential.discipline {
             let kind = pb::DisciplineKind::try_from(d.kind).map_or("discipline", |k| k.as_str_name());
             let ends = if d.ends_on.is_empty() {

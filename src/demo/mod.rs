@@ -513,12 +513,14 @@ async fn narrate_refusals(demo: &Demo) -> Result<()> {
 async fn narrate_transfer(demo: &Demo) -> Result<()> {
     let started = Instant::now();
     let first = evaluate(demo, "TN", None).await?;
+    let origin = first.origin_record.as_ref();
     say(
         "5. Tennessee evaluates the transfer (signed request + fetch + verify + decide)",
         format!(
-            "{}\n  ({})",
+            "{}\n  ({})\n{}",
             crate::cli::federation::describe_decision(&first),
-            ms(started)
+            ms(started),
+            origin.map_or_else(String::new, crate::cli::federation::describe_origin_record)
         ),
     );
     close_gaps(demo).await?;
