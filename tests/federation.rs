@@ -346,3 +346,46 @@ async fn under_full_comparison_the_demo_transfer_is_conditional_until_trained_or
     }
     demo.stop().await;
 }
+
+/// GetProfile answers with the TOML and the same profile structured, hours
+/// as whole numbers, the reciprocity policies included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_is_answered_structured_as_well_as_toml() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = Demo::start(dir.path()).await.expect("three nodes start");
+    let profile = demo
+        .public("TN")
+        .await
+        .expect("client")
+        .profile()
+        .await
+        .expect("profile");
+    assert_eq!(profile.state, "TN");
+    assert!(profile.toml.contains("accept_credential_in_good_standing"));
+    let initial = profile.initial.expect("initial");
+    assert_eq!((initial.training_hours_total, initial.exam_pass_mark_percent), (60, 75));
+    let domains: Vec<(&str, u32)> = initial
+        .training_hours_by_domain
+        .iter()
+        .map(|h| (h.key.as_str(), h.hours))
+        .collect();
+    assert!(domains.contains(&("ethical_responsibility", 6)), "{domains:?}");
+    let renewal = profile.renewal.expect("renewal");
+    assert_eq!((renewal.period_years, renewal.ce_hours), (2, 24));
+    let reciprocity = profile.reciprocity.expect("reciprocity");
+    assert_eq!(reciprocity.policy, "full_comparison");
+    assert_eq!(
+        reciprocity
+            .policies
+            .iter()
+            .map(|p| (p.state.as_str(), p.policy.as_str()))
+            .collect::<Vec<_>>(),
+        [("MS", "accept_credential_in_good_standing")]
+    );
+    assert_eq!(
+        (reciprocity.hours_tolerance_percent, reciprocity.evaluation_valid_days),
+        (10, 180)
+    );
+    assert_eq!(reciprocity.extra[0].course_id, "TN-ORIENT");
+    demo.stop().await;
+}
