@@ -314,13 +314,49 @@ async fn under_full_comparison_the_demo_transfer_is_conditional_until_trained_or
         "a waiver's reason never reaches the log"
     );
 
+    // A waiver with bad input is refused with its code and changes nothing.
+    let board = demo.board("TN").await.expect("TN client");
+    let good = pb::WaiverRecorded {
+        peer_id: TN_PEER.into(),
+        origin_state: "MS".into(),
+        origin_credential_number: MS_CREDENTIAL.into(),
+        requirement_id: "exam".into(),
+        reason: "a reason".into(),
+        waived_by: "TN reviewer".into(),
+        recorded_on: demo::days_ago(0),
+    };
+    let bad: [(&str, fn(&mut pb::WaiverRecorded), &str); 5] = [
+        ("unknown peer", |w| w.peer_id = "TN-P-404".into(), "NOT_FOUND"),
+        ("own state", |w| w.origin_state = "TN".into(), "FAILED_PRECONDITION"),
+        ("no reason", |w| w.reason = "  ".into(), "INVALID_ARGUMENT"),
+        ("no reviewer", |w| w.waived_by.clear(), "INVALID_ARGUMENT"),
+        (
+            "future date",
+            |w| w.recorded_on = "2999-01-01".into(),
+            "INVALID_ARGUMENT",
+        ),
+    ];
+    for (what, edit, code) in bad {
+        let mut waiver = good.clone();
+        edit(&mut waiver);
+        let size = tn.published().checkpoint.size;
+        let error = board
+            .record(
+                format!("bad-waiver-{}", what.replace(' ', "-")),
+                pb::command::Body::WaiverRecorded(waiver),
+            )
+            .await
+            .expect_err(what);
+        assert_eq!(error.code_name(), code, "{what}: {error}");
+        assert_eq!(tn.published().checkpoint.size, size, "{what}: nothing appended");
+    }
+
     // Without the waivers' peer, the same training gaps are open again.
     let without = demo::evaluate(&demo, "TN", None).await.expect("evaluate");
     assert_eq!(outcome(&without), pb::TransferOutcome::Conditional);
 
     // The application date: default today; never in the future, nor older
     // than the profile's evaluation_valid_days.
-    let board = demo.board("TN").await.expect("TN client");
     for (date, fragment) in [
         (demo::days_ago(0), None),
         (demo::days_ago(30), None),

@@ -357,6 +357,10 @@ pub fn describe_origin_record(record: &pb::PeerRecord) -> String {
         }
         for d in &credential.discipline {
             let kind = pb::DisciplineKind::try_from(d.kind).map_or("discipline", |k| k.as_str_name());
+            let kind = kind
+                .trim_start_matches("DISCIPLINE_KIND_")
+                .to_ascii_lowercase()
+                .replace('_', " ");
             let ends = if d.ends_on.is_empty() {
                 "open".to_string()
             } else {
@@ -538,5 +542,109 @@ pub async fn transfer(command: TransferCommand) -> Result<String> {
                 answer.origin_state
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision() -> pb::TransferDecision {
+        let gap = pb::RequirementGap {
+            requirement: "supports_recovery_planning training".into(),
+            required: "6 h".into(),
+            found: "4 h".into(),
+            remedy: "2 h more training in supports_recovery_planning".into(),
+            requirement_id: "training_hours.supports_recovery_planning".into(),
+            domain: "supports_recovery_planning".into(),
+            required_amount: 360,
+            found_amount: 240,
+            unit: "minutes".into(),
+            waiver: None,
+        };
+        let waived = pb::RequirementGap {
+            requirement_id: "exam".into(),
+            requirement: "certification exam".into(),
+            unit: "percent".into(),
+            required_amount: 70,
+            found_amount: 60,
+            waiver: Some(pb::GapWaiver {
+                waived_by: "J. Reviewer".into(),
+                reason: "equivalent exam".into(),
+                recorded_on: "2026-11-30".into(),
+                index: 7,
+            }),
+            ..Default::default()
+        };
+        let record = pb::PeerRecord {
+            peer_id: "MS-P-1".into(),
+            legal_name: "Alex Rivera".into(),
+            exams: vec![pb::ExamRecorded {
+                exam_id: "MS-EXAM".into(),
+                score_percent: 86,
+                pass_mark_percent: 75,
+                taken_on: "2025-10-19".into(),
+                ..Default::default()
+            }],
+            credentials: vec![pb::CredentialSummary {
+                credential_number: "MS-1".into(),
+                status_today: pb::CredentialStatus::Active as i32,
+                discipline: vec![pb::PublicDiscipline {
+                    kind: pb::DisciplineKind::Reprimand as i32,
+                    effective_on: "2024-01-01".into(),
+                    public_summary: "late CE".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        pb::TransferDecision {
+            outcome: pb::TransferOutcome::Conditional as i32,
+            gaps: vec![gap],
+            waived: vec![waived],
+            policy: "full_comparison".into(),
+            application_date: "2026-11-30".into(),
+            origin_record: Some(record),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_decision_shows_its_gaps_as_data_its_waivers_and_the_origin_record() {
+        let json = decision_json(&decision());
+        assert_eq!(json["outcome"], "CONDITIONAL");
+        assert_eq!(json["policy"], "full_comparison");
+        assert_eq!(json["application_date"], "2026-11-30");
+        let gap = &json["gaps"][0];
+        assert_eq!(gap["requirement_id"], "training_hours.supports_recovery_planning");
+        assert_eq!(gap["domain"], "supports_recovery_planning");
+        assert_eq!(
+            (gap["required"].as_u64(), gap["found"].as_u64()),
+            (Some(360), Some(240))
+        );
+        assert_eq!(gap["unit"], "minutes");
+        assert_eq!(json["waived"][0]["waiver"]["waived_by"], "J. Reviewer");
+        assert_eq!(json["waived"][0]["domain"], serde_json::Value::Null);
+        let origin = &json["origin_record"];
+        assert_eq!(origin["exams"][0]["pass_mark_percent"], 75);
+        assert_eq!(origin["credentials"][0]["discipline"][0]["public_summary"], "late CE");
+
+        let text = describe_decision(&decision());
+        assert!(text.contains("policy: full_comparison, as of 2026-11-30"), "{text}");
+        assert!(
+            text.contains("gap: supports_recovery_planning training [training_hours.supports_recovery_planning]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("waived: certification exam [exam]") && text.contains("waived by J. Reviewer"),
+            "{text}"
+        );
+        let origin = describe_origin_record(decision().origin_record.as_ref().expect("record"));
+        assert!(origin.contains("exam MS-EXAM: 86% (its pass mark 75%)"), "{origin}");
+        assert!(
+            origin.contains("discipline reprimand from 2024-01-01 (open): late CE"),
+            "{origin}"
+        );
     }
 }
