@@ -325,7 +325,8 @@ async fn under_full_comparison_the_demo_transfer_is_conditional_until_trained_or
         waived_by: "TN reviewer".into(),
         recorded_on: demo::days_ago(0),
     };
-    let bad: [(&str, fn(&mut pb::WaiverRecorded), &str); 5] = [
+    type Edit = fn(&mut pb::WaiverRecorded);
+    let bad: [(&str, Edit, &str); 5] = [
         ("unknown peer", |w| w.peer_id = "TN-P-404".into(), "NOT_FOUND"),
         ("own state", |w| w.origin_state = "TN".into(), "FAILED_PRECONDITION"),
         ("no reason", |w| w.reason = "  ".into(), "INVALID_ARGUMENT"),
