@@ -121,6 +121,7 @@ async fn measure(size: usize) -> (Duration, Duration, Duration) {
         origin_state: "MS".into(),
         credential_number: CREDENTIAL.into(),
         local_peer_id: String::new(),
+        application_date: String::new(),
     };
     // TN's follower may already be copying MS's log; wait until it holds all of it.
     peerreg::demo::wait_followed(&demo, "TN", "MS", built)

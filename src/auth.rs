@@ -39,10 +39,12 @@ pub enum Operation {
     ViewAlerts,
     /// Close an alert with a note.
     AcknowledgeAlerts,
+    /// Waive a named gap of a transfer, with a reason (reviewer discretion).
+    RecordWaiver,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 18] = [
         Operation::EnrollPeer,
         Operation::ChangeName,
         Operation::RecordTraining,
@@ -60,6 +62,7 @@ impl Operation {
         Operation::VoidRecord,
         Operation::ViewAlerts,
         Operation::AcknowledgeAlerts,
+        Operation::RecordWaiver,
     ];
 
     pub fn name(self) -> &'static str {
@@ -81,6 +84,7 @@ impl Operation {
             Operation::VoidRecord => "void_record",
             Operation::ViewAlerts => "view_alerts",
             Operation::AcknowledgeAlerts => "acknowledge_alerts",
+            Operation::RecordWaiver => "record_waiver",
         }
     }
 

@@ -348,6 +348,7 @@ fn request(origin: &str, number: &str) -> pb::EvaluateTransferRequest {
         origin_state: origin.into(),
         credential_number: number.into(),
         local_peer_id: String::new(),
+        application_date: String::new(),
     }
 }
 

@@ -29,6 +29,7 @@ fn evaluation(outcome: pb::TransferOutcome) -> pb::TransferEvaluated {
                 required: "6 h".into(),
                 found: "0 h".into(),
                 remedy: "6 h more training in ethical_responsibility".into(),
+                ..Default::default()
             }]
         }
         _ => {}
@@ -245,4 +246,35 @@ async fn a_malformed_evaluation_is_refused_naming_the_field() {
     // A training record for a peer still works: the node is unharmed.
     record(&tn, vec![training("TN-P-1", "TN-ORIENT", 3, "2026-01-02", &[])]).await;
     tn.shutdown().await;
+}
+
+fn grant_on(peer: &str, issued_on: &str) -> Body {
+    let Body::CredentialIssued(mut issue) = grant(peer, CHECKPOINT) else {
+        unreachable!("grant() builds an issue")
+    };
+    issue.issued_on = issued_on.into();
+    Body::CredentialIssued(issue)
+}
+
+/// TN's example profile keeps an approval good for 180 days after its
+/// application date (2026-01-05 + 180 days = 2026-07-04).
+#[tokio::test]
+async fn an_approval_older_than_evaluation_valid_days_supports_no_grant() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tn = tennessee(dir.path()).await;
+    assert_eq!(tn.profile().reciprocity.evaluation_valid_days, 180);
+    record(
+        &tn,
+        vec![Body::TransferEvaluated(evaluation(pb::TransferOutcome::Approved))],
+    )
+    .await;
+    refused(
+        &tn,
+        grant_on("TN-P-1", "2026-07-05"),
+        "FAILED_PRECONDITION",
+        "is of 2026-01-05, more than 180 days before this grant (2026-07-05): evaluate the transfer again",
+    )
+    .await;
+    let granted = record(&tn, vec![grant_on("TN-P-1", "2026-07-04")]).await;
+    assert_eq!(granted.len(), 1);
 }

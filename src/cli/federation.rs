@@ -217,6 +217,37 @@ pub enum TransferCommand {
         /// Save the verified origin checkpoint here (for `board grant --origin-checkpoint-file`).
         #[arg(long)]
         checkpoint_out: Option<PathBuf>,
+        /// The application date (YYYY-MM-DD) the record is judged as of [default: today].
+        #[arg(long)]
+        application_date: Option<String>,
+        /// Print the decision as JSON (with the structured gaps and the verified origin record).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Waive one named gap of a transfer with a reason (reviewer discretion; needs `record_waiver`).
+    Waive {
+        #[command(flatten)]
+        connection: Connection,
+        /// A client-chosen id: retrying with the same id records nothing twice.
+        #[arg(long)]
+        event_id: String,
+        /// This board's own peer id for the person transferring.
+        #[arg(long)]
+        local_peer_id: String,
+        #[arg(long)]
+        origin_state: String,
+        /// The credential number in the origin state.
+        #[arg(long)]
+        credential: String,
+        /// The gap's requirement id, as an evaluation lists it (e.g. `exam`, `training_hours`).
+        #[arg(long)]
+        requirement_id: String,
+        /// Why the gap is waived.
+        #[arg(long)]
+        reason: String,
+        /// Who waives it.
+        #[arg(long)]
+        waived_by: String,
     },
     /// A credential's status in its origin state, from this node's verified copy of that log.
     OriginStatus {
@@ -248,16 +279,189 @@ pub fn describe_decision(decision: &pb::TransferDecision) -> String {
     for reason in &decision.denials {
         text.push_str(&format!("\n  denied: {reason}"));
     }
+    if !decision.policy.is_empty() {
+        text.push_str(&format!(
+            "\n  policy: {}, as of {}",
+            decision.policy, decision.application_date
+        ));
+    }
     for gap in &decision.gaps {
         text.push_str(&format!(
             "\n  gap: {}: {} required, {} found — {}",
-            gap.requirement, gap.required, gap.found, gap.remedy
+            gap_label(gap),
+            gap.required,
+            gap.found,
+            gap.remedy
+        ));
+    }
+    for gap in &decision.waived {
+        let waiver = gap.waiver.clone().unwrap_or_default();
+        text.push_str(&format!(
+            "\n  waived: {} ({} required, {} found) — waived by {} on {}: {}",
+            gap_label(gap),
+            gap.required,
+            gap.found,
+            waiver.waived_by,
+            waiver.recorded_on,
+            waiver.reason
         ));
     }
     if let Some(receipt) = &decision.receipt {
         text.push_str(&format!("\n  recorded as entry {} of this node's log", receipt.index));
     }
     text
+}
+
+/// A gap's name, with the requirement id a waiver names when it differs.
+fn gap_label(gap: &pb::RequirementGap) -> String {
+    if gap.requirement_id.is_empty() || gap.requirement_id == gap.requirement {
+        gap.requirement.clone()
+    } else {
+        format!("{} [{}]", gap.requirement, gap.requirement_id)
+    }
+}
+
+/// The verified origin record a decision rests on, as text.
+pub fn describe_origin_record(record: &pb::PeerRecord) -> String {
+    let mut text = format!("verified origin record of {} ({}):", record.legal_name, record.peer_id);
+    for t in &record.trainings {
+        let hours = crate::domain::vocabulary::format_hours(u64::from(t.minutes));
+        text.push_str(&format!(
+            "\n  training {} ({}), {hours}, {}",
+            t.course_id, t.provider, t.completed_on
+        ));
+    }
+    for e in &record.exams {
+        text.push_str(&format!(
+            "\n  exam {}: {}% (its pass mark {}%), {}",
+            e.exam_id, e.score_percent, e.pass_mark_percent, e.taken_on
+        ));
+    }
+    for c in &record.continuing_education {
+        let hours = crate::domain::vocabulary::format_hours(u64::from(c.minutes));
+        text.push_str(&format!("\n  CE {}, {hours}, {}", c.topic, c.completed_on));
+    }
+    if record.continuing_education.is_empty() {
+        text.push_str("\n  CE: none recorded");
+    }
+    for credential in &record.credentials {
+        text.push_str(&format!(
+            "\n  credential {}: {}, issued {}, expires {}",
+            credential.credential_number,
+            status_name(credential.status_today),
+            credential.issued_on,
+            credential.expires_on
+        ));
+        if credential.discipline.is_empty() {
+            text.push_str("\n    discipline: none");
+        }
+        for d in &credential.discipline {
+            let kind = pb::DisciplineKind::try_from(d.kind).map_or("discipline", |k| k.as_str_name());
+            let kind = kind
+                .trim_start_matches("DISCIPLINE_KIND_")
+                .to_ascii_lowercase()
+                .replace('_', " ");
+            let ends = if d.ends_on.is_empty() {
+                "open".to_string()
+            } else {
+                format!("until {}", d.ends_on)
+            };
+            text.push_str(&format!(
+                "\n    discipline {kind} from {} ({ends}): {}",
+                d.effective_on, d.public_summary
+            ));
+        }
+    }
+    text
+}
+
+fn gap_json(gap: &pb::RequirementGap) -> serde_json::Value {
+    let waiver = gap.waiver.as_ref().map(|w| {
+        serde_json::json!({
+            "waived_by": w.waived_by, "reason": w.reason, "recorded_on": w.recorded_on, "index": w.index,
+        })
+    });
+    serde_json::json!({
+        "requirement_id": gap.requirement_id,
+        "requirement": gap.requirement,
+        "domain": (!gap.domain.is_empty()).then_some(&gap.domain),
+        "required": gap.required_amount,
+        "found": gap.found_amount,
+        "unit": gap.unit,
+        "required_text": gap.required,
+        "found_text": gap.found,
+        "remedy": gap.remedy,
+        "waiver": waiver,
+    })
+}
+
+fn origin_record_json(record: &pb::PeerRecord) -> serde_json::Value {
+    let trainings: Vec<_> = record
+        .trainings
+        .iter()
+        .map(|t| {
+            let domains: serde_json::Map<String, serde_json::Value> =
+                t.domains.iter().map(|d| (d.domain.clone(), d.minutes.into())).collect();
+            serde_json::json!({
+                "course_id": t.course_id, "course_title": t.course_title, "provider": t.provider,
+                "minutes": t.minutes, "completed_on": t.completed_on, "domains": domains,
+            })
+        })
+        .collect();
+    let exams: Vec<_> = record
+        .exams
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "exam_id": e.exam_id, "score_percent": e.score_percent,
+                "pass_mark_percent": e.pass_mark_percent, "taken_on": e.taken_on,
+            })
+        })
+        .collect();
+    let ce: Vec<_> = record
+        .continuing_education
+        .iter()
+        .map(|c| serde_json::json!({"topic": c.topic, "minutes": c.minutes, "provider": c.provider, "completed_on": c.completed_on}))
+        .collect();
+    let credentials: Vec<_> = record
+        .credentials
+        .iter()
+        .map(|c| {
+            let discipline: Vec<_> = c
+                .discipline
+                .iter()
+                .map(|d| {
+                    let kind = pb::DisciplineKind::try_from(d.kind).map_or("UNKNOWN", |k| k.as_str_name());
+                    serde_json::json!({"kind": kind, "effective_on": d.effective_on, "ends_on": d.ends_on, "public_summary": d.public_summary})
+                })
+                .collect();
+            serde_json::json!({
+                "credential_number": c.credential_number, "status": status_name(c.status_today),
+                "issued_on": c.issued_on, "expires_on": c.expires_on, "discipline": discipline,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "peer_id": record.peer_id, "legal_name": record.legal_name, "trainings": trainings,
+        "exams": exams, "continuing_education": ce, "credentials": credentials,
+    })
+}
+
+/// A transfer decision as JSON for `--json`.
+pub fn decision_json(decision: &pb::TransferDecision) -> serde_json::Value {
+    let outcome = pb::TransferOutcome::try_from(decision.outcome).map_or("UNKNOWN", |o| o.as_str_name());
+    serde_json::json!({
+        "outcome": outcome.trim_start_matches("TRANSFER_OUTCOME_"),
+        "policy": decision.policy,
+        "application_date": decision.application_date,
+        "holder_name": decision.holder_name,
+        "origin_status": status_name(decision.origin_status),
+        "denials": decision.denials,
+        "gaps": decision.gaps.iter().map(gap_json).collect::<Vec<_>>(),
+        "waived": decision.waived.iter().map(gap_json).collect::<Vec<_>>(),
+        "origin_record": decision.origin_record.as_ref().map(origin_record_json),
+        "recorded_index": decision.receipt.as_ref().map(|r| r.index),
+    })
 }
 
 /// Runs a transfer command; returns the text to print.
@@ -269,20 +473,54 @@ pub async fn transfer(command: TransferCommand) -> Result<String> {
             credential,
             local_peer_id,
             checkpoint_out,
+            application_date,
+            json,
         } => {
             let request = pb::EvaluateTransferRequest {
                 origin_state,
                 credential_number: credential,
                 local_peer_id: local_peer_id.unwrap_or_default(),
+                application_date: application_date.unwrap_or_default(),
             };
             let decision = connection.client(true).await?.evaluate_transfer(request).await?;
-            let mut text = describe_decision(&decision);
-            if let (Some(path), false) = (checkpoint_out, decision.origin_checkpoint.is_empty()) {
-                std::fs::write(&path, &decision.origin_checkpoint)
+            if let (Some(path), false) = (&checkpoint_out, decision.origin_checkpoint.is_empty()) {
+                std::fs::write(path, &decision.origin_checkpoint)
                     .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
+            }
+            if json {
+                return Ok(decision_json(&decision).to_string());
+            }
+            let mut text = describe_decision(&decision);
+            if let Some(record) = &decision.origin_record {
+                text.push_str(&format!("\n{}", describe_origin_record(record)));
+            }
+            if let (Some(path), false) = (checkpoint_out, decision.origin_checkpoint.is_empty()) {
                 text.push_str(&format!("\n  verified origin checkpoint saved to {}", path.display()));
             }
             Ok(text)
+        }
+        TransferCommand::Waive {
+            connection,
+            event_id,
+            local_peer_id,
+            origin_state,
+            credential,
+            requirement_id,
+            reason,
+            waived_by,
+        } => {
+            let today = chrono::Utc::now().date_naive();
+            let body = pb::command::Body::WaiverRecorded(pb::WaiverRecorded {
+                peer_id: local_peer_id,
+                origin_state,
+                origin_credential_number: credential,
+                requirement_id,
+                reason,
+                waived_by,
+                recorded_on: today.to_string(),
+            });
+            let receipt = connection.client(true).await?.record(event_id, body).await?;
+            Ok(format!("waiver recorded as entry {} of this node's log", receipt.index))
         }
         TransferCommand::OriginStatus {
             connection,
@@ -304,5 +542,109 @@ pub async fn transfer(command: TransferCommand) -> Result<String> {
                 answer.origin_state
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision() -> pb::TransferDecision {
+        let gap = pb::RequirementGap {
+            requirement: "supports_recovery_planning training".into(),
+            required: "6 h".into(),
+            found: "4 h".into(),
+            remedy: "2 h more training in supports_recovery_planning".into(),
+            requirement_id: "training_hours.supports_recovery_planning".into(),
+            domain: "supports_recovery_planning".into(),
+            required_amount: 360,
+            found_amount: 240,
+            unit: "minutes".into(),
+            waiver: None,
+        };
+        let waived = pb::RequirementGap {
+            requirement_id: "exam".into(),
+            requirement: "certification exam".into(),
+            unit: "percent".into(),
+            required_amount: 70,
+            found_amount: 60,
+            waiver: Some(pb::GapWaiver {
+                waived_by: "J. Reviewer".into(),
+                reason: "equivalent exam".into(),
+                recorded_on: "2026-11-30".into(),
+                index: 7,
+            }),
+            ..Default::default()
+        };
+        let record = pb::PeerRecord {
+            peer_id: "MS-P-1".into(),
+            legal_name: "Alex Rivera".into(),
+            exams: vec![pb::ExamRecorded {
+                exam_id: "MS-EXAM".into(),
+                score_percent: 86,
+                pass_mark_percent: 75,
+                taken_on: "2025-10-19".into(),
+                ..Default::default()
+            }],
+            credentials: vec![pb::CredentialSummary {
+                credential_number: "MS-1".into(),
+                status_today: pb::CredentialStatus::Active as i32,
+                discipline: vec![pb::PublicDiscipline {
+                    kind: pb::DisciplineKind::Reprimand as i32,
+                    effective_on: "2024-01-01".into(),
+                    public_summary: "late CE".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        pb::TransferDecision {
+            outcome: pb::TransferOutcome::Conditional as i32,
+            gaps: vec![gap],
+            waived: vec![waived],
+            policy: "full_comparison".into(),
+            application_date: "2026-11-30".into(),
+            origin_record: Some(record),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_decision_shows_its_gaps_as_data_its_waivers_and_the_origin_record() {
+        let json = decision_json(&decision());
+        assert_eq!(json["outcome"], "CONDITIONAL");
+        assert_eq!(json["policy"], "full_comparison");
+        assert_eq!(json["application_date"], "2026-11-30");
+        let gap = &json["gaps"][0];
+        assert_eq!(gap["requirement_id"], "training_hours.supports_recovery_planning");
+        assert_eq!(gap["domain"], "supports_recovery_planning");
+        assert_eq!(
+            (gap["required"].as_u64(), gap["found"].as_u64()),
+            (Some(360), Some(240))
+        );
+        assert_eq!(gap["unit"], "minutes");
+        assert_eq!(json["waived"][0]["waiver"]["waived_by"], "J. Reviewer");
+        assert_eq!(json["waived"][0]["domain"], serde_json::Value::Null);
+        let origin = &json["origin_record"];
+        assert_eq!(origin["exams"][0]["pass_mark_percent"], 75);
+        assert_eq!(origin["credentials"][0]["discipline"][0]["public_summary"], "late CE");
+
+        let text = describe_decision(&decision());
+        assert!(text.contains("policy: full_comparison, as of 2026-11-30"), "{text}");
+        assert!(
+            text.contains("gap: supports_recovery_planning training [training_hours.supports_recovery_planning]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("waived: certification exam [exam]") && text.contains("waived by J. Reviewer"),
+            "{text}"
+        );
+        let origin = describe_origin_record(decision().origin_record.as_ref().expect("record"));
+        assert!(origin.contains("exam MS-EXAM: 86% (its pass mark 75%)"), "{origin}");
+        assert!(
+            origin.contains("discipline reprimand from 2024-01-01 (open): late CE"),
+            "{origin}"
+        );
     }
 }

@@ -5,16 +5,19 @@
 //! disclose their record to Tennessee until a date; a stranger asking for the
 //! evidence is refused (it is no trusted state), and so is Virginia (trusted,
 //! but without the holder's consent). Tennessee evaluates the transfer with a
-//! request signed by its log key (conditional: gaps), the gaps are closed (a
-//! course recorded in Mississippi, Tennessee's own orientation recorded in
-//! Tennessee), Tennessee re-evaluates (approved) and grants its own
-//! credential by reciprocity; an employer checks it; Mississippi's board
+//! request signed by its log key; its example profile accepts a Mississippi
+//! credential in good standing (`accept_credential_in_good_standing`), so no
+//! training is re-tested and the only condition is Tennessee's own orientation.
+//! Tennessee records the orientation, re-evaluates (approved, no extra
+//! training) and grants its own credential by reciprocity; an employer checks it; Mississippi's board
 //! record of the holder lists each disclosure; Mississippi suspends the
 //! original and Tennessee's follower sees it; the holder then consents to
 //! Virginia, whose evaluation is denied for standing.
 //!
 //! The steps are library functions so that the integration tests walk the
-//! same story with assertions at each step.
+//! same story with assertions at each step; [`Demo::start_with_policy`] runs
+//! it under another of Tennessee's policies (under `full_comparison` the first
+//! evaluation is conditional on training hours too).
 
 pub mod bodies;
 
@@ -28,6 +31,7 @@ use tokio::net::TcpListener;
 use crate::auth::{hash_token, TokenEntry};
 use crate::clock::{Clock, SystemClock};
 use crate::config::NodeConfig;
+use crate::domain::profile::ReciprocityPolicy;
 use crate::error::{Error, Result};
 use crate::federation::trust::{TrustEntry, TrustList};
 use crate::federation::{Federation, FederationOptions};
@@ -72,8 +76,15 @@ fn random_token() -> Result<String> {
 }
 
 impl Demo {
-    /// Starts MS, TN and VA in `dir` (one sub-directory each) on loopback ports.
+    /// Starts MS, TN and VA in `dir` (one sub-directory each) on loopback ports,
+    /// each with its shipped example profile.
     pub async fn start(dir: &Path) -> Result<Demo> {
+        Demo::start_with_policy(dir, None).await
+    }
+
+    /// As [`Demo::start`], with Tennessee's reciprocity policy for Mississippi
+    /// set to `tn_policy_for_ms` if given.
+    pub async fn start_with_policy(dir: &Path, tn_policy_for_ms: Option<ReciprocityPolicy>) -> Result<Demo> {
         let token = random_token()?;
         let mut listeners = Vec::new();
         let mut configs = Vec::new();
@@ -85,7 +96,10 @@ impl Demo {
             let address = listener
                 .local_addr()
                 .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
-            let config = node_config(&dir.join(state), state, &token)?;
+            let mut config = node_config(&dir.join(state), state, &token)?;
+            if let (Some(policy), "TN") = (tn_policy_for_ms, state) {
+                config.profile.reciprocity.policies.insert("MS".into(), policy);
+            }
             // Each node's key first: the others pin it in their trust lists.
             let signer = node::signer(&config)?;
             keys.push((state, format!("http://{address}"), signer.verifier().to_key_string()));
@@ -287,23 +301,30 @@ pub async fn evaluate(demo: &Demo, state: &str, local_peer: Option<&str>) -> Res
         origin_state: "MS".into(),
         credential_number: MS_CREDENTIAL.into(),
         local_peer_id: local_peer.unwrap_or_default().into(),
+        application_date: String::new(),
     };
     demo.board(state).await?.evaluate_transfer(request).await
 }
 
-/// Step 3: the gaps are closed: a 4-hour recovery-planning course recorded in
-/// Mississippi, and Tennessee's orientation recorded by Tennessee's board.
-pub async fn close_gaps(demo: &Demo) -> Result<()> {
-    use bodies::*;
-    let ms = demo.board("MS").await?;
-    let course = training(
+/// Under `full_comparison` only: the training gaps are closed by a 4-hour
+/// recovery-planning course recorded in Mississippi.
+pub async fn close_training_gaps(demo: &Demo) -> Result<()> {
+    let course = bodies::training(
         MS_PEER,
         "MS-RECOVERY-PLANNING",
         4,
         &days_ago(10),
         &[("supports_recovery_planning", 4)],
     );
+    let ms = demo.board("MS").await?;
     ms.record(event_id("ms-recovery-planning"), course).await?;
+    Ok(())
+}
+
+/// Step 3: the remaining condition is closed: Tennessee's board enrols the
+/// specialist and records its orientation (no extra training).
+pub async fn close_gaps(demo: &Demo) -> Result<()> {
+    use bodies::*;
     let tn = demo.board("TN").await?;
     tn.record(event_id("tn-enrol"), enrol(TN_PEER, HOLDER)).await?;
     tn.record(
@@ -312,6 +333,22 @@ pub async fn close_gaps(demo: &Demo) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// Tennessee's reviewer waives the gap `requirement_id` of the MS credential's
+/// transfer for TN's peer, with `reason` (a private record of that peer).
+pub async fn waive(demo: &Demo, requirement_id: &str, reason: &str) -> Result<pb::Receipt> {
+    let body = pb::command::Body::WaiverRecorded(pb::WaiverRecorded {
+        peer_id: TN_PEER.into(),
+        origin_state: "MS".into(),
+        origin_credential_number: MS_CREDENTIAL.into(),
+        requirement_id: requirement_id.into(),
+        reason: reason.into(),
+        waived_by: "TN reviewer".into(),
+        recorded_on: days_ago(0),
+    });
+    let id = event_id(&format!("tn-waiver-{requirement_id}"));
+    demo.board("TN").await?.record(id, body).await
 }
 
 /// Step 4: Tennessee grants its own credential by reciprocity, naming the
@@ -476,19 +513,21 @@ async fn narrate_refusals(demo: &Demo) -> Result<()> {
 async fn narrate_transfer(demo: &Demo) -> Result<()> {
     let started = Instant::now();
     let first = evaluate(demo, "TN", None).await?;
+    let origin = first.origin_record.as_ref();
     say(
         "5. Tennessee evaluates the transfer (signed request + fetch + verify + decide)",
         format!(
-            "{}\n  ({})",
+            "{}\n  ({})\n{}",
             crate::cli::federation::describe_decision(&first),
-            ms(started)
+            ms(started),
+            origin.map_or_else(String::new, crate::cli::federation::describe_origin_record)
         ),
     );
     close_gaps(demo).await?;
     say(
-        "6. The gaps are closed",
-        "a 4-hour recovery-planning course recorded in Mississippi; Tennessee's board enrols the specialist as \
-         TN-P-0001 and records its orientation (TN-ORIENT, 3 h)"
+        "6. The condition is closed",
+        "no extra training: Tennessee accepts a Mississippi credential in good standing; its board enrols the \
+         specialist as TN-P-0001 and records its own orientation (TN-ORIENT, 3 h)"
             .into(),
     );
     let started = Instant::now();

@@ -47,10 +47,12 @@ pub enum RecordKind {
     Consent = 11,
     /// `DisclosureRecorded`: the record was disclosed to a state.
     Disclosure = 12,
+    /// `WaiverRecorded`: a reviewer waived one gap of a transfer, with a reason.
+    Waiver = 13,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 12] = [
+    pub const ALL: [RecordKind; 13] = [
         RecordKind::Enrolment,
         RecordKind::NameChange,
         RecordKind::Training,
@@ -63,6 +65,7 @@ impl RecordKind {
         RecordKind::TransferEvaluation,
         RecordKind::Consent,
         RecordKind::Disclosure,
+        RecordKind::Waiver,
     ];
 
     pub fn code(self) -> u16 {
@@ -204,6 +207,6 @@ mod tests {
             assert_eq!(RecordKind::from_code(kind.code()), Some(kind));
         }
         assert_eq!(RecordKind::from_code(0), None);
-        assert_eq!(RecordKind::from_code(13), None);
+        assert_eq!(RecordKind::from_code(u16::MAX), None);
     }
 }

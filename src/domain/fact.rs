@@ -99,6 +99,20 @@ pub struct Consent {
     pub until: NaiveDate,
 }
 
+/// A reviewer's waiver of one named gap of a transfer (reviewer discretion,
+/// recorded with its reason), kept in the receiving board's record of the peer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverRecord {
+    pub index: u64,
+    pub origin_state: String,
+    pub origin_credential_number: String,
+    /// The gap's requirement id, e.g. "exam" or "tn_orientation".
+    pub requirement_id: String,
+    pub reason: String,
+    pub waived_by: String,
+    pub recorded_on: NaiveDate,
+}
+
 /// A disclosure of a person's record to another state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Disclosure {
@@ -224,6 +238,10 @@ pub enum Fact {
     DisclosureRecorded {
         peer_id: String,
         disclosure: Disclosure,
+    },
+    WaiverRecorded {
+        peer_id: String,
+        waiver: WaiverRecord,
     },
     /// A private record this reader cannot open (a mirror's view, or an
     /// opening destroyed by expungement): it changes nothing.
@@ -482,6 +500,18 @@ impl TryFrom<pb::command::Body> for Fact {
                     checkpoint_size: e.checkpoint_size,
                 },
             }),
+            Body::WaiverRecorded(e) => Ok(Fact::WaiverRecorded {
+                peer_id: identifier("peer_id", e.peer_id)?,
+                waiver: WaiverRecord {
+                    index: 0,
+                    origin_state: super::states::parse_state(&e.origin_state)?,
+                    origin_credential_number: identifier("origin_credential_number", e.origin_credential_number)?,
+                    requirement_id: identifier("requirement_id", e.requirement_id)?,
+                    reason: text("reason", e.reason, SUMMARY_BYTES_MAX)?,
+                    waived_by: text("waived_by", e.waived_by, TEXT_BYTES_MAX)?,
+                    recorded_on: date("recorded_on", &e.recorded_on)?,
+                },
+            }),
             Body::Expunge(e) => expunge(e),
             Body::Void(e) => Ok(Fact::Voided {
                 index: e.index,
@@ -567,7 +597,8 @@ impl Fact {
             | Fact::ExamRecorded { peer_id, .. }
             | Fact::ContinuingEducationCompleted { peer_id, .. }
             | Fact::ConsentRecorded { peer_id, .. }
-            | Fact::DisclosureRecorded { peer_id, .. } => Some(peer_id),
+            | Fact::DisclosureRecorded { peer_id, .. }
+            | Fact::WaiverRecorded { peer_id, .. } => Some(peer_id),
             _ => None,
         }
     }
@@ -585,7 +616,8 @@ impl Fact {
             | Fact::ExamRecorded { .. }
             | Fact::ContinuingEducationCompleted { .. }
             | Fact::ConsentRecorded { .. }
-            | Fact::DisclosureRecorded { .. } => "",
+            | Fact::DisclosureRecorded { .. }
+            | Fact::WaiverRecorded { .. } => "",
             Fact::CredentialIssued(issue) => &issue.credential_number,
             Fact::CredentialRenewed { credential_number, .. }
             | Fact::DisciplinaryAction { credential_number, .. }
@@ -889,6 +921,7 @@ impl From<&Gap> for crate::pb::RequirementGap {
             required: gap.required.clone(),
             found: gap.found.clone(),
             remedy: gap.remedy.clone(),
+            ..Default::default()
         }
     }
 }

@@ -138,6 +138,58 @@ pub struct ReciprocityRequirements {
     /// State-specific requirements a transferring peer must still meet (e.g. a jurisprudence module).
     #[serde(default)]
     pub extra: Vec<ExtraRequirement>,
+    /// How transfers are judged when `policies` names no policy for the origin
+    /// state. Default `full_comparison` (a profile written before policies existed
+    /// keeps its meaning).
+    #[serde(default)]
+    pub policy: ReciprocityPolicy,
+    /// A policy per partner state, overriding `policy` (keys: state codes).
+    #[serde(default)]
+    pub policies: BTreeMap<String, ReciprocityPolicy>,
+    /// Under `substantial_equivalence`: how far below this state's total training
+    /// hours an origin's total may fall, in percent (0..=50). Default 0.
+    #[serde(default)]
+    pub hours_tolerance_percent: u32,
+    /// An approval supports a grant for this many days after its application
+    /// date (1..=3650). Default 180.
+    #[serde(default = "default_evaluation_valid_days")]
+    pub evaluation_valid_days: u32,
+}
+
+/// How a receiving state judges a credential from a partner state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReciprocityPolicy {
+    /// A credential in good standing is accepted as it is: only standing, the
+    /// discipline look-back and this state's extra requirements are checked
+    /// (no re-test of training, exam or CE), as IC&RC reciprocity does.
+    AcceptCredentialInGoodStanding,
+    /// The origin's total training hours must be within
+    /// `hours_tolerance_percent` of this state's total (no per-domain split);
+    /// exam, CE and extra requirements are checked.
+    SubstantialEquivalence,
+    /// Every initial training requirement (total and per domain), the exam, CE
+    /// and extra requirements are checked.
+    #[default]
+    FullComparison,
+}
+
+impl ReciprocityPolicy {
+    /// The name profiles and answers use, e.g. "full_comparison".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReciprocityPolicy::AcceptCredentialInGoodStanding => "accept_credential_in_good_standing",
+            ReciprocityPolicy::SubstantialEquivalence => "substantial_equivalence",
+            ReciprocityPolicy::FullComparison => "full_comparison",
+        }
+    }
+}
+
+impl ReciprocityRequirements {
+    /// The policy for transfers from `origin` (a normalised state code).
+    pub fn policy_for(&self, origin: &str) -> ReciprocityPolicy {
+        self.policies.get(origin).copied().unwrap_or(self.policy)
+    }
 }
 
 /// One state-specific course a transferring peer must complete.
@@ -173,6 +225,15 @@ pub enum ProfileError {
 fn default_lookback() -> u32 {
     3
 }
+
+fn default_evaluation_valid_days() -> u32 {
+    180
+}
+
+/// How far below the receiving total an origin's total may fall under `substantial_equivalence`, in percent.
+const HOURS_TOLERANCE_PERCENT: RangeInclusive<u32> = 0..=50;
+/// How long an approval may support a grant, in days.
+const EVALUATION_VALID_DAYS: RangeInclusive<u32> = 1..=3650;
 
 fn yes() -> bool {
     true
@@ -224,6 +285,11 @@ impl RequirementProfile {
     /// `states::parse_state`; anything else yields a profile that fails [`Self::validate`].
     pub fn default_for(state: &str) -> RequirementProfile {
         let state = parse_state(state).unwrap_or_else(|_| state.trim().to_ascii_uppercase());
+        let policies = if state == MODEL_STANDARDS_STATE {
+            BTreeMap::from([("MS".to_string(), ReciprocityPolicy::AcceptCredentialInGoodStanding)])
+        } else {
+            BTreeMap::new()
+        };
         let extra = if state == MODEL_STANDARDS_STATE {
             vec![ExtraRequirement {
                 id: "tn_orientation".to_string(),
@@ -248,6 +314,10 @@ impl RequirementProfile {
                 discipline_lookback_years: 2,
                 accept_origin_exam: true,
                 extra,
+                policy: ReciprocityPolicy::FullComparison,
+                policies,
+                hours_tolerance_percent: 10,
+                evaluation_valid_days: 180,
             },
         }
     }
@@ -256,6 +326,11 @@ impl RequirementProfile {
     /// that rules compare codes with `==`. Codes that are not states are left for
     /// [`Self::validate`] to report.
     fn normalise_state_codes(&mut self) {
+        let policies = std::mem::take(&mut self.reciprocity.policies);
+        self.reciprocity.policies = policies
+            .into_iter()
+            .map(|(code, policy)| (parse_state(&code).unwrap_or(code), policy))
+            .collect();
         let codes = std::iter::once(&mut self.state).chain(self.reciprocity.partners.iter_mut());
         for code in codes {
             if let Ok(normalised) = parse_state(code) {
@@ -364,7 +439,31 @@ impl ReciprocityRequirements {
             lookback,
             DISCIPLINE_LOOKBACK_YEARS,
         )?;
+        self.validate_policies(check, own_state)?;
         self.validate_extra(check)
+    }
+
+    fn validate_policies(&self, check: &Check, own_state: &str) -> Result<(), ProfileError> {
+        for code in self.policies.keys() {
+            let field = format!("reciprocity.policies.{code}");
+            check.state_code(&field, code)?;
+            if code == own_state {
+                return Err(check.invalid(field, format!("is this profile's own state {own_state}")));
+            }
+        }
+        let tolerance = self.hours_tolerance_percent;
+        if !HOURS_TOLERANCE_PERCENT.contains(&tolerance) {
+            let (low, high) = (HOURS_TOLERANCE_PERCENT.start(), HOURS_TOLERANCE_PERCENT.end());
+            let reason = format!("must be between {low} and {high} percent, got {tolerance}");
+            return Err(check.invalid("reciprocity.hours_tolerance_percent", reason));
+        }
+        let days = self.evaluation_valid_days;
+        if !EVALUATION_VALID_DAYS.contains(&days) {
+            let (low, high) = (EVALUATION_VALID_DAYS.start(), EVALUATION_VALID_DAYS.end());
+            let reason = format!("must be between {low} and {high} days, got {days}");
+            return Err(check.invalid("reciprocity.evaluation_valid_days", reason));
+        }
+        Ok(())
     }
 
     fn validate_partners(&self, check: &Check, own_state: &str) -> Result<(), ProfileError> {
@@ -675,6 +774,46 @@ course_id = \"\"";
                 "an extra requirement with no course",
                 &[("accept_origin_exam = true", EXTRA_WITHOUT_COURSE)],
                 Field("reciprocity.extra[0].course_id"),
+            ),
+            case(
+                "an unknown reciprocity policy",
+                &[(
+                    "accept_origin_exam = true",
+                    "accept_origin_exam = true\npolicy = \"trust_everyone\"",
+                )],
+                Unreadable("trust_everyone"),
+            ),
+            case(
+                "a policy for a code that is no state",
+                &[(
+                    "accept_origin_exam = true",
+                    "accept_origin_exam = true\npolicies = { XX = \"full_comparison\" }",
+                )],
+                Field("reciprocity.policies.XX"),
+            ),
+            case(
+                "a policy for the profile's own state",
+                &[(
+                    "accept_origin_exam = true",
+                    "accept_origin_exam = true\npolicies = { ms = \"substantial_equivalence\" }",
+                )],
+                Field("reciprocity.policies.MS"),
+            ),
+            case(
+                "a tolerance above 50%",
+                &[(
+                    "accept_origin_exam = true",
+                    "accept_origin_exam = true\nhours_tolerance_percent = 51",
+                )],
+                Field("reciprocity.hours_tolerance_percent"),
+            ),
+            case(
+                "an approval valid for no day",
+                &[(
+                    "accept_origin_exam = true",
+                    "accept_origin_exam = true\nevaluation_valid_days = 0",
+                )],
+                Field("reciprocity.evaluation_valid_days"),
             ),
             case(
                 "an unknown top-level field",

@@ -17,17 +17,32 @@
 //! standing and discipline. The engine is pure: no IO, no clock (today is an
 //! argument), no network, so the same evidence always gets the same decision.
 //!
+//! Which rules run depends on the profile's reciprocity policy for the origin
+//! state (`reciprocity.policies`, else `reciprocity.policy`), as states write
+//! their agreements: `accept_credential_in_good_standing` runs rules 1–3 and 7
+//! (the credential is accepted as it is, as IC&RC reciprocity does);
+//! `substantial_equivalence` runs them all but compares only the total training
+//! hours, within `hours_tolerance_percent`; `full_comparison` runs them all.
+//!
 //! The rules, in order (each a function below):
 //! 1. **agreement**: the receiving profile accepts transfers from the origin state;
-//! 2. **good standing**: the origin credential is active today;
+//! 2. **good standing**: the origin credential is active on the application date
+//!    and today;
 //! 3. **discipline look-back**: no discipline other than a reprimand within the
 //!    profile's look-back (nothing already named by rule 2 is reported twice);
-//! 4. **training**: the receiving state's training hours, in total and per domain;
-//! 5. **exam**: a passing score by the receiving state's pass mark, from the origin
-//!    exam only if the profile accepts it;
+//! 4. **training**: the receiving state's training hours, in total and per domain
+//!    (total only, with a tolerance, under substantial equivalence);
+//! 5. **exam**: a passed exam. An origin exam (only if the profile accepts it)
+//!    counts as passed or not by *its own* pass mark, never by comparing
+//!    percentages of different exams; an exam here by this state's pass mark;
 //! 6. **CE currency**: a credential past its first renewal period shows the
 //!    receiving state's CE for the most recent period;
 //! 7. **extra local requirements**: each state-specific course is completed.
+//!
+//! Every rule judges the record as of the application date. A gap the receiving
+//! board has waived (a recorded waiver naming the gap's requirement id, with a
+//! reason) is listed as waived, with who waived it and why, and no longer makes
+//! the transfer conditional.
 //!
 //! Before them, one consistency check: the credential must name the holder whose
 //! record was presented (someone else's credential is no evidence at all).
@@ -46,14 +61,74 @@
 
 use chrono::NaiveDate;
 
-use super::fact::{ContinuingEducation, Discipline, DisciplineKind, Exam, Training};
-use super::profile::{RequirementProfile, ANY_STATE};
+use super::fact::{ContinuingEducation, Discipline, DisciplineKind, Exam, Training, WaiverRecord};
+use super::profile::{ReciprocityPolicy, RequirementProfile, ANY_STATE};
 use super::records::{Credential, Peer};
-use super::requirements::{ce_gaps, training_gaps, years_before, Gap};
+use super::requirements::{years_before, Gap};
 use super::status::Status;
+use super::vocabulary::{format_hours, hours_to_minutes};
+use crate::pb;
 
 /// The three answers a receiving board can give (the same values the log records).
 pub use super::fact::TransferOutcome as Outcome;
+
+/// What a gap's numbers count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Minutes,
+    Percent,
+    Courses,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Minutes => "minutes",
+            Unit::Percent => "percent",
+            Unit::Courses => "courses",
+        }
+    }
+}
+
+/// A gap as data, so that a client can act on it without parsing the sentence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GapDetail {
+    /// A stable id a waiver names: "training_hours", "training_hours.<domain>",
+    /// "exam", "ce_hours", "ce_hours.<topic>", or an extra requirement's id.
+    pub requirement_id: String,
+    /// The competency domain or CE topic, if the requirement is about one.
+    pub domain: Option<String>,
+    pub required: u64,
+    pub found: u64,
+    pub unit: Unit,
+}
+
+/// An unmet requirement: the sentence and its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub gap: Gap,
+    pub detail: GapDetail,
+}
+
+/// A board's recorded decision not to require one named gap of a transfer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    /// The log index of the recorded waiver.
+    pub index: u64,
+    /// The [`GapDetail::requirement_id`] waived.
+    pub requirement_id: String,
+    /// Who waived it (the reviewer's name as the board records it).
+    pub waived_by: String,
+    pub reason: String,
+    pub recorded_on: NaiveDate,
+}
+
+/// A gap that a recorded waiver closed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaivedGap {
+    pub finding: Finding,
+    pub waiver: Waiver,
+}
 
 /// The answer, with everything a board member or the peer needs to act on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +138,12 @@ pub struct Decision {
     pub denials: Vec<String>,
     /// Every unmet requirement that a CONDITIONAL transfer must still close (also listed when Denied, for information).
     pub gaps: Vec<Gap>,
+    /// The data of each of `gaps`, in the same order.
+    pub details: Vec<GapDetail>,
+    /// Gaps the board waived: they do not make the transfer conditional.
+    pub waived: Vec<WaivedGap>,
+    /// The policy the rules ran under (None when the rules never ran).
+    pub policy: Option<ReciprocityPolicy>,
 }
 
 impl Decision {
@@ -78,53 +159,160 @@ impl Decision {
             outcome: Outcome::Denied,
             denials,
             gaps: Vec::new(),
+            details: Vec::new(),
+            waived: Vec::new(),
+            policy: None,
         }
     }
 
-    /// Any denial denies; otherwise any gap makes the transfer conditional.
-    fn from_findings(denials: Vec<String>, gaps: Vec<Gap>) -> Decision {
+    /// Any denial denies; otherwise any gap not waived makes the transfer conditional.
+    fn from_findings(
+        policy: ReciprocityPolicy,
+        denials: Vec<String>,
+        findings: Vec<Finding>,
+        waivers: &[Waiver],
+    ) -> Decision {
+        let mut open = Vec::new();
+        let mut waived = Vec::new();
+        for finding in without_repeats(findings) {
+            let id = &finding.detail.requirement_id;
+            match waivers.iter().rev().find(|w| &w.requirement_id == id) {
+                Some(waiver) => waived.push(WaivedGap {
+                    finding,
+                    waiver: waiver.clone(),
+                }),
+                None => open.push(finding),
+            }
+        }
         let outcome = if !denials.is_empty() {
             Outcome::Denied
-        } else if !gaps.is_empty() {
+        } else if !open.is_empty() {
             Outcome::Conditional
         } else {
             Outcome::Approved
         };
+        let (gaps, details) = open.into_iter().map(|f| (f.gap, f.detail)).unzip();
         Decision {
             outcome,
             denials: without_repeats(denials),
-            gaps: without_repeats(gaps),
+            gaps,
+            details,
+            waived,
+            policy: Some(policy),
         }
     }
 }
 
-/// What the receiving board knows: the origin's verified record, and optionally its own record of the same person.
+impl Waiver {
+    /// The waivers among a peer's recorded ones that are for this origin credential.
+    pub fn for_transfer(records: &[WaiverRecord], origin_state: &str, number: &str) -> Vec<Waiver> {
+        let origin = normalised_state(origin_state);
+        records
+            .iter()
+            .filter(|w| w.origin_state == origin && w.origin_credential_number == number)
+            .map(|w| Waiver {
+                index: w.index,
+                requirement_id: w.requirement_id.clone(),
+                waived_by: w.waived_by.clone(),
+                reason: w.reason.clone(),
+                recorded_on: w.recorded_on,
+            })
+            .collect()
+    }
+}
+
+/// A gap on the wire: the sentence, its data and, if waived, the waiver.
+pub fn gap_message(gap: &Gap, detail: &GapDetail, waiver: Option<&Waiver>) -> pb::RequirementGap {
+    pb::RequirementGap {
+        requirement_id: detail.requirement_id.clone(),
+        domain: detail.domain.clone().unwrap_or_default(),
+        required_amount: detail.required,
+        found_amount: detail.found,
+        unit: detail.unit.as_str().to_string(),
+        waiver: waiver.map(|w| pb::GapWaiver {
+            waived_by: w.waived_by.clone(),
+            reason: w.reason.clone(),
+            recorded_on: w.recorded_on.to_string(),
+            index: w.index,
+        }),
+        ..pb::RequirementGap::from(gap)
+    }
+}
+
+impl Decision {
+    /// The open gaps on the wire, with their data.
+    pub fn gap_messages(&self) -> Vec<pb::RequirementGap> {
+        let pairs = self.gaps.iter().zip(&self.details);
+        pairs.map(|(gap, detail)| gap_message(gap, detail, None)).collect()
+    }
+
+    /// The waived gaps on the wire, each with its waiver.
+    pub fn waived_messages(&self) -> Vec<pb::RequirementGap> {
+        let waived = self.waived.iter();
+        waived
+            .map(|w| gap_message(&w.finding.gap, &w.finding.detail, Some(&w.waiver)))
+            .collect()
+    }
+}
+
+/// What the receiving board knows: the origin's verified record, optionally its
+/// own record of the same person, and the waivers it recorded for this transfer.
 pub struct Transfer<'a> {
     pub origin_state: &'a str,
     pub holder: &'a Peer,
     pub credential: &'a Credential,
     pub local: Option<&'a Peer>,
+    pub waivers: &'a [Waiver],
 }
 
-/// Decides a transfer into `profile`'s state as of `today`, running every rule
-/// so that the decision lists everything that is wrong, not just the first thing.
-pub fn evaluate(profile: &RequirementProfile, transfer: &Transfer<'_>, today: NaiveDate) -> Decision {
+/// The dates a transfer is judged on: the application date (every rule) and
+/// today (standing is checked on both: a credential suspended since the
+/// application is not in good standing).
+#[derive(Clone, Copy, Debug)]
+pub struct Dates {
+    pub applied_on: NaiveDate,
+    pub today: NaiveDate,
+}
+
+impl Dates {
+    /// An application made today.
+    pub fn today(today: NaiveDate) -> Dates {
+        Dates {
+            applied_on: today,
+            today,
+        }
+    }
+}
+
+/// Decides a transfer into `profile`'s state as of its application date,
+/// running every rule of the origin's policy so that the decision lists
+/// everything that is wrong, not just the first thing.
+pub fn evaluate(profile: &RequirementProfile, transfer: &Transfer<'_>, dates: Dates) -> Decision {
     let origin = normalised_state(transfer.origin_state);
     let credential = transfer.credential;
     let record = combined_record(transfer.holder, transfer.local);
+    let policy = profile.reciprocity.policy_for(&origin);
+    let on = dates.applied_on;
 
     let mut denials = Vec::new();
     denials.extend(holder_mismatch(&origin, transfer.holder, credential));
     denials.extend(agreement(profile, &origin));
-    denials.extend(good_standing(&origin, credential, today));
-    denials.extend(discipline_lookback(profile, &origin, credential, today));
+    denials.extend(good_standing(&origin, credential, on));
+    if dates.today > on {
+        let today = good_standing(&origin, credential, dates.today).map(|d| format!("today: {d}"));
+        denials.extend(today);
+    }
+    denials.extend(discipline_lookback(profile, &origin, credential, on));
 
-    let mut gaps = training(profile, &record, today);
-    gaps.extend(exam(profile, &record, transfer.local, today));
-    gaps.extend(ce_currency(profile, credential, &record, today));
-    gaps.extend(extra_requirements(profile, &record, today));
+    let mut findings = Vec::new();
+    if policy != ReciprocityPolicy::AcceptCredentialInGoodStanding {
+        findings.extend(training(profile, policy, &record, on));
+        findings.extend(exam(profile, transfer.holder, transfer.local, on));
+        findings.extend(ce_currency(profile, credential, &record, on));
+    }
+    findings.extend(extra_requirements(profile, &record, on));
 
-    Decision::from_findings(denials, gaps)
+    Decision::from_findings(policy, denials, findings, transfer.waivers)
 }
 
 /// Evidence consistency: the credential must be the holder's own. A credential
@@ -160,15 +348,15 @@ fn agreement(profile: &RequirementProfile, origin: &str) -> Option<String> {
     })
 }
 
-/// Rule 2, good standing: the origin credential is active today. Not before its
+/// Rule 2, good standing: the origin credential is active on `on`. Not before its
 /// issue date, not expired, suspended, revoked or surrendered, and not encumbered
 /// by probation or a restriction.
-fn good_standing(origin: &str, credential: &Credential, today: NaiveDate) -> Option<String> {
-    let status = credential.status_on(today);
+fn good_standing(origin: &str, credential: &Credential, on: NaiveDate) -> Option<String> {
+    let status = credential.status_on(on);
     let detail = match status {
         Status::Active => return None,
         Status::NotYetValid => format!(" (valid from {})", credential.issued_on),
-        Status::Expired => format!(" (valid until {})", credential.expires_on_as_of(today)),
+        Status::Expired => format!(" (valid until {})", credential.expires_on_as_of(on)),
         Status::Probation | Status::Restricted => ": an encumbered credential is not in good standing".to_string(),
         Status::Suspended | Status::Surrendered | Status::Revoked => String::new(),
     };
@@ -180,9 +368,9 @@ fn good_standing(origin: &str, credential: &Credential, today: NaiveDate) -> Opt
 }
 
 /// Rule 3, discipline look-back: any discipline other than a reprimand that took
-/// effect within the profile's `discipline_lookback_years` before today, or is
-/// still in force today, denies. With a look-back of 0 only discipline in force
-/// today counts. Discipline in force today whose kind is the very status rule 2
+/// effect within the profile's `discipline_lookback_years` before `today`, or is
+/// still in force, denies. With a look-back of 0 only discipline in force
+/// counts. Discipline in force whose kind is the very status rule 2
 /// already named (a current suspension of a suspended credential) is not
 /// reported a second time; one that the status hides (probation on an expired
 /// credential) is.
@@ -220,57 +408,151 @@ fn discipline_lookback(
     denials
 }
 
-/// Rule 4, training: the receiving state's `initial.training_hours_total` and
-/// each of its `initial.training_hours_by_domain`, counting training completed by
-/// today in either state's record. Each shortfall is a gap.
-fn training(profile: &RequirementProfile, record: &Peer, today: NaiveDate) -> Vec<Gap> {
-    training_gaps(record, &profile.initial, today)
+/// A shortfall of `required` minutes, as a sentence and as data.
+fn hours_finding(
+    requirement: &str,
+    requirement_id: String,
+    domain: Option<&str>,
+    required: u64,
+    found: u64,
+    remedy: &str,
+) -> Option<Finding> {
+    (found < required).then(|| Finding {
+        gap: Gap {
+            requirement: requirement.to_string(),
+            required: format_hours(required),
+            found: format_hours(found),
+            remedy: format!("{} {remedy}", format_hours(required - found)),
+        },
+        detail: GapDetail {
+            requirement_id,
+            domain: domain.map(str::to_string),
+            required,
+            found,
+            unit: Unit::Minutes,
+        },
+    })
 }
 
-/// Rule 5, exam: when the receiving state requires an exam, a score at or above
-/// *its* pass mark (not the origin's) taken by today. The origin's exam counts
-/// only if `reciprocity.accept_origin_exam`; otherwise only an exam recorded by
-/// the receiving board does.
-fn exam(profile: &RequirementProfile, record: &Peer, local: Option<&Peer>, today: NaiveDate) -> Option<Gap> {
+/// Rule 4, training: the receiving state's `initial.training_hours_total` and
+/// each of its `initial.training_hours_by_domain`, counting training completed by
+/// `on` in either state's record. Under substantial equivalence only the total
+/// counts, and it may fall short by `hours_tolerance_percent`. Each shortfall is a gap.
+fn training(profile: &RequirementProfile, policy: ReciprocityPolicy, record: &Peer, on: NaiveDate) -> Vec<Finding> {
+    let initial = &profile.initial;
+    let full = u64::from(hours_to_minutes(initial.training_hours_total));
+    let found = record.training_minutes(on);
+    if policy == ReciprocityPolicy::SubstantialEquivalence {
+        let tolerance = u64::from(profile.reciprocity.hours_tolerance_percent.min(100));
+        let required = full * (100 - tolerance) / 100;
+        let requirement = format!("training hours (within {tolerance}% of {})", format_hours(full));
+        let id = "training_hours".to_string();
+        return hours_finding(&requirement, id, None, required, found, "more training")
+            .into_iter()
+            .collect();
+    }
+    let total = hours_finding(
+        "training hours",
+        "training_hours".into(),
+        None,
+        full,
+        found,
+        "more training",
+    );
+    let mut findings: Vec<Finding> = total.into_iter().collect();
+    for (domain, hours) in &initial.training_hours_by_domain {
+        let required = u64::from(hours_to_minutes(*hours));
+        findings.extend(hours_finding(
+            &format!("{domain} training"),
+            format!("training_hours.{domain}"),
+            Some(domain),
+            required,
+            record.domain_minutes(domain, on),
+            &format!("more training in {domain}"),
+        ));
+    }
+    findings
+}
+
+/// An exam attempt taken by `on` that passed by `mark` (None: by its own pass mark).
+fn passed(exams: &[Exam], mark: Option<u32>, on: NaiveDate) -> bool {
+    let pass = |e: &&Exam| e.score_percent >= mark.unwrap_or(e.pass_mark_percent);
+    exams.iter().filter(|e| e.taken_on <= on).any(|e| pass(&e))
+}
+
+/// Rule 5, exam: when the receiving state requires an exam, a passed one taken
+/// by `on`. An origin exam counts only if `reciprocity.accept_origin_exam`, and
+/// then as passed or not by its own pass mark (an 72% on an exam whose mark is
+/// 70% is a pass; percentages of different exams are never compared). An exam
+/// recorded by the receiving board counts by this state's pass mark.
+fn exam(profile: &RequirementProfile, holder: &Peer, local: Option<&Peer>, on: NaiveDate) -> Option<Finding> {
     let initial = &profile.initial;
     if !initial.exam_required {
         return None;
     }
     let state = &profile.state;
-    let accepted = profile.reciprocity.accept_origin_exam;
-    let (counted, remedy) = if accepted {
-        (Some(record), format!("pass the {state} certification exam"))
-    } else {
-        let remedy = format!("pass the {state} certification exam; the origin state's exam is not accepted");
-        (local, remedy)
-    };
-    let best = counted.and_then(|peer| peer.best_exam(today)).map(|e| e.score_percent);
     let mark = initial.exam_pass_mark_percent;
-    if best.is_some_and(|score| score >= mark) {
+    let accepted = profile.reciprocity.accept_origin_exam;
+    let local_exams = local.map_or(&[][..], |p| &p.exams[..]);
+    if (accepted && passed(&holder.exams, None, on)) || passed(local_exams, Some(mark), on) {
         return None;
     }
-    let found = match best {
-        Some(score) => format!("best score {score}%"),
-        None if accepted => "no exam".to_string(),
-        None => format!("no {state} exam"),
+    let best_origin = accepted.then(|| holder.best_exam(on)).flatten();
+    let best_local = local.and_then(|p| p.best_exam(on));
+    let (found, required_mark, found_score) = match (best_local, best_origin) {
+        (Some(e), _) => (
+            format!("best score {}% on the {state} exam", e.score_percent),
+            mark,
+            e.score_percent,
+        ),
+        (None, Some(e)) => (
+            format!(
+                "a failed origin exam (best score {}%, its pass mark {}%)",
+                e.score_percent, e.pass_mark_percent
+            ),
+            e.pass_mark_percent,
+            e.score_percent,
+        ),
+        (None, None) if accepted => ("no exam".to_string(), mark, 0),
+        (None, None) => (format!("no {state} exam"), mark, 0),
     };
-    Some(Gap {
-        requirement: "certification exam".to_string(),
-        required: format!("a score of {mark}%"),
-        found,
-        remedy,
+    let (required, remedy) = if accepted {
+        (
+            format!("an exam passed by its own pass mark ({state}'s: {mark}%)"),
+            format!("pass the {state} certification exam"),
+        )
+    } else {
+        (
+            format!("a score of {mark}% on the {state} exam"),
+            format!("pass the {state} certification exam; the origin state's exam is not accepted"),
+        )
+    };
+    Some(Finding {
+        gap: Gap {
+            requirement: "certification exam".to_string(),
+            required,
+            found,
+            remedy,
+        },
+        detail: GapDetail {
+            requirement_id: "exam".to_string(),
+            domain: None,
+            required: u64::from(required_mark),
+            found: u64::from(found_score),
+            unit: Unit::Percent,
+        },
     })
 }
 
 /// Rule 6, CE currency: a credential issued more than one renewal period
 /// (`renewal.period_years`) ago must show the receiving state's CE hours, in total
-/// and per topic, completed in the last period (after today minus the period, up
-/// to today), in either state's record. A credential still in its first period
+/// and per topic, completed in the last period (after `on` minus the period, up
+/// to `on`), in either state's record. A credential still in its first period
 /// owes no CE.
-fn ce_currency(profile: &RequirementProfile, credential: &Credential, record: &Peer, today: NaiveDate) -> Vec<Gap> {
+fn ce_currency(profile: &RequirementProfile, credential: &Credential, record: &Peer, on: NaiveDate) -> Vec<Finding> {
     let renewal = &profile.renewal;
     let years = renewal.period_years;
-    let window_start = years_before(today, years);
+    let window_start = years_before(on, years);
     if credential.issued_on >= window_start {
         return Vec::new();
     }
@@ -279,29 +561,55 @@ fn ce_currency(profile: &RequirementProfile, credential: &Credential, record: &P
     } else {
         format!("last {years} years")
     };
-    let mut gaps = ce_gaps(record, window_start, renewal, today);
-    for gap in &mut gaps {
-        gap.requirement = format!("{} ({period})", gap.requirement);
+    let total = u64::from(hours_to_minutes(renewal.ce_hours));
+    let mut findings: Vec<Finding> = hours_finding(
+        &format!("continuing education ({period})"),
+        "ce_hours".into(),
+        None,
+        total,
+        record.ce_minutes(None, window_start, on),
+        "more continuing education",
+    )
+    .into_iter()
+    .collect();
+    for (topic, hours) in &renewal.ce_hours_by_topic {
+        findings.extend(hours_finding(
+            &format!("{topic} continuing education ({period})"),
+            format!("ce_hours.{topic}"),
+            Some(topic),
+            u64::from(hours_to_minutes(*hours)),
+            record.ce_minutes(Some(topic), window_start, on),
+            &format!("more continuing education in {topic}"),
+        ));
     }
-    gaps
+    findings
 }
 
 /// Rule 7, extra local requirements: each `reciprocity.extra` entry is met by a
-/// training with its `course_id` completed by today, in either state's record.
-fn extra_requirements(profile: &RequirementProfile, record: &Peer, today: NaiveDate) -> Vec<Gap> {
+/// training with its `course_id` completed by `on`, in either state's record.
+fn extra_requirements(profile: &RequirementProfile, record: &Peer, on: NaiveDate) -> Vec<Finding> {
     let completed = |course_id: &str| {
         record
             .trainings
             .iter()
-            .any(|t| t.course_id == course_id && t.completed_on <= today)
+            .any(|t| t.course_id == course_id && t.completed_on <= on)
     };
     let missing = profile.reciprocity.extra.iter().filter(|e| !completed(&e.course_id));
     missing
-        .map(|extra| Gap {
-            requirement: extra.id.clone(),
-            required: extra.description.clone(),
-            found: format!("no {} course", extra.course_id),
-            remedy: format!("complete {}", extra.description),
+        .map(|extra| Finding {
+            gap: Gap {
+                requirement: extra.id.clone(),
+                required: extra.description.clone(),
+                found: format!("no {} course", extra.course_id),
+                remedy: format!("complete {}", extra.description),
+            },
+            detail: GapDetail {
+                requirement_id: extra.id.clone(),
+                domain: None,
+                required: 1,
+                found: 0,
+                unit: Unit::Courses,
+            },
         })
         .collect()
 }
@@ -491,6 +799,8 @@ mod tests {
         holder: Peer,
         credential: Credential,
         local: Option<Peer>,
+        waivers: Vec<Waiver>,
+        applied_on: NaiveDate,
     }
 
     impl Case {
@@ -500,8 +810,13 @@ mod tests {
                 holder: &self.holder,
                 credential: &self.credential,
                 local: self.local.as_ref(),
+                waivers: &self.waivers,
             };
-            evaluate(&self.profile, &transfer, today())
+            let dates = Dates {
+                applied_on: self.applied_on,
+                today: today(),
+            };
+            evaluate(&self.profile, &transfer, dates)
         }
 
         fn local_mut(&mut self) -> &mut Peer {
@@ -513,9 +828,12 @@ mod tests {
     /// A transfer that meets every rule: into the shipped TN (SAMHSA model) example
     /// profile, from an active MS credential issued in 2021 with 60 h of training
     /// (6 h in each required domain), an 80% exam, 24 h of recent CE (6 of ethics),
-    /// and the TN orientation in TN's own record.
+    /// and the TN orientation in TN's own record; judged by full comparison
+    /// (the example's own policy for MS is tested on its own below).
     fn approvable() -> Case {
-        let profile = RequirementProfile::example_for("TN").expect("the shipped TN example");
+        let mut profile = RequirementProfile::example_for("TN").expect("the shipped TN example");
+        profile.reciprocity.policies.clear();
+        assert_eq!(profile.reciprocity.policy, ReciprocityPolicy::FullComparison);
         let holder = peer(
             "ms-peer-1",
             vec![core_training(60)],
@@ -532,6 +850,8 @@ mod tests {
             holder,
             credential: credential(day(2021, 3, 1), day(2026, 3, 1)),
             local: Some(local),
+            waivers: Vec::new(),
+            applied_on: today(),
         }
     }
 
@@ -943,18 +1263,23 @@ mod tests {
     }
 
     #[test]
-    fn the_exam_must_reach_the_receiving_pass_mark() {
+    fn an_exam_counts_by_its_own_pass_mark() {
         run(&[
-            ("an origin exam at 80% is accepted", |_| {}, Approved),
+            ("an origin exam at 80% (its mark 70%) is accepted", |_| {}, Approved),
             (
-                "an origin exam exactly at the 75% mark",
-                |c| c.holder.exams = vec![exam(75, 70, day(2021, 2, 1))],
+                "an origin exam passed at its own 70% mark, below TN's 75%: a pass, percentages are not compared",
+                |c| c.holder.exams = vec![exam(72, 70, day(2021, 2, 1))],
                 Approved,
             ),
             (
-                "an origin exam passed at the origin's 70% mark but below 75%",
-                |c| c.holder.exams = vec![exam(72, 70, day(2021, 2, 1))],
+                "an origin exam at 80% failed by its own 85% mark, above TN's 75%: not a pass",
+                |c| c.holder.exams = vec![exam(80, 85, day(2021, 2, 1))],
                 Conditional(&["certification exam"]),
+            ),
+            (
+                "a failed attempt and a later pass: the pass counts",
+                |c| c.holder.exams = vec![exam(60, 70, day(2021, 1, 1)), exam(71, 70, day(2021, 2, 1))],
+                Approved,
             ),
             (
                 "no exam at all",
@@ -962,15 +1287,15 @@ mod tests {
                 Conditional(&["certification exam"]),
             ),
             (
-                "too low there, passed here",
+                "failed there, passed here by TN's mark",
                 |c| {
-                    c.holder.exams = vec![exam(72, 70, day(2021, 2, 1))];
+                    c.holder.exams = vec![exam(60, 70, day(2021, 2, 1))];
                     c.local_mut().exams.push(exam(90, 75, day(2025, 5, 3)));
                 },
                 Approved,
             ),
             (
-                "an exam taken after today does not count yet",
+                "an exam taken after the application date does not count",
                 |c| {
                     c.holder.exams.clear();
                     c.local_mut().exams.push(exam(90, 75, day(2025, 6, 2)));
@@ -991,7 +1316,7 @@ mod tests {
                 Approved,
             ),
             (
-                "origin exam not accepted, failed here",
+                "origin exam not accepted, failed here by TN's mark",
                 |c| {
                     refuse_origin_exam(c);
                     c.local_mut().exams.push(exam(70, 75, day(2025, 5, 3)));
@@ -1007,26 +1332,27 @@ mod tests {
                 Approved,
             ),
         ]);
+        let accepted_required = "an exam passed by its own pass mark (TN's: 75%)";
         let accepted_remedy = "pass the TN certification exam";
         let refused_remedy = "pass the TN certification exam; the origin state's exam is not accepted";
         assert_eq!(
-            gaps_after(|c| c.holder.exams = vec![exam(72, 70, day(2021, 2, 1))]),
+            gaps_after(|c| c.holder.exams = vec![exam(80, 85, day(2021, 2, 1))]),
             [gap(
                 "certification exam",
-                "a score of 75%",
-                "best score 72%",
+                accepted_required,
+                "a failed origin exam (best score 80%, its pass mark 85%)",
                 accepted_remedy
             )]
         );
         assert_eq!(
             gaps_after(|c| c.holder.exams.clear()),
-            [gap("certification exam", "a score of 75%", "no exam", accepted_remedy)]
+            [gap("certification exam", accepted_required, "no exam", accepted_remedy)]
         );
         assert_eq!(
             gaps_after(refuse_origin_exam),
             [gap(
                 "certification exam",
-                "a score of 75%",
+                "a score of 75% on the TN exam",
                 "no TN exam",
                 refused_remedy
             )]
@@ -1038,8 +1364,8 @@ mod tests {
             }),
             [gap(
                 "certification exam",
-                "a score of 75%",
-                "best score 70%",
+                "a score of 75% on the TN exam",
+                "best score 70% on the TN exam",
                 refused_remedy
             )]
         );
@@ -1206,7 +1532,10 @@ mod tests {
             Decision {
                 outcome: Outcome::Approved,
                 denials: Vec::new(),
-                gaps: Vec::new()
+                gaps: Vec::new(),
+                details: Vec::new(),
+                waived: Vec::new(),
+                policy: Some(ReciprocityPolicy::FullComparison),
             }
         );
     }
@@ -1274,7 +1603,10 @@ mod tests {
             Decision {
                 outcome: Outcome::Denied,
                 denials: vec![reason],
-                gaps: Vec::new()
+                gaps: Vec::new(),
+                details: Vec::new(),
+                waived: Vec::new(),
+                policy: None,
             }
         );
         let bare = Decision::denied(Vec::new());
@@ -1298,5 +1630,349 @@ mod tests {
                 "the MS credential MS-1 has discipline in force: probation effective 2024-01-01",
             ]
         );
+    }
+
+    // ---- policies ------------------------------------------------------------------------------
+
+    fn good_standing_policy(case: &mut Case) {
+        case.profile.reciprocity.policy = ReciprocityPolicy::AcceptCredentialInGoodStanding;
+    }
+
+    fn equivalence_policy(case: &mut Case) {
+        case.profile.reciprocity.policy = ReciprocityPolicy::SubstantialEquivalence;
+        case.profile.reciprocity.hours_tolerance_percent = 10;
+    }
+
+    #[test]
+    fn the_shipped_tn_example_accepts_ms_credentials_in_good_standing() {
+        let profile = RequirementProfile::example_for("TN").expect("the shipped TN example");
+        let reciprocity = &profile.reciprocity;
+        assert_eq!(
+            reciprocity.policy_for("MS"),
+            ReciprocityPolicy::AcceptCredentialInGoodStanding
+        );
+        assert_eq!(reciprocity.policy_for("VA"), ReciprocityPolicy::FullComparison);
+        let mut case = approvable();
+        case.profile = profile;
+        case.holder.trainings = vec![core_training(10)];
+        case.holder.exams.clear();
+        case.holder.continuing_education.clear();
+        let decision = case.decide();
+        assert_eq!(decision.outcome, Outcome::Approved, "{decision:?}");
+        assert_eq!(decision.policy, Some(ReciprocityPolicy::AcceptCredentialInGoodStanding));
+    }
+
+    #[test]
+    fn a_credential_in_good_standing_is_accepted_without_a_re_test() {
+        run(&[
+            ("everything met", good_standing_policy, Approved),
+            (
+                "10 h of training, no exam, no CE: no re-test",
+                |c| {
+                    good_standing_policy(c);
+                    c.holder.trainings = vec![core_training(10)];
+                    c.holder.exams.clear();
+                    c.holder.continuing_education.clear();
+                },
+                Approved,
+            ),
+            (
+                "the receiving state's own orientation is still required",
+                |c| {
+                    good_standing_policy(c);
+                    c.local = None;
+                },
+                Conditional(&["tn_orientation"]),
+            ),
+            (
+                "standing is still required",
+                |c| {
+                    good_standing_policy(c);
+                    c.credential.discipline = vec![discipline(DisciplineKind::Suspension, day(2025, 5, 1), None)];
+                },
+                Denied(&["the MS credential MS-1 is suspended"]),
+            ),
+            (
+                "the look-back is still applied",
+                |c| {
+                    good_standing_policy(c);
+                    c.credential.discipline =
+                        vec![discipline(DisciplineKind::Suspension, day(2024, 1, 1), Some(day(2024, 2, 1)))];
+                },
+                Denied(&[
+                    "the MS credential MS-1 has discipline within TN's 2-year look-back: suspension effective 2024-01-01",
+                ]),
+            ),
+            (
+                "the agreement is still required",
+                |c| {
+                    good_standing_policy(c);
+                    c.profile.reciprocity.partners = vec!["VA".into()];
+                },
+                Denied(&["no reciprocity agreement with MS: TN accepts transfers from VA"]),
+            ),
+            (
+                "a per-partner policy overrides the default",
+                |c| {
+                    c.profile.reciprocity.policies.insert(
+                        "MS".into(),
+                        ReciprocityPolicy::AcceptCredentialInGoodStanding,
+                    );
+                    c.holder.trainings = vec![core_training(10)];
+                },
+                Approved,
+            ),
+            (
+                "another partner's policy does not apply",
+                |c| {
+                    c.profile.reciprocity.policies.insert(
+                        "VA".into(),
+                        ReciprocityPolicy::AcceptCredentialInGoodStanding,
+                    );
+                    c.holder.trainings = vec![core_training(10)];
+                },
+                Conditional(&["training hours"]),
+            ),
+        ]);
+    }
+
+    /// MS core training of `hours`, with no domain split at all.
+    fn undivided_training(hours: u32) -> Training {
+        training("MS-CORE", hours * 60, day(2021, 1, 15), &[])
+    }
+
+    #[test]
+    fn substantial_equivalence_compares_total_hours_within_the_tolerance() {
+        run(&[
+            ("60 h, the full total", equivalence_policy, Approved),
+            (
+                "no per-domain split: 60 h undivided",
+                |c| {
+                    equivalence_policy(c);
+                    c.holder.trainings = vec![undivided_training(60)];
+                },
+                Approved,
+            ),
+            (
+                "54 h with the 3 h orientation: exactly 10% short, within the tolerance",
+                |c| {
+                    equivalence_policy(c);
+                    c.holder.trainings = vec![undivided_training(51)];
+                },
+                Approved,
+            ),
+            (
+                "53 h with the orientation: outside a 10% tolerance",
+                |c| {
+                    equivalence_policy(c);
+                    c.holder.trainings = vec![undivided_training(50)];
+                },
+                Conditional(&["training hours (within 10% of 60 h)"]),
+            ),
+            (
+                "54 h with no tolerance",
+                |c| {
+                    equivalence_policy(c);
+                    c.profile.reciprocity.hours_tolerance_percent = 0;
+                    c.holder.trainings = vec![undivided_training(51)];
+                },
+                Conditional(&["training hours (within 0% of 60 h)"]),
+            ),
+            (
+                "the exam is still required",
+                |c| {
+                    equivalence_policy(c);
+                    c.holder.exams.clear();
+                },
+                Conditional(&["certification exam"]),
+            ),
+            (
+                "recent CE is still required",
+                |c| {
+                    equivalence_policy(c);
+                    c.holder.continuing_education.clear();
+                },
+                Conditional(&[CE_TOTAL, CE_ETHICS]),
+            ),
+        ]);
+        let mut case = approvable();
+        equivalence_policy(&mut case);
+        case.holder.trainings = vec![undivided_training(50)];
+        let detail = &case.decide().details[0];
+        assert_eq!(
+            (
+                detail.requirement_id.as_str(),
+                detail.required,
+                detail.found,
+                detail.unit
+            ),
+            ("training_hours", 54 * 60, 53 * 60, Unit::Minutes)
+        );
+    }
+
+    #[test]
+    fn full_comparison_still_tests_every_domain() {
+        run(&[
+            ("60 h split as TN asks", |_| {}, Approved),
+            (
+                "60 h undivided",
+                |c| c.holder.trainings = vec![undivided_training(60)],
+                Conditional(&[
+                    "ethical_responsibility training",
+                    "helps_manage_crises training",
+                    "shares_lived_experience training",
+                    "supports_recovery_planning training",
+                ]),
+            ),
+            (
+                "57 h with the orientation: no tolerance",
+                |c| c.holder.trainings = vec![core_training(54)],
+                Conditional(&["training hours"]),
+            ),
+        ]);
+    }
+
+    // ---- gaps as data ---------------------------------------------------------------------------
+
+    #[test]
+    fn every_gap_carries_its_data() {
+        let mut case = approvable();
+        case.holder.trainings = vec![core_with_ethics(120)];
+        case.holder.exams = vec![exam(60, 70, day(2021, 2, 1))];
+        case.holder.continuing_education = vec![ce("ethics", 2, day(2025, 1, 10))];
+        case.local = None;
+        let decision = case.decide();
+        assert_eq!(decision.gaps.len(), decision.details.len());
+        let data: Vec<(&str, Option<&str>, u64, u64, Unit)> = decision
+            .details
+            .iter()
+            .map(|d| {
+                (
+                    d.requirement_id.as_str(),
+                    d.domain.as_deref(),
+                    d.required,
+                    d.found,
+                    d.unit,
+                )
+            })
+            .collect();
+        assert_eq!(
+            data,
+            [
+                (
+                    "training_hours.ethical_responsibility",
+                    Some("ethical_responsibility"),
+                    360,
+                    120,
+                    Unit::Minutes
+                ),
+                ("exam", None, 70, 60, Unit::Percent),
+                ("ce_hours", None, 24 * 60, 120, Unit::Minutes),
+                ("ce_hours.ethics", Some("ethics"), 360, 120, Unit::Minutes),
+                ("tn_orientation", None, 1, 0, Unit::Courses),
+            ]
+        );
+    }
+
+    // ---- waivers --------------------------------------------------------------------------------
+
+    fn waiver(requirement_id: &str) -> Waiver {
+        Waiver {
+            index: 40,
+            requirement_id: requirement_id.to_string(),
+            waived_by: "J. Reviewer".to_string(),
+            reason: "equivalent coursework in the origin's core course".to_string(),
+            recorded_on: day(2025, 5, 20),
+        }
+    }
+
+    #[test]
+    fn a_recorded_waiver_turns_its_gap_waived() {
+        run(&[
+            (
+                "the orientation waived",
+                |c| {
+                    c.local = None;
+                    c.waivers = vec![waiver("tn_orientation")];
+                },
+                Approved,
+            ),
+            (
+                "a waiver of another requirement leaves the gap open",
+                |c| {
+                    c.local = None;
+                    c.waivers = vec![waiver("exam")];
+                },
+                Conditional(&["tn_orientation"]),
+            ),
+            (
+                "one gap waived, one open",
+                |c| {
+                    c.local = None;
+                    c.holder.exams.clear();
+                    c.waivers = vec![waiver("tn_orientation")];
+                },
+                Conditional(&["certification exam"]),
+            ),
+            (
+                "a waiver does not lift a denial",
+                |c| {
+                    c.local = None;
+                    c.waivers = vec![waiver("tn_orientation")];
+                    c.credential.discipline = vec![discipline(DisciplineKind::Revocation, day(2024, 1, 1), None)];
+                },
+                Denied(&["the MS credential MS-1 is revoked"]),
+            ),
+        ]);
+        let mut case = approvable();
+        case.local = None;
+        case.waivers = vec![waiver("tn_orientation")];
+        let decision = case.decide();
+        assert_eq!(decision.waived.len(), 1);
+        let waived = &decision.waived[0];
+        assert_eq!(waived.finding.gap.requirement, "tn_orientation");
+        assert_eq!(waived.waiver.waived_by, "J. Reviewer");
+        assert_eq!(
+            waived.waiver.reason,
+            "equivalent coursework in the origin's core course"
+        );
+    }
+
+    // ---- the application date -------------------------------------------------------------------
+
+    #[test]
+    fn a_transfer_is_judged_as_of_its_application_date() {
+        run(&[
+            (
+                "applied before the orientation was completed",
+                |c| c.applied_on = day(2025, 4, 1),
+                Conditional(&["tn_orientation"]),
+            ),
+            ("applied after it", |c| c.applied_on = day(2025, 5, 2), Approved),
+            (
+                "expired since the application",
+                |c| {
+                    c.applied_on = day(2025, 5, 2);
+                    c.credential.initial_expires_on = day(2025, 5, 10);
+                },
+                Denied(&["today: the MS credential MS-1 is expired (valid until 2025-05-10)"]),
+            ),
+            (
+                "suspended since the application",
+                |c| {
+                    c.applied_on = day(2025, 5, 2);
+                    c.credential.discipline = vec![discipline(DisciplineKind::Suspension, day(2025, 5, 20), None)];
+                },
+                Denied(&["today: the MS credential MS-1 is suspended"]),
+            ),
+            (
+                "CE completed after the application does not count",
+                |c| {
+                    c.applied_on = day(2025, 5, 2);
+                    c.holder.continuing_education[0].completed_on = day(2025, 5, 25);
+                },
+                Conditional(&[CE_TOTAL]),
+            ),
+        ]);
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fact::{
     Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Exam, Experience,
-    ReciprocityBasis, Reinstatement, Renewal, Training, VoidReason,
+    ReciprocityBasis, Reinstatement, Renewal, Training, VoidReason, WaiverRecord,
 };
 
 /// The records a registry holds, as `rules` reads them. Implemented by
@@ -66,6 +66,8 @@ pub struct PeerExtras {
     pub voided: Vec<(u64, VoidReason, u64)>,
     /// Single records expunged from the record: (entry, the notice).
     pub expunged: Vec<(u64, u64)>,
+    /// Gaps of transfers this board waived for the peer.
+    pub waivers: Vec<WaiverRecord>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

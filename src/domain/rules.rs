@@ -157,6 +157,17 @@ pub fn check(registry: &impl Records, profile: &RequirementProfile, fact: &Fact,
             Ok(())
         }
         Fact::DisclosureRecorded { peer_id, .. } => peer(registry, peer_id).map(|_| ()),
+        Fact::WaiverRecorded { peer_id, waiver } => {
+            peer(registry, peer_id)?;
+            not_other_state(profile, &waiver.origin_state)?;
+            not_future("recorded_on", waiver.recorded_on, today)?;
+            if waiver.reason.trim().is_empty() || waiver.waived_by.trim().is_empty() {
+                return Err(Error::InvalidArgument(
+                    "a waiver names who waived the gap (waived_by) and why (reason)".into(),
+                ));
+            }
+            Ok(())
+        }
         Fact::Expunge { target, .. } => match target {
             ExpungeTarget::Person(peer_id) => peer(registry, peer_id).map(|_| ()),
             ExpungeTarget::Record(index) => match registry.record_at(*index) {
@@ -199,7 +210,9 @@ fn not_other_state(profile: &RequirementProfile, origin_state: &str) -> Result<(
 
 /// A credential granted by reciprocity stands on this board's latest
 /// evaluation of the origin credential: it must be APPROVED (a CONDITIONAL one
-/// is closed by recording the missing items and evaluating again), be for this
+/// is closed by recording the missing items and evaluating again), made as of
+/// an application date no more than the profile's `evaluation_valid_days`
+/// before the grant (an old approval says nothing of the credential now), be for this
 /// peer if it named one, and the grant must name the very checkpoint that
 /// evaluation verified the evidence against.
 fn check_reciprocity_grant(
@@ -230,6 +243,15 @@ fn check_reciprocity_grant(
                 evaluation.denials.join("; ")
             )))
         }
+    }
+    let days = profile.reciprocity.evaluation_valid_days;
+    let valid_until = evaluation.evaluated_on + chrono::Days::new(u64::from(days));
+    if issue.issued_on > valid_until {
+        return Err(refuse(format!(
+            "the approved evaluation of {state} credential {number} (log entry {entry}) is of {}, more than {days} days \
+             before this grant ({}): evaluate the transfer again",
+            evaluation.evaluated_on, issue.issued_on
+        )));
     }
     if evaluation.origin_checkpoint != basis.origin_checkpoint {
         return Err(refuse(format!(

@@ -8,9 +8,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use chrono::NaiveDate;
+
 use super::{Federation, Partner};
 use crate::domain::fact::{identifier, FINDINGS_MAX};
-use crate::domain::reciprocity::{self, Decision, Transfer};
+use crate::domain::reciprocity::{self, Dates, Decision, Transfer, Waiver};
+use crate::domain::records::{Credential, Peer};
 use crate::domain::states::parse_state;
 use crate::domain::status::Status;
 use crate::error::{Error, Result};
@@ -26,6 +29,8 @@ pub struct TransferRequest {
     pub credential_number: String,
     /// This board's own peer id for the person, if it has one.
     pub local_peer_id: Option<String>,
+    /// The application date the rules judge the record as of (None: today).
+    pub application_date: Option<NaiveDate>,
 }
 
 /// The decision, what it rests on, and where it is recorded.
@@ -37,6 +42,11 @@ pub struct TransferResult {
     pub holder_name: String,
     pub origin_status: Option<Status>,
     pub receipt: Receipt,
+    /// The date the record was judged as of.
+    pub application_date: NaiveDate,
+    /// The verified origin record the decision rests on (None when the
+    /// evidence did not verify): shown only to this board.
+    pub origin: Option<(Peer, Credential)>,
 }
 
 /// Evaluates and records one transfer (see the module docs).
@@ -67,6 +77,10 @@ pub async fn evaluate_transfer(
         ),
         None => None,
     };
+    let dates = application_dates(own, request.application_date)?;
+    let waivers = local.as_ref().map_or_else(Vec::new, |peer| {
+        Waiver::for_transfer(&peer.extras.waivers, &origin_state, &number)
+    });
     let partner = federation.partner(&origin_state)?;
     partner.ensure_not_blocked()?;
     let now = SystemTime::now()
@@ -85,15 +99,25 @@ pub async fn evaluate_transfer(
                         holder: &verified.holder,
                         credential: &verified.credential,
                         local: local.as_ref(),
+                        waivers: &waivers,
                     };
-                    reciprocity::evaluate(own.profile(), &transfer, own.today())
+                    reciprocity::evaluate(own.profile(), &transfer, dates)
                 }
             };
             keep_received(own, partner, &origin_state, &verified).await?;
             (decision, Some(verified))
         }
     };
-    let mut result = record(own, &origin_state, &number, local_peer_id, decision, verified.as_ref()).await?;
+    let mut result = record(
+        own,
+        &origin_state,
+        &number,
+        local_peer_id,
+        decision,
+        verified.as_ref(),
+        dates,
+    )
+    .await?;
     // The verified copy is at least as new as the evidence: report its status.
     if result.origin_status.is_some() {
         let copy = partner.mirror().map(|m| m.registry());
@@ -102,6 +126,30 @@ pub async fn evaluate_transfer(
         }
     }
     Ok(result)
+}
+
+/// The application date (default today) and today. An application date in
+/// the future, or so old that an approval on it could no longer support a
+/// grant (`reciprocity.evaluation_valid_days`), is refused.
+fn application_dates(own: &Ledger, applied_on: Option<NaiveDate>) -> Result<Dates> {
+    let today = own.today();
+    let Some(applied_on) = applied_on else {
+        return Ok(Dates::today(today));
+    };
+    if applied_on > today {
+        return Err(Error::InvalidArgument(format!(
+            "application_date ({applied_on}) is in the future (today is {today})"
+        )));
+    }
+    let days = own.profile().reciprocity.evaluation_valid_days;
+    let oldest = today - chrono::Days::new(u64::from(days));
+    if applied_on < oldest {
+        return Err(Error::InvalidArgument(format!(
+            "application_date ({applied_on}) is more than {days} days ago (the profile's evaluation_valid_days): \
+             an approval on it could support no grant"
+        )));
+    }
+    Ok(Dates { applied_on, today })
 }
 
 /// Checks the bundle's checkpoint against this node's verified copy of the
@@ -218,6 +266,7 @@ async fn record(
     local_peer_id: Option<String>,
     mut decision: Decision,
     verified: Option<&VerifiedEvidence>,
+    dates: Dates,
 ) -> Result<TransferResult> {
     decision.denials = bounded(decision.denials);
     let origin_checkpoint = verified.map(|v| v.note.clone()).unwrap_or_default();
@@ -229,8 +278,8 @@ async fn record(
         origin_checkpoint: origin_checkpoint.clone(),
         outcome: pb::TransferOutcome::from(decision.outcome).into(),
         denials: decision.denials.clone(),
-        gaps: decision.gaps.iter().map(pb::RequirementGap::from).collect(),
-        evaluated_on: today.to_string(),
+        gaps: decision.gap_messages(),
+        evaluated_on: dates.applied_on.to_string(),
         local_peer_id: local_peer_id.unwrap_or_default(),
         holder_name: holder_name.clone(),
     };
@@ -243,5 +292,7 @@ async fn record(
         holder_name,
         origin_status: verified.map(|v| v.credential.status_on(today)),
         receipt,
+        application_date: dates.applied_on,
+        origin: verified.map(|v| (v.holder.clone(), v.credential.clone())),
     })
 }

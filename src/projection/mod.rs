@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::{
     Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Exam, Experience, Fact, Issue,
-    Reinstatement, Renewal, Training, VoidReason,
+    Reinstatement, Renewal, Training, VoidReason, WaiverRecord,
 };
 use crate::domain::records::{Credential, Peer, PeerExtras, RecordAt, Records};
 use crate::domain::sealed::{self, Openings};
@@ -214,6 +214,7 @@ fn forget_peer_record(peer: &mut Peer, index: u64) {
     let extras = &mut peer.extras;
     extras.consents.retain(|r| r.index != index);
     extras.disclosures.retain(|r| r.index != index);
+    extras.waivers.retain(|r| r.index != index);
     extras.names.retain(|(i, _)| *i != index);
     if let Some((_, name)) = extras.names.last() {
         peer.legal_name = name.clone();
@@ -289,6 +290,10 @@ fn apply_to<T: Tables>(tables: &mut T, index: u64, fact: Fact) {
         Fact::DisclosureRecorded { peer_id, disclosure } => {
             let record = Disclosure { index, ..disclosure };
             update_peer(tables, &peer_id, index, |p| p.extras.disclosures.push(record))
+        }
+        Fact::WaiverRecorded { peer_id, waiver } => {
+            let record = WaiverRecord { index, ..waiver };
+            update_peer(tables, &peer_id, index, |p| p.extras.waivers.push(record))
         }
         // Sealed records change nothing; notices are applied by the registry
         // itself (`apply_owned`); an expungement command never reaches the log.

@@ -26,7 +26,7 @@ use crate::domain::requirements::Gap;
 use crate::error::Result;
 use crate::log::merkle::Hash;
 
-const MAGIC: &[u8] = b"peerreg projection snapshot v4\n";
+const MAGIC: &[u8] = b"peerreg projection snapshot v5\n";
 
 /// The kinds of section, in the order they are written.
 const PEERS: u8 = 1;

@@ -348,6 +348,7 @@ fn effective_on(fact: &Fact) -> Option<NaiveDate> {
         Fact::TransferEvaluated(evaluation) => Some(evaluation.evaluated_on),
         Fact::ConsentRecorded { .. }
         | Fact::DisclosureRecorded { .. }
+        | Fact::WaiverRecorded { .. }
         | Fact::Sealed
         | Fact::Expunge { .. }
         | Fact::Expunged { .. }
@@ -475,6 +476,7 @@ fn kind(fact: &Fact) -> String {
         Fact::TransferEvaluated(_) => "TransferEvaluated",
         Fact::ConsentRecorded { .. } => "ConsentRecorded",
         Fact::DisclosureRecorded { .. } => "DisclosureRecorded",
+        Fact::WaiverRecorded { .. } => "WaiverRecorded",
         Fact::Sealed => "Sealed",
         Fact::Expunge { .. } => "Expunge",
         Fact::Expunged { .. } => "Expunged",

@@ -94,6 +94,7 @@ fn batch_body(body: pb::batch_command::Body) -> (Operation, Body) {
         B::DisciplinaryAction(e) => (Operation::RecordDiscipline, Body::DisciplinaryAction(e)),
         B::CredentialReinstated(e) => (Operation::ReinstateCredential, Body::CredentialReinstated(e)),
         B::ConsentRecorded(e) => (Operation::RecordConsent, Body::ConsentRecorded(e)),
+        B::WaiverRecorded(e) => (Operation::RecordWaiver, Body::WaiverRecorded(e)),
     }
 }
 
@@ -299,6 +300,12 @@ impl Board for BoardService {
         let (m, pb::RecordConsentRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
         let body = required(event).map(Body::ConsentRecorded);
         self.record(&m, Operation::RecordConsent, event_id, body).await
+    }
+
+    async fn record_waiver(&self, r: Request<pb::RecordWaiverRequest>) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::RecordWaiverRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        let body = required(event).map(Body::WaiverRecorded);
+        self.record(&m, Operation::RecordWaiver, event_id, body).await
     }
 
     async fn expunge(&self, r: Request<pb::ExpungeRequest>) -> Result<Response<pb::Receipt>, Status> {

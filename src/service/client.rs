@@ -405,6 +405,13 @@ impl NodeClient {
                 };
                 board.record_consent(self.request(request)?).await
             }
+            Body::WaiverRecorded(event) => {
+                let request = pb::RecordWaiverRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.record_waiver(self.request(request)?).await
+            }
             Body::Expunge(event) => {
                 let request = pb::ExpungeRequest {
                     event_id,

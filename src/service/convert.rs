@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use crate::domain::fact::{
     ContinuingEducation, CredentialType, DisciplineKind, Exam, Experience, ExperienceKind, Training,
 };
+use crate::domain::profile::RequirementProfile;
 use crate::domain::records::{Credential, Peer};
 use crate::domain::status::{DatedDiscipline, Status};
 use crate::pb;
@@ -194,5 +195,73 @@ pub fn checkpoint(published: &crate::ledger::Published) -> pb::Checkpoint {
         note: published.note.to_vec(),
         size: published.checkpoint.size,
         root_hash: published.checkpoint.root.to_vec(),
+    }
+}
+
+/// Whole hours, as profiles write them (a fractional value is rounded).
+fn whole_hours(hours: f64) -> u32 {
+    hours.round().clamp(0.0, f64::from(u32::MAX)) as u32
+}
+
+fn hours_for(map: &std::collections::BTreeMap<String, f64>) -> Vec<pb::HoursFor> {
+    let pairs = map.iter();
+    pairs
+        .map(|(key, hours)| pb::HoursFor {
+            key: key.clone(),
+            hours: whole_hours(*hours),
+        })
+        .collect()
+}
+
+/// A requirement profile on the wire: structured, with its TOML text.
+pub fn profile(profile: &RequirementProfile, toml: String) -> pb::Profile {
+    let (initial, renewal, reciprocity) = (&profile.initial, &profile.renewal, &profile.reciprocity);
+    pb::Profile {
+        state: profile.state.clone(),
+        toml,
+        name: profile.name.clone(),
+        example: profile.example,
+        initial: Some(pb::ProfileInitial {
+            training_hours_total: whole_hours(initial.training_hours_total),
+            training_hours_by_domain: hours_for(&initial.training_hours_by_domain),
+            exam_required: initial.exam_required,
+            exam_pass_mark_percent: initial.exam_pass_mark_percent,
+            experience_hours: whole_hours(initial.experience_hours),
+            supervised_hours: whole_hours(initial.supervised_hours),
+            experience_lookback_years: initial.experience_lookback_years,
+            eligibility_attestation_required: initial.eligibility_attestation_required,
+            ethics_code_required: initial.ethics_code_required,
+            credential_valid_years: initial.credential_valid_years,
+        }),
+        renewal: Some(pb::ProfileRenewal {
+            period_years: renewal.period_years,
+            ce_hours: whole_hours(renewal.ce_hours),
+            ce_hours_by_topic: hours_for(&renewal.ce_hours_by_topic),
+        }),
+        reciprocity: Some(pb::ProfileReciprocity {
+            partners: reciprocity.partners.clone(),
+            discipline_lookback_years: reciprocity.discipline_lookback_years,
+            accept_origin_exam: reciprocity.accept_origin_exam,
+            extra: reciprocity
+                .extra
+                .iter()
+                .map(|e| pb::ProfileExtraRequirement {
+                    id: e.id.clone(),
+                    description: e.description.clone(),
+                    course_id: e.course_id.clone(),
+                })
+                .collect(),
+            policy: reciprocity.policy.as_str().to_string(),
+            policies: reciprocity
+                .policies
+                .iter()
+                .map(|(state, policy)| pb::PartnerPolicy {
+                    state: state.clone(),
+                    policy: policy.as_str().to_string(),
+                })
+                .collect(),
+            hours_tolerance_percent: reciprocity.hours_tolerance_percent,
+            evaluation_valid_days: reciprocity.evaluation_valid_days,
+        }),
     }
 }

@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 use super::admission::{within_answer_bound, Blocking, StreamSlots};
 use super::board::{authorize, receipt};
 use super::convert;
+use super::requests::optional_date;
 use super::rpc::federation_server::Federation as FederationRpc;
 use super::rpc::reciprocity_server::Reciprocity;
 use crate::auth::{Operation, Tokens};
@@ -39,11 +40,19 @@ impl ReciprocityService {
 
 fn decision(ledger: &Ledger, result: &TransferResult) -> crate::error::Result<pb::TransferDecision> {
     let outcome = pb::TransferOutcome::from(result.decision.outcome);
-    let gaps = result.decision.gaps.iter().map(pb::RequirementGap::from).collect();
+    let today = ledger.today();
+    let origin_record = result.origin.as_ref().map(|(holder, credential)| {
+        // What the decision rests on, not the origin board's own bookkeeping.
+        let mut record = convert::peer_record(holder, &[credential], today);
+        record.consents.clear();
+        record.disclosures.clear();
+        record.voided.clear();
+        record
+    });
     Ok(pb::TransferDecision {
         outcome: outcome.into(),
         denials: result.decision.denials.clone(),
-        gaps,
+        gaps: result.decision.gap_messages(),
         origin_checkpoint: result.origin_checkpoint.clone(),
         holder_name: result.holder_name.clone(),
         origin_status: result
@@ -51,6 +60,14 @@ fn decision(ledger: &Ledger, result: &TransferResult) -> crate::error::Result<pb
             .map_or(pb::CredentialStatus::Unspecified, convert::status)
             .into(),
         receipt: Some(receipt(ledger, &result.receipt)?),
+        waived: result.decision.waived_messages(),
+        application_date: convert::date(result.application_date),
+        policy: result
+            .decision
+            .policy
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
+        origin_record,
     })
 }
 
@@ -83,11 +100,13 @@ impl Reciprocity for ReciprocityService {
             origin_state,
             credential_number,
             local_peer_id,
+            application_date,
         } = request.into_inner();
         let request = TransferRequest {
             origin_state,
             credential_number,
             local_peer_id: Some(local_peer_id),
+            application_date: optional_date("application_date", &application_date)?,
         };
         let result = evaluate_transfer(&self.federation, &self.ledger, request).await?;
         tracing::info!(
