@@ -35,10 +35,12 @@ pub enum Operation {
     Expunge,
     /// Void a record entered in error.
     VoidRecord,
+    /// Record evidence for an initial-certification requirement.
+    RecordEvidence,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 16] = [
         Operation::EnrollPeer,
         Operation::ChangeName,
         Operation::RecordTraining,
@@ -54,6 +56,7 @@ impl Operation {
         Operation::RecordConsent,
         Operation::Expunge,
         Operation::VoidRecord,
+        Operation::RecordEvidence,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +76,7 @@ impl Operation {
             Operation::RecordConsent => "record_consent",
             Operation::Expunge => "expunge",
             Operation::VoidRecord => "void_record",
+            Operation::RecordEvidence => "record_evidence",
         }
     }
 

@@ -47,10 +47,12 @@ pub enum RecordKind {
     Consent = 11,
     /// `DisclosureRecorded`: the record was disclosed to a state.
     Disclosure = 12,
+    /// `RequirementEvidence`: evidence for one initial-certification requirement.
+    RequirementEvidence = 14,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 12] = [
+    pub const ALL: [RecordKind; 13] = [
         RecordKind::Enrolment,
         RecordKind::NameChange,
         RecordKind::Training,
@@ -63,6 +65,7 @@ impl RecordKind {
         RecordKind::TransferEvaluation,
         RecordKind::Consent,
         RecordKind::Disclosure,
+        RecordKind::RequirementEvidence,
     ];
 
     pub fn code(self) -> u16 {

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::fact::{
-    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Exam, Experience,
+    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Evidence, Exam, Experience,
     ReciprocityBasis, Reinstatement, Renewal, Training, VoidReason,
 };
 
@@ -66,6 +66,10 @@ pub struct PeerExtras {
     pub voided: Vec<(u64, VoidReason, u64)>,
     /// Single records expunged from the record: (entry, the notice).
     pub expunged: Vec<(u64, u64)>,
+    /// Evidence for the initial requirements a profile names (education,
+    /// references, residency...).
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -157,6 +157,10 @@ pub fn check(registry: &impl Records, profile: &RequirementProfile, fact: &Fact,
             Ok(())
         }
         Fact::DisclosureRecorded { peer_id, .. } => peer(registry, peer_id).map(|_| ()),
+        Fact::EvidenceRecorded { peer_id, evidence } => {
+            peer(registry, peer_id)?;
+            not_future("recorded_on", evidence.recorded_on, today)
+        }
         Fact::Expunge { target, .. } => match target {
             ExpungeTarget::Person(peer_id) => peer(registry, peer_id).map(|_| ()),
             ExpungeTarget::Record(index) => match registry.record_at(*index) {

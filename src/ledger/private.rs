@@ -96,7 +96,8 @@ fn owner(registry: &Registry, fact: &Fact) -> Result<Option<String>> {
         | Fact::ExamRecorded { .. }
         | Fact::ContinuingEducationCompleted { .. }
         | Fact::ConsentRecorded { .. }
-        | Fact::DisclosureRecorded { .. } => None,
+        | Fact::DisclosureRecorded { .. }
+        | Fact::EvidenceRecorded { .. } => None,
         Fact::CredentialIssued(issue) => Some(person_id(&issue.peer_id)),
         Fact::DisciplinaryAction { credential_number, .. } | Fact::CredentialReinstated { credential_number, .. } => {
             let credential = registry

@@ -15,7 +15,7 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::{
-    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Exam, Experience, Fact, Issue,
+    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Evidence, Exam, Experience, Fact, Issue,
     Reinstatement, Renewal, Training, VoidReason,
 };
 use crate::domain::records::{Credential, Peer, PeerExtras, RecordAt, Records};
@@ -289,6 +289,10 @@ fn apply_to<T: Tables>(tables: &mut T, index: u64, fact: Fact) {
         Fact::DisclosureRecorded { peer_id, disclosure } => {
             let record = Disclosure { index, ..disclosure };
             update_peer(tables, &peer_id, index, |p| p.extras.disclosures.push(record))
+        }
+        Fact::EvidenceRecorded { peer_id, evidence } => {
+            let record = Evidence { index, ..evidence };
+            update_peer(tables, &peer_id, index, |p| p.extras.evidence.push(record))
         }
         // Sealed records change nothing; notices are applied by the registry
         // itself (`apply_owned`); an expungement command never reaches the log.
