@@ -241,7 +241,7 @@ pub fn open_ledger(dir: &Path) -> Result<Ledger> {
         state: "MS".into(),
         signer,
         accept_unpublished_store: false,
-        profile: permissive_profile(),
+        profile: permissive_profile().into(),
         clock: Arc::new(SystemClock),
     })
 }

@@ -19,7 +19,9 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::states::parse_state;
-use crate::domain::vocabulary::{format_hours, hours_to_minutes, CE_TOPICS, COMPETENCY_DOMAINS};
+use crate::domain::vocabulary::{
+    format_hours, hours_to_minutes, CE_TOPICS, COMPETENCY_DOMAINS, EVIDENCE_REQUIREMENTS,
+};
 
 /// The most hours any one profile value may ask for. Real requirements are in
 /// the tens or hundreds, so a value past this is a typo, not a policy.
@@ -32,8 +34,23 @@ pub const ANY_STATE: &str = "*";
 const VALIDITY_YEARS: RangeInclusive<u32> = 1..=10;
 /// How far back experience may have ended and still count, in years.
 const EXPERIENCE_LOOKBACK_YEARS: RangeInclusive<u32> = 1..=20;
+/// How many reference forms a profile may ask for.
+const REFERENCES_MAX: u32 = 10;
 /// How far back discipline is looked for on a transfer (0: only current), in years.
 const DISCIPLINE_LOOKBACK_YEARS: RangeInclusive<u32> = 0..=20;
+
+/// The reciprocity policy of the four-state study's example arrangement.
+const ACCEPT_IN_GOOD_STANDING: &str = "accept_credential_in_good_standing";
+
+/// The CE topics the 2024 four-state study's peers asked for most, in its order.
+pub const STUDY_CE_TOPICS: [&str; 6] = [
+    "trauma_informed_care",
+    "motivational_interviewing",
+    "recovery_pathways",
+    "ethics",
+    "harm_reduction",
+    "suicide_prevention",
+];
 
 /// The state the model-standards default and its example file are written for.
 const MODEL_STANDARDS_STATE: &str = "TN";
@@ -89,7 +106,8 @@ pub struct RequirementProfile {
 pub struct InitialRequirements {
     pub training_hours_total: f64,
     /// Minimum hours per competency domain (keys: `vocabulary::COMPETENCY_DOMAINS` ids),
-    /// part of the total, not on top of it.
+    /// part of the total, not on top of it. Optional: a state whose rules state
+    /// no split (Mississippi's toolkit) leaves it out rather than invent one.
     #[serde(default)]
     pub training_hours_by_domain: BTreeMap<String, f64>,
     pub exam_required: bool,
@@ -108,8 +126,22 @@ pub struct InitialRequirements {
     pub eligibility_attestation_required: bool,
     #[serde(default = "yes")]
     pub ethics_code_required: bool,
-    /// How long an initial credential is valid, in years (1..=10).
+    /// How long an initial credential is valid, in years (1..=10): an issue or
+    /// a renewal may not set an expiry later than its date plus this.
     pub credential_valid_years: u32,
+    /// Requirements the board records evidence for before an issue (ids of
+    /// `vocabulary::EVIDENCE_REQUIREMENTS` other than "reference"). With
+    /// "pre_training" the pre-training must precede the classroom training;
+    /// with "application" experience counts only if gained before applying.
+    #[serde(default)]
+    pub evidence_required: Vec<String>,
+    /// How many reference forms (evidence "reference", one record each) an issue needs.
+    #[serde(default)]
+    pub references_required: u32,
+    /// Whether one year of college or educational experience (evidence
+    /// "college_year") within the look-back window stands in for the experience hours.
+    #[serde(default)]
+    pub college_year_substitutes_experience: bool,
 }
 
 /// What keeps a credential active from one period to the next.
@@ -123,6 +155,10 @@ pub struct RenewalRequirements {
     /// Of which, per topic (keys: vocabulary::CE_TOPICS ids).
     #[serde(default)]
     pub ce_hours_by_topic: BTreeMap<String, f64>,
+    /// Topics the board recommends for CE (vocabulary::CE_TOPICS ids): advice
+    /// shown to peers, not a requirement a renewal is refused for.
+    #[serde(default)]
+    pub recommended_ce_topics: Vec<String>,
 }
 
 /// What this state asks of a peer certified elsewhere, beyond the initial requirements.
@@ -138,6 +174,10 @@ pub struct ReciprocityRequirements {
     /// State-specific requirements a transferring peer must still meet (e.g. a jurisprudence module).
     #[serde(default)]
     pub extra: Vec<ExtraRequirement>,
+    /// How transfers are judged, e.g. "accept_credential_in_good_standing".
+    /// Stored as written; the reciprocity rules interpret it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// One state-specific course a transferring peer must complete.
@@ -224,12 +264,21 @@ impl RequirementProfile {
     /// `states::parse_state`; anything else yields a profile that fails [`Self::validate`].
     pub fn default_for(state: &str) -> RequirementProfile {
         let state = parse_state(state).unwrap_or_else(|_| state.trim().to_ascii_uppercase());
-        let extra = if state == MODEL_STANDARDS_STATE {
+        // Tennessee's example also shows a state-specific module for transferring
+        // peers and the four-state study's arrangement (samhsa-model.example.toml).
+        let tennessee = state == MODEL_STANDARDS_STATE;
+        let extra = if tennessee {
             vec![ExtraRequirement {
                 id: "tn_orientation".to_string(),
                 description: "Tennessee peer workforce orientation (3 h)".to_string(),
                 course_id: "TN-ORIENT".to_string(),
             }]
+        } else {
+            Vec::new()
+        };
+        let policy = tennessee.then(|| ACCEPT_IN_GOOD_STANDING.to_string());
+        let recommended_ce_topics = if tennessee {
+            STUDY_CE_TOPICS.iter().map(|topic| topic.to_string()).collect()
         } else {
             Vec::new()
         };
@@ -242,12 +291,14 @@ impl RequirementProfile {
                 period_years: 2,
                 ce_hours: 24.0,
                 ce_hours_by_topic: hours_by_key(&[("ethics", 6.0)]),
+                recommended_ce_topics,
             },
             reciprocity: ReciprocityRequirements {
                 partners: vec![ANY_STATE.to_string()],
                 discipline_lookback_years: 2,
                 accept_origin_exam: true,
                 extra,
+                policy,
             },
         }
     }
@@ -283,6 +334,9 @@ fn model_standards_initial() -> InitialRequirements {
         eligibility_attestation_required: true,
         ethics_code_required: true,
         credential_valid_years: 2,
+        evidence_required: Vec::new(),
+        references_required: 0,
+        college_year_substitutes_experience: false,
     }
 }
 
@@ -318,7 +372,27 @@ impl InitialRequirements {
             "initial.credential_valid_years",
             self.credential_valid_years,
             VALIDITY_YEARS,
-        )
+        )?;
+        self.validate_evidence(check)
+    }
+
+    fn validate_evidence(&self, check: &Check) -> Result<(), ProfileError> {
+        for (i, id) in self.evidence_required.iter().enumerate() {
+            let field = format!("initial.evidence_required[{i}]");
+            if id == "reference" {
+                return Err(check.invalid(field, "is \"reference\": set initial.references_required instead"));
+            }
+            check.known_id(&field, id, &EVIDENCE_REQUIREMENTS, "requirement")?;
+            if self.evidence_required[..i].contains(id) {
+                return Err(check.invalid(field, format!("lists {id:?} a second time")));
+            }
+        }
+        let references = self.references_required;
+        if references > REFERENCES_MAX {
+            let reason = format!("must be between 0 and {REFERENCES_MAX}, got {references}");
+            return Err(check.invalid("initial.references_required", reason));
+        }
+        Ok(())
     }
 
     fn validate_exam(&self, check: &Check) -> Result<(), ProfileError> {
@@ -351,7 +425,12 @@ impl RenewalRequirements {
             ("renewal.ce_hours_by_topic", by_topic),
             ("renewal.ce_hours", self.ce_hours),
             "lower the per-topic hours or raise the total",
-        )
+        )?;
+        for (i, topic) in self.recommended_ce_topics.iter().enumerate() {
+            let field = format!("renewal.recommended_ce_topics[{i}]");
+            check.known_id(&field, topic, &CE_TOPICS, "continuing-education topic")?;
+        }
+        Ok(())
     }
 }
 
@@ -451,15 +530,21 @@ impl Check<'_> {
         let mut sum = 0;
         for (key, hours) in values {
             let field = format!("{field}.{key}");
-            if !known.iter().any(|(id, _)| id == key) {
-                let ids: Vec<&str> = known.iter().map(|(id, _)| *id).collect();
-                let reason = format!("is not a known {kind}; known ids: {}", ids.join(", "));
-                return Err(self.invalid(field, reason));
-            }
+            self.known_id(&field, key, known, kind)?;
             self.hours(&field, *hours)?;
             sum += minutes(*hours);
         }
         Ok(sum)
+    }
+
+    /// Refuses an id that is not in `known` (a vocabulary table), listing the known ones.
+    fn known_id(&self, field: &str, id: &str, known: &[(&str, &str)], kind: &str) -> Result<(), ProfileError> {
+        if known.iter().any(|(known_id, _)| *known_id == id) {
+            return Ok(());
+        }
+        let ids: Vec<&str> = known.iter().map(|(id, _)| *id).collect();
+        let reason = format!("is not a known {kind}; known ids: {}", ids.join(", "));
+        Err(self.invalid(field, reason))
     }
 
     /// Refuses a part (in minutes) larger than the whole it belongs to (in hours).

@@ -4,11 +4,11 @@
 
 use chrono::{Months, NaiveDate};
 
-use super::fact::ExperienceKind;
+use super::fact::{Evidence, ExperienceKind};
 pub use super::fact::Gap;
 use super::profile::{InitialRequirements, RenewalRequirements};
 use super::records::{Credential, Peer};
-use super::vocabulary::{format_hours, hours_to_minutes};
+use super::vocabulary::{format_hours, hours_to_minutes, EVIDENCE_REQUIREMENTS};
 
 /// Joins gaps into one message: "a; b; c".
 pub fn describe(gaps: &[Gap]) -> String {
@@ -78,13 +78,39 @@ pub fn exam_gap(peer: &Peer, initial: &InitialRequirements, as_of: NaiveDate) ->
     })
 }
 
-/// Experience whose period ended within the look-back window before `as_of`.
+/// Evidence for `requirement` dated on or before `date`.
+fn evidence_by<'a>(peer: &'a Peer, requirement: &'a str, date: NaiveDate) -> impl Iterator<Item = &'a Evidence> {
+    let evidence = peer.extras.evidence.iter();
+    evidence.filter(move |e| e.requirement == requirement && e.recorded_on <= date)
+}
+
+/// The date experience is counted back from: the application when the
+/// profile needs one and it is recorded (the latest by `as_of`), else `as_of`.
+fn experience_anchor(peer: &Peer, initial: &InitialRequirements, as_of: NaiveDate) -> NaiveDate {
+    if !initial.evidence_required.iter().any(|id| id == "application") {
+        return as_of;
+    }
+    let applied = evidence_by(peer, "application", as_of).map(|e| e.recorded_on);
+    applied.max().unwrap_or(as_of)
+}
+
+/// A year of college within the window may stand in for the experience hours.
+fn college_year_substitutes(peer: &Peer, initial: &InitialRequirements, anchor: NaiveDate) -> bool {
+    let since = years_before(anchor, initial.experience_lookback_years);
+    initial.college_year_substitutes_experience
+        && evidence_by(peer, "college_year", anchor).any(|e| e.recorded_on > since)
+}
+
+/// Experience whose period ended within the look-back window before `as_of`
+/// (or before the application, when the profile needs one: experience
+/// gained after applying does not count), not necessarily consecutive.
 pub fn experience_gaps(peer: &Peer, initial: &InitialRequirements, as_of: NaiveDate) -> Vec<Gap> {
-    let since = years_before(as_of, initial.experience_lookback_years);
+    let anchor = experience_anchor(peer, initial, as_of);
+    let since = years_before(anchor, initial.experience_lookback_years);
     let recent = peer
         .experience
         .iter()
-        .filter(|e| e.period_end > since && e.period_end <= as_of);
+        .filter(|e| e.period_end > since && e.period_end <= anchor);
     let (mut all, mut supervised) = (0u64, 0u64);
     for record in recent {
         all += u64::from(record.minutes);
@@ -93,12 +119,17 @@ pub fn experience_gaps(peer: &Peer, initial: &InitialRequirements, as_of: NaiveD
         }
     }
     let window = format!("within {} years", initial.experience_lookback_years);
+    let remedy = match initial.college_year_substitutes_experience {
+        true => "more paid, volunteer or supervised experience (or one year of college)",
+        false => "more paid, volunteer or supervised experience",
+    };
     let experience = hours_gap(
         &format!("experience hours ({window})"),
         u64::from(hours_to_minutes(initial.experience_hours)),
         all,
-        "more paid, volunteer or supervised experience",
-    );
+        remedy,
+    )
+    .filter(|_| !college_year_substitutes(peer, initial, anchor));
     let supervision = hours_gap(
         &format!("supervised hours ({window})"),
         u64::from(hours_to_minutes(initial.supervised_hours)),
@@ -106,6 +137,55 @@ pub fn experience_gaps(peer: &Peer, initial: &InitialRequirements, as_of: NaiveD
         "more supervised experience",
     );
     experience.into_iter().chain(supervision).collect()
+}
+
+/// What a requirement id means, for messages.
+fn requirement_name(id: &str) -> &str {
+    let known = EVIDENCE_REQUIREMENTS.iter().find(|(known, _)| *known == id);
+    known.map_or(id, |(_, name)| name)
+}
+
+/// One required piece of evidence: recorded by `as_of`, and for the
+/// pre-training, dated no later than the first classroom training counted.
+fn evidence_gap(peer: &Peer, id: &str, as_of: NaiveDate) -> Option<Gap> {
+    let name = requirement_name(id);
+    let earliest = evidence_by(peer, id, as_of).map(|e| e.recorded_on).min();
+    let Some(recorded_on) = earliest else {
+        return flag_gap(id, false, &format!("record evidence of {name}"));
+    };
+    let first_training = peer.trainings.iter().map(|t| t.completed_on).filter(|d| *d <= as_of).min();
+    match first_training {
+        Some(training) if id == "pre_training" && recorded_on > training => Some(Gap {
+            requirement: id.to_string(),
+            required: format!("completed on or before the classroom training ({training})"),
+            found: format!("completed on {recorded_on}"),
+            remedy: "complete the online pre-training before the classroom training".into(),
+        }),
+        _ => None,
+    }
+}
+
+/// The evidence a profile names, and the number of reference forms.
+pub fn evidence_gaps(peer: &Peer, initial: &InitialRequirements, as_of: NaiveDate) -> Vec<Gap> {
+    let mut gaps: Vec<Gap> = initial
+        .evidence_required
+        .iter()
+        .filter_map(|id| evidence_gap(peer, id, as_of))
+        .collect();
+    let references = evidence_by(peer, "reference", as_of).count() as u64;
+    let required = u64::from(initial.references_required);
+    if references < required {
+        gaps.push(Gap {
+            requirement: "reference".into(),
+            required: format!("{required} reference forms"),
+            found: format!("{references}"),
+            remedy: format!(
+                "record {} more reference form(s) attesting to the ability to perform the role",
+                required - references
+            ),
+        });
+    }
+    gaps
 }
 
 /// Everything initial certification asks of `peer`, as of `as_of`.
@@ -124,7 +204,22 @@ pub fn initial_gaps(peer: &Peer, initial: &InitialRequirements, as_of: NaiveDate
     gaps.extend(training_gaps(peer, initial, as_of));
     gaps.extend(exam_gap(peer, initial, as_of));
     gaps.extend(experience_gaps(peer, initial, as_of));
+    gaps.extend(evidence_gaps(peer, initial, as_of));
     gaps
+}
+
+/// Refuses an expiry later than `from` plus the profile's validity.
+pub fn validity_gap(initial: &InitialRequirements, from: NaiveDate, expires_on: NaiveDate) -> Option<Gap> {
+    let latest = years_after(from, initial.credential_valid_years);
+    (expires_on > latest).then(|| Gap {
+        requirement: "credential validity".into(),
+        required: format!(
+            "an expiry no later than {latest} ({} years from {from})",
+            initial.credential_valid_years
+        ),
+        found: expires_on.to_string(),
+        remedy: format!("set the expiry on or before {latest}"),
+    })
 }
 
 /// The day the current renewal period's CE window opened: the last renewal

@@ -86,7 +86,8 @@ pub async fn evaluate_transfer(
                         credential: &verified.credential,
                         local: local.as_ref(),
                     };
-                    reciprocity::evaluate(own.profile(), &transfer, own.today())
+                    let profile = crate::domain::rules::profile_on(own.profile(), own.today())?;
+                    reciprocity::evaluate(profile, &transfer, own.today())
                 }
             };
             keep_received(own, partner, &origin_state, &verified).await?;
