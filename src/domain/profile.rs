@@ -56,31 +56,34 @@ pub const STUDY_CE_TOPICS: [&str; 6] = [
 const MODEL_STANDARDS_STATE: &str = "TN";
 
 /// The shipped examples, embedded so that a node needs no files to start.
-const SHIPPED_EXAMPLES: [(&str, &str); 4] = [
+const SHIPPED_EXAMPLES: [(&str, &str); 7] = [
     (
         "mississippi.example.toml",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/profiles/mississippi.example.toml"
-        )),
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/mississippi.example.toml")),
     ),
     (
         "icrc-peer-recovery.example.toml",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/profiles/icrc-peer-recovery.example.toml"
-        )),
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/icrc-peer-recovery.example.toml")),
     ),
     (
         "samhsa-model.example.toml",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/profiles/samhsa-model.example.toml"
-        )),
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/samhsa-model.example.toml")),
     ),
     (
         "virginia.example.toml",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/virginia.example.toml")),
+    ),
+    (
+        "north-carolina.example.toml",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/north-carolina.example.toml")),
+    ),
+    (
+        "kentucky.example.toml",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/kentucky.example.toml")),
+    ),
+    (
+        "pennsylvania.example.toml",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/pennsylvania.example.toml")),
     ),
 ];
 
@@ -826,7 +829,7 @@ course_id = \"\"";
     #[test]
     fn every_shipped_example_loads_validates_and_says_it_is_an_example() {
         let examples = RequirementProfile::shipped_examples();
-        assert_eq!(examples.len(), 4);
+        assert_eq!(examples.len(), SHIPPED_EXAMPLES.len());
         let mut states = HashSet::new();
         for (file, text) in examples {
             let profile = RequirementProfile::from_toml(text, file).unwrap_or_else(|e| panic!("{e}"));
