@@ -229,6 +229,8 @@ pub fn permissive_profile() -> RequirementProfile {
     profile.initial.exam_required = false;
     profile.initial.experience_hours = 0.0;
     profile.initial.supervised_hours = 0.0;
+    profile.initial.evidence_required.clear();
+    profile.initial.references_required = 0;
     profile
 }
 

@@ -614,7 +614,16 @@ mod tests {
     /// `from` must occur exactly once, so a changed example cannot make a case
     /// silently test nothing.
     fn mississippi_with(edits: &[(&str, &str)]) -> String {
-        edits.iter().fold(MISSISSIPPI.to_string(), |text, (from, to)| {
+        example_with(MISSISSIPPI, edits)
+    }
+
+    /// The IC&RC example (which has a per-domain split) with the edits applied.
+    fn icrc_with(edits: &[(&str, &str)]) -> String {
+        example_with(SHIPPED_EXAMPLES[1].1, edits)
+    }
+
+    fn example_with(base: &str, edits: &[(&str, &str)]) -> String {
+        edits.iter().fold(base.to_string(), |text, (from, to)| {
             assert_eq!(text.matches(from).count(), 1, "{from:?} must occur once in the example");
             text.replacen(from, to, 1)
         })
@@ -643,6 +652,7 @@ course_id = \"\"";
     /// Each broken profile and how it must be refused.
     fn broken_profiles() -> Vec<(&'static str, String, Refusal)> {
         let case = |what, edits: &[(&str, &str)], refusal| (what, mississippi_with(edits), refusal);
+        let icrc = |what, edits: &[(&str, &str)], refusal| (what, icrc_with(edits), refusal);
         vec![
             case(
                 "negative training hours",
@@ -674,20 +684,45 @@ course_id = \"\"";
                 &[("exam_pass_mark_percent = 75", "exam_pass_mark_percent = 0")],
                 Field("initial.exam_pass_mark_percent"),
             ),
-            case(
+            icrc(
                 "an unknown competency domain",
-                &[("ethical_responsibility = 8", "telepathy = 8")],
+                &[("ethical_responsibility = 16", "telepathy = 16")],
                 Field("initial.training_hours_by_domain.telepathy"),
             ),
-            case(
+            icrc(
                 "negative hours in a domain",
-                &[("links_to_resources = 2", "links_to_resources = -2")],
-                Field("initial.training_hours_by_domain.links_to_resources"),
+                &[("advocacy = 10", "advocacy = -2")],
+                Field("initial.training_hours_by_domain.advocacy"),
+            ),
+            icrc(
+                "domains adding up to more than the total",
+                &[("training_hours_total = 46", "training_hours_total = 20")],
+                Field("initial.training_hours_by_domain"),
             ),
             case(
-                "domains adding up to more than the total",
-                &[("training_hours_total = 32", "training_hours_total = 20")],
-                Field("initial.training_hours_by_domain"),
+                "an unknown evidence requirement",
+                &[("\"residency\", ", "\"horoscope\", ")],
+                Field("initial.evidence_required[2]"),
+            ),
+            case(
+                "references listed as evidence rather than counted",
+                &[("\"residency\", ", "\"reference\", ")],
+                Field("initial.evidence_required[2]"),
+            ),
+            case(
+                "the same evidence twice",
+                &[("\"residency\", ", "\"education\", ")],
+                Field("initial.evidence_required[2]"),
+            ),
+            case(
+                "eleven reference forms",
+                &[("references_required = 2", "references_required = 11")],
+                Field("initial.references_required"),
+            ),
+            case(
+                "an unknown recommended CE topic",
+                &[("ce_hours = 20", "ce_hours = 20\nrecommended_ce_topics = [\"ethics\", \"astrology\"]")],
+                Field("renewal.recommended_ce_topics[1]"),
             ),
             case(
                 "more supervised than experience hours",
@@ -818,7 +853,7 @@ course_id = \"\"";
                     .to_string()
             )
         );
-        let text = mississippi_with(&[("ethical_responsibility = 8", "telepathy = 8")]);
+        let text = icrc_with(&[("ethical_responsibility = 16", "telepathy = 16")]);
         let message = RequirementProfile::from_toml(&text, SOURCE).map_err(|e| e.to_string());
         assert!(
             matches!(&message, Err(m) if m.contains("known ids: advocacy, ")),
@@ -926,5 +961,76 @@ course_id = \"\"";
             let written = toml::to_string(&profile).unwrap_or_else(|e| panic!("{file}: {e}"));
             assert_eq!(parsed(&written), profile, "{file}");
         }
+    }
+
+    #[test]
+    fn mississippi_names_the_toolkit_requirements_and_no_domain_split() {
+        let initial = RequirementProfile::example_for("MS").expect("the MS example").initial;
+        assert!(initial.training_hours_by_domain.is_empty(), "the toolkit states no split");
+        let named: Vec<&str> = initial.evidence_required.iter().map(String::as_str).collect();
+        let toolkit = [
+            "education",
+            "reading_writing",
+            "residency",
+            "employment",
+            "pre_training",
+            "application",
+        ];
+        assert_eq!(named, toolkit);
+        assert_eq!(initial.references_required, 2);
+        assert!(initial.college_year_substitutes_experience);
+        assert_eq!((initial.experience_hours, initial.exam_pass_mark_percent), (250.0, 75));
+    }
+
+    #[test]
+    fn the_four_states_accept_each_other_in_good_standing_and_recommend_the_study_topics() {
+        let four = ["NC", "VA", "KY", "TN"];
+        for state in four {
+            let profile = RequirementProfile::example_for(state).unwrap_or_else(|| panic!("{state} example"));
+            let policy = profile.reciprocity.policy.as_deref();
+            assert_eq!(policy, Some("accept_credential_in_good_standing"), "{state}");
+            assert_eq!(profile.renewal.recommended_ce_topics, STUDY_CE_TOPICS, "{state}");
+            let partners = &profile.reciprocity.partners;
+            for other in four.iter().filter(|s| **s != state) {
+                assert!(
+                    partners.iter().any(|p| p == other || p == ANY_STATE),
+                    "{state} must accept {other}: {partners:?}"
+                );
+            }
+            assert!(profile.reciprocity.accept_origin_exam, "{state}");
+        }
+        let georgia = RequirementProfile::default_for("GA");
+        assert_eq!(georgia.reciprocity.policy, None, "the arrangement is the four states'");
+    }
+
+    #[test]
+    fn every_invented_number_in_the_four_state_files_is_labelled_illustrative() {
+        for (file, text) in SHIPPED_EXAMPLES {
+            let profile = parsed(text);
+            if !["NC", "VA", "KY"].contains(&profile.state.as_str()) {
+                continue;
+            }
+            for section in ["[initial]", "[renewal]", "discipline_lookback_years"] {
+                let at = text.find(section).unwrap_or_else(|| panic!("{file}: {section}"));
+                let before = &text[..at];
+                let comment = before.lines().last().unwrap_or_default();
+                assert!(
+                    comment.to_lowercase().contains("illustrative"),
+                    "{file}: {section} must follow a comment saying its numbers are illustrative, got {comment:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn icrc_ce_is_kept_apart_from_pennsylvanias_renewal_rule() {
+        let icrc = parsed(SHIPPED_EXAMPLES[1].1);
+        assert_ne!(icrc.state, "PA");
+        assert_eq!(icrc.renewal.ce_hours, 20.0);
+        assert_eq!(icrc.renewal.ce_hours_by_topic.get("ethics"), Some(&6.0));
+        let pennsylvania = RequirementProfile::example_for("PA").expect("the PA example").renewal;
+        assert_eq!(pennsylvania.ce_hours, 36.0);
+        assert_eq!(pennsylvania.ce_hours_by_topic.get("peer_specific"), Some(&24.0));
+        assert_eq!(pennsylvania.ce_hours_by_topic.get("ethics"), Some(&3.0));
     }
 }
