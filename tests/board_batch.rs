@@ -17,6 +17,7 @@ fn command(event_id: &str, body: pb::command::Body) -> pb::BatchCommand {
         Body::CredentialIssued(e) => B::CredentialIssued(e),
         Body::ExamRecorded(e) => B::ExamRecorded(e),
         Body::ExperienceRecorded(e) => B::ExperienceRecorded(e),
+        Body::RequirementEvidence(e) => B::RequirementEvidence(e),
         other => panic!("not used here: {other:?}"),
     };
     pb::BatchCommand {
@@ -29,7 +30,7 @@ fn command(event_id: &str, body: pb::command::Body) -> pb::BatchCommand {
 fn career(peer: &str, number: &str) -> Vec<pb::BatchCommand> {
     let mut bodies = vec![enrol(peer, "Batch Person")];
     bodies.extend(common::board::qualification(peer));
-    bodies.push(issue(peer, number, "2024-03-01", "2026-12-31"));
+    bodies.push(issue(peer, number, "2024-03-01", "2026-02-28"));
     bodies
         .into_iter()
         .enumerate()
@@ -49,7 +50,7 @@ async fn a_batch_is_recorded_in_order_with_per_command_results() {
     // Refused on their own, without stopping the others:
     commands.push(command(
         "dup-number",
-        issue("MS-B-1", "MS-B-CRED-1", "2024-03-01", "2026-12-31"),
+        issue("MS-B-1", "MS-B-CRED-1", "2024-03-01", "2026-02-28"),
     ));
     commands.push(command(
         "unknown-peer",

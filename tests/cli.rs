@@ -159,7 +159,7 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
     assert!(token.starts_with("peerreg_"), "{token_line}");
 
     let e = endpoint.as_str();
-    let steps: Vec<Vec<&str>> = vec![
+    let mut steps: Vec<Vec<&str>> = vec![
         vec![
             "board",
             "--endpoint",
@@ -249,6 +249,35 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
             "2026-02-28",
         ],
     ];
+    // Mississippi's toolkit evidence, recorded before the issue (the last step).
+    let evidence = [
+        ("education", "2024-01-10", "GED certificate seen"),
+        ("reading_writing", "2024-01-10", "writing sample reviewed"),
+        ("residency", "2024-01-10", "Mississippi address verified"),
+        ("reference", "2024-01-20", "reference form 1 of 2"),
+        ("reference", "2024-01-22", "reference form 2 of 2"),
+        ("pre_training", "2024-01-25", "online pre-training completed"),
+        ("employment", "2024-01-29", "employed by a DMH-certified provider"),
+        ("application", "2024-01-31", "certification application received"),
+    ];
+    let issue_step = steps.pop().expect("the issue step");
+    for (requirement, on, detail) in evidence {
+        steps.push(vec![
+            "board",
+            "--endpoint",
+            e,
+            "evidence",
+            "--peer-id",
+            "MS-P-1",
+            "--requirement",
+            requirement,
+            "--on",
+            on,
+            "--detail",
+            detail,
+        ]);
+    }
+    steps.push(issue_step);
     let mut event_ids = Vec::new();
     for step in &steps {
         let (ok, out, err) = peerreg(step, &token).await;

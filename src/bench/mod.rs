@@ -231,6 +231,8 @@ pub fn permissive_profile() -> RequirementProfile {
     profile.initial.supervised_hours = 0.0;
     profile.initial.evidence_required.clear();
     profile.initial.references_required = 0;
+    // The scenarios renew for longer than the example's 2 years.
+    profile.initial.credential_valid_years = 10;
     profile
 }
 
