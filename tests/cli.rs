@@ -359,7 +359,7 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
             "--renewed-on",
             "2026-01-10",
             "--expires-on",
-            "2028-02-29",
+            "2028-02-28",
         ],
         &token,
     )

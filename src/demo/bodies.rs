@@ -109,6 +109,23 @@ pub fn evidence(peer: &str, requirement: &str, on: &str, detail: &str) -> Body {
     })
 }
 
+/// The toolkit's evidence with every item dated `on` (before the classroom
+/// training, which the pre-training must precede) and the application dated
+/// `applied_on` (after the experience it counts, on or before the issue).
+pub fn toolkit_evidence_on(peer: &str, on: &str, applied_on: &str) -> Vec<Body> {
+    let mut bodies: Vec<Body> = toolkit_evidence(peer)
+        .into_iter()
+        .filter(|body| !matches!(body, Body::RequirementEvidence(e) if e.requirement == "application"))
+        .collect();
+    for body in bodies.iter_mut() {
+        if let Body::RequirementEvidence(e) = body {
+            e.recorded_on = on.into();
+        }
+    }
+    bodies.push(evidence(peer, "application", applied_on, "certification application received"));
+    bodies
+}
+
 /// The evidence Mississippi's toolkit asks for, all dated January 2024: before
 /// the classroom training (the pre-training must be), and an application on
 /// 31 January that the experience below precedes.

@@ -311,7 +311,9 @@ fn check_renewal(
             "new_expires_on ({new_expires_on}) must be after the current expiry ({current})"
         )));
     }
-    if let Some(gap) = validity_gap(&profile.initial, renewed_on, new_expires_on) {
+    // A renewal before expiry extends the current period; a late one starts anew.
+    let period_start = renewed_on.max(current);
+    if let Some(gap) = validity_gap(&profile.initial, period_start, new_expires_on) {
         return Err(refuse(gap.to_string()));
     }
     let holder = peer(registry, &credential.peer_id)?;
