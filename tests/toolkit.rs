@@ -211,10 +211,12 @@ async fn a_renewal_is_judged_by_the_version_in_force_on_its_date_and_bounded_by_
     )
     .await;
     // 20 CE hours: enough before July (20 required), not after (30 required).
+    // Renewed early, a period runs from the current expiry (2025-03-01).
     let table = [
-        ("2024-07-15", "2026-07-15", Some("continuing education")),
-        ("2024-06-15", "2025-06-16", Some("credential validity")), // 1 year until June
-        ("2024-06-15", "2025-06-15", None),
+        ("2024-07-15", "2027-03-01", Some("continuing education")),
+        ("2024-07-15", "2027-03-02", Some("credential validity")), // 2 years from July
+        ("2024-06-15", "2026-03-02", Some("credential validity")), // 1 year until June
+        ("2024-06-15", "2026-03-01", None),
     ];
     for (i, (on, expires, refusal)) in table.into_iter().enumerate() {
         let answer = ledger.append(format!("r-{i}"), renew("MS-R-1", on, expires)).await;
