@@ -166,7 +166,7 @@ async fn evidence_is_complete_for_the_holder_and_discloses_nobody_else() {
     let verified =
         peerreg::evidence::verify(&bundle, &verifier, "MS", MS_CREDENTIAL).expect("a genuine bundle verifies");
     assert_eq!(
-        verified.checkpoint.size, 11,
+        verified.checkpoint.size, 19,
         "the disclosure is inside the bundle's tree"
     );
     assert_eq!(verified.holder.trainings.len(), 3);
