@@ -246,7 +246,11 @@ async fn a_stranger_reads_the_whole_log_and_every_public_answer_and_learns_only_
     record_people(&admin).await;
 
     let (log_bytes, events) = stranger_reads_log(&node).await;
-    assert_eq!(events.len(), 9 + TOOLKIT_EVIDENCE, "9 records and the toolkit's evidence");
+    assert_eq!(
+        events.len(),
+        9 + TOOLKIT_EVIDENCE,
+        "9 records and the toolkit's evidence"
+    );
     let leaks = found_in(&log_bytes, &PRIVATE);
     assert!(leaks.is_empty(), "the public log holds {leaks:?}");
     let names = found_in(&log_bytes, &[HOLDER_NAME, HOLDER, APPLICANT, "people-0"]);
@@ -271,7 +275,11 @@ async fn a_stranger_reads_the_whole_log_and_every_public_answer_and_learns_only_
         .iter()
         .filter(|e| matches!(e.body, Some(pb::event::Body::Record(_))))
         .count();
-    assert_eq!(refs, 8 + TOOLKIT_EVIDENCE, "every private record is an opaque reference");
+    assert_eq!(
+        refs,
+        8 + TOOLKIT_EVIDENCE,
+        "every private record is an opaque reference"
+    );
 
     let answers = stranger_reads_answers(&node).await;
     let leaks = found_in(&answers, &PRIVATE);

@@ -104,7 +104,10 @@ async fn evidence_with_an_unknown_requirement_or_a_future_date_is_refused() {
     let board = NodeClient::connect(&node.endpoint, Some(ADMIN_TOKEN.to_string()))
         .await
         .expect("connect");
-    board.record("e-0".into(), enrol("MS-E", "Ida B")).await.expect("enrolled");
+    board
+        .record("e-0".into(), enrol("MS-E", "Ida B"))
+        .await
+        .expect("enrolled");
     let cases = [
         (evidence("MS-E", "horoscope", "2024-01-01", "seen"), "invalid"),
         (evidence("MS-E", "residency", "2999-01-01", "seen"), "invalid"),
@@ -122,7 +125,10 @@ async fn evidence_with_an_unknown_requirement_or_a_future_date_is_refused() {
         assert_eq!(node.ledger.published().checkpoint.size, before);
     }
     let recorded = board
-        .record("e-ok".into(), evidence("MS-E", "residency", "2024-01-01", "address verified"))
+        .record(
+            "e-ok".into(),
+            evidence("MS-E", "residency", "2024-01-01", "address verified"),
+        )
         .await;
     assert!(recorded.is_ok(), "{recorded:?}");
     let peer = node.ledger.registry().peer("MS-E").cloned().expect("the peer");
@@ -183,11 +189,13 @@ async fn an_issue_is_judged_by_the_profile_version_in_force_on_its_date() {
     let table = [
         ("2024-07-01", "2026-07-01", Some("certification exam")), // 75 < 80 from July
         ("2024-06-30", "2025-07-01", Some("credential validity")), // 1 year until June
-        ("2024-06-30", "2025-06-30", None),                        // 75 >= 70, within 1 year
+        ("2024-06-30", "2025-06-30", None),                       // 75 >= 70, within 1 year
     ];
     for (i, (on, expires, refusal)) in table.into_iter().enumerate() {
         let number = format!("MS-V-{i}");
-        let answer = ledger.append(format!("v-{i}"), issue("MS-V", &number, on, expires)).await;
+        let answer = ledger
+            .append(format!("v-{i}"), issue("MS-V", &number, on, expires))
+            .await;
         match (refusal, answer) {
             (None, Ok(_)) => {}
             (Some(named), Err(Error::FailedPrecondition(m))) => assert!(m.contains(named), "{on}: {m}"),

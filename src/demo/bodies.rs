@@ -122,7 +122,12 @@ pub fn toolkit_evidence_on(peer: &str, on: &str, applied_on: &str) -> Vec<Body> 
             e.recorded_on = on.into();
         }
     }
-    bodies.push(evidence(peer, "application", applied_on, "certification application received"));
+    bodies.push(evidence(
+        peer,
+        "application",
+        applied_on,
+        "certification application received",
+    ));
     bodies
 }
 

@@ -228,7 +228,10 @@ pub async fn certify_in_ms(demo: &Demo) -> Result<pb::Receipt> {
         ms.record(event_id(id), body).await?;
     }
     // Mississippi's toolkit evidence: before the training; applied after the experience.
-    for (i, body) in toolkit_evidence_on(MS_PEER, &days_ago(440), &days_ago(390)).into_iter().enumerate() {
+    for (i, body) in toolkit_evidence_on(MS_PEER, &days_ago(440), &days_ago(390))
+        .into_iter()
+        .enumerate()
+    {
         ms.record(event_id(&format!("ms-evidence-{i}")), body).await?;
     }
     ms.record(

@@ -517,7 +517,11 @@ fn evidence(e: pb::RequirementEvidence) -> Result<Fact> {
         let known: Vec<&str> = vocabulary::EVIDENCE_REQUIREMENTS.iter().map(|(id, _)| *id).collect();
         return Err(invalid(
             "requirement",
-            format!("{} is not a known requirement; known ids: {}", quote(&e.requirement), known.join(", ")),
+            format!(
+                "{} is not a known requirement; known ids: {}",
+                quote(&e.requirement),
+                known.join(", ")
+            ),
         ));
     }
     let attested_by = match e.attested_by.is_empty() {

@@ -58,7 +58,9 @@ impl ProfileHistory {
             )));
         }
         let toml::Value::Array(versions) = versions else {
-            return Err(unreadable("`versions` must be an array of tables ([[versions]])".into()));
+            return Err(unreadable(
+                "`versions` must be an array of tables ([[versions]])".into(),
+            ));
         };
         let versions = versions
             .into_iter()
@@ -77,7 +79,10 @@ impl ProfileHistory {
             reason,
         };
         if versions.is_empty() || versions.len() > VERSIONS_MAX {
-            let reason = format!("must hold between 1 and {VERSIONS_MAX} versions, got {}", versions.len());
+            let reason = format!(
+                "must hold between 1 and {VERSIONS_MAX} versions, got {}",
+                versions.len()
+            );
             return Err(invalid("versions".into(), reason));
         }
         for (i, pair) in versions.windows(2).enumerate() {
@@ -187,7 +192,10 @@ fn effective_date(value: &toml::Value) -> Option<NaiveDate> {
 mod tests {
     use super::*;
 
-    const MISSISSIPPI: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/mississippi.example.toml"));
+    const MISSISSIPPI: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/profiles/mississippi.example.toml"
+    ));
 
     fn day(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date")
@@ -197,7 +205,11 @@ mod tests {
     fn versioned(versions: &[(Option<&str>, u32)]) -> String {
         let mut text = String::new();
         for (from, mark) in versions {
-            let body = MISSISSIPPI.replacen("exam_pass_mark_percent = 75", &format!("exam_pass_mark_percent = {mark}"), 1);
+            let body = MISSISSIPPI.replacen(
+                "exam_pass_mark_percent = 75",
+                &format!("exam_pass_mark_percent = {mark}"),
+                1,
+            );
             let body = body.replace("[initial", "[versions.initial");
             let body = body.replace("[renewal", "[versions.renewal");
             let body = body.replace("[reciprocity", "[versions.reciprocity");

@@ -19,9 +19,7 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::states::parse_state;
-use crate::domain::vocabulary::{
-    format_hours, hours_to_minutes, CE_TOPICS, COMPETENCY_DOMAINS, EVIDENCE_REQUIREMENTS,
-};
+use crate::domain::vocabulary::{format_hours, hours_to_minutes, CE_TOPICS, COMPETENCY_DOMAINS, EVIDENCE_REQUIREMENTS};
 
 /// The most hours any one profile value may ask for. Real requirements are in
 /// the tens or hundreds, so a value past this is a typo, not a policy.
@@ -59,15 +57,24 @@ const MODEL_STANDARDS_STATE: &str = "TN";
 const SHIPPED_EXAMPLES: [(&str, &str); 7] = [
     (
         "mississippi.example.toml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/mississippi.example.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/mississippi.example.toml"
+        )),
     ),
     (
         "icrc-peer-recovery.example.toml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/icrc-peer-recovery.example.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/icrc-peer-recovery.example.toml"
+        )),
     ),
     (
         "samhsa-model.example.toml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/samhsa-model.example.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/samhsa-model.example.toml"
+        )),
     ),
     (
         "virginia.example.toml",
@@ -75,7 +82,10 @@ const SHIPPED_EXAMPLES: [(&str, &str); 7] = [
     ),
     (
         "north-carolina.example.toml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/north-carolina.example.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/north-carolina.example.toml"
+        )),
     ),
     (
         "kentucky.example.toml",
@@ -83,7 +93,10 @@ const SHIPPED_EXAMPLES: [(&str, &str); 7] = [
     ),
     (
         "pennsylvania.example.toml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/pennsylvania.example.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/pennsylvania.example.toml"
+        )),
     ),
 ];
 
@@ -721,7 +734,10 @@ course_id = \"\"";
             ),
             case(
                 "an unknown recommended CE topic",
-                &[("ce_hours = 20", "ce_hours = 20\nrecommended_ce_topics = [\"ethics\", \"astrology\"]")],
+                &[(
+                    "ce_hours = 20",
+                    "ce_hours = 20\nrecommended_ce_topics = [\"ethics\", \"astrology\"]",
+                )],
                 Field("renewal.recommended_ce_topics[1]"),
             ),
             case(
@@ -966,7 +982,10 @@ course_id = \"\"";
     #[test]
     fn mississippi_names_the_toolkit_requirements_and_no_domain_split() {
         let initial = RequirementProfile::example_for("MS").expect("the MS example").initial;
-        assert!(initial.training_hours_by_domain.is_empty(), "the toolkit states no split");
+        assert!(
+            initial.training_hours_by_domain.is_empty(),
+            "the toolkit states no split"
+        );
         let named: Vec<&str> = initial.evidence_required.iter().map(String::as_str).collect();
         let toolkit = [
             "education",

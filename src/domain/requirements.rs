@@ -4,8 +4,8 @@
 
 use chrono::{Months, NaiveDate};
 
-use super::fact::{Evidence, ExperienceKind};
 pub use super::fact::Gap;
+use super::fact::{Evidence, ExperienceKind};
 use super::profile::{InitialRequirements, RenewalRequirements};
 use super::records::{Credential, Peer};
 use super::vocabulary::{format_hours, hours_to_minutes, EVIDENCE_REQUIREMENTS};
@@ -153,7 +153,12 @@ fn evidence_gap(peer: &Peer, id: &str, as_of: NaiveDate) -> Option<Gap> {
     let Some(recorded_on) = earliest else {
         return flag_gap(id, false, &format!("record evidence of {name}"));
     };
-    let first_training = peer.trainings.iter().map(|t| t.completed_on).filter(|d| *d <= as_of).min();
+    let first_training = peer
+        .trainings
+        .iter()
+        .map(|t| t.completed_on)
+        .filter(|d| *d <= as_of)
+        .min();
     match first_training {
         Some(training) if id == "pre_training" && recorded_on > training => Some(Gap {
             requirement: id.to_string(),
@@ -348,24 +353,71 @@ mod tests {
     }
 
     /// Each toolkit rule broken alone, and the requirement the refusal must name.
-    fn broken_rules() -> Vec<(&'static str, fn(&mut Peer), &'static str)> {
+    /// What a case is, how it breaks the applicant, and the requirement named.
+    type Case = (&'static str, fn(&mut Peer), &'static str);
+
+    fn broken_rules() -> Vec<Case> {
         vec![
             ("no diploma, GED or enrolment", |p| without(p, "education"), "education"),
-            ("no reading and writing proficiency", |p| without(p, "reading_writing"), "reading_writing"),
-            ("one reference form, not two", |p| p.extras.evidence.retain(|e| e.recorded_on != day("2024-01-22")), "reference"),
+            (
+                "no reading and writing proficiency",
+                |p| without(p, "reading_writing"),
+                "reading_writing",
+            ),
+            (
+                "one reference form, not two",
+                |p| p.extras.evidence.retain(|e| e.recorded_on != day("2024-01-22")),
+                "reference",
+            ),
             ("no reference form", |p| without(p, "reference"), "reference"),
             ("not a Mississippi resident", |p| without(p, "residency"), "residency"),
-            ("not employed in the mental health system", |p| without(p, "employment"), "employment"),
-            ("employed only after the issue date", |p| set_date(p, "employment", "2024-02-16"), "employment"),
+            (
+                "not employed in the mental health system",
+                |p| without(p, "employment"),
+                "employment",
+            ),
+            (
+                "employed only after the issue date",
+                |p| set_date(p, "employment", "2024-02-16"),
+                "employment",
+            ),
             ("no online pre-training", |p| without(p, "pre_training"), "pre_training"),
-            ("pre-training after the classroom training", |p| set_date(p, "pre_training", "2024-02-05"), "pre_training"),
+            (
+                "pre-training after the classroom training",
+                |p| set_date(p, "pre_training", "2024-02-05"),
+                "pre_training",
+            ),
             ("no application recorded", |p| without(p, "application"), "application"),
-            ("249 hours of experience", |p| p.experience[1].minutes -= 60, "experience hours (within 3 years)"),
-            ("experience gained after applying", |p| set_date(p, "application", "2024-01-30"), "experience hours (within 3 years)"),
-            ("experience older than three years", |p| p.experience[0].period_end = day("2021-01-30"), "experience hours (within 3 years)"),
-            ("only three classroom days", |p| p.trainings[0].minutes = 24 * 60, "training hours"),
-            ("an exam at 74%", |p| p.exams[0].score_percent = 74, "certification exam"),
-            ("no signed code of ethics", |p| p.ethics_code_signed = false, "signed code of ethics"),
+            (
+                "249 hours of experience",
+                |p| p.experience[1].minutes -= 60,
+                "experience hours (within 3 years)",
+            ),
+            (
+                "experience gained after applying",
+                |p| set_date(p, "application", "2024-01-30"),
+                "experience hours (within 3 years)",
+            ),
+            (
+                "experience older than three years",
+                |p| p.experience[0].period_end = day("2021-01-30"),
+                "experience hours (within 3 years)",
+            ),
+            (
+                "only three classroom days",
+                |p| p.trainings[0].minutes = 24 * 60,
+                "training hours",
+            ),
+            (
+                "an exam at 74%",
+                |p| p.exams[0].score_percent = 74,
+                "certification exam",
+            ),
+            (
+                "no signed code of ethics",
+                |p| p.ethics_code_signed = false,
+                "signed code of ethics",
+            ),
         ]
     }
 

@@ -64,10 +64,16 @@ pub const EVIDENCE_REQUIREMENTS: [(&str, &str); 8] = [
         "high school diploma or GED, or 16 or older and enrolled in school",
     ),
     ("reading_writing", "reading and writing proficiency"),
-    ("reference", "a reference form attesting to the ability to perform the role"),
+    (
+        "reference",
+        "a reference form attesting to the ability to perform the role",
+    ),
     ("residency", "residency in the state"),
     ("employment", "current employment in the state's mental health system"),
-    ("pre_training", "the online pre-training, completed before the classroom training"),
+    (
+        "pre_training",
+        "the online pre-training, completed before the classroom training",
+    ),
     (
         "college_year",
         "one year of college or educational experience (a substitute for the experience hours)",

@@ -15,8 +15,8 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::{
-    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Evidence, Exam, Experience, Fact, Issue,
-    Reinstatement, Renewal, Training, VoidReason,
+    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Evidence, Exam, Experience, Fact,
+    Issue, Reinstatement, Renewal, Training, VoidReason,
 };
 use crate::domain::records::{Credential, Peer, PeerExtras, RecordAt, Records};
 use crate::domain::sealed::{self, Openings};
