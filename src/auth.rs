@@ -41,10 +41,12 @@ pub enum Operation {
     AcknowledgeAlerts,
     /// Waive a named gap of a transfer, with a reason (reviewer discretion).
     RecordWaiver,
+    /// Record evidence for an initial-certification requirement.
+    RecordEvidence,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 18] = [
+    pub const ALL: [Operation; 19] = [
         Operation::EnrollPeer,
         Operation::ChangeName,
         Operation::RecordTraining,
@@ -63,6 +65,7 @@ impl Operation {
         Operation::ViewAlerts,
         Operation::AcknowledgeAlerts,
         Operation::RecordWaiver,
+        Operation::RecordEvidence,
     ];
 
     pub fn name(self) -> &'static str {
@@ -85,6 +88,7 @@ impl Operation {
             Operation::ViewAlerts => "view_alerts",
             Operation::AcknowledgeAlerts => "acknowledge_alerts",
             Operation::RecordWaiver => "record_waiver",
+            Operation::RecordEvidence => "record_evidence",
         }
     }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{generate_token, hash_token, TokenEntry, Tokens};
+use crate::domain::history::ProfileHistory;
 use crate::domain::profile::{ProfileError, RequirementProfile};
 use crate::error::{Error, Result};
 use crate::federation::FederationOptions;
@@ -42,7 +43,7 @@ pub struct NodeConfig {
     pub accept_store_as_is: bool,
     /// What this state demands. Default: the shipped example for the state, or
     /// the SAMHSA-model-standards-style example relabelled for it.
-    pub profile: RequirementProfile,
+    pub profile: ProfileHistory,
     /// Write tokens from the configuration file (hashes only). When empty, the
     /// node uses `<data_dir>/tokens.toml`, creating a first admin token there.
     pub tokens: Vec<TokenEntry>,
@@ -125,23 +126,23 @@ impl ConfigFile {
 
 /// Reads, parses and validates one profile file; messages name the path.
 /// (Here rather than in `domain`, which reads no files.)
-pub fn read_profile(path: &Path) -> std::result::Result<RequirementProfile, ProfileError> {
+pub fn read_profile(path: &Path) -> std::result::Result<ProfileHistory, ProfileError> {
     let source_name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Unreadable {
         source_name: source_name.clone(),
         message: format!("cannot read the file: {e}"),
     })?;
-    RequirementProfile::from_toml(&text, &source_name)
+    ProfileHistory::from_toml(&text, &source_name)
 }
 
 /// Loads a requirement profile, which must be for `state`.
-pub fn load_profile(path: &Path, state: &str) -> Result<RequirementProfile> {
+pub fn load_profile(path: &Path, state: &str) -> Result<ProfileHistory> {
     let profile = read_profile(path).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    if profile.state != state {
+    if profile.state() != state {
         return Err(Error::InvalidArgument(format!(
             "profile {} is for {}, but this node serves {state}",
             path.display(),
-            profile.state
+            profile.state()
         )));
     }
     Ok(profile)
@@ -194,7 +195,9 @@ impl NodeConfig {
             key_file: data_dir.join("log.key"),
             data_dir,
             listen,
-            profile: RequirementProfile::example_for(&state).unwrap_or_else(|| RequirementProfile::default_for(&state)),
+            profile: RequirementProfile::example_for(&state)
+                .unwrap_or_else(|| RequirementProfile::default_for(&state))
+                .into(),
             state,
             accept_store_as_is: false,
             tokens: Vec::new(),

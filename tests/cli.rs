@@ -159,7 +159,7 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
     assert!(token.starts_with("peerreg_"), "{token_line}");
 
     let e = endpoint.as_str();
-    let steps: Vec<Vec<&str>> = vec![
+    let mut steps: Vec<Vec<&str>> = vec![
         vec![
             "board",
             "--endpoint",
@@ -249,6 +249,35 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
             "2026-02-28",
         ],
     ];
+    // Mississippi's toolkit evidence, recorded before the issue (the last step).
+    let evidence = [
+        ("education", "2024-01-10", "GED certificate seen"),
+        ("reading_writing", "2024-01-10", "writing sample reviewed"),
+        ("residency", "2024-01-10", "Mississippi address verified"),
+        ("reference", "2024-01-20", "reference form 1 of 2"),
+        ("reference", "2024-01-22", "reference form 2 of 2"),
+        ("pre_training", "2024-01-25", "online pre-training completed"),
+        ("employment", "2024-01-29", "employed by a DMH-certified provider"),
+        ("application", "2024-01-31", "certification application received"),
+    ];
+    let issue_step = steps.pop().expect("the issue step");
+    for (requirement, on, detail) in evidence {
+        steps.push(vec![
+            "board",
+            "--endpoint",
+            e,
+            "evidence",
+            "--peer-id",
+            "MS-P-1",
+            "--requirement",
+            requirement,
+            "--on",
+            on,
+            "--detail",
+            detail,
+        ]);
+    }
+    steps.push(issue_step);
     let mut event_ids = Vec::new();
     for step in &steps {
         let (ok, out, err) = peerreg(step, &token).await;
@@ -259,10 +288,19 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
     // The public log holds none of it in clear: no name, peer id, course,
     // provider or exam, and not the client's event ids (DESIGN.md §8).
     let log = peerreg::service::client::LogClient::connect(e).await.expect("connect");
-    let entries = log.entries(0, 5).await.expect("entries");
-    assert_eq!(entries.len(), 5, "one page holds the five entries");
+    let total = steps.len();
+    let entries = log.entries(0, total as u64).await.expect("entries");
+    assert_eq!(entries.len(), total, "one page holds every entry");
     let entries = entries.concat();
-    let mut private = vec!["Ada Lovelace", "MS-P-1", "Core training", "DMH", "MS-EXAM"];
+    let mut private = vec![
+        "Ada Lovelace",
+        "MS-P-1",
+        "Core training",
+        "DMH",
+        "MS-EXAM",
+        "GED certificate seen",
+        "Mississippi address verified",
+    ];
     private.extend(event_ids.iter().map(String::as_str));
     for needle in private {
         let found = entries.windows(needle.len()).any(|w| w == needle.as_bytes());
@@ -330,7 +368,7 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
             "--renewed-on",
             "2026-01-10",
             "--expires-on",
-            "2028-02-29",
+            "2028-02-28",
         ],
         &token,
     )
@@ -361,7 +399,8 @@ async fn the_readme_walk_through_certifies_checks_and_audits() {
         .output()
         .await
         .expect("audit");
-    assert!(String::from_utf8_lossy(&audit.stdout).contains("audit OK: peerreg.local/ms has 5 entries"));
+    let audited = format!("audit OK: peerreg.local/ms has {total} entries");
+    assert!(String::from_utf8_lossy(&audit.stdout).contains(&audited));
     node.kill().await.expect("kill");
 }
 

@@ -537,7 +537,9 @@ fn open_in_process(data_dir: &Path) -> Ledger {
         state: "MS".into(),
         signer,
         accept_unpublished_store: false,
-        profile: RequirementProfile::example_for("MS").expect("the MS example profile"),
+        profile: RequirementProfile::example_for("MS")
+            .expect("the MS example profile")
+            .into(),
         clock: Arc::new(SystemClock),
     })
     .expect("the node's data directory opens")

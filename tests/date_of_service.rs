@@ -90,7 +90,7 @@ fn mississippi(dir: &std::path::Path) -> Ledger {
     profile.renewal.ce_hours = 0.0;
     profile.renewal.ce_hours_by_topic.clear();
     Ledger::open(LedgerOptions {
-        profile,
+        profile: profile.into(),
         clock: std::sync::Arc::new(ManualClock::at(day("2028-01-01"))),
         ..common::options(dir)
     })

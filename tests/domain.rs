@@ -42,7 +42,7 @@ async fn a_whole_lifecycle_has_the_right_status_on_every_date() {
         vec![
             ce("MS-P-1", "ethics", 6, "2025-06-01"),
             ce("MS-P-1", "trauma_informed_care", 14, "2025-07-01"),
-            renew("MS-1001", "2026-01-15", "2028-02-29"),
+            renew("MS-1001", "2026-01-15", "2028-02-28"),
             discipline("MS-1001", DisciplineKind::Probation, "2026-06-01", "2027-06-01"),
             reinstate("MS-1001", "2026-09-01"),
             discipline("MS-1001", DisciplineKind::Suspension, "2027-01-10", ""),
@@ -93,7 +93,7 @@ async fn a_credential_not_renewed_lapses_and_a_late_renewal_revives_it() {
         &ledger,
         vec![
             ce("MS-P-2", "ethics", 20, "2026-01-05"),
-            renew("MS-2002", "2026-04-10", "2028-04-30"),
+            renew("MS-2002", "2026-04-10", "2028-04-10"),
         ],
     )
     .await;
@@ -160,7 +160,7 @@ async fn every_illegal_transition_is_refused_with_its_reason_and_changes_nothing
     let twice = refused(&ledger, enrol("MS-P-3", "Grace Hopper")).await;
     assert!(matches!(twice, Error::AlreadyExists(_)));
 
-    let no_ce = refused(&ledger, renew("MS-3001", "2026-01-15", "2028-02-29")).await;
+    let no_ce = refused(&ledger, renew("MS-3001", "2026-01-15", "2028-02-28")).await;
     let Error::FailedPrecondition(message) = &no_ce else {
         panic!("{no_ce:?}")
     };
@@ -205,7 +205,7 @@ async fn every_illegal_transition_is_refused_with_its_reason_and_changes_nothing
     )
     .await;
     record(&ledger, vec![ce("MS-P-3", "ethics", 20, "2025-12-01")]).await;
-    let revoked = refused(&ledger, renew("MS-3001", "2026-01-15", "2028-02-29")).await;
+    let revoked = refused(&ledger, renew("MS-3001", "2026-01-15", "2028-02-28")).await;
     assert!(
         matches!(&revoked, Error::FailedPrecondition(m) if m.contains("revoked")),
         "{revoked:?}"

@@ -23,8 +23,8 @@ async fn a_specialist_transfers_from_mississippi_to_tennessee() {
     // 1. Mississippi certifies.
     let issued = demo::certify_in_ms(&demo).await.expect("certify in ms");
     assert_eq!(
-        issued.index, 5,
-        "enrolment, two courses, exam, experience (0-4), then the issue"
+        issued.index, 13,
+        "enrolment, two courses, exam, experience (0-4), the toolkit's 8 evidence records (5-12), then the issue"
     );
     // The holder consents to disclose their record to Tennessee and Virginia.
     let ms_board = demo.board("MS").await.expect("MS client");
@@ -169,15 +169,15 @@ async fn evidence_is_complete_for_the_holder_and_discloses_nobody_else() {
     let indices: Vec<u64> = bundle.entries.iter().map(|e| e.index).collect();
     assert_eq!(
         indices,
-        [0, 1, 2, 3, 4, 5, 6, 9, 10],
-        "the holder's events only (the consent at 6, the course at 9, this disclosure at 10), in log order"
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18],
+        "the holder's events only (records 0-12, the issue at 13, the consent at 14, the course at 17, this disclosure at 18), in log order"
     );
     assert_eq!(bundle.peer_id, demo::MS_PEER);
     let verifier = peerreg::log::note::NoteVerifier::parse(&demo.node("MS").expect("MS").verifier_key).expect("key");
     let verified =
         peerreg::evidence::verify(&bundle, &verifier, "MS", MS_CREDENTIAL).expect("a genuine bundle verifies");
     assert_eq!(
-        verified.checkpoint.size, 11,
+        verified.checkpoint.size, 19,
         "the disclosure is inside the bundle's tree"
     );
     assert_eq!(verified.holder.trainings.len(), 3);

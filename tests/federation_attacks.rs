@@ -68,6 +68,12 @@ fn today() -> NaiveDate {
     SystemClock.today()
 }
 
+/// The issue date: 300 days ago, so that the expiry below stays within the
+/// profile's 2-year validity.
+fn issued_on() -> String {
+    days_ago(300)
+}
+
 /// An expiry comfortably after today (the credential is valid today).
 fn expiry() -> String {
     today()
@@ -77,7 +83,7 @@ fn expiry() -> String {
 }
 
 /// A certified holder of MS-1 (a failed exam attempt, then qualified in 2024,
-/// issued 2024-03-01) who consents to disclose their record to
+/// issued 300 days ago) who consents to disclose their record to
 /// `consent_to`, then suspended 30 days ago with no reinstatement (within
 /// TN's 2-year look-back); and, interleaved, someone else with their own
 /// credential.
@@ -87,8 +93,8 @@ async fn certify_and_suspend(ms: &Ledger, consent_to: &str) -> MsLog {
     common::record(ms, qualification(HOLDER)).await;
     common::record(ms, vec![enrol(OTHER, "Sam Other")]).await;
     common::record(ms, qualification(OTHER)).await;
-    let issued = common::record(ms, vec![issue(HOLDER, CREDENTIAL, "2024-03-01", &expiry())]).await[0];
-    let other_issued = common::record(ms, vec![issue(OTHER, OTHER_CREDENTIAL, "2024-03-01", &expiry())]).await[0];
+    let issued = common::record(ms, vec![issue(HOLDER, CREDENTIAL, &issued_on(), &expiry())]).await[0];
+    let other_issued = common::record(ms, vec![issue(OTHER, OTHER_CREDENTIAL, &issued_on(), &expiry())]).await[0];
     common::record(ms, vec![common::consent(HOLDER, consent_to)]).await;
     let before_suspension = peerreg::evidence::bundle(ms, CREDENTIAL, consent_to)
         .expect("a genuine bundle")

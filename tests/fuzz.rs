@@ -201,12 +201,14 @@ fn build_corpus() -> Corpus {
     profile.initial.training_hours_by_domain.clear();
     profile.initial.exam_required = false;
     profile.initial.experience_hours = 0.0;
+    profile.initial.evidence_required.clear();
+    profile.initial.references_required = 0;
     let ledger = Ledger::open(LedgerOptions {
         data_dir: dir.path().to_path_buf(),
         state: "MS".into(),
         signer: signer(),
         accept_unpublished_store: false,
-        profile,
+        profile: profile.into(),
         clock: Arc::new(SystemClock),
     })
     .expect("open the corpus log");

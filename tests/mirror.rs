@@ -27,10 +27,12 @@ fn permissive_and_renewing(dir: &std::path::Path) -> Ledger {
     profile.initial.training_hours_by_domain.clear();
     profile.initial.exam_required = false;
     profile.initial.experience_hours = 0.0;
+    profile.initial.evidence_required.clear();
+    profile.initial.references_required = 0;
     profile.renewal.ce_hours = 0.0;
     profile.renewal.ce_hours_by_topic.clear();
     Ledger::open(LedgerOptions {
-        profile,
+        profile: profile.into(),
         ..common::options(dir)
     })
     .expect("open")
@@ -148,7 +150,7 @@ async fn tennessee(dir: &std::path::Path, mirrors: Vec<Ledger>) -> String {
         state: "TN".into(),
         signer: common::signer("peerreg.local/tn"),
         accept_unpublished_store: false,
-        profile: RequirementProfile::example_for("TN").expect("TN example"),
+        profile: RequirementProfile::example_for("TN").expect("TN example").into(),
         clock: Arc::new(SystemClock),
     })
     .expect("open TN");

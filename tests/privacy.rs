@@ -27,10 +27,21 @@ const COURSE_TITLE: &str = "Zephyrine Recovery Dialogues";
 const PROVIDER: &str = "Quillfeather Peer Institute";
 const EXAM_ID: &str = "QX-EXAM-4417";
 const CE_PROVIDER: &str = "Harbourlight Crisis Institute";
+/// How many evidence records the holder's toolkit evidence adds.
+const TOOLKIT_EVIDENCE: usize = 8;
+/// What the board saw for the holder's education (a private evidence record).
+const EVIDENCE_DETAIL: &str = "Wrenfield Hollow Academy diploma";
 
 /// Strings only the board may ever see (the holder's name is public register
 /// data, shown to employers who ask for the credential).
-const PRIVATE: [&str; 5] = [APPLICANT_NAME, COURSE_TITLE, PROVIDER, EXAM_ID, CE_PROVIDER];
+const PRIVATE: [&str; 6] = [
+    APPLICANT_NAME,
+    COURSE_TITLE,
+    PROVIDER,
+    EXAM_ID,
+    CE_PROVIDER,
+    EVIDENCE_DETAIL,
+];
 
 async fn board(node: &TestNode, token: Option<&str>) -> NodeClient {
     NodeClient::connect(&node.endpoint, token.map(str::to_string))
@@ -87,8 +98,17 @@ async fn record_people(board: &NodeClient) -> (u64, u64) {
         distinctive_exam(HOLDER, 41, "2024-02-10"),
         distinctive_exam(HOLDER, 88, "2024-02-20"),
         experience(HOLDER, pb::ExperienceKind::Volunteer, 260, "2023-01-01", "2024-01-31"),
-        issue(HOLDER, NUMBER, "2024-03-01", "2026-02-28"),
     ];
+    // Mississippi's toolkit evidence, the education record with a distinctive detail.
+    for mut body in toolkit_evidence(HOLDER) {
+        if let Body::RequirementEvidence(e) = &mut body {
+            if e.requirement == "education" {
+                e.detail = EVIDENCE_DETAIL.into();
+            }
+        }
+        bodies.push(body);
+    }
+    bodies.push(issue(HOLDER, NUMBER, "2024-03-01", "2026-02-28"));
     bodies.push(Body::ContinuingEducationCompleted(pb::ContinuingEducationCompleted {
         peer_id: HOLDER.into(),
         topic: "ethics".into(),
@@ -101,7 +121,8 @@ async fn record_people(board: &NodeClient) -> (u64, u64) {
         let receipt = board.record(format!("people-{i}"), body).await.expect("recorded");
         indices.push(receipt.index);
     }
-    (indices[4], indices[8])
+    let ce = indices.last().copied().expect("the CE record");
+    (indices[4], ce)
 }
 
 /// Each needle that occurs in `haystack` in clear or as its unsalted SHA-256
@@ -225,7 +246,11 @@ async fn a_stranger_reads_the_whole_log_and_every_public_answer_and_learns_only_
     record_people(&admin).await;
 
     let (log_bytes, events) = stranger_reads_log(&node).await;
-    assert_eq!(events.len(), 9);
+    assert_eq!(
+        events.len(),
+        9 + TOOLKIT_EVIDENCE,
+        "9 records and the toolkit's evidence"
+    );
     let leaks = found_in(&log_bytes, &PRIVATE);
     assert!(leaks.is_empty(), "the public log holds {leaks:?}");
     let names = found_in(&log_bytes, &[HOLDER_NAME, HOLDER, APPLICANT, "people-0"]);
@@ -250,7 +275,11 @@ async fn a_stranger_reads_the_whole_log_and_every_public_answer_and_learns_only_
         .iter()
         .filter(|e| matches!(e.body, Some(pb::event::Body::Record(_))))
         .count();
-    assert_eq!(refs, 8, "every private record is an opaque reference");
+    assert_eq!(
+        refs,
+        8 + TOOLKIT_EVIDENCE,
+        "every private record is an opaque reference"
+    );
 
     let answers = stranger_reads_answers(&node).await;
     let leaks = found_in(&answers, &PRIVATE);
@@ -281,7 +310,7 @@ async fn a_stranger_reads_the_whole_log_and_every_public_answer_and_learns_only_
     let report = peerreg::audit::audit(&log, node.ledger.verifier(), &audit_state)
         .await
         .expect("a third party with only the verifier key audits the whole log");
-    assert_eq!(report.entries_verified, 9);
+    assert_eq!(report.entries_verified, 9 + TOOLKIT_EVIDENCE as u64);
     node.stop().await;
 }
 
@@ -366,8 +395,8 @@ async fn an_expunged_person_is_gone_from_every_file_after_a_restart_and_the_log_
     let commitments: Vec<[u8; 32]> = expunged.iter().filter_map(|&i| commitment_at(&events, i)).collect();
     assert_eq!(
         commitments.len(),
-        7,
-        "the notice names the person's six records and their credential: {expunged:?}"
+        7 + TOOLKIT_EVIDENCE,
+        "the notice names the person's six records, their evidence and their credential: {expunged:?}"
     );
     let gone = admin.peer_record(HOLDER.into()).await.expect_err("the person is gone");
     assert_eq!(gone.code_name(), "NOT_FOUND", "{gone}");

@@ -16,9 +16,12 @@ fn every_profile_file_loads_is_an_example_and_is_shipped() {
         if path.extension().is_none_or(|ext| ext != "toml") {
             continue;
         }
-        let profile = peerreg::config::read_profile(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(profile.validate(&path.display().to_string()), Ok(()));
-        assert!(profile.example, "{} must say example = true", path.display());
+        let history = peerreg::config::read_profile(&path).unwrap_or_else(|e| panic!("{e}"));
+        for version in history.versions() {
+            let profile = &version.profile;
+            assert_eq!(profile.validate(&path.display().to_string()), Ok(()));
+            assert!(profile.example, "{} must say example = true", path.display());
+        }
         let name = path.file_name().and_then(|n| n.to_str()).expect("a UTF-8 file name");
         on_disk.insert(name.to_string(), std::fs::read_to_string(&path).expect("read profile"));
     }

@@ -23,8 +23,10 @@ async fn node_with_credential(dir: &std::path::Path) -> TestNode {
     profile.initial.training_hours_by_domain.clear();
     profile.initial.exam_required = false;
     profile.initial.experience_hours = 0.0;
+    profile.initial.evidence_required.clear();
+    profile.initial.references_required = 0;
     let ledger = Ledger::open(LedgerOptions {
-        profile,
+        profile: profile.into(),
         ..common::options(dir)
     })
     .expect("open");

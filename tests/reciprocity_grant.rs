@@ -262,7 +262,7 @@ fn grant_on(peer: &str, issued_on: &str) -> Body {
 async fn an_approval_older_than_evaluation_valid_days_supports_no_grant() {
     let dir = tempfile::tempdir().expect("temp dir");
     let tn = tennessee(dir.path()).await;
-    assert_eq!(tn.profile().reciprocity.evaluation_valid_days, 180);
+    assert_eq!(tn.profile().latest().reciprocity.evaluation_valid_days, 180);
     record(
         &tn,
         vec![Body::TransferEvaluated(evaluation(pb::TransferOutcome::Approved))],

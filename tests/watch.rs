@@ -26,10 +26,12 @@ fn open(dir: &std::path::Path, clock: ManualClock) -> Ledger {
     profile.initial.training_hours_by_domain.clear();
     profile.initial.exam_required = false;
     profile.initial.experience_hours = 0.0;
+    profile.initial.evidence_required.clear();
+    profile.initial.references_required = 0;
     profile.renewal.ce_hours = 0.0;
     profile.renewal.ce_hours_by_topic.clear();
     Ledger::open(LedgerOptions {
-        profile,
+        profile: profile.into(),
         clock: std::sync::Arc::new(clock),
         ..common::options(dir)
     })

@@ -229,6 +229,10 @@ pub fn permissive_profile() -> RequirementProfile {
     profile.initial.exam_required = false;
     profile.initial.experience_hours = 0.0;
     profile.initial.supervised_hours = 0.0;
+    profile.initial.evidence_required.clear();
+    profile.initial.references_required = 0;
+    // The scenarios renew for longer than the example's 2 years.
+    profile.initial.credential_valid_years = 10;
     profile
 }
 
@@ -241,7 +245,7 @@ pub fn open_ledger(dir: &Path) -> Result<Ledger> {
         state: "MS".into(),
         signer,
         accept_unpublished_store: false,
-        profile: permissive_profile(),
+        profile: permissive_profile().into(),
         clock: Arc::new(SystemClock),
     })
 }

@@ -198,6 +198,25 @@ pub enum BoardCommand {
         #[arg(long)]
         summary: String,
     },
+    /// Record evidence for one initial-certification requirement the profile
+    /// names (education, reading_writing, reference, residency, employment,
+    /// pre_training, college_year, application); a private record.
+    Evidence {
+        #[arg(long)]
+        peer_id: String,
+        /// The requirement's id, e.g. residency.
+        #[arg(long)]
+        requirement: String,
+        /// The date the evidence is for (YYYY-MM-DD).
+        #[arg(long)]
+        on: String,
+        /// What was seen, e.g. "GED certificate".
+        #[arg(long)]
+        detail: String,
+        /// Who attests it, e.g. a referee's role.
+        #[arg(long, default_value = "")]
+        attested_by: String,
+    },
     /// Record the person's consent to disclose their record to a state (for a
     /// transfer) until a date; the log holds only a commitment to it.
     Consent {
@@ -520,6 +539,19 @@ pub fn body(command: BoardCommand) -> Result<Body> {
             credential_number: number,
             effective_on,
             public_summary: summary,
+        }),
+        BoardCommand::Evidence {
+            peer_id,
+            requirement,
+            on,
+            detail,
+            attested_by,
+        } => Body::RequirementEvidence(pb::RequirementEvidence {
+            peer_id,
+            requirement,
+            recorded_on: on,
+            detail,
+            attested_by,
         }),
         BoardCommand::Consent { peer_id, state, until } => Body::ConsentRecorded(pb::ConsentRecorded {
             peer_id,

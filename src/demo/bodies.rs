@@ -98,11 +98,61 @@ pub fn reinstate(number: &str, on: &str) -> Body {
     })
 }
 
-/// Everything Mississippi's example profile asks before an initial credential
-/// (32 training hours across its domains, a passed exam, 250 experience hours),
-/// completed by `by` (a date in 2024).
-pub fn qualification(peer: &str) -> Vec<Body> {
+/// Evidence for one initial requirement (`vocabulary::EVIDENCE_REQUIREMENTS`).
+pub fn evidence(peer: &str, requirement: &str, on: &str, detail: &str) -> Body {
+    Body::RequirementEvidence(pb::RequirementEvidence {
+        peer_id: peer.into(),
+        requirement: requirement.into(),
+        recorded_on: on.into(),
+        detail: detail.into(),
+        attested_by: String::new(),
+    })
+}
+
+/// The toolkit's evidence with every item dated `on` (before the classroom
+/// training, which the pre-training must precede) and the application dated
+/// `applied_on` (after the experience it counts, on or before the issue).
+pub fn toolkit_evidence_on(peer: &str, on: &str, applied_on: &str) -> Vec<Body> {
+    let mut bodies: Vec<Body> = toolkit_evidence(peer)
+        .into_iter()
+        .filter(|body| !matches!(body, Body::RequirementEvidence(e) if e.requirement == "application"))
+        .collect();
+    for body in bodies.iter_mut() {
+        if let Body::RequirementEvidence(e) = body {
+            e.recorded_on = on.into();
+        }
+    }
+    bodies.push(evidence(
+        peer,
+        "application",
+        applied_on,
+        "certification application received",
+    ));
+    bodies
+}
+
+/// The evidence Mississippi's toolkit asks for, all dated January 2024: before
+/// the classroom training (the pre-training must be), and an application on
+/// 31 January that the experience below precedes.
+pub fn toolkit_evidence(peer: &str) -> Vec<Body> {
     vec![
+        evidence(peer, "education", "2024-01-10", "high school diploma seen"),
+        evidence(peer, "reading_writing", "2024-01-10", "writing sample reviewed"),
+        evidence(peer, "residency", "2024-01-10", "Mississippi address verified"),
+        evidence(peer, "reference", "2024-01-20", "reference form 1 of 2"),
+        evidence(peer, "reference", "2024-01-22", "reference form 2 of 2"),
+        evidence(peer, "pre_training", "2024-01-25", "online pre-training completed"),
+        evidence(peer, "employment", "2024-01-29", "employed by a DMH-certified provider"),
+        evidence(peer, "application", "2024-01-31", "certification application received"),
+    ]
+}
+
+/// Everything Mississippi's example profile asks before an initial credential
+/// (32 training hours, a passed exam, 250 experience hours gained before
+/// applying, and the toolkit's evidence), completed by 15 February 2024.
+pub fn qualification(peer: &str) -> Vec<Body> {
+    let mut bodies = toolkit_evidence(peer);
+    bodies.extend([
         training(
             peer,
             "MS-CORE",
@@ -119,5 +169,6 @@ pub fn qualification(peer: &str) -> Vec<Body> {
         ),
         exam(peer, 82, "2024-02-15"),
         experience(peer, pb::ExperienceKind::Volunteer, 260, "2023-01-01", "2024-01-31"),
-    ]
+    ]);
+    bodies
 }

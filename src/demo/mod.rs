@@ -98,7 +98,9 @@ impl Demo {
                 .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
             let mut config = node_config(&dir.join(state), state, &token)?;
             if let (Some(policy), "TN") = (tn_policy_for_ms, state) {
-                config.profile.reciprocity.policies.insert("MS".into(), policy);
+                config.profile.edit_each(|profile| {
+                    profile.reciprocity.policies.insert("MS".into(), policy);
+                });
             }
             // Each node's key first: the others pin it in their trust lists.
             let signer = node::signer(&config)?;
@@ -240,6 +242,13 @@ pub async fn certify_in_ms(demo: &Demo) -> Result<pb::Receipt> {
     ];
     for (id, body) in steps {
         ms.record(event_id(id), body).await?;
+    }
+    // Mississippi's toolkit evidence: before the training; applied after the experience.
+    for (i, body) in toolkit_evidence_on(MS_PEER, &days_ago(440), &days_ago(390))
+        .into_iter()
+        .enumerate()
+    {
+        ms.record(event_id(&format!("ms-evidence-{i}")), body).await?;
     }
     ms.record(
         event_id("ms-issue"),

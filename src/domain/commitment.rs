@@ -49,10 +49,12 @@ pub enum RecordKind {
     Disclosure = 12,
     /// `WaiverRecorded`: a reviewer waived one gap of a transfer, with a reason.
     Waiver = 13,
+    /// `RequirementEvidence`: evidence for one initial-certification requirement.
+    RequirementEvidence = 14,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 13] = [
+    pub const ALL: [RecordKind; 14] = [
         RecordKind::Enrolment,
         RecordKind::NameChange,
         RecordKind::Training,
@@ -66,6 +68,7 @@ impl RecordKind {
         RecordKind::Consent,
         RecordKind::Disclosure,
         RecordKind::Waiver,
+        RecordKind::RequirementEvidence,
     ];
 
     pub fn code(self) -> u16 {

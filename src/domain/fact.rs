@@ -46,6 +46,21 @@ pub enum ExperienceKind {
     Supervised,
 }
 
+/// What a board saw for one requirement a profile names (a diploma, a
+/// reference form, proof of residency...): the requirement's vocabulary id
+/// and the date the evidence is for. Only that it was seen is kept, never
+/// health history (DESIGN.md §8).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub index: u64,
+    /// An id of `vocabulary::EVIDENCE_REQUIREMENTS`.
+    pub requirement: String,
+    pub recorded_on: NaiveDate,
+    pub detail: String,
+    /// Who attests it; empty when nobody in particular.
+    pub attested_by: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Training {
     pub index: u64,
@@ -242,6 +257,11 @@ pub enum Fact {
     WaiverRecorded {
         peer_id: String,
         waiver: WaiverRecord,
+    },
+    /// Evidence for one initial-certification requirement (a private record).
+    EvidenceRecorded {
+        peer_id: String,
+        evidence: Evidence,
     },
     /// A private record this reader cannot open (a mirror's view, or an
     /// opening destroyed by expungement): it changes nothing.
@@ -512,6 +532,7 @@ impl TryFrom<pb::command::Body> for Fact {
                     recorded_on: date("recorded_on", &e.recorded_on)?,
                 },
             }),
+            Body::RequirementEvidence(e) => evidence(e),
             Body::Expunge(e) => expunge(e),
             Body::Void(e) => Ok(Fact::Voided {
                 index: e.index,
@@ -519,6 +540,34 @@ impl TryFrom<pb::command::Body> for Fact {
             }),
         }
     }
+}
+
+fn evidence(e: pb::RequirementEvidence) -> Result<Fact> {
+    if !vocabulary::is_evidence_requirement(&e.requirement) {
+        let known: Vec<&str> = vocabulary::EVIDENCE_REQUIREMENTS.iter().map(|(id, _)| *id).collect();
+        return Err(invalid(
+            "requirement",
+            format!(
+                "{} is not a known requirement; known ids: {}",
+                quote(&e.requirement),
+                known.join(", ")
+            ),
+        ));
+    }
+    let attested_by = match e.attested_by.is_empty() {
+        true => String::new(),
+        false => text("attested_by", e.attested_by, TEXT_BYTES_MAX)?,
+    };
+    Ok(Fact::EvidenceRecorded {
+        peer_id: identifier("peer_id", e.peer_id)?,
+        evidence: Evidence {
+            index: 0,
+            requirement: e.requirement,
+            recorded_on: date("recorded_on", &e.recorded_on)?,
+            detail: text("detail", e.detail, TEXT_BYTES_MAX)?,
+            attested_by,
+        },
+    })
 }
 
 fn expunge(e: pb::ExpungeCommand) -> Result<Fact> {
@@ -599,6 +648,7 @@ impl Fact {
             | Fact::ConsentRecorded { peer_id, .. }
             | Fact::DisclosureRecorded { peer_id, .. }
             | Fact::WaiverRecorded { peer_id, .. } => Some(peer_id),
+            Fact::EvidenceRecorded { peer_id, .. } => Some(peer_id),
             _ => None,
         }
     }
@@ -618,6 +668,7 @@ impl Fact {
             | Fact::ConsentRecorded { .. }
             | Fact::DisclosureRecorded { .. }
             | Fact::WaiverRecorded { .. } => "",
+            Fact::EvidenceRecorded { .. } => "",
             Fact::CredentialIssued(issue) => &issue.credential_number,
             Fact::CredentialRenewed { credential_number, .. }
             | Fact::DisciplinaryAction { credential_number, .. }

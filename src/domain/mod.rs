@@ -2,6 +2,7 @@
 //!
 //! - [`vocabulary`]: competency domains and CE topics events may name.
 //! - [`profile`]: requirement profiles (what a state demands), from TOML.
+//! - [`history`]: a profile's versions over time, and the one in force on a date.
 //! - [`commitment`]: tags and commitments, how private records appear in the log.
 //! - [`fact`]: event bodies parsed and checked for form.
 //! - [`records`]: a peer's and a credential's replayed record.
@@ -17,6 +18,7 @@
 
 pub mod commitment;
 pub mod fact;
+pub mod history;
 pub mod profile;
 pub mod reciprocity;
 pub mod records;

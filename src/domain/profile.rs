@@ -19,7 +19,7 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::states::parse_state;
-use crate::domain::vocabulary::{format_hours, hours_to_minutes, CE_TOPICS, COMPETENCY_DOMAINS};
+use crate::domain::vocabulary::{format_hours, hours_to_minutes, CE_TOPICS, COMPETENCY_DOMAINS, EVIDENCE_REQUIREMENTS};
 
 /// The most hours any one profile value may ask for. Real requirements are in
 /// the tens or hundreds, so a value past this is a typo, not a policy.
@@ -32,14 +32,28 @@ pub const ANY_STATE: &str = "*";
 const VALIDITY_YEARS: RangeInclusive<u32> = 1..=10;
 /// How far back experience may have ended and still count, in years.
 const EXPERIENCE_LOOKBACK_YEARS: RangeInclusive<u32> = 1..=20;
+/// How many reference forms a profile may ask for.
+const REFERENCES_MAX: u32 = 10;
 /// How far back discipline is looked for on a transfer (0: only current), in years.
 const DISCIPLINE_LOOKBACK_YEARS: RangeInclusive<u32> = 0..=20;
+
+/// The reciprocity policy of the four-state study's example arrangement.
+
+/// The CE topics the 2024 four-state study's peers asked for most, in its order.
+pub const STUDY_CE_TOPICS: [&str; 6] = [
+    "trauma_informed_care",
+    "motivational_interviewing",
+    "recovery_pathways",
+    "ethics",
+    "harm_reduction",
+    "suicide_prevention",
+];
 
 /// The state the model-standards default and its example file are written for.
 const MODEL_STANDARDS_STATE: &str = "TN";
 
 /// The shipped examples, embedded so that a node needs no files to start.
-const SHIPPED_EXAMPLES: [(&str, &str); 4] = [
+const SHIPPED_EXAMPLES: [(&str, &str); 7] = [
     (
         "mississippi.example.toml",
         include_str!(concat!(
@@ -65,6 +79,24 @@ const SHIPPED_EXAMPLES: [(&str, &str); 4] = [
         "virginia.example.toml",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/virginia.example.toml")),
     ),
+    (
+        "north-carolina.example.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/north-carolina.example.toml"
+        )),
+    ),
+    (
+        "kentucky.example.toml",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/kentucky.example.toml")),
+    ),
+    (
+        "pennsylvania.example.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/pennsylvania.example.toml"
+        )),
+    ),
 ];
 
 /// What one state demands: to certify, to renew, and to accept a transfer.
@@ -89,7 +121,8 @@ pub struct RequirementProfile {
 pub struct InitialRequirements {
     pub training_hours_total: f64,
     /// Minimum hours per competency domain (keys: `vocabulary::COMPETENCY_DOMAINS` ids),
-    /// part of the total, not on top of it.
+    /// part of the total, not on top of it. Optional: a state whose rules state
+    /// no split (Mississippi's toolkit) leaves it out rather than invent one.
     #[serde(default)]
     pub training_hours_by_domain: BTreeMap<String, f64>,
     pub exam_required: bool,
@@ -108,8 +141,22 @@ pub struct InitialRequirements {
     pub eligibility_attestation_required: bool,
     #[serde(default = "yes")]
     pub ethics_code_required: bool,
-    /// How long an initial credential is valid, in years (1..=10).
+    /// How long an initial credential is valid, in years (1..=10): an issue or
+    /// a renewal may not set an expiry later than its date plus this.
     pub credential_valid_years: u32,
+    /// Requirements the board records evidence for before an issue (ids of
+    /// `vocabulary::EVIDENCE_REQUIREMENTS` other than "reference"). With
+    /// "pre_training" the pre-training must precede the classroom training;
+    /// with "application" experience counts only if gained before applying.
+    #[serde(default)]
+    pub evidence_required: Vec<String>,
+    /// How many reference forms (evidence "reference", one record each) an issue needs.
+    #[serde(default)]
+    pub references_required: u32,
+    /// Whether one year of college or educational experience (evidence
+    /// "college_year") within the look-back window stands in for the experience hours.
+    #[serde(default)]
+    pub college_year_substitutes_experience: bool,
 }
 
 /// What keeps a credential active from one period to the next.
@@ -123,6 +170,10 @@ pub struct RenewalRequirements {
     /// Of which, per topic (keys: vocabulary::CE_TOPICS ids).
     #[serde(default)]
     pub ce_hours_by_topic: BTreeMap<String, f64>,
+    /// Topics the board recommends for CE (vocabulary::CE_TOPICS ids): advice
+    /// shown to peers, not a requirement a renewal is refused for.
+    #[serde(default)]
+    pub recommended_ce_topics: Vec<String>,
 }
 
 /// What this state asks of a peer certified elsewhere, beyond the initial requirements.
@@ -285,17 +336,30 @@ impl RequirementProfile {
     /// `states::parse_state`; anything else yields a profile that fails [`Self::validate`].
     pub fn default_for(state: &str) -> RequirementProfile {
         let state = parse_state(state).unwrap_or_else(|_| state.trim().to_ascii_uppercase());
-        let policies = if state == MODEL_STANDARDS_STATE {
+        // Tennessee's example also shows a state-specific module for transferring
+        // peers and the four-state study's arrangement (samhsa-model.example.toml).
+        let tennessee = state == MODEL_STANDARDS_STATE;
+        let policies = if tennessee {
             BTreeMap::from([("MS".to_string(), ReciprocityPolicy::AcceptCredentialInGoodStanding)])
         } else {
             BTreeMap::new()
         };
-        let extra = if state == MODEL_STANDARDS_STATE {
+        let extra = if tennessee {
             vec![ExtraRequirement {
                 id: "tn_orientation".to_string(),
                 description: "Tennessee peer workforce orientation (3 h)".to_string(),
                 course_id: "TN-ORIENT".to_string(),
             }]
+        } else {
+            Vec::new()
+        };
+        let policy = if tennessee {
+            ReciprocityPolicy::AcceptCredentialInGoodStanding
+        } else {
+            ReciprocityPolicy::FullComparison
+        };
+        let recommended_ce_topics = if tennessee {
+            STUDY_CE_TOPICS.iter().map(|topic| topic.to_string()).collect()
         } else {
             Vec::new()
         };
@@ -308,13 +372,14 @@ impl RequirementProfile {
                 period_years: 2,
                 ce_hours: 24.0,
                 ce_hours_by_topic: hours_by_key(&[("ethics", 6.0)]),
+                recommended_ce_topics,
             },
             reciprocity: ReciprocityRequirements {
                 partners: vec![ANY_STATE.to_string()],
                 discipline_lookback_years: 2,
                 accept_origin_exam: true,
                 extra,
-                policy: ReciprocityPolicy::FullComparison,
+                policy,
                 policies,
                 hours_tolerance_percent: 10,
                 evaluation_valid_days: 180,
@@ -358,6 +423,9 @@ fn model_standards_initial() -> InitialRequirements {
         eligibility_attestation_required: true,
         ethics_code_required: true,
         credential_valid_years: 2,
+        evidence_required: Vec::new(),
+        references_required: 0,
+        college_year_substitutes_experience: false,
     }
 }
 
@@ -393,7 +461,27 @@ impl InitialRequirements {
             "initial.credential_valid_years",
             self.credential_valid_years,
             VALIDITY_YEARS,
-        )
+        )?;
+        self.validate_evidence(check)
+    }
+
+    fn validate_evidence(&self, check: &Check) -> Result<(), ProfileError> {
+        for (i, id) in self.evidence_required.iter().enumerate() {
+            let field = format!("initial.evidence_required[{i}]");
+            if id == "reference" {
+                return Err(check.invalid(field, "is \"reference\": set initial.references_required instead"));
+            }
+            check.known_id(&field, id, &EVIDENCE_REQUIREMENTS, "requirement")?;
+            if self.evidence_required[..i].contains(id) {
+                return Err(check.invalid(field, format!("lists {id:?} a second time")));
+            }
+        }
+        let references = self.references_required;
+        if references > REFERENCES_MAX {
+            let reason = format!("must be between 0 and {REFERENCES_MAX}, got {references}");
+            return Err(check.invalid("initial.references_required", reason));
+        }
+        Ok(())
     }
 
     fn validate_exam(&self, check: &Check) -> Result<(), ProfileError> {
@@ -426,7 +514,12 @@ impl RenewalRequirements {
             ("renewal.ce_hours_by_topic", by_topic),
             ("renewal.ce_hours", self.ce_hours),
             "lower the per-topic hours or raise the total",
-        )
+        )?;
+        for (i, topic) in self.recommended_ce_topics.iter().enumerate() {
+            let field = format!("renewal.recommended_ce_topics[{i}]");
+            check.known_id(&field, topic, &CE_TOPICS, "continuing-education topic")?;
+        }
+        Ok(())
     }
 }
 
@@ -550,15 +643,21 @@ impl Check<'_> {
         let mut sum = 0;
         for (key, hours) in values {
             let field = format!("{field}.{key}");
-            if !known.iter().any(|(id, _)| id == key) {
-                let ids: Vec<&str> = known.iter().map(|(id, _)| *id).collect();
-                let reason = format!("is not a known {kind}; known ids: {}", ids.join(", "));
-                return Err(self.invalid(field, reason));
-            }
+            self.known_id(&field, key, known, kind)?;
             self.hours(&field, *hours)?;
             sum += minutes(*hours);
         }
         Ok(sum)
+    }
+
+    /// Refuses an id that is not in `known` (a vocabulary table), listing the known ones.
+    fn known_id(&self, field: &str, id: &str, known: &[(&str, &str)], kind: &str) -> Result<(), ProfileError> {
+        if known.iter().any(|(known_id, _)| *known_id == id) {
+            return Ok(());
+        }
+        let ids: Vec<&str> = known.iter().map(|(id, _)| *id).collect();
+        let reason = format!("is not a known {kind}; known ids: {}", ids.join(", "));
+        Err(self.invalid(field, reason))
     }
 
     /// Refuses a part (in minutes) larger than the whole it belongs to (in hours).
@@ -625,7 +724,16 @@ mod tests {
     /// `from` must occur exactly once, so a changed example cannot make a case
     /// silently test nothing.
     fn mississippi_with(edits: &[(&str, &str)]) -> String {
-        edits.iter().fold(MISSISSIPPI.to_string(), |text, (from, to)| {
+        example_with(MISSISSIPPI, edits)
+    }
+
+    /// The IC&RC example (which has a per-domain split) with the edits applied.
+    fn icrc_with(edits: &[(&str, &str)]) -> String {
+        example_with(SHIPPED_EXAMPLES[1].1, edits)
+    }
+
+    fn example_with(base: &str, edits: &[(&str, &str)]) -> String {
+        edits.iter().fold(base.to_string(), |text, (from, to)| {
             assert_eq!(text.matches(from).count(), 1, "{from:?} must occur once in the example");
             text.replacen(from, to, 1)
         })
@@ -654,6 +762,7 @@ course_id = \"\"";
     /// Each broken profile and how it must be refused.
     fn broken_profiles() -> Vec<(&'static str, String, Refusal)> {
         let case = |what, edits: &[(&str, &str)], refusal| (what, mississippi_with(edits), refusal);
+        let icrc = |what, edits: &[(&str, &str)], refusal| (what, icrc_with(edits), refusal);
         vec![
             case(
                 "negative training hours",
@@ -685,20 +794,48 @@ course_id = \"\"";
                 &[("exam_pass_mark_percent = 75", "exam_pass_mark_percent = 0")],
                 Field("initial.exam_pass_mark_percent"),
             ),
-            case(
+            icrc(
                 "an unknown competency domain",
-                &[("ethical_responsibility = 8", "telepathy = 8")],
+                &[("ethical_responsibility = 16", "telepathy = 16")],
                 Field("initial.training_hours_by_domain.telepathy"),
             ),
-            case(
+            icrc(
                 "negative hours in a domain",
-                &[("links_to_resources = 2", "links_to_resources = -2")],
-                Field("initial.training_hours_by_domain.links_to_resources"),
+                &[("advocacy = 10", "advocacy = -2")],
+                Field("initial.training_hours_by_domain.advocacy"),
+            ),
+            icrc(
+                "domains adding up to more than the total",
+                &[("training_hours_total = 46", "training_hours_total = 20")],
+                Field("initial.training_hours_by_domain"),
             ),
             case(
-                "domains adding up to more than the total",
-                &[("training_hours_total = 32", "training_hours_total = 20")],
-                Field("initial.training_hours_by_domain"),
+                "an unknown evidence requirement",
+                &[("\"residency\", ", "\"horoscope\", ")],
+                Field("initial.evidence_required[2]"),
+            ),
+            case(
+                "references listed as evidence rather than counted",
+                &[("\"residency\", ", "\"reference\", ")],
+                Field("initial.evidence_required[2]"),
+            ),
+            case(
+                "the same evidence twice",
+                &[("\"residency\", ", "\"education\", ")],
+                Field("initial.evidence_required[2]"),
+            ),
+            case(
+                "eleven reference forms",
+                &[("references_required = 2", "references_required = 11")],
+                Field("initial.references_required"),
+            ),
+            case(
+                "an unknown recommended CE topic",
+                &[(
+                    "ce_hours = 20",
+                    "ce_hours = 20\nrecommended_ce_topics = [\"ethics\", \"astrology\"]",
+                )],
+                Field("renewal.recommended_ce_topics[1]"),
             ),
             case(
                 "more supervised than experience hours",
@@ -869,7 +1006,7 @@ course_id = \"\"";
                     .to_string()
             )
         );
-        let text = mississippi_with(&[("ethical_responsibility = 8", "telepathy = 8")]);
+        let text = icrc_with(&[("ethical_responsibility = 16", "telepathy = 16")]);
         let message = RequirementProfile::from_toml(&text, SOURCE).map_err(|e| e.to_string());
         assert!(
             matches!(&message, Err(m) if m.contains("known ids: advocacy, ")),
@@ -880,7 +1017,7 @@ course_id = \"\"";
     #[test]
     fn every_shipped_example_loads_validates_and_says_it_is_an_example() {
         let examples = RequirementProfile::shipped_examples();
-        assert_eq!(examples.len(), 4);
+        assert_eq!(examples.len(), SHIPPED_EXAMPLES.len());
         let mut states = HashSet::new();
         for (file, text) in examples {
             let profile = RequirementProfile::from_toml(text, file).unwrap_or_else(|e| panic!("{e}"));
@@ -977,5 +1114,83 @@ course_id = \"\"";
             let written = toml::to_string(&profile).unwrap_or_else(|e| panic!("{file}: {e}"));
             assert_eq!(parsed(&written), profile, "{file}");
         }
+    }
+
+    #[test]
+    fn mississippi_names_the_toolkit_requirements_and_no_domain_split() {
+        let initial = RequirementProfile::example_for("MS").expect("the MS example").initial;
+        assert!(
+            initial.training_hours_by_domain.is_empty(),
+            "the toolkit states no split"
+        );
+        let named: Vec<&str> = initial.evidence_required.iter().map(String::as_str).collect();
+        let toolkit = [
+            "education",
+            "reading_writing",
+            "residency",
+            "employment",
+            "pre_training",
+            "application",
+        ];
+        assert_eq!(named, toolkit);
+        assert_eq!(initial.references_required, 2);
+        assert!(initial.college_year_substitutes_experience);
+        assert_eq!((initial.experience_hours, initial.exam_pass_mark_percent), (250.0, 75));
+    }
+
+    #[test]
+    fn the_four_states_accept_each_other_in_good_standing_and_recommend_the_study_topics() {
+        let four = ["NC", "VA", "KY", "TN"];
+        for state in four {
+            let profile = RequirementProfile::example_for(state).unwrap_or_else(|| panic!("{state} example"));
+            let policy = profile.reciprocity.policy;
+            assert_eq!(policy, ReciprocityPolicy::AcceptCredentialInGoodStanding, "{state}");
+            assert_eq!(profile.renewal.recommended_ce_topics, STUDY_CE_TOPICS, "{state}");
+            let partners = &profile.reciprocity.partners;
+            for other in four.iter().filter(|s| **s != state) {
+                assert!(
+                    partners.iter().any(|p| p == other || p == ANY_STATE),
+                    "{state} must accept {other}: {partners:?}"
+                );
+            }
+            assert!(profile.reciprocity.accept_origin_exam, "{state}");
+        }
+        let georgia = RequirementProfile::default_for("GA");
+        assert_eq!(
+            georgia.reciprocity.policy,
+            ReciprocityPolicy::FullComparison,
+            "the arrangement is the four states'"
+        );
+    }
+
+    #[test]
+    fn every_invented_number_in_the_four_state_files_is_labelled_illustrative() {
+        for (file, text) in SHIPPED_EXAMPLES {
+            let profile = parsed(text);
+            if !["NC", "VA", "KY"].contains(&profile.state.as_str()) {
+                continue;
+            }
+            for section in ["[initial]", "[renewal]", "discipline_lookback_years"] {
+                let at = text.find(section).unwrap_or_else(|| panic!("{file}: {section}"));
+                let before = &text[..at];
+                let comment = before.lines().last().unwrap_or_default();
+                assert!(
+                    comment.to_lowercase().contains("illustrative"),
+                    "{file}: {section} must follow a comment saying its numbers are illustrative, got {comment:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn icrc_ce_is_kept_apart_from_pennsylvanias_renewal_rule() {
+        let icrc = parsed(SHIPPED_EXAMPLES[1].1);
+        assert_ne!(icrc.state, "PA");
+        assert_eq!(icrc.renewal.ce_hours, 20.0);
+        assert_eq!(icrc.renewal.ce_hours_by_topic.get("ethics"), Some(&6.0));
+        let pennsylvania = RequirementProfile::example_for("PA").expect("the PA example").renewal;
+        assert_eq!(pennsylvania.ce_hours, 36.0);
+        assert_eq!(pennsylvania.ce_hours_by_topic.get("peer_specific"), Some(&24.0));
+        assert_eq!(pennsylvania.ce_hours_by_topic.get("ethics"), Some(&3.0));
     }
 }

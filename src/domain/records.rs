@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::fact::{
-    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Exam, Experience,
+    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Evidence, Exam, Experience,
     ReciprocityBasis, Reinstatement, Renewal, Training, VoidReason, WaiverRecord,
 };
 
@@ -68,6 +68,10 @@ pub struct PeerExtras {
     pub expunged: Vec<(u64, u64)>,
     /// Gaps of transfers this board waived for the peer.
     pub waivers: Vec<WaiverRecord>,
+    /// Evidence for the initial requirements a profile names (education,
+    /// references, residency...).
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,9 +11,10 @@
 use chrono::NaiveDate;
 
 use super::fact::{ExpungeTarget, Fact, Issue, ReciprocityBasis, TransferOutcome};
+use super::history::ProfileHistory;
 use super::profile::RequirementProfile;
 use super::records::{Credential, Peer, RecordAt, Records};
-use super::requirements::{ce_gaps, ce_window_start, describe, initial_gaps};
+use super::requirements::{ce_gaps, ce_window_start, describe, initial_gaps, validity_gap};
 use super::status::Status;
 use crate::error::{Error, Result};
 
@@ -43,8 +44,31 @@ fn not_future(field: &str, date: NaiveDate, today: NaiveDate) -> Result<()> {
     Ok(())
 }
 
-/// Refuses `fact` with the reason if it may not be appended now.
-pub fn check(registry: &impl Records, profile: &RequirementProfile, fact: &Fact, today: NaiveDate) -> Result<()> {
+/// The date a fact is judged on: an issue's, a renewal's or an evaluation's
+/// own date, otherwise today.
+fn judged_on(fact: &Fact, today: NaiveDate) -> NaiveDate {
+    match fact {
+        Fact::CredentialIssued(issue) => issue.issued_on,
+        Fact::CredentialRenewed { renewal, .. } => renewal.renewed_on,
+        Fact::TransferEvaluated(evaluation) => evaluation.evaluated_on,
+        _ => today,
+    }
+}
+
+/// The profile version in force on `date`, or why there is none.
+pub fn profile_on(history: &ProfileHistory, date: NaiveDate) -> Result<&RequirementProfile> {
+    history.in_force(date).ok_or_else(|| {
+        refuse(format!(
+            "no version of {}'s requirement profile is in force on {date}",
+            history.state()
+        ))
+    })
+}
+
+/// Refuses `fact` with the reason if it may not be appended now, judged by
+/// the profile version in force on the fact's own date.
+pub fn check(registry: &impl Records, history: &ProfileHistory, fact: &Fact, today: NaiveDate) -> Result<()> {
+    let profile = profile_on(history, judged_on(fact, today))?;
     match fact {
         Fact::Enrolled { peer_id, .. } => match registry.peer(peer_id) {
             Some(_) => Err(Error::AlreadyExists(format!("peer {peer_id:?} is already enrolled"))),
@@ -75,6 +99,9 @@ pub fn check(registry: &impl Records, profile: &RequirementProfile, fact: &Fact,
                     "credential number {:?} is already in use",
                     issue.credential_number
                 )));
+            }
+            if let Some(gap) = validity_gap(&profile.initial, issue.issued_on, issue.expires_on) {
+                return Err(refuse(gap.to_string()));
             }
             match &issue.reciprocity {
                 Some(basis) => check_reciprocity_grant(registry, profile, issue, basis),
@@ -167,6 +194,10 @@ pub fn check(registry: &impl Records, profile: &RequirementProfile, fact: &Fact,
                 ));
             }
             Ok(())
+        }
+        Fact::EvidenceRecorded { peer_id, evidence } => {
+            peer(registry, peer_id)?;
+            not_future("recorded_on", evidence.recorded_on, today)
         }
         Fact::Expunge { target, .. } => match target {
             ExpungeTarget::Person(peer_id) => peer(registry, peer_id).map(|_| ()),
@@ -301,6 +332,11 @@ fn check_renewal(
         return Err(Error::InvalidArgument(format!(
             "new_expires_on ({new_expires_on}) must be after the current expiry ({current})"
         )));
+    }
+    // A renewal before expiry extends the current period; a late one starts anew.
+    let period_start = renewed_on.max(current);
+    if let Some(gap) = validity_gap(&profile.initial, period_start, new_expires_on) {
+        return Err(refuse(gap.to_string()));
     }
     let holder = peer(registry, &credential.peer_id)?;
     let gaps = ce_gaps(

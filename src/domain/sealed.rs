@@ -78,6 +78,7 @@ fn private_body(command: &pb::command::Body) -> Option<(RecordKind, Vec<u8>)> {
         Body::ConsentRecorded(e) => (RecordKind::Consent, e.encode_to_vec()),
         Body::DisclosureRecorded(e) => (RecordKind::Disclosure, e.encode_to_vec()),
         Body::WaiverRecorded(e) => (RecordKind::Waiver, e.encode_to_vec()),
+        Body::RequirementEvidence(e) => (RecordKind::RequirementEvidence, e.encode_to_vec()),
         Body::CredentialIssued(_)
         | Body::CredentialRenewed(_)
         | Body::DisciplinaryAction(_)
@@ -329,6 +330,7 @@ pub fn private_fact(opened: &Opening) -> Result<Fact> {
         RecordKind::Consent => Body::ConsentRecorded(decode(opened)?),
         RecordKind::Disclosure => Body::DisclosureRecorded(decode(opened)?),
         RecordKind::Waiver => Body::WaiverRecorded(decode(opened)?),
+        RecordKind::RequirementEvidence => Body::RequirementEvidence(decode(opened)?),
         RecordKind::Holder | RecordKind::DisciplineSummary | RecordKind::ReinstatementSummary => {
             return Err(Error::InvalidArgument(format!(
                 "a record of kind {:?} belongs inside a credential event, not alone",

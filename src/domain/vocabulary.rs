@@ -55,6 +55,36 @@ pub const CE_TOPICS: [(&str, &str); 10] = [
     ("peer_specific", "other peer-specific practice"),
 ];
 
+/// Requirements a board records evidence for (`RequirementEvidence`), as a
+/// profile's `initial.evidence_required` names them. Worded after
+/// Mississippi DMH's Certified Peer Support Specialist toolkit.
+pub const EVIDENCE_REQUIREMENTS: [(&str, &str); 8] = [
+    (
+        "education",
+        "high school diploma or GED, or 16 or older and enrolled in school",
+    ),
+    ("reading_writing", "reading and writing proficiency"),
+    (
+        "reference",
+        "a reference form attesting to the ability to perform the role",
+    ),
+    ("residency", "residency in the state"),
+    ("employment", "current employment in the state's mental health system"),
+    (
+        "pre_training",
+        "the online pre-training, completed before the classroom training",
+    ),
+    (
+        "college_year",
+        "one year of college or educational experience (a substitute for the experience hours)",
+    ),
+    ("application", "the application, whose date experience must precede"),
+];
+
+pub fn is_evidence_requirement(id: &str) -> bool {
+    EVIDENCE_REQUIREMENTS.iter().any(|(known, _)| *known == id)
+}
+
 pub fn is_competency_domain(id: &str) -> bool {
     COMPETENCY_DOMAINS.iter().any(|(known, _)| *known == id)
 }

@@ -101,7 +101,8 @@ pub async fn evaluate_transfer(
                         local: local.as_ref(),
                         waivers: &waivers,
                     };
-                    reciprocity::evaluate(own.profile(), &transfer, dates)
+                    let profile = crate::domain::rules::profile_on(own.profile(), dates.applied_on)?;
+                    reciprocity::evaluate(profile, &transfer, dates)
                 }
             };
             keep_received(own, partner, &origin_state, &verified).await?;
@@ -141,7 +142,9 @@ fn application_dates(own: &Ledger, applied_on: Option<NaiveDate>) -> Result<Date
             "application_date ({applied_on}) is in the future (today is {today})"
         )));
     }
-    let days = own.profile().reciprocity.evaluation_valid_days;
+    let days = crate::domain::rules::profile_on(own.profile(), today)?
+        .reciprocity
+        .evaluation_valid_days;
     let oldest = today - chrono::Days::new(u64::from(days));
     if applied_on < oldest {
         return Err(Error::InvalidArgument(format!(

@@ -74,7 +74,7 @@ impl Ledger {
             None,
         )?
         .0;
-        let profile = RequirementProfile::default_for(&state);
+        let profile = RequirementProfile::default_for(&state).into();
         let settings = Settings {
             data_dir,
             state,

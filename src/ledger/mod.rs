@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
-use crate::domain::profile::RequirementProfile;
+use crate::domain::history::ProfileHistory;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::merkle::{self, Hash, HashReader, LeafIndex, NodeId, TreeSize};
@@ -52,8 +52,9 @@ pub struct LedgerOptions {
     /// Accept a non-empty store with no published checkpoint file beside it
     /// (an operator's explicit decision after restoring a store by hand).
     pub accept_unpublished_store: bool,
-    /// What this state demands; commands are checked against it.
-    pub profile: RequirementProfile,
+    /// What this state demands, version by version; commands are checked
+    /// against the version in force on their date.
+    pub profile: ProfileHistory,
     /// Decides "today" for validation and `recorded_at` for events.
     pub clock: Arc<dyn Clock>,
 }
@@ -104,7 +105,7 @@ struct Shared {
     /// The registry as of the latest published checkpoint: the read view. The
     /// committer works on its own copy and replaces this after each commit.
     registry: RwLock<Registry>,
-    profile: RequirementProfile,
+    profile: ProfileHistory,
     clock: Arc<dyn Clock>,
     /// Set by `shutdown`: background work (the sweep) stops at its next chunk.
     stopping: AtomicBool,
@@ -335,7 +336,7 @@ impl Ledger {
         self.shared.registry.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub fn profile(&self) -> &RequirementProfile {
+    pub fn profile(&self) -> &ProfileHistory {
         &self.shared.profile
     }
 
@@ -468,7 +469,7 @@ impl Ledger {
 struct Settings {
     data_dir: PathBuf,
     state: String,
-    profile: RequirementProfile,
+    profile: ProfileHistory,
     clock: Arc<dyn Clock>,
 }
 

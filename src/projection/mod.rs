@@ -15,8 +15,8 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::{
-    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Exam, Experience, Fact, Issue,
-    Reinstatement, Renewal, Training, VoidReason, WaiverRecord,
+    Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Evidence, Exam, Experience, Fact,
+    Issue, Reinstatement, Renewal, Training, VoidReason, WaiverRecord,
 };
 use crate::domain::records::{Credential, Peer, PeerExtras, RecordAt, Records};
 use crate::domain::sealed::{self, Openings};
@@ -294,6 +294,10 @@ fn apply_to<T: Tables>(tables: &mut T, index: u64, fact: Fact) {
         Fact::WaiverRecorded { peer_id, waiver } => {
             let record = WaiverRecord { index, ..waiver };
             update_peer(tables, &peer_id, index, |p| p.extras.waivers.push(record))
+        }
+        Fact::EvidenceRecorded { peer_id, evidence } => {
+            let record = Evidence { index, ..evidence };
+            update_peer(tables, &peer_id, index, |p| p.extras.evidence.push(record))
         }
         // Sealed records change nothing; notices are applied by the registry
         // itself (`apply_owned`); an expungement command never reaches the log.

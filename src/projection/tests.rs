@@ -61,6 +61,8 @@ fn permissive_profile() -> RequirementProfile {
     initial.supervised_hours = 0.0;
     initial.eligibility_attestation_required = false;
     initial.ethics_code_required = false;
+    // Random expiries up to the longest validity a profile may set.
+    initial.credential_valid_years = 10;
     profile.renewal.ce_hours = 0.0;
     profile.renewal.ce_hours_by_topic.clear();
     profile
@@ -310,7 +312,7 @@ struct Run {
 /// Mimics the ledger writer: check each fact against the registry so far and
 /// apply the accepted ones at the next dense index.
 fn write(commands: &[Fact]) -> Run {
-    let profile = permissive_profile();
+    let profile: crate::domain::history::ProfileHistory = permissive_profile().into();
     let mut registry = Registry::default();
     let mut accepted = Vec::new();
     for fact in commands {
@@ -349,6 +351,7 @@ fn effective_on(fact: &Fact) -> Option<NaiveDate> {
         Fact::ConsentRecorded { .. }
         | Fact::DisclosureRecorded { .. }
         | Fact::WaiverRecorded { .. }
+        | Fact::EvidenceRecorded { .. }
         | Fact::Sealed
         | Fact::Expunge { .. }
         | Fact::Expunged { .. }
@@ -477,6 +480,7 @@ fn kind(fact: &Fact) -> String {
         Fact::ConsentRecorded { .. } => "ConsentRecorded",
         Fact::DisclosureRecorded { .. } => "DisclosureRecorded",
         Fact::WaiverRecorded { .. } => "WaiverRecorded",
+        Fact::EvidenceRecorded { .. } => "EvidenceRecorded",
         Fact::Sealed => "Sealed",
         Fact::Expunge { .. } => "Expunge",
         Fact::Expunged { .. } => "Expunged",

@@ -95,6 +95,7 @@ fn batch_body(body: pb::batch_command::Body) -> (Operation, Body) {
         B::CredentialReinstated(e) => (Operation::ReinstateCredential, Body::CredentialReinstated(e)),
         B::ConsentRecorded(e) => (Operation::RecordConsent, Body::ConsentRecorded(e)),
         B::WaiverRecorded(e) => (Operation::RecordWaiver, Body::WaiverRecorded(e)),
+        B::RequirementEvidence(e) => (Operation::RecordEvidence, Body::RequirementEvidence(e)),
     }
 }
 
@@ -318,5 +319,14 @@ impl Board for BoardService {
         let (m, pb::VoidRecordRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
         let body = required(event).map(Body::Void);
         self.record(&m, Operation::VoidRecord, event_id, body).await
+    }
+
+    async fn record_requirement_evidence(
+        &self,
+        r: Request<pb::RecordRequirementEvidenceRequest>,
+    ) -> Result<Response<pb::Receipt>, Status> {
+        let (m, pb::RecordRequirementEvidenceRequest { event_id, event }) = (r.metadata().clone(), r.into_inner());
+        let body = required(event).map(Body::RequirementEvidence);
+        self.record(&m, Operation::RecordEvidence, event_id, body).await
     }
 }

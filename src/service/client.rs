@@ -426,6 +426,13 @@ impl NodeClient {
                 };
                 board.void_record(self.request(request)?).await
             }
+            Body::RequirementEvidence(event) => {
+                let request = pb::RecordRequirementEvidenceRequest {
+                    event_id,
+                    event: Some(event),
+                };
+                board.record_requirement_evidence(self.request(request)?).await
+            }
             Body::TransferEvaluated(_) | Body::DisclosureRecorded(_) => {
                 return Err(Error::InvalidArgument(
                     "transfer evaluations and disclosures are recorded by the node itself, not as board commands"

@@ -275,7 +275,7 @@ impl RegistryRpc for RegistryService {
     }
 
     async fn get_profile(&self, _: Request<pb::GetProfileRequest>) -> Result<Response<pb::Profile>, Status> {
-        let profile = self.ledger.profile();
+        let profile = crate::domain::rules::profile_on(self.ledger.profile(), self.ledger.today())?;
         let toml = toml::to_string(profile).map_err(|e| Error::Internal(format!("encoding the profile: {e}")))?;
         Ok(Response::new(convert::profile(profile, toml)))
     }

@@ -37,7 +37,9 @@ pub fn options_for(dir: &Path, state: &str) -> LedgerOptions {
         state: state.into(),
         signer: signer(&format!("peerreg.local/{}", state.to_lowercase())),
         accept_unpublished_store: false,
-        profile: RequirementProfile::example_for(state).expect("a shipped example profile"),
+        profile: RequirementProfile::example_for(state)
+            .expect("a shipped example profile")
+            .into(),
         clock: Arc::new(SystemClock),
     }
 }
@@ -241,8 +243,10 @@ pub fn permissive(dir: &Path) -> Ledger {
     profile.initial.training_hours_by_domain.clear();
     profile.initial.exam_required = false;
     profile.initial.experience_hours = 0.0;
+    profile.initial.evidence_required.clear();
+    profile.initial.references_required = 0;
     Ledger::open(LedgerOptions {
-        profile,
+        profile: profile.into(),
         ..options(dir)
     })
     .expect("open")
