@@ -340,7 +340,9 @@ impl RequirementProfile {
         // peers and the four-state study's arrangement (samhsa-model.example.toml).
         let tennessee = state == MODEL_STANDARDS_STATE;
         let policies = if tennessee {
-            BTreeMap::from([("MS".to_string(), ReciprocityPolicy::AcceptCredentialInGoodStanding)])
+            let accepted =
+                ["KY", "MS", "NC", "VA"].map(|s| (s.to_string(), ReciprocityPolicy::AcceptCredentialInGoodStanding));
+            BTreeMap::from(accepted)
         } else {
             BTreeMap::new()
         };
@@ -352,11 +354,6 @@ impl RequirementProfile {
             }]
         } else {
             Vec::new()
-        };
-        let policy = if tennessee {
-            ReciprocityPolicy::AcceptCredentialInGoodStanding
-        } else {
-            ReciprocityPolicy::FullComparison
         };
         let recommended_ce_topics = if tennessee {
             STUDY_CE_TOPICS.iter().map(|topic| topic.to_string()).collect()
@@ -379,7 +376,7 @@ impl RequirementProfile {
                 discipline_lookback_years: 2,
                 accept_origin_exam: true,
                 extra,
-                policy,
+                policy: ReciprocityPolicy::FullComparison,
                 policies,
                 hours_tolerance_percent: 10,
                 evaluation_valid_days: 180,
@@ -1143,11 +1140,14 @@ course_id = \"\"";
         let four = ["NC", "VA", "KY", "TN"];
         for state in four {
             let profile = RequirementProfile::example_for(state).unwrap_or_else(|| panic!("{state} example"));
-            let policy = profile.reciprocity.policy;
-            assert_eq!(policy, ReciprocityPolicy::AcceptCredentialInGoodStanding, "{state}");
             assert_eq!(profile.renewal.recommended_ce_topics, STUDY_CE_TOPICS, "{state}");
             let partners = &profile.reciprocity.partners;
             for other in four.iter().filter(|s| **s != state) {
+                assert_eq!(
+                    profile.reciprocity.policy_for(other),
+                    ReciprocityPolicy::AcceptCredentialInGoodStanding,
+                    "{state} judges {other}"
+                );
                 assert!(
                     partners.iter().any(|p| p == other || p == ANY_STATE),
                     "{state} must accept {other}: {partners:?}"

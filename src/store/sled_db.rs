@@ -151,8 +151,27 @@ impl SledDb {
     }
 }
 
-/// Opens sled in `dir`; a panic inside sled becomes an error naming `dir`.
+/// How long an open waits for the lock of a store closed a moment ago in this
+/// process (sled's last background work on it may still hold a handle).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens sled in `dir`, waiting up to [`LOCK_WAIT`] for its file lock; a
+/// panic inside sled becomes an error naming `dir`.
 fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match try_open_sled(dir) {
+            Err(StoreError::Io { source, .. })
+                if source.to_string().starts_with("could not acquire lock") && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn try_open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
     let config = sled::Config::new().path(dir).flush_every_ms(None);
     match catch_unwind(AssertUnwindSafe(|| config.open())) {
         Ok(Ok(db)) => Ok(db),
