@@ -87,6 +87,8 @@ fn mississippi(dir: &std::path::Path) -> Ledger {
     profile.initial.training_hours_by_domain.clear();
     profile.initial.exam_required = false;
     profile.initial.experience_hours = 0.0;
+    profile.initial.evidence_required.clear();
+    profile.initial.references_required = 0;
     profile.renewal.ce_hours = 0.0;
     profile.renewal.ce_hours_by_topic.clear();
     Ledger::open(LedgerOptions {
