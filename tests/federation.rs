@@ -417,7 +417,7 @@ async fn the_profile_is_answered_structured_as_well_as_toml() {
             .iter()
             .map(|p| (p.state.as_str(), p.policy.as_str()))
             .collect::<Vec<_>>(),
-        [("MS", "accept_credential_in_good_standing")]
+        ["KY", "MS", "NC", "VA"].map(|state| (state, "accept_credential_in_good_standing"))
     );
     assert_eq!(
         (reciprocity.hours_tolerance_percent, reciprocity.evaluation_valid_days),

@@ -37,8 +37,6 @@ const REFERENCES_MAX: u32 = 10;
 /// How far back discipline is looked for on a transfer (0: only current), in years.
 const DISCIPLINE_LOOKBACK_YEARS: RangeInclusive<u32> = 0..=20;
 
-/// The reciprocity policy of the four-state study's example arrangement.
-
 /// The CE topics the 2024 four-state study's peers asked for most, in its order.
 pub const STUDY_CE_TOPICS: [&str; 6] = [
     "trauma_informed_care",
