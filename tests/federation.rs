@@ -316,6 +316,23 @@ async fn under_full_comparison_the_demo_transfer_is_conditional_until_trained_or
 
     // A waiver with bad input is refused with its code and changes nothing.
     let board = demo.board("TN").await.expect("TN client");
+    let record = board
+        .peer_record(TN_PEER.into())
+        .await
+        .expect("TN's record of the peer");
+    let listed: Vec<(&str, &str)> = record
+        .waivers
+        .iter()
+        .map(|w| (w.requirement_id.as_str(), w.reason.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("training_hours", reason),
+            ("training_hours.supports_recovery_planning", reason)
+        ],
+        "the board's view lists the waivers"
+    );
     let good = pb::WaiverRecorded {
         peer_id: TN_PEER.into(),
         origin_state: "MS".into(),

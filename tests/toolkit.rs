@@ -77,7 +77,14 @@ async fn a_toolkit_applicant_is_certified_and_one_missing_any_item_is_refused_wi
             )
             .await;
         match (missing, issued) {
-            ("nothing", Ok(_)) => {}
+            ("nothing", Ok(_)) => {
+                let record = board.peer_record(peer.clone()).await.expect("the board's view");
+                let mut listed: Vec<&str> = record.evidence.iter().map(|e| e.requirement.as_str()).collect();
+                listed.dedup();
+                for item in ["education", "reference", "residency", "employment", "pre_training"] {
+                    assert!(listed.contains(&item), "the board's view lists {item}: {listed:?}");
+                }
+            }
             ("nothing", Err(e)) => panic!("the toolkit applicant was refused: {e}"),
             (_, Err(Error::FailedPrecondition(message))) => {
                 assert!(message.contains(named), "without {missing}: {message}");

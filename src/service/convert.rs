@@ -186,6 +186,30 @@ pub fn peer_record(peer: &Peer, credentials: &[&Credential], today: NaiveDate) -
                 voided_by,
             })
             .collect(),
+        waivers: peer.extras.waivers.iter().map(|w| waiver(id, w)).collect(),
+        evidence: peer.extras.evidence.iter().map(|e| evidence(id, e)).collect(),
+    }
+}
+
+fn waiver(peer_id: &str, w: &crate::domain::fact::WaiverRecord) -> pb::WaiverRecorded {
+    pb::WaiverRecorded {
+        peer_id: peer_id.to_string(),
+        origin_state: w.origin_state.clone(),
+        origin_credential_number: w.origin_credential_number.clone(),
+        requirement_id: w.requirement_id.clone(),
+        reason: w.reason.clone(),
+        waived_by: w.waived_by.clone(),
+        recorded_on: date(w.recorded_on),
+    }
+}
+
+fn evidence(peer_id: &str, e: &crate::domain::fact::Evidence) -> pb::RequirementEvidence {
+    pb::RequirementEvidence {
+        peer_id: peer_id.to_string(),
+        requirement: e.requirement.clone(),
+        recorded_on: date(e.recorded_on),
+        detail: e.detail.clone(),
+        attested_by: e.attested_by.clone(),
     }
 }
 
