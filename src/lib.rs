@@ -7,7 +7,8 @@
 //! - [`log`]: the pure parts of the log: RFC 6962 Merkle math, C2SP signed-note
 //!   checkpoints and keys, entry signing.
 //! - [`domain`]: the certification domain, pure: event bodies parsed into facts
-//!   (the one parser of bodies), profiles, status, rules, reciprocity.
+//!   (the one parser of bodies), profiles and their dated versions, status and
+//!   dated discipline, rules, reciprocity policies.
 //! - [`projection`]: the registry, rebuilt from the log by applying facts in
 //!   order; its snapshot encoding.
 //! - [`store`]: the only module that knows sled; durable group commits.
@@ -27,7 +28,9 @@
 //! - [`mirror`], [`federation`], [`evidence`], [`repair`]: copies of other
 //!   states' logs (bounded catch-up, proven-only alarms), transfers between
 //!   states (`federation::received`: what a receiving state keeps of the
-//!   evidence, erased on the origin's expungement), rebuilding a lost store.
+//!   evidence, erased on the origin's expungement; `federation::alerts`: the
+//!   board's alerts when an origin credential it relies on changes),
+//!   rebuilding a lost store.
 //! - [`proof`]: portable credential proofs and their offline check.
 //! - [`audit`]: an independent auditor of any node's log.
 //! - [`auth`]: bearer tokens, stored hashed.
