@@ -82,15 +82,7 @@ fn from_proof(verified: &proof::VerifiedProof, date: NaiveDate) -> (i32, String,
 /// Mississippi with no initial or renewal requirements (this is about dates),
 /// its clock after everything below.
 fn mississippi(dir: &std::path::Path) -> Ledger {
-    let mut profile = peerreg::domain::profile::RequirementProfile::example_for("MS").expect("profile");
-    profile.initial.training_hours_total = 0.0;
-    profile.initial.training_hours_by_domain.clear();
-    profile.initial.exam_required = false;
-    profile.initial.experience_hours = 0.0;
-    profile.initial.evidence_required.clear();
-    profile.initial.references_required = 0;
-    profile.renewal.ce_hours = 0.0;
-    profile.renewal.ce_hours_by_topic.clear();
+    let profile = common::permissive_profile(true);
     Ledger::open(LedgerOptions {
         profile: profile.into(),
         clock: std::sync::Arc::new(ManualClock::at(day("2028-01-01"))),

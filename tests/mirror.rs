@@ -22,15 +22,7 @@ use peerreg::service::server::serve;
 /// prerequisites (this file is about what a mirror computes, not about
 /// qualifications).
 fn permissive_and_renewing(dir: &std::path::Path) -> Ledger {
-    let mut profile = RequirementProfile::example_for("MS").expect("profile");
-    profile.initial.training_hours_total = 0.0;
-    profile.initial.training_hours_by_domain.clear();
-    profile.initial.exam_required = false;
-    profile.initial.experience_hours = 0.0;
-    profile.initial.evidence_required.clear();
-    profile.initial.references_required = 0;
-    profile.renewal.ce_hours = 0.0;
-    profile.renewal.ce_hours_by_topic.clear();
+    let profile = common::permissive_profile(true);
     Ledger::open(LedgerOptions {
         profile: profile.into(),
         ..common::options(dir)

@@ -18,13 +18,7 @@ fn day(text: &str) -> NaiveDate {
 }
 
 async fn node_with_credential(dir: &std::path::Path) -> TestNode {
-    let mut profile = peerreg::domain::profile::RequirementProfile::example_for("MS").expect("profile");
-    profile.initial.training_hours_total = 0.0;
-    profile.initial.training_hours_by_domain.clear();
-    profile.initial.exam_required = false;
-    profile.initial.experience_hours = 0.0;
-    profile.initial.evidence_required.clear();
-    profile.initial.references_required = 0;
+    let profile = common::permissive_profile(false);
     let ledger = Ledger::open(LedgerOptions {
         profile: profile.into(),
         ..common::options(dir)

@@ -235,9 +235,10 @@ pub async fn caught_up_mirror(
     }
 }
 
-/// MS's log with a profile that issues without prerequisites (for tests about
+/// MS's example profile asking nothing before an initial credential and,
+/// when `renewals_free`, nothing before a renewal (for tests about dates,
 /// requests and answers, not qualifications).
-pub fn permissive(dir: &Path) -> Ledger {
+pub fn permissive_profile(renewals_free: bool) -> RequirementProfile {
     let mut profile = RequirementProfile::example_for("MS").expect("profile");
     profile.initial.training_hours_total = 0.0;
     profile.initial.training_hours_by_domain.clear();
@@ -245,8 +246,18 @@ pub fn permissive(dir: &Path) -> Ledger {
     profile.initial.experience_hours = 0.0;
     profile.initial.evidence_required.clear();
     profile.initial.references_required = 0;
+    if renewals_free {
+        profile.renewal.ce_hours = 0.0;
+        profile.renewal.ce_hours_by_topic.clear();
+    }
+    profile
+}
+
+/// MS's log with a profile that issues without prerequisites (for tests about
+/// requests and answers, not qualifications).
+pub fn permissive(dir: &Path) -> Ledger {
     Ledger::open(LedgerOptions {
-        profile: profile.into(),
+        profile: permissive_profile(false).into(),
         ..options(dir)
     })
     .expect("open")
