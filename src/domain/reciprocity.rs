@@ -656,14 +656,7 @@ fn status_for(kind: DisciplineKind) -> Option<Status> {
 
 /// "suspension effective 2024-03-01".
 fn describe_discipline(discipline: &Discipline) -> String {
-    let kind = match discipline.kind {
-        DisciplineKind::Reprimand => "reprimand",
-        DisciplineKind::Probation => "probation",
-        DisciplineKind::Restriction => "restriction",
-        DisciplineKind::Suspension => "suspension",
-        DisciplineKind::Revocation => "revocation",
-        DisciplineKind::VoluntarySurrender => "voluntary surrender",
-    };
+    let kind = super::status::action_name(discipline.kind);
     format!("{kind} effective {}", discipline.effective_on)
 }
 
