@@ -899,8 +899,16 @@ async fn records_received_are_erased_when_the_origin_expunges_the_person() {
         .await
         .expect("MS expunges");
     wait_verified(&tn, size(&ms.ledger)).await;
+    // The sweep erases, then persists its cursor: wait for both.
+    let cursor_path = tn_dir.path().join("received").join("MS");
+    let swept_to = || {
+        let text = std::fs::read_to_string(&cursor_path).unwrap_or_default();
+        text.trim().parse::<u64>().ok()
+    };
     let deadline = Instant::now() + WAIT_MAX;
-    while !vault.records_of(&person).expect("readable").is_empty() {
+    while !vault.records_of(&person).expect("readable").is_empty()
+        || swept_to().is_none_or(|at| at < size(&ms.ledger) - 1)
+    {
         assert!(Instant::now() < deadline, "TN did not erase what MS expunged");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -911,7 +919,7 @@ async fn records_received_are_erased_when_the_origin_expunges_the_person() {
     for commitment in &held {
         assert!(vault.record(commitment).expect("readable").is_none());
     }
-    let cursor = std::fs::read_to_string(tn_dir.path().join("received").join("MS")).expect("the cursor is kept");
+    let cursor = std::fs::read_to_string(&cursor_path).expect("the cursor is kept");
     assert!(cursor.trim().parse::<u64>().expect("an entry number") >= size(&ms.ledger) - 1);
 
     stop_tn(tn, federation).await;
