@@ -716,6 +716,26 @@ async fn board_consent_void_and_expunge_through_the_binary_and_bad_input_changes
     let (_, out, _) = view(token.clone()).await;
     assert!(!out.contains("exam MS-EXAM") && out.contains("Ada Lovelace"), "{out}");
 
+    // Evidence for a toolkit requirement, shown in the board's view.
+    let evidence = [
+        "evidence",
+        "--peer-id",
+        "MS-P-1",
+        "--requirement",
+        "residency",
+        "--on",
+        "2024-01-05",
+        "--detail",
+        "utility bill seen",
+    ];
+    let (ok, out, err) = peerreg(&board(e, &evidence), &token).await;
+    assert!(ok, "{out}{err}");
+    let (_, out, _) = view(token.clone()).await;
+    assert!(
+        out.contains("evidence: residency on 2024-01-05 (utility bill seen)"),
+        "{out}"
+    );
+
     // The whole person expunged: not even the board can read the record now.
     let (ok, _, err) = peerreg(
         &board(e, &["expunge", "--peer-id", "MS-P-1", "--reason", "court_order"]),
@@ -727,8 +747,8 @@ async fn board_consent_void_and_expunge_through_the_binary_and_bad_input_changes
     assert!(!ok && err.contains("NOT_FOUND"), "{err}");
     assert_eq!(
         audited_size(e, &key, &audit_state).await,
-        size + 3,
-        "the log still audits, with the void and two expungement notices"
+        size + 4,
+        "the log still audits, with the void, the evidence and two expungement notices"
     );
     node.kill().await.expect("kill");
 }

@@ -762,7 +762,28 @@ pub async fn record(connection: Connection, peer_id: String) -> Result<String> {
         ));
     }
     lines.extend(describe_consents(&record));
+    lines.extend(describe_evidence_and_waivers(&record));
     Ok(lines.join("\n"))
+}
+
+/// The board-only evidence for initial requirements and the transfer gaps
+/// its reviewers waived.
+fn describe_evidence_and_waivers(record: &pb::PeerRecord) -> Vec<String> {
+    let evidence = record.evidence.iter().map(|e| {
+        let by = if e.attested_by.is_empty() {
+            String::new()
+        } else {
+            format!(", attested by {}", e.attested_by)
+        };
+        format!("  evidence: {} on {} ({}{by})", e.requirement, e.recorded_on, e.detail)
+    });
+    let waivers = record.waivers.iter().map(|w| {
+        format!(
+            "  waived: {} for {} {} on {} by {}: {}",
+            w.requirement_id, w.origin_state, w.origin_credential_number, w.recorded_on, w.waived_by, w.reason
+        )
+    });
+    evidence.chain(waivers).collect()
 }
 
 /// The board-only part of a record about disclosure and corrections: the
