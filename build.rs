@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/peerreg/v1/events.proto",
         "proto/peerreg/v1/board.proto",
         "proto/peerreg/v1/federation.proto",
+        "proto/peerreg/v1/admin.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -4,9 +4,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::auth::{generate_token, hash_token, TokenEntry, Tokens};
+use crate::auth::{generate_token, hash_token, StoredToken, TokenEntry, TokenFile, Tokens};
+use crate::clock::SystemClock;
 use crate::domain::history::ProfileHistory;
 use crate::domain::profile::{ProfileError, RequirementProfile};
 use crate::error::{Error, Result};
@@ -148,38 +149,39 @@ pub fn load_profile(path: &Path, state: &str) -> Result<ProfileHistory> {
     Ok(profile)
 }
 
-/// Tokens kept in the data directory when the configuration names none.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenFile {
-    tokens: Vec<TokenEntry>,
-}
-
 /// The node's write tokens. With none configured, `<data_dir>/tokens.toml` is
-/// used; on first start it is created with one admin token, whose secret is
-/// returned (to be shown once) and stored only as a hash.
+/// used (and rewritten by the `Admin` service); on first start it is created
+/// with one admin token, whose secret is returned (to be shown once) and
+/// stored only as a hash.
 pub fn load_or_create_tokens(config: &NodeConfig) -> Result<(Tokens, Option<String>)> {
     if !config.tokens.is_empty() {
         return Ok((Tokens::new(&config.tokens)?, None));
     }
-    let path = config.data_dir.join("tokens.toml");
+    let path = token_file(&config.data_dir);
     let invalid = |e: String| Error::InvalidArgument(format!("token file {}: {e}", path.display()));
+    let clock = std::sync::Arc::new(SystemClock);
     if let Some(bytes) = files::read_optional(&path)? {
         let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8".into()))?;
         let file: TokenFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-        return Ok((Tokens::new(&file.tokens)?, None));
+        return Ok((Tokens::stored(file.tokens, path, clock)?, None));
     }
     let secret = generate_token()?;
-    let entry = TokenEntry {
+    let entry = StoredToken {
         name: "admin".into(),
         sha256: hash_token(&secret),
         operations: vec!["*".into()],
+        created_at: None,
+        expires_at: None,
     };
     let file = TokenFile { tokens: vec![entry] };
-    let text = toml::to_string(&file).map_err(|e| Error::Internal(format!("encoding tokens: {e}")))?;
     files::create_dir_durable(&config.data_dir)?;
-    files::write_atomic(&path, text.as_bytes(), files::Mode::Private)?;
-    Ok((Tokens::new(&file.tokens)?, Some(secret)))
+    files::write_atomic(&path, &file.encode()?, files::Mode::Private)?;
+    Ok((Tokens::stored(file.tokens, path, clock)?, Some(secret)))
+}
+
+/// Where a node keeps its tokens when its configuration names none.
+pub fn token_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("tokens.toml")
 }
 
 impl NodeConfig {

@@ -120,7 +120,7 @@ type Admitted = (Vec<(String, Body)>, Vec<Option<Error>>);
 /// Checks a batch's size and sorts its commands into those to append and
 /// those refused already (per item: no body, or a right the caller lacks).
 /// The caller is authenticated before this looks at the batch at all.
-fn admit(caller: &Caller<'_>, commands: Vec<pb::BatchCommand>) -> Result<Admitted> {
+fn admit(caller: &Caller, commands: Vec<pb::BatchCommand>) -> Result<Admitted> {
     if commands.is_empty() {
         return Err(Error::InvalidArgument("`commands` is empty: nothing to record".into()));
     }

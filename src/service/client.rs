@@ -266,6 +266,11 @@ impl NodeClient {
         bounded!(ReciprocityClient::new(self.channel.clone()))
     }
 
+    /// The open channel, for the other services' clients in `service`.
+    pub(super) fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
     pub(super) fn federation(&self) -> FederationClient<Channel> {
         bounded!(FederationClient::new(self.channel.clone()))
     }

@@ -4,6 +4,7 @@
 //! Handler shape everywhere: convert the request in, call the library, convert
 //! the answer out. Nothing else.
 
+mod admin;
 mod admission;
 mod alerts;
 pub mod board;
@@ -28,6 +29,7 @@ pub mod rpc {
 /// The encoded descriptor set of our protos, served by gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/peerreg_descriptor.bin"));
 
+pub use admin::AdminService;
 pub use board::BoardService;
 pub use reciprocity::{FederationService, ReciprocityService};
 pub use registry::RegistryService;

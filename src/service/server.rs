@@ -10,13 +10,15 @@ use tokio::net::TcpListener;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use super::incoming::LimitedIncoming;
+use super::rpc::admin_server::AdminServer;
 use super::rpc::board_server::BoardServer;
 use super::rpc::federation_server::FederationServer;
 use super::rpc::reciprocity_server::ReciprocityServer;
 use super::rpc::registry_server::RegistryServer;
 use super::rpc::transparency_log_server::TransparencyLogServer;
 use super::{
-    BoardService, FederationService, ReciprocityService, RegistryService, TransparencyLogService, FILE_DESCRIPTOR_SET,
+    AdminService, BoardService, FederationService, ReciprocityService, RegistryService, TransparencyLogService,
+    FILE_DESCRIPTOR_SET,
 };
 use crate::auth::Tokens;
 use crate::error::{Error, Result};
@@ -83,6 +85,7 @@ pub async fn serve(
     health.set_serving::<RegistryServer<RegistryService>>().await;
     health.set_serving::<ReciprocityServer<ReciprocityService>>().await;
     health.set_serving::<FederationServer<FederationService>>().await;
+    health.set_serving::<AdminServer<AdminService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()
@@ -106,6 +109,9 @@ pub async fn serve(
     ))
     .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
     .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+    let admin = AdminServer::new(AdminService::new(options.tokens.clone()))
+        .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
+        .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
     let federation = FederationServer::new(FederationService::new(ledger, federation, options.tokens))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
@@ -123,6 +129,7 @@ pub async fn serve(
         .add_service(registry)
         .add_service(reciprocity)
         .add_service(federation)
+        .add_service(admin)
         .serve_with_incoming_shutdown(LimitedIncoming::new(listener, &options.limits), shutdown)
         .await
         .map_err(|e| Error::Internal(format!("the gRPC server failed: {e}")))
