@@ -75,6 +75,9 @@ enum Command {
     Bench(cli::operator::BenchArgs),
     /// Audit a node's log against its pinned verifier key.
     Audit(cli::operator::AuditArgs),
+    /// A running node's tokens: add, list, revoke (admin token from PEERREG_TOKEN).
+    #[command(subcommand)]
+    Token(cli::tokens::TokenCommand),
 }
 
 /// The error to report: its status code first, and what failed (if given) before that.
@@ -119,6 +122,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Record { connection, peer_id } => print(cli::record(connection, peer_id).await, None),
         Command::Stats { connection, as_of } => print(cli::statistics(connection, as_of).await, None),
         Command::Audit(args) => print(cli::operator::audit(args).await, Some("AUDIT FAILED")),
+        Command::Token(command) => print(cli::tokens::token(command).await, None),
     }
 }
 

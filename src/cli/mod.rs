@@ -13,6 +13,7 @@ pub mod operator;
 pub mod proof;
 mod roster;
 pub mod serve;
+pub mod tokens;
 
 use crate::domain::vocabulary::hours_to_minutes;
 use crate::error::{Error, Result};
