@@ -102,7 +102,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", config.listen)))?;
-    let tokens_file = config.data_dir.join("tokens.toml");
+    let tokens_file = crate::config::token_file(&config.data_dir);
     let title = format!("{} log {}", config.state, config.origin);
     let node = node::start(config, listener).await?;
     println!("{}", banner(&node, &title, &tokens_file));
