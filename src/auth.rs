@@ -591,4 +591,127 @@ mod tests {
         let generated = generate_token().expect("a token");
         assert!(generated.starts_with("peerreg_") && generated.len() == 72);
     }
+
+    fn stored_tokens(dir: &std::path::Path, clock: crate::clock::ManualClock) -> Tokens {
+        let admin = StoredToken::from(&entry("admin", "s3cret", &["*"]));
+        Tokens::stored(vec![admin], dir.join("tokens.toml"), Arc::new(clock)).expect("tokens")
+    }
+
+    fn add(name: &str, operations: &[&str], expires_at: Option<i64>) -> NewToken {
+        NewToken {
+            name: name.into(),
+            operations: operations.iter().map(|s| s.to_string()).collect(),
+            expires_at,
+            secret: None,
+        }
+    }
+
+    #[test]
+    fn a_token_stops_working_when_the_nodes_clock_passes_its_expiry() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2030, 1, d).expect("a date");
+        let clock = crate::clock::ManualClock::at(day(1));
+        let tokens = stored_tokens(dir.path(), clock.clone());
+        let midnight_after_the_2nd = day(3).and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp();
+        let secret = tokens
+            .add(add("temp", &["record_training"], Some(midnight_after_the_2nd)))
+            .expect("added");
+        assert!(tokens.authorize(Some(&secret), Operation::RecordTraining).is_ok());
+        clock.set(day(2));
+        assert!(
+            tokens.authorize(Some(&secret), Operation::RecordTraining).is_ok(),
+            "works through the 2nd"
+        );
+        clock.set(day(3));
+        assert!(matches!(
+            tokens.authorize(Some(&secret), Operation::RecordTraining),
+            Err(Error::Unauthenticated(m)) if m.contains("expired")
+        ));
+        let reloaded: TokenFile =
+            toml::from_str(&std::fs::read_to_string(dir.path().join("tokens.toml")).expect("file")).expect("toml");
+        assert_eq!(
+            reloaded.tokens[1].expires_at,
+            Some(midnight_after_the_2nd),
+            "the expiry is kept"
+        );
+        assert!(matches!(
+            tokens.add(add("late", &["record_training"], Some(midnight_after_the_2nd))),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn changes_take_effect_at_once_and_bad_ones_change_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = crate::clock::ManualClock::at(chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date"));
+        let tokens = stored_tokens(dir.path(), clock);
+        let secret = tokens.add(add("clerk", &["record_training"], None)).expect("added");
+        assert_eq!(
+            tokens.authorize(Some(&secret), Operation::RecordTraining).ok(),
+            Some("clerk".into())
+        );
+        let before = std::fs::read(dir.path().join("tokens.toml")).expect("file");
+        for bad in [
+            add("", &["*"], None),
+            add(&"x".repeat(65), &["*"], None),
+            add("none", &[], None),
+            add("clerk", &["*"], None),
+        ] {
+            assert!(tokens.add(bad).is_err());
+        }
+        assert_eq!(
+            std::fs::read(dir.path().join("tokens.toml")).expect("file"),
+            before,
+            "file unchanged"
+        );
+        tokens.revoke("clerk").expect("revoked");
+        assert!(matches!(
+            tokens.authorize(Some(&secret), Operation::RecordTraining),
+            Err(Error::Unauthenticated(_))
+        ));
+        assert!(
+            matches!(tokens.revoke("admin"), Err(Error::FailedPrecondition(_))),
+            "the last admin stays"
+        );
+        assert_eq!(tokens.list().len(), 1);
+        let fixed = Tokens::new(&[entry("admin", "s3cret", &["*"])]).expect("tokens");
+        assert!(matches!(
+            fixed.add(add("x", &["*"], None)),
+            Err(Error::FailedPrecondition(_))
+        ));
+    }
+
+    #[test]
+    fn the_token_table_is_bounded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = crate::clock::ManualClock::at(chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date"));
+        let many: Vec<StoredToken> = (0..TOKENS_MAX)
+            .map(|i| StoredToken::from(&entry(&format!("t{i}"), &format!("secret-{i}"), &["*"])))
+            .collect();
+        let tokens = Tokens::stored(many, dir.path().join("tokens.toml"), Arc::new(clock)).expect("tokens");
+        assert!(matches!(
+            tokens.add(add("one-more", &["*"], None)),
+            Err(Error::ResourceExhausted(_))
+        ));
+    }
+
+    #[test]
+    fn chosen_secrets_must_be_as_strong_as_generated_ones() {
+        for weak in [
+            "short1A",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "abababababababababababababababab12",
+            "has a space in it but is long enough 123",
+        ] {
+            assert!(check_secret_strength(weak).is_err(), "{weak}");
+        }
+        let generated = generate_token().expect("a token");
+        for strong in [
+            generated.as_str(),
+            "3f9a1c0d7e2b4a6895c1d3e7f0a2b4c6",
+            "Zq4vN8rT2wX6yB1cD5eF9gH3jK7mP0sU",
+        ] {
+            assert!(check_secret_strength(strong).is_ok(), "{strong}");
+        }
+    }
 }
