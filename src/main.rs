@@ -75,6 +75,10 @@ enum Command {
     Bench(cli::operator::BenchArgs),
     /// Audit a node's log against its pinned verifier key.
     Audit(cli::operator::AuditArgs),
+    /// Find people by name, credential number or peer id (token from PEERREG_TOKEN).
+    Search(cli::search::SearchArgs),
+    /// List credentials by status, type or coming expiry; --csv for a file (token from PEERREG_TOKEN).
+    List(cli::search::ListArgs),
 }
 
 /// The error to report: its status code first, and what failed (if given) before that.
@@ -119,6 +123,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Record { connection, peer_id } => print(cli::record(connection, peer_id).await, None),
         Command::Stats { connection, as_of } => print(cli::statistics(connection, as_of).await, None),
         Command::Audit(args) => print(cli::operator::audit(args).await, Some("AUDIT FAILED")),
+        Command::Search(args) => print(cli::search::search(args).await, None),
+        Command::List(args) => print(cli::search::list(args).await, None),
     }
 }
 

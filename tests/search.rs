@@ -77,7 +77,12 @@ async fn names_are_found_by_any_word_prefix_ignoring_case_and_accents_and_by_num
             enrol("MS-P-1", "José Álvarez"),
             enrol("MS-P-2", "Joseph Smith"),
             enrol("MS-P-3", "Ana Lopez"),
-            issue("MS-P-3", "MS-C-77", pb::CredentialType::PeerSupportSpecialist, "2027-06-01"),
+            issue(
+                "MS-P-3",
+                "MS-C-77",
+                pb::CredentialType::PeerSupportSpecialist,
+                "2027-06-01",
+            ),
         ],
     )
     .await;
@@ -107,7 +112,11 @@ async fn paging_covers_every_match_exactly_once() {
     let mut expected = BTreeSet::new();
     for i in 0..23 {
         // Some names match the query by two words: each is listed once.
-        let name = if i % 3 == 0 { format!("Mara Marín {i}") } else { format!("Mariela Ortiz {i}") };
+        let name = if i % 3 == 0 {
+            format!("Mara Marín {i}")
+        } else {
+            format!("Mariela Ortiz {i}")
+        };
         bodies.push(enrol(&format!("MS-P-{i:02}"), &name));
         expected.insert(format!("MS-P-{i:02}"));
     }
@@ -247,7 +256,10 @@ async fn strangers_and_clerks_are_refused_and_bad_input_is_invalid() {
     ];
     for request in bad_searches {
         let answer = admin.search_people(request.clone()).await;
-        assert!(matches!(answer, Err(Error::InvalidArgument(_))), "{request:?}: {answer:?}");
+        assert!(
+            matches!(answer, Err(Error::InvalidArgument(_))),
+            "{request:?}: {answer:?}"
+        );
     }
     let bad_lists = [
         expiring(0),
@@ -271,7 +283,10 @@ async fn strangers_and_clerks_are_refused_and_bad_input_is_invalid() {
     ];
     for request in bad_lists {
         let answer = admin.list_credentials(request.clone()).await;
-        assert!(matches!(answer, Err(Error::InvalidArgument(_))), "{request:?}: {answer:?}");
+        assert!(
+            matches!(answer, Err(Error::InvalidArgument(_))),
+            "{request:?}: {answer:?}"
+        );
     }
     assert_eq!(node.ledger.registry().size, size, "the log is unchanged");
     node.stop().await;
@@ -295,7 +310,10 @@ async fn an_expunged_person_is_no_longer_found_and_a_new_name_replaces_the_old()
     .await;
     let board = board(&node, Some(ADMIN_TOKEN)).await;
     assert_eq!(found(&board, "jos").await, ["MS-P-1"]);
-    assert!(found(&board, "brown").await.is_empty(), "the old name is out of the index");
+    assert!(
+        found(&board, "brown").await.is_empty(),
+        "the old name is out of the index"
+    );
     assert_eq!(found(&board, "green").await, ["MS-P-2"]);
     record(
         &node.ledger,
@@ -308,5 +326,58 @@ async fn an_expunged_person_is_no_longer_found_and_a_new_name_replaces_the_old()
     assert!(found(&board, "jos").await.is_empty());
     assert!(found(&board, "alvarez").await.is_empty());
     assert!(found(&board, "MS-P-1").await.is_empty());
+    node.stop().await;
+}
+
+/// Runs the binary against `node` as the board; its output, or its error.
+fn peerreg(node: &TestNode, args: &[&str]) -> Result<String, String> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_peerreg"))
+        .args(args)
+        .args(["--endpoint", &node.endpoint])
+        .env("PEERREG_TOKEN", ADMIN_TOKEN)
+        .output()
+        .expect("run peerreg");
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("UTF-8");
+    if output.status.success() {
+        Ok(text(output.stdout))
+    } else {
+        Err(text(output.stderr))
+    }
+}
+
+// Several threads: the binary runs blocking while this runtime serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_searches_and_writes_the_renewal_list_as_csv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = node(dir.path()).await;
+    let pss = pb::CredentialType::PeerSupportSpecialist;
+    record(
+        &node.ledger,
+        vec![
+            enrol("MS-P-1", "José Álvarez"),
+            issue("MS-P-1", "MS-C-1", pss, "2026-06-20"),
+            enrol("MS-P-2", "Ana Lopez"),
+            issue("MS-P-2", "MS-C-2", pss, "2027-05-20"),
+        ],
+    )
+    .await;
+    let found = peerreg(&node, &["search", "jose"]).expect("search");
+    assert!(found.contains("MS-P-1  José Álvarez"), "{found}");
+    assert!(found.contains("MS-C-1"), "{found}");
+    assert!(!found.contains("Ana"), "{found}");
+    let csv = peerreg(&node, &["list", "--expiring-within", "30", "--csv"]).expect("list");
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        [
+            "credential_number,peer_id,legal_name,credential_type,status,issued_on,expires_on",
+            "MS-C-1,MS-P-1,José Álvarez,peer_support_specialist,active,2025-06-01,2026-06-20",
+        ]
+    );
+    let text = peerreg(&node, &["list", "--status", "active"]).expect("list");
+    assert!(text.contains("MS-C-2") && text.ends_with("2 credentials\n"), "{text}");
+    let refused = peerreg(&node, &["list", "--status", "sleeping"]).expect_err("refused");
+    assert!(refused.contains("INVALID_ARGUMENT"), "{refused}");
+    let refused = peerreg(&node, &["list", "--expiring-within", "400"]).expect_err("refused");
+    assert!(refused.contains("INVALID_ARGUMENT"), "{refused}");
     node.stop().await;
 }

@@ -306,9 +306,9 @@ fn apply_to<T: Tables>(tables: &mut T, index: u64, fact: Fact) {
         } => {
             tables.rename(&peer_id, &new_legal_name);
             update_peer(tables, &peer_id, index, |p| {
-            p.extras.names.push((index, new_legal_name.clone()));
-            p.legal_name = new_legal_name;
-        })
+                p.extras.names.push((index, new_legal_name.clone()));
+                p.legal_name = new_legal_name;
+            })
         }
         Fact::ConsentRecorded { peer_id, consent } => {
             let record = Consent { index, ..consent };

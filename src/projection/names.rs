@@ -28,7 +28,10 @@ pub struct NamePage {
 
 /// A word folded for matching: decomposed, accents dropped, lower case.
 pub fn fold(text: &str) -> String {
-    text.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
+    text.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// The folded words of a name or a query (split on anything not alphanumeric,

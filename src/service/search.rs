@@ -116,11 +116,17 @@ fn exact_matches(registry: &Registry, query: &str) -> Vec<String> {
 /// name matches in the order of the name index.
 pub fn search_people(registry: &Registry, query: &PeopleQuery, today: NaiveDate) -> pb::SearchPeopleResponse {
     let exact = exact_matches(registry, &query.exact);
-    let mut peer_ids = if query.cursor.is_none() { exact.clone() } else { Vec::new() };
+    let mut peer_ids = if query.cursor.is_none() {
+        exact.clone()
+    } else {
+        Vec::new()
+    };
     let room = query.page_size.saturating_sub(peer_ids.len()).max(1);
-    let page = registry.names.search(&query.words, query.cursor.as_ref(), room, SCAN_MAX, |id| {
-        registry.peer(id).map(|p| p.legal_name.as_str())
-    });
+    let page = registry
+        .names
+        .search(&query.words, query.cursor.as_ref(), room, SCAN_MAX, |id| {
+            registry.peer(id).map(|p| p.legal_name.as_str())
+        });
     peer_ids.extend(page.peer_ids.into_iter().filter(|id| !exact.contains(id)));
     let people = peer_ids.iter().filter_map(|id| person(registry, id, today)).collect();
     pb::SearchPeopleResponse {
@@ -202,7 +208,9 @@ impl CredentialList {
         let status = credential.status_on(as_of);
         let expiring = |days: u32| {
             let expires = credential.expires_on_as_of(as_of);
-            let last = as_of.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX);
+            let last = as_of
+                .checked_add_days(Days::new(u64::from(days)))
+                .unwrap_or(NaiveDate::MAX);
             (as_of..=last).contains(&expires) && !matches!(status, Status::Revoked | Status::Surrendered)
         };
         self.status.is_none_or(|s| convert::status(status) == s)
