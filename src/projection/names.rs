@@ -112,3 +112,39 @@ fn reported_here(words: &[String], query: &[String], word: &str) -> bool {
     let first_match = words.iter().filter(|w| w.starts_with(query[0].as_str())).min();
     all_match && first_match.map(String::as_str) == Some(word)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_drops_accents_and_case_and_splits_words() {
+        assert_eq!(folded_words("José ÁLVAREZ-Ñúñez O'Brien"), ["jose", "alvarez", "nunez", "o", "brien"]);
+    }
+
+    /// However small the scan bound, paging reaches every match exactly once.
+    #[test]
+    fn a_short_scan_still_covers_every_match_once() {
+        let names = [("p1", "Mara Marín"), ("p2", "Ana Mar"), ("p3", "Marco Polo"), ("p4", "Bob Stone")];
+        let mut index = NameIndex::default();
+        for (id, name) in names {
+            index.insert(id, name);
+        }
+        let name_of = |id: &str| names.iter().find(|(i, _)| *i == id).map(|(_, n)| *n);
+        let query = folded_words("mar");
+        for scan in 1..4 {
+            let mut seen = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = index.search(&query, cursor.as_ref(), 2, scan, name_of);
+                seen.extend(page.peer_ids);
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            seen.sort();
+            assert_eq!(seen, ["p1", "p2", "p3"], "scan {scan}");
+        }
+    }
+}
