@@ -119,13 +119,21 @@ mod tests {
 
     #[test]
     fn folding_drops_accents_and_case_and_splits_words() {
-        assert_eq!(folded_words("José ÁLVAREZ-Ñúñez O'Brien"), ["jose", "alvarez", "nunez", "o", "brien"]);
+        assert_eq!(
+            folded_words("José ÁLVAREZ-Ñúñez O'Brien"),
+            ["jose", "alvarez", "nunez", "o", "brien"]
+        );
     }
 
     /// However small the scan bound, paging reaches every match exactly once.
     #[test]
     fn a_short_scan_still_covers_every_match_once() {
-        let names = [("p1", "Mara Marín"), ("p2", "Ana Mar"), ("p3", "Marco Polo"), ("p4", "Bob Stone")];
+        let names = [
+            ("p1", "Mara Marín"),
+            ("p2", "Ana Mar"),
+            ("p3", "Marco Polo"),
+            ("p4", "Bob Stone"),
+        ];
         let mut index = NameIndex::default();
         for (id, name) in names {
             index.insert(id, name);
