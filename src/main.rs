@@ -78,6 +78,10 @@ enum Command {
     /// A running node's tokens: add, list, revoke (admin token from PEERREG_TOKEN).
     #[command(subcommand)]
     Token(cli::tokens::TokenCommand),
+    /// Find people by name, credential number or peer id (token from PEERREG_TOKEN).
+    Search(cli::search::SearchArgs),
+    /// List credentials by status, type or coming expiry; --csv for a file (token from PEERREG_TOKEN).
+    List(cli::search::ListArgs),
 }
 
 /// The error to report: its status code first, and what failed (if given) before that.
@@ -123,6 +127,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Stats { connection, as_of } => print(cli::statistics(connection, as_of).await, None),
         Command::Audit(args) => print(cli::operator::audit(args).await, Some("AUDIT FAILED")),
         Command::Token(command) => print(cli::tokens::token(command).await, None),
+        Command::Search(args) => print(cli::search::search(args).await, None),
+        Command::List(args) => print(cli::search::list(args).await, None),
     }
 }
 

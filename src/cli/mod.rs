@@ -12,6 +12,7 @@ pub mod federation;
 pub mod operator;
 pub mod proof;
 mod roster;
+pub mod search;
 pub mod serve;
 pub mod tokens;
 
@@ -320,7 +321,7 @@ fn enum_value(field: &str, value: &str, known: &[(&str, i32)]) -> Result<i32> {
         })
 }
 
-fn credential_type(value: &str) -> Result<i32> {
+pub(crate) fn credential_type(value: &str) -> Result<i32> {
     use pb::CredentialType as T;
     let known = [
         ("peer_support_specialist", T::PeerSupportSpecialist as i32),

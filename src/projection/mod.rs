@@ -6,6 +6,7 @@
 //! structure, so the writer can publish a fresh read view after every group
 //! commit and roll back cheaply if a commit fails.
 
+pub mod names;
 pub mod snapshot;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use crate::domain::sealed::{self, Openings};
 use crate::domain::status::Status;
 use crate::error::Result;
 use crate::pb;
+use names::NameIndex;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registry {
@@ -33,6 +35,9 @@ pub struct Registry {
     /// The latest transfer evaluation of each other state's credential, by
     /// (origin state, origin credential number).
     pub evaluations: OrdMap<(String, String), Evaluation>,
+    /// The words of every peer's legal name, for the board's name search.
+    #[serde(default)]
+    pub names: NameIndex,
 }
 
 /// Counts of credentials by type and status on one date.
@@ -160,12 +165,18 @@ impl Registry {
     fn disregard(&mut self, index: u64) -> Option<String> {
         match self.record_at(index)? {
             RecordAt::Enrolment(peer_id) => {
-                self.peers.remove(&peer_id);
+                if let Some(peer) = self.peers.remove(&peer_id) {
+                    self.names.remove(&peer_id, &peer.legal_name);
+                }
                 None
             }
             RecordAt::PeerRecord(peer_id) => {
                 let peer = self.peers.get_mut(&peer_id)?;
+                let old_name = peer.legal_name.clone();
                 forget_peer_record(peer, index);
+                let new_name = peer.legal_name.clone();
+                self.names.remove(&peer_id, &old_name);
+                self.names.insert(&peer_id, &new_name);
                 Some(peer_id)
             }
             RecordAt::Issue(number) => {
@@ -225,6 +236,8 @@ fn forget_peer_record(peer: &mut Peer, index: u64) {
 trait Tables {
     fn peer_mut(&mut self, peer_id: &str) -> Option<&mut Peer>;
     fn insert_peer(&mut self, peer: Peer);
+    /// Keeps the name index in step before a peer's legal name changes.
+    fn rename(&mut self, peer_id: &str, new_name: &str);
     fn credential_mut(&mut self, number: &str) -> Option<&mut Credential>;
     fn insert_credential(&mut self, credential: Credential);
     fn insert_evaluation(&mut self, key: (String, String), evaluation: Evaluation);
@@ -236,7 +249,18 @@ impl Tables for Registry {
     }
 
     fn insert_peer(&mut self, peer: Peer) {
+        if let Some(old) = self.peers.get(&peer.peer_id) {
+            self.names.remove(&old.peer_id, &old.legal_name);
+        }
+        self.names.insert(&peer.peer_id, &peer.legal_name);
         self.peers.insert(peer.peer_id.clone(), peer);
+    }
+
+    fn rename(&mut self, peer_id: &str, new_name: &str) {
+        if let Some(peer) = self.peers.get(peer_id) {
+            self.names.remove(peer_id, &peer.legal_name);
+            self.names.insert(peer_id, new_name);
+        }
     }
 
     fn credential_mut(&mut self, number: &str) -> Option<&mut Credential> {
@@ -279,10 +303,13 @@ fn apply_to<T: Tables>(tables: &mut T, index: u64, fact: Fact) {
         Fact::NameChanged {
             peer_id,
             new_legal_name,
-        } => update_peer(tables, &peer_id, index, |p| {
-            p.extras.names.push((index, new_legal_name.clone()));
-            p.legal_name = new_legal_name;
-        }),
+        } => {
+            tables.rename(&peer_id, &new_legal_name);
+            update_peer(tables, &peer_id, index, |p| {
+                p.extras.names.push((index, new_legal_name.clone()));
+                p.legal_name = new_legal_name;
+            })
+        }
         Fact::ConsentRecorded { peer_id, consent } => {
             let record = Consent { index, ..consent };
             update_peer(tables, &peer_id, index, |p| p.extras.consents.push(record))

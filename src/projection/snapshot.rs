@@ -205,11 +205,16 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<(Registry, Hash), String> {
     });
     let peers = peers?;
     let (credentials, evaluations) = others?;
+    let mut names = super::names::NameIndex::default();
+    for peer in peers.values() {
+        names.insert(&peer.peer_id, &peer.legal_name);
+    }
     let registry = Registry {
         size,
         peers,
         credentials,
         evaluations,
+        names,
     };
     Ok((registry, root))
 }

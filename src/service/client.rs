@@ -526,4 +526,18 @@ impl NodeClient {
         let answer = registry.get_profile(self.request(pb::GetProfileRequest {})?).await;
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
+
+    /// One page of the board's people search (needs `view_records`).
+    pub async fn search_people(&self, request: pb::SearchPeopleRequest) -> Result<pb::SearchPeopleResponse> {
+        let mut registry = self.registry();
+        let answer = registry.search_people(self.request(request)?).await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
+    /// One page of the board's credential list (needs `view_records`).
+    pub async fn list_credentials(&self, request: pb::ListCredentialsRequest) -> Result<pb::ListCredentialsResponse> {
+        let mut registry = self.registry();
+        let answer = registry.list_credentials(self.request(request)?).await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
 }

@@ -14,6 +14,7 @@ mod incoming;
 pub mod reciprocity;
 pub mod registry;
 mod requests;
+mod search;
 pub mod server;
 pub mod sources;
 pub mod status;

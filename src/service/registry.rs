@@ -290,4 +290,33 @@ impl RegistryRpc for RegistryService {
         let answer = self.blocking.run(move || Ok(statistics(&ledger, as_of))).await?;
         Ok(Response::new(answer))
     }
+
+    async fn search_people(
+        &self,
+        request: Request<pb::SearchPeopleRequest>,
+    ) -> Result<Response<pb::SearchPeopleResponse>, Status> {
+        authorize(&self.tokens, request.metadata(), Operation::ViewRecords)?;
+        let query = super::search::PeopleQuery::try_from(request.into_inner())?;
+        let ledger = self.ledger.clone();
+        let answer = self
+            .blocking
+            .run(move || Ok(super::search::search_people(&ledger.registry(), &query, ledger.today())))
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn list_credentials(
+        &self,
+        request: Request<pb::ListCredentialsRequest>,
+    ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
+        authorize(&self.tokens, request.metadata(), Operation::ViewRecords)?;
+        let list = super::search::CredentialList::try_from(request.into_inner())?;
+        let as_of = list.as_of.unwrap_or_else(|| self.ledger.today());
+        let ledger = self.ledger.clone();
+        let answer = self
+            .blocking
+            .run(move || Ok(super::search::list_credentials(&ledger.registry(), &list, as_of)))
+            .await?;
+        Ok(Response::new(answer))
+    }
 }
