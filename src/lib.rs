@@ -10,7 +10,7 @@
 //!   (the one parser of bodies), profiles and their dated versions, status and
 //!   dated discipline, rules, reciprocity policies.
 //! - [`projection`]: the registry, rebuilt from the log by applying facts in
-//!   order; its snapshot encoding.
+//!   order (with the board's name index for search); its snapshot encoding.
 //! - [`store`]: the only module that knows sled; durable group commits.
 //! - [`vault`]: the node's private store (DESIGN.md §8): openings, bodies and
 //!   person keys, sealed per person, erasable.
@@ -33,7 +33,7 @@
 //!   rebuilding a lost store.
 //! - [`proof`]: portable credential proofs and their offline check.
 //! - [`audit`]: an independent auditor of any node's log.
-//! - [`auth`]: bearer tokens, stored hashed.
+//! - [`auth`]: bearer tokens, stored hashed, changeable on a running node.
 //! - [`bench`]: the benchmark harness; [`demo`]: the three-state walk-through.
 //! - [`config`]: a node's settings and their embedded defaults.
 //! - [`clock`]: "today", injected.
