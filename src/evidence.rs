@@ -258,6 +258,16 @@ pub fn bundle(ledger: &Ledger, credential_number: &str, receiving_state: &str) -
         openings,
         k_subject: secrets.k_subject.to_vec(),
     };
+    // The entries were bounded as they were read; the openings (a long
+    // summary each) are counted with them here, before anything is sent.
+    let bytes = bundle.encoded_len();
+    if bytes > limits::ANSWER_BYTES_MAX {
+        return Err(Error::ResourceExhausted(format!(
+            "the evidence for {} would be {bytes} bytes with its openings; at most {} bytes are served in one answer",
+            quote(credential_number),
+            limits::ANSWER_BYTES_MAX
+        )));
+    }
     Ok(Disclosed {
         bundle,
         peer_id: holder.peer_id.clone(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::admission::{within_answer_bound, Blocking, StreamSlots};
+use super::admission::{Blocking, StreamSlots};
 use super::board::{authorize, receipt};
 use super::convert;
 use super::requests::optional_date;
@@ -86,7 +86,6 @@ impl Reciprocity for ReciprocityService {
         let number = identifier("credential_number", &request.credential_number)?;
         let _slot = self.blocking.slot().await?;
         let bundle = crate::evidence::disclose(&self.ledger, &number, &receiving).await?;
-        within_answer_bound(&bundle, &format!("the evidence for {}", limits::quote(&number)))?;
         tracing::info!(receiving_state = %receiving, "evidence disclosed with the holder's consent");
         Ok(Response::new(bundle))
     }
