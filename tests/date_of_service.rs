@@ -205,6 +205,7 @@ async fn a_credential_granted_by_reciprocity_names_its_basis() {
         ..Default::default()
     };
     let grant = Body::CredentialIssued(pb::CredentialIssued {
+        imported: None,
         peer_id: "TN-P-1".into(),
         credential_number: "TN-1".into(),
         credential_type: pb::CredentialType::PeerSupportSpecialist as i32,

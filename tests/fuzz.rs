@@ -502,6 +502,7 @@ fn public_event_from_fields() -> impl Strategy<Value = Vec<u8>> {
         (field_text(), any::<i32>(), field_text(), field_text(), field_ref())
             .prop_map(
                 |(n, kind, on, ex, holder)| Body::CredentialGranted(pb::CredentialGranted {
+                    imported: None,
                     credential_number: n,
                     credential_type: kind,
                     issued_on: on,

@@ -166,6 +166,7 @@ async fn board_call(board: &mut BoardClient<Channel>, rpc: &str, token: Option<&
     }
     let empty_command = pb::RecordBatchRequest {
         commands: vec![pb::BatchCommand::default()],
+        dry_run: false,
     };
     let answer = match rpc {
         "EnrollPeer" => board.enroll_peer(request(Default::default(), token)).await.map(|_| ()),

@@ -39,6 +39,7 @@ fn evaluation(outcome: pb::TransferOutcome) -> pb::TransferEvaluated {
 
 fn grant(peer: &str, checkpoint: &[u8]) -> Body {
     Body::CredentialIssued(pb::CredentialIssued {
+        imported: None,
         peer_id: peer.into(),
         credential_number: "TN-1".into(),
         credential_type: pb::CredentialType::PeerSupportSpecialist as i32,

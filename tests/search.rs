@@ -28,6 +28,7 @@ fn enrol(peer_id: &str, name: &str) -> Body {
 
 fn issue(peer_id: &str, number: &str, kind: pb::CredentialType, expires_on: &str) -> Body {
     Body::CredentialIssued(pb::CredentialIssued {
+        imported: None,
         peer_id: peer_id.into(),
         credential_number: number.into(),
         credential_type: kind as i32,

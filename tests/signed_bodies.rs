@@ -26,6 +26,7 @@ fn reference(seed: u8) -> pb::RecordRef {
 /// A public issue of credential `number` whose holder stays sealed.
 fn granted(number: &str) -> Body {
     Body::CredentialGranted(pb::CredentialGranted {
+        imported: None,
         credential_number: number.into(),
         credential_type: pb::CredentialType::PeerSupportSpecialist.into(),
         issued_on: "2024-01-10".into(),

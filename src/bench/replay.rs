@@ -219,6 +219,7 @@ fn career(peer: usize, step: usize) -> Body {
             period_end: "2023-01-31".into(),
         }),
         4 => Body::CredentialIssued(pb::CredentialIssued {
+            imported: None,
             peer_id,
             credential_number: number,
             credential_type: pb::CredentialType::PeerSupportSpecialist as i32,
@@ -241,6 +242,7 @@ fn career(peer: usize, step: usize) -> Body {
             completed_on: "2024-06-01".into(),
         }),
         _ => Body::CredentialRenewed(pb::CredentialRenewed {
+            imported: false,
             credential_number: number,
             renewed_on: "2025-01-15".into(),
             new_expires_on: "2027-02-28".into(),

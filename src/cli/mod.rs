@@ -491,6 +491,7 @@ pub fn body(command: BoardCommand) -> Result<Body> {
             origin_credential,
             origin_checkpoint_file,
         } => Body::CredentialIssued(pb::CredentialIssued {
+            imported: None,
             peer_id,
             credential_number: number,
             credential_type: credential_type(&r#type)?,
@@ -516,6 +517,7 @@ pub fn body(command: BoardCommand) -> Result<Body> {
             renewed_on,
             expires_on,
         } => Body::CredentialRenewed(pb::CredentialRenewed {
+            imported: false,
             credential_number: number,
             renewed_on,
             new_expires_on: expires_on,

@@ -53,6 +53,7 @@ pub fn exam(peer: &str, score: u32, on: &str) -> Body {
 
 pub fn issue(peer: &str, number: &str, on: &str, expires: &str) -> Body {
     Body::CredentialIssued(pb::CredentialIssued {
+        imported: None,
         peer_id: peer.into(),
         credential_number: number.into(),
         credential_type: pb::CredentialType::PeerSupportSpecialist as i32,
@@ -74,6 +75,7 @@ pub fn ce(peer: &str, topic: &str, hours: u32, on: &str) -> Body {
 
 pub fn renew(number: &str, on: &str, expires: &str) -> Body {
     Body::CredentialRenewed(pb::CredentialRenewed {
+        imported: false,
         credential_number: number.into(),
         renewed_on: on.into(),
         new_expires_on: expires.into(),

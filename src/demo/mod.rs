@@ -364,6 +364,7 @@ pub async fn waive(demo: &Demo, requirement_id: &str, reason: &str) -> Result<pb
 /// origin checkpoint the approved evaluation verified.
 pub async fn grant_in_tn(demo: &Demo, approved: &pb::TransferDecision) -> Result<pb::Receipt> {
     let body = pb::command::Body::CredentialIssued(pb::CredentialIssued {
+        imported: None,
         peer_id: TN_PEER.into(),
         credential_number: TN_CREDENTIAL.into(),
         credential_type: pb::CredentialType::PeerSupportSpecialist.into(),

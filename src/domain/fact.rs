@@ -502,6 +502,9 @@ impl TryFrom<pb::command::Body> for Fact {
                 new_verifier_key: text("new_verifier_key", e.new_verifier_key, 512)?,
             }),
             Body::TransferEvaluated(e) => evaluation(e).map(Fact::TransferEvaluated),
+            Body::ImportProvenance(_) => Err(Error::InvalidArgument(
+                "import provenance is not accepted by this version".into(),
+            )),
             Body::ConsentRecorded(e) => Ok(Fact::ConsentRecorded {
                 peer_id: identifier("peer_id", e.peer_id)?,
                 consent: Consent {

@@ -78,6 +78,7 @@ fn private_body(command: &pb::command::Body) -> Option<(RecordKind, Vec<u8>)> {
         Body::ConsentRecorded(e) => (RecordKind::Consent, e.encode_to_vec()),
         Body::DisclosureRecorded(e) => (RecordKind::Disclosure, e.encode_to_vec()),
         Body::WaiverRecorded(e) => (RecordKind::Waiver, e.encode_to_vec()),
+        Body::ImportProvenance(_) => return None,
         Body::RequirementEvidence(e) => (RecordKind::RequirementEvidence, e.encode_to_vec()),
         Body::CredentialIssued(_)
         | Body::CredentialRenewed(_)
@@ -119,6 +120,7 @@ pub fn seal(
             };
             let (reference, opened) = committed(RecordKind::Holder, holder.encode_to_vec())?;
             let public = pb::CredentialGranted {
+                imported: None,
                 credential_number: e.credential_number.clone(),
                 credential_type: e.credential_type,
                 issued_on: e.issued_on.clone(),
@@ -360,6 +362,7 @@ fn granted(e: pb::CredentialGranted, openings: &dyn Openings) -> Result<Fact> {
         issued_on: e.issued_on,
         expires_on: e.expires_on,
         reciprocity: e.reciprocity,
+        imported: e.imported,
     };
     let issue = fact::issue(command, holder_known)?;
     let holder_name = if holder.legal_name.is_empty() {

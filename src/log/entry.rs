@@ -88,6 +88,7 @@ mod tests {
             event_id: format!("e-{index}"),
             recorded_at: None,
             body: Some(pb::event::Body::CredentialRenewed(pb::CredentialRenewed {
+                imported: false,
                 credential_number: "MS-1".into(),
                 renewed_on: "2026-01-01".into(),
                 new_expires_on: "2028-01-01".into(),

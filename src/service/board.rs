@@ -96,6 +96,7 @@ fn batch_body(body: pb::batch_command::Body) -> (Operation, Body) {
         B::ConsentRecorded(e) => (Operation::RecordConsent, Body::ConsentRecorded(e)),
         B::WaiverRecorded(e) => (Operation::RecordWaiver, Body::WaiverRecorded(e)),
         B::RequirementEvidence(e) => (Operation::RecordEvidence, Body::RequirementEvidence(e)),
+        B::ImportProvenance(e) => (Operation::EnrollPeer, Body::ImportProvenance(e)),
     }
 }
 

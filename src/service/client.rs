@@ -444,6 +444,11 @@ impl NodeClient {
                         .into(),
                 ))
             }
+            Body::ImportProvenance(_) => {
+                return Err(Error::InvalidArgument(
+                    "import provenance is recorded in a batch by `peerreg import`".into(),
+                ))
+            }
         };
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
@@ -452,7 +457,10 @@ impl NodeClient {
     pub async fn record_batch(&self, commands: Vec<pb::BatchCommand>) -> Result<pb::RecordBatchResponse> {
         let mut board = self.board();
         let answer = board
-            .record_batch(self.request(pb::RecordBatchRequest { commands })?)
+            .record_batch(self.request(pb::RecordBatchRequest {
+                commands,
+                dry_run: false,
+            })?)
             .await;
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }

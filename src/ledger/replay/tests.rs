@@ -295,6 +295,7 @@ async fn replays_equal_the_kept_registry_and_verification_catches_a_forgery() {
         )
         .unwrap_or_default();
         forged.body = Some(pb::event::Body::CredentialRenewed(pb::CredentialRenewed {
+            imported: false,
             credential_number: "MS-FORGED".into(),
             renewed_on: "2026-01-01".into(),
             new_expires_on: "2030-01-01".into(),
