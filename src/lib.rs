@@ -31,6 +31,8 @@
 //!   evidence, erased on the origin's expungement; `federation::alerts`: the
 //!   board's alerts when an origin credential it relies on changes),
 //!   rebuilding a lost store.
+//! - [`import`]: `peerreg import`'s pure part: a board's existing registry
+//!   from CSV files, checked and planned into person-aligned batches.
 //! - [`proof`]: portable credential proofs and their offline check.
 //! - [`audit`]: an independent auditor of any node's log.
 //! - [`auth`]: bearer tokens, stored hashed, changeable on a running node.
@@ -57,6 +59,7 @@ pub mod domain;
 pub mod error;
 pub mod evidence;
 pub mod federation;
+pub mod import;
 pub mod ledger;
 pub mod limits;
 pub mod log;

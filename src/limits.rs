@@ -226,3 +226,20 @@ pub fn quote(text: &str) -> String {
         Some((cut, _)) => format!("{:?}… ({} bytes)", &text[..cut], text.len()),
     }
 }
+
+/// Largest CSV file `peerreg import` reads: refused from its size before a
+/// byte is read (a legacy export of 100,000 people is a few tens of MiB).
+pub const IMPORT_FILE_BYTES_MAX: u64 = 256 * 1024 * 1024;
+
+/// Files one `peerreg import` run reads (one per kind is nine).
+pub const IMPORT_FILES_MAX: usize = 64;
+
+/// Data rows per import file (the header not counted).
+pub const IMPORT_ROWS_PER_FILE_MAX: usize = 2_000_000;
+
+/// Longest row of an import file, in bytes (a long public summary fits).
+pub const IMPORT_ROW_BYTES_MAX: usize = 64 * 1024;
+
+/// Rows one person may have in an import: all of a person's commands and
+/// their provenance record go in one batch, so no one is half-imported.
+pub const IMPORT_ROWS_PER_PERSON_MAX: usize = BATCH_COMMANDS_MAX - 1;
