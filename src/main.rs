@@ -82,6 +82,8 @@ enum Command {
     Search(cli::search::SearchArgs),
     /// List credentials by status, type or coming expiry; --csv for a file (token from PEERREG_TOKEN).
     List(cli::search::ListArgs),
+    /// Bring a board's existing registry in from CSV files (--dry-run first; token from PEERREG_TOKEN).
+    Import(cli::import::ImportArgs),
 }
 
 /// The error to report: its status code first, and what failed (if given) before that.
@@ -129,6 +131,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Token(command) => print(cli::tokens::token(command).await, None),
         Command::Search(args) => print(cli::search::search(args).await, None),
         Command::List(args) => print(cli::search::list(args).await, None),
+        Command::Import(args) => imported(cli::import::import(args).await),
+    }
+}
+
+/// Prints an import's summary; fails (a non-zero exit) when any row was refused.
+fn imported(result: peerreg::error::Result<cli::import::Finished>) -> anyhow::Result<()> {
+    let finished = result.map_err(|e| {
+        failed(
+            e,
+            Some("IMPORT STOPPED (what was recorded before stays recorded; the same command resumes)"),
+        )
+    })?;
+    println!("{}", finished.text);
+    if finished.report.clean() {
+        Ok(())
+    } else {
+        anyhow::bail!("some rows were refused: nothing of the people concerned was recorded (see the report)")
     }
 }
 

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 
 pub mod alerts;
 pub mod federation;
+pub mod import;
 pub mod operator;
 pub mod proof;
 mod roster;

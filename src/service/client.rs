@@ -465,6 +465,19 @@ impl NodeClient {
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 
+    /// Judges up to 1,000 commands exactly as `record_batch` would and records
+    /// nothing (an import's dry run): results per command.
+    pub async fn dry_run_batch(&self, commands: Vec<pb::BatchCommand>) -> Result<pb::RecordBatchResponse> {
+        let mut board = self.board();
+        let answer = board
+            .record_batch(self.request(pb::RecordBatchRequest {
+                commands,
+                dry_run: true,
+            })?)
+            .await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
     pub async fn check(&self, request: pb::CheckCredentialRequest) -> Result<pb::CredentialCheck> {
         let mut registry = self.registry();
         let answer = registry.check_credential(self.request(request)?).await;
