@@ -7,6 +7,7 @@
 //! commit and roll back cheaply if a commit fails.
 
 pub mod names;
+pub mod overlay;
 pub mod snapshot;
 
 use std::collections::BTreeMap;
