@@ -67,10 +67,15 @@ pub enum Operation {
     RecordEvidence,
     /// Add, list and revoke tokens on the running node.
     AdminTokens,
+    /// Record what `peerreg import` brings in: credentials with an imported
+    /// basis, imported renewals, import provenance. Needed *instead of* the
+    /// usual right of such a command, so that a token that may issue or
+    /// renew cannot record history that bypasses the requirements.
+    ImportRecords,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 20] = [
+    pub const ALL: [Operation; 21] = [
         Operation::EnrollPeer,
         Operation::ChangeName,
         Operation::RecordTraining,
@@ -91,6 +96,7 @@ impl Operation {
         Operation::RecordWaiver,
         Operation::RecordEvidence,
         Operation::AdminTokens,
+        Operation::ImportRecords,
     ];
 
     pub fn name(self) -> &'static str {
@@ -115,6 +121,7 @@ impl Operation {
             Operation::RecordWaiver => "record_waiver",
             Operation::RecordEvidence => "record_evidence",
             Operation::AdminTokens => "admin_tokens",
+            Operation::ImportRecords => "import_records",
         }
     }
 

@@ -801,7 +801,7 @@ fn config_files() {
 /// decoders; `snapshot_from` writes mutated sections back with valid sums.
 type Sections = Vec<(u8, u64, Vec<u8>)>;
 
-const SNAPSHOT_MAGIC: &[u8] = b"peerreg projection snapshot v5\n";
+const SNAPSHOT_MAGIC: &[u8] = b"peerreg projection snapshot v6\n";
 
 fn snapshot_sections(bytes: &[u8]) -> Sections {
     let le = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));

@@ -51,10 +51,12 @@ pub enum RecordKind {
     Waiver = 13,
     /// `RequirementEvidence`: evidence for one initial-certification requirement.
     RequirementEvidence = 14,
+    /// `ImportProvenance`: which source file and line a person's imported records came from.
+    ImportProvenance = 15,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 14] = [
+    pub const ALL: [RecordKind; 15] = [
         RecordKind::Enrolment,
         RecordKind::NameChange,
         RecordKind::Training,
@@ -69,6 +71,7 @@ impl RecordKind {
         RecordKind::Disclosure,
         RecordKind::Waiver,
         RecordKind::RequirementEvidence,
+        RecordKind::ImportProvenance,
     ];
 
     pub fn code(self) -> u16 {
@@ -209,6 +212,8 @@ mod tests {
         for kind in RecordKind::ALL {
             assert_eq!(RecordKind::from_code(kind.code()), Some(kind));
         }
+        assert_eq!(RecordKind::from_code(15), Some(RecordKind::ImportProvenance));
+        assert_eq!(RecordKind::from_code(16), None);
         assert_eq!(RecordKind::from_code(0), None);
         assert_eq!(RecordKind::from_code(u16::MAX), None);
     }

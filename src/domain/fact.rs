@@ -99,6 +99,60 @@ pub struct ContinuingEducation {
     pub completed_on: NaiveDate,
 }
 
+/// A credential certified by the board's earlier system and brought in as it
+/// stood (`CredentialIssued.imported`): public, no personal data. Its initial
+/// requirements were judged by that system and are not judged again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedBasis {
+    /// The board's name for the source system, 1 to 128 characters.
+    pub source_system: String,
+    /// The credential's id in that system; empty when it had none.
+    pub source_record_id: String,
+    /// The import's date: renewals dated on or before it may be imported as
+    /// history; the credential's later life is judged normally.
+    pub imported_on: NaiveDate,
+}
+
+/// Longest source system name or source record id of an import, in characters.
+pub const IMPORT_TEXT_CHARS_MAX: usize = 128;
+/// Most rows one import provenance record lists (one batch's worth).
+pub const PROVENANCE_ROWS_MAX: usize = 1_000;
+/// Longest file name an import provenance row names, in bytes.
+pub const PROVENANCE_FILE_BYTES_MAX: usize = 255;
+/// The row kinds `peerreg import` reads (see `ImportedRow.kind`).
+pub const IMPORTED_ROW_KINDS: [&str; 10] = [
+    "person",
+    "credential",
+    "renewal",
+    "discipline",
+    "reinstatement",
+    "training",
+    "exam",
+    "experience",
+    "ce",
+    "name_change",
+];
+
+/// One source row an import recorded for a person: which file and line, of
+/// what kind, under which client event id. Private (the board's record only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedRow {
+    pub file: String,
+    pub line: u32,
+    pub kind: String,
+    pub source_record_id: String,
+    pub event_id: String,
+}
+
+/// Where a person's imported records came from (private record kind 15).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub index: u64,
+    pub source_system: String,
+    pub imported_on: NaiveDate,
+    pub rows: Vec<ImportedRow>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReciprocityBasis {
     pub origin_state: String,
@@ -171,6 +225,9 @@ pub struct Issue {
     pub issued_on: NaiveDate,
     pub expires_on: NaiveDate,
     pub reciprocity: Option<ReciprocityBasis>,
+    /// Set when the credential was imported from the board's earlier system.
+    #[serde(default)]
+    pub imported: Option<ImportedBasis>,
     /// The holder's legal name at issue, as the holder commitment binds it
     /// (empty when it was not opened, and in a command: the writer fills it).
     #[serde(default)]
@@ -182,6 +239,10 @@ pub struct Renewal {
     pub index: u64,
     pub renewed_on: NaiveDate,
     pub new_expires_on: NaiveDate,
+    /// A renewal the source system granted, imported as history (its CE is
+    /// not judged again).
+    #[serde(default)]
+    pub imported: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,6 +323,11 @@ pub enum Fact {
     EvidenceRecorded {
         peer_id: String,
         evidence: Evidence,
+    },
+    /// Where a person's imported records came from (a private record).
+    ImportProvenance {
+        peer_id: String,
+        provenance: Provenance,
     },
     /// A private record this reader cannot open (a mirror's view, or an
     /// opening destroyed by expungement): it changes nothing.
@@ -502,9 +568,7 @@ impl TryFrom<pb::command::Body> for Fact {
                 new_verifier_key: text("new_verifier_key", e.new_verifier_key, 512)?,
             }),
             Body::TransferEvaluated(e) => evaluation(e).map(Fact::TransferEvaluated),
-            Body::ImportProvenance(_) => Err(Error::InvalidArgument(
-                "import provenance is not accepted by this version".into(),
-            )),
+            Body::ImportProvenance(e) => provenance(e),
             Body::ConsentRecorded(e) => Ok(Fact::ConsentRecorded {
                 peer_id: identifier("peer_id", e.peer_id)?,
                 consent: Consent {
@@ -651,7 +715,7 @@ impl Fact {
             | Fact::ConsentRecorded { peer_id, .. }
             | Fact::DisclosureRecorded { peer_id, .. }
             | Fact::WaiverRecorded { peer_id, .. } => Some(peer_id),
-            Fact::EvidenceRecorded { peer_id, .. } => Some(peer_id),
+            Fact::EvidenceRecorded { peer_id, .. } | Fact::ImportProvenance { peer_id, .. } => Some(peer_id),
             _ => None,
         }
     }
@@ -671,7 +735,7 @@ impl Fact {
             | Fact::ConsentRecorded { .. }
             | Fact::DisclosureRecorded { .. }
             | Fact::WaiverRecorded { .. } => "",
-            Fact::EvidenceRecorded { .. } => "",
+            Fact::EvidenceRecorded { .. } | Fact::ImportProvenance { .. } => "",
             Fact::CredentialIssued(issue) => &issue.credential_number,
             Fact::CredentialRenewed { credential_number, .. }
             | Fact::DisciplinaryAction { credential_number, .. }
@@ -875,6 +939,19 @@ pub fn issue(e: pb::CredentialIssued, holder_known: bool) -> Result<Issue> {
             },
         }),
     };
+    let imported = e.imported.map(imported_basis).transpose()?;
+    if reciprocity.is_some() && imported.is_some() {
+        return Err(invalid(
+            "imported",
+            "cannot go with reciprocity: a credential is granted by reciprocity or imported, not both",
+        ));
+    }
+    if let Some(basis) = imported.as_ref().filter(|b| b.imported_on < issued_on) {
+        return Err(invalid(
+            "imported.imported_on",
+            format!("({}) is before issued_on ({issued_on})", basis.imported_on),
+        ));
+    }
     Ok(Issue {
         peer_id: if holder_known {
             identifier("peer_id", e.peer_id)?
@@ -886,7 +963,89 @@ pub fn issue(e: pb::CredentialIssued, holder_known: bool) -> Result<Issue> {
         issued_on,
         expires_on,
         reciprocity,
+        imported,
         holder_name: String::new(),
+    })
+}
+
+/// Bounded text counted in characters (an import's names come from other
+/// systems, in any script).
+fn import_text(field: &str, value: String) -> Result<String> {
+    let value = text(field, value, IMPORT_TEXT_CHARS_MAX * 4)?;
+    let chars = value.chars().count();
+    if chars > IMPORT_TEXT_CHARS_MAX {
+        return Err(invalid(
+            field,
+            format!("is {chars} characters; at most {IMPORT_TEXT_CHARS_MAX} are accepted"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Optional [`import_text`]: empty stays empty.
+fn optional_import_text(field: &str, value: String) -> Result<String> {
+    if value.is_empty() {
+        Ok(value)
+    } else {
+        import_text(field, value)
+    }
+}
+
+fn imported_basis(basis: pb::ImportedBasis) -> Result<ImportedBasis> {
+    Ok(ImportedBasis {
+        source_system: import_text("imported.source_system", basis.source_system)?,
+        source_record_id: optional_import_text("imported.source_record_id", basis.source_record_id)?,
+        imported_on: date("imported.imported_on", &basis.imported_on)?,
+    })
+}
+
+/// An import provenance record: at most [`PROVENANCE_ROWS_MAX`] rows, each
+/// naming a bare file name (never a path: the board's directories are not
+/// its record), a 1-based line, a known row kind and the event id used.
+fn provenance(e: pb::ImportProvenance) -> Result<Fact> {
+    if e.rows.is_empty() || e.rows.len() > PROVENANCE_ROWS_MAX {
+        return Err(invalid(
+            "rows",
+            format!("lists {} rows; 1 to {PROVENANCE_ROWS_MAX} are accepted", e.rows.len()),
+        ));
+    }
+    let rows = e.rows.into_iter().map(imported_row).collect::<Result<Vec<_>>>()?;
+    Ok(Fact::ImportProvenance {
+        peer_id: identifier("peer_id", e.peer_id)?,
+        provenance: Provenance {
+            index: 0,
+            source_system: import_text("source_system", e.source_system)?,
+            imported_on: date("imported_on", &e.imported_on)?,
+            rows,
+        },
+    })
+}
+
+fn imported_row(row: pb::ImportedRow) -> Result<ImportedRow> {
+    let file = text("rows.file", row.file, PROVENANCE_FILE_BYTES_MAX)?;
+    let bare = !file.contains(['/', '\\', '\0']) && file != "." && file != "..";
+    if !bare {
+        return Err(invalid(
+            "rows.file",
+            format!("must be a bare file name (no directories), got {}", quote(&file)),
+        ));
+    }
+    if row.line == 0 {
+        return Err(invalid("rows.line", "is 1-based: 0 is not a line"));
+    }
+    if !IMPORTED_ROW_KINDS.contains(&row.kind.as_str()) {
+        return Err(invalid(
+            "rows.kind",
+            format!("{} is not one of {}", quote(&row.kind), IMPORTED_ROW_KINDS.join(", ")),
+        ));
+    }
+    let event_id = text("rows.event_id", row.event_id, crate::limits::EVENT_ID_BYTES_MAX)?;
+    Ok(ImportedRow {
+        file,
+        line: row.line,
+        kind: row.kind,
+        source_record_id: optional_import_text("rows.source_record_id", row.source_record_id)?,
+        event_id,
     })
 }
 
@@ -916,6 +1075,7 @@ fn renewal(e: pb::CredentialRenewed) -> Result<Fact> {
             index: 0,
             renewed_on: date("renewed_on", &e.renewed_on)?,
             new_expires_on: date("new_expires_on", &e.new_expires_on)?,
+            imported: e.imported,
         },
     })
 }

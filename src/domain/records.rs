@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fact::{
     Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Evidence, Exam, Experience,
-    ReciprocityBasis, Reinstatement, Renewal, Training, VoidReason, WaiverRecord,
+    ImportedBasis, Provenance, ReciprocityBasis, Reinstatement, Renewal, Training, VoidReason, WaiverRecord,
 };
 
 /// The records a registry holds, as `rules` reads them. Implemented by
@@ -72,6 +72,9 @@ pub struct PeerExtras {
     /// references, residency...).
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// Where this person's imported records came from (file, line, kind).
+    #[serde(default)]
+    pub provenance: Vec<Provenance>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +86,8 @@ pub struct Credential {
     /// The expiry set at issue; renewals extend it (see `expires_on_as_of`).
     pub initial_expires_on: NaiveDate,
     pub reciprocity: Option<ReciprocityBasis>,
+    /// Set when the credential was imported from the board's earlier system.
+    pub imported: Option<ImportedBasis>,
     pub renewals: Vec<Renewal>,
     pub discipline: Vec<Discipline>,
     pub reinstatements: Vec<Reinstatement>,

@@ -45,10 +45,17 @@ fn not_future(field: &str, date: NaiveDate, today: NaiveDate) -> Result<()> {
 }
 
 /// The date a fact is judged on: an issue's, a renewal's or an evaluation's
-/// own date, otherwise today.
+/// own date, otherwise today. An imported issue is judged on its import date
+/// (its issue was judged by the source system, perhaps before any version of
+/// this board's profile); an imported renewal, whose requirements are not
+/// judged at all, today.
 fn judged_on(fact: &Fact, today: NaiveDate) -> NaiveDate {
     match fact {
+        Fact::CredentialIssued(Issue {
+            imported: Some(basis), ..
+        }) => basis.imported_on,
         Fact::CredentialIssued(issue) => issue.issued_on,
+        Fact::CredentialRenewed { renewal, .. } if renewal.imported => today,
         Fact::CredentialRenewed { renewal, .. } => renewal.renewed_on,
         Fact::TransferEvaluated(evaluation) => evaluation.evaluated_on,
         _ => today,
@@ -100,6 +107,11 @@ pub fn check(registry: &impl Records, history: &ProfileHistory, fact: &Fact, tod
                     issue.credential_number
                 )));
             }
+            if let Some(basis) = &issue.imported {
+                // Judged by the source system: neither the initial
+                // requirements nor the validity length are judged again.
+                return not_future("imported.imported_on", basis.imported_on, today);
+            }
             if let Some(gap) = validity_gap(&profile.initial, issue.issued_on, issue.expires_on) {
                 return Err(refuse(gap.to_string()));
             }
@@ -123,6 +135,9 @@ pub fn check(registry: &impl Records, history: &ProfileHistory, fact: &Fact, tod
             renewal,
         } => {
             let credential = credential(registry, credential_number)?;
+            if renewal.imported {
+                return check_imported_renewal(credential, renewal.renewed_on, renewal.new_expires_on, today);
+            }
             check_renewal(
                 registry,
                 profile,
@@ -198,6 +213,10 @@ pub fn check(registry: &impl Records, history: &ProfileHistory, fact: &Fact, tod
         Fact::EvidenceRecorded { peer_id, evidence } => {
             peer(registry, peer_id)?;
             not_future("recorded_on", evidence.recorded_on, today)
+        }
+        Fact::ImportProvenance { peer_id, provenance } => {
+            peer(registry, peer_id)?;
+            not_future("imported_on", provenance.imported_on, today)
         }
         Fact::Expunge { target, .. } => match target {
             ExpungeTarget::Person(peer_id) => peer(registry, peer_id).map(|_| ()),
@@ -317,6 +336,44 @@ fn check_active_record(credential: &Credential, date: NaiveDate) -> Result<()> {
     Ok(())
 }
 
+/// A renewal the source system granted, imported as history: only on an
+/// imported credential and dated on or before its import date (later life is
+/// judged normally); its CE and validity length are not judged again, but it
+/// must still extend the expiry of a credential not terminated by then.
+fn check_imported_renewal(
+    credential: &Credential,
+    renewed_on: NaiveDate,
+    new_expires_on: NaiveDate,
+    today: NaiveDate,
+) -> Result<()> {
+    let Some(basis) = &credential.imported else {
+        return Err(refuse(format!(
+            "credential {} was not imported: only an imported credential's renewals before its import date can be recorded as imported",
+            credential.number
+        )));
+    };
+    if renewed_on > basis.imported_on {
+        return Err(refuse(format!(
+            "renewed_on ({renewed_on}) is after credential {}'s import date ({}): a renewal since the import is judged normally (send it without `imported`)",
+            credential.number, basis.imported_on
+        )));
+    }
+    not_future("renewed_on", renewed_on, today)?;
+    check_active_record(credential, renewed_on)?;
+    later_expiry(credential, renewed_on, new_expires_on).map(|_| ())
+}
+
+/// The expiry in force on `renewed_on`, which `new_expires_on` must pass.
+fn later_expiry(credential: &Credential, renewed_on: NaiveDate, new_expires_on: NaiveDate) -> Result<NaiveDate> {
+    let current = credential.expires_on_as_of(renewed_on);
+    if new_expires_on <= current {
+        return Err(Error::InvalidArgument(format!(
+            "new_expires_on ({new_expires_on}) must be after the current expiry ({current})"
+        )));
+    }
+    Ok(current)
+}
+
 fn check_renewal(
     registry: &impl Records,
     profile: &RequirementProfile,
@@ -327,12 +384,7 @@ fn check_renewal(
 ) -> Result<()> {
     not_future("renewed_on", renewed_on, today)?;
     check_active_record(credential, renewed_on)?;
-    let current = credential.expires_on_as_of(renewed_on);
-    if new_expires_on <= current {
-        return Err(Error::InvalidArgument(format!(
-            "new_expires_on ({new_expires_on}) must be after the current expiry ({current})"
-        )));
-    }
+    let current = later_expiry(credential, renewed_on, new_expires_on)?;
     // A renewal before expiry extends the current period; a late one starts anew.
     let period_start = renewed_on.max(current);
     if let Some(gap) = validity_gap(&profile.initial, period_start, new_expires_on) {

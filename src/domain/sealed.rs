@@ -78,7 +78,7 @@ fn private_body(command: &pb::command::Body) -> Option<(RecordKind, Vec<u8>)> {
         Body::ConsentRecorded(e) => (RecordKind::Consent, e.encode_to_vec()),
         Body::DisclosureRecorded(e) => (RecordKind::Disclosure, e.encode_to_vec()),
         Body::WaiverRecorded(e) => (RecordKind::Waiver, e.encode_to_vec()),
-        Body::ImportProvenance(_) => return None,
+        Body::ImportProvenance(e) => (RecordKind::ImportProvenance, e.encode_to_vec()),
         Body::RequirementEvidence(e) => (RecordKind::RequirementEvidence, e.encode_to_vec()),
         Body::CredentialIssued(_)
         | Body::CredentialRenewed(_)
@@ -120,7 +120,7 @@ pub fn seal(
             };
             let (reference, opened) = committed(RecordKind::Holder, holder.encode_to_vec())?;
             let public = pb::CredentialGranted {
-                imported: None,
+                imported: e.imported.clone(),
                 credential_number: e.credential_number.clone(),
                 credential_type: e.credential_type,
                 issued_on: e.issued_on.clone(),
@@ -189,6 +189,7 @@ pub fn seal_unchecked(command: &pb::command::Body, subject: Subject<'_>, opening
             issued_on: chrono::NaiveDate::MIN,
             expires_on: chrono::NaiveDate::MIN,
             reciprocity: None,
+            imported: None,
             holder_name: String::new(),
         }),
         _ => Fact::Sealed,
@@ -333,6 +334,7 @@ pub fn private_fact(opened: &Opening) -> Result<Fact> {
         RecordKind::Disclosure => Body::DisclosureRecorded(decode(opened)?),
         RecordKind::Waiver => Body::WaiverRecorded(decode(opened)?),
         RecordKind::RequirementEvidence => Body::RequirementEvidence(decode(opened)?),
+        RecordKind::ImportProvenance => Body::ImportProvenance(decode(opened)?),
         RecordKind::Holder | RecordKind::DisciplineSummary | RecordKind::ReinstatementSummary => {
             return Err(Error::InvalidArgument(format!(
                 "a record of kind {:?} belongs inside a credential event, not alone",

@@ -222,15 +222,11 @@ fn sequence(
 ) -> Outcome {
     let event_id = writer.keys.event_id(&request.event_id);
     let fingerprint = writer.keys.fingerprint(&request.body);
-    match find_event_id(shared, writer, pending, &event_id) {
+    let earlier = find_event_id(shared, writer, pending, &event_id)
+        .and_then(|found| earlier_use(found, &fingerprint, &request.event_id));
+    match earlier {
         Err(error) => return Outcome::Refused(error),
-        Ok(Some((index, original))) if original == Some(fingerprint) => return Outcome::Duplicate(index),
-        Ok(Some((index, _))) => {
-            return Outcome::Refused(Error::AlreadyExists(format!(
-                "event_id {} was already used for a different event (entry {index}); use a new event_id",
-                limits::quote(&request.event_id)
-            )))
-        }
+        Ok(Some(index)) => return Outcome::Duplicate(index),
         Ok(None) => {}
     }
     match seal_and_sign(shared, writer, today, pending, request, &event_id) {
@@ -329,22 +325,43 @@ fn find_event_id(
     if let Some((index, fingerprint)) = pending.event_ids.get(event_id) {
         return Ok(Some((*index, Some(*fingerprint))));
     }
+    logged_event_id(shared, &writer.vault, event_id)
+}
+
+/// The index an event id (its keyed hash) has in the log, with its command's
+/// fingerprint (`None` when the vault lost it).
+pub(super) fn logged_event_id(shared: &Shared, vault: &Vault, event_id: &str) -> Result<Option<(u64, Option<Bytes32>)>> {
     let Some(index) = shared.store.event_index(event_id).map_err(|e| shared.damaged(e))? else {
         return Ok(None);
     };
-    let fingerprint = writer.vault.fingerprint(&event_id_bytes(event_id))?;
+    let fingerprint = vault.fingerprint(&event_id_bytes(event_id))?;
     Ok(Some((index, fingerprint)))
+}
+
+/// What an earlier use of an event id (`found`: its index and command
+/// fingerprint) means for a command with `fingerprint`: none (`Ok(None)`),
+/// a retry of that entry (`Ok(Some(index))`), or the id reused for another
+/// command (`ALREADY_EXISTS`). The one rule for appends and dry runs.
+pub(super) fn earlier_use(
+    found: Option<(u64, Option<Bytes32>)>,
+    fingerprint: &Bytes32,
+    client_event_id: &str,
+) -> Result<Option<u64>> {
+    match found {
+        None => Ok(None),
+        Some((index, original)) if original.as_ref() == Some(fingerprint) => Ok(Some(index)),
+        Some((index, _)) => Err(Error::AlreadyExists(format!(
+            "event_id {} was already used for a different event (entry {index}); use a new event_id",
+            limits::quote(client_event_id)
+        ))),
+    }
 }
 
 /// Whether a new batch may be sequenced: not after a halt, and not while a
 /// kept batch waits; that batch is retried first (at most every
 /// `limits::IO_RETRY_INTERVAL`), and once it is durable appends resume.
 fn ready(shared: &Shared, writer: &mut Writer) -> Result<()> {
-    if let Some(reason) = shared.halt_reason() {
-        return Err(Error::DataLoss(format!(
-            "this node has stopped signing ({reason}); an operator must repair it"
-        )));
-    }
+    not_halted(shared)?;
     let Some(kept) = writer.unpublished.take() else {
         return Ok(());
     };
@@ -356,6 +373,16 @@ fn ready(shared: &Shared, writer: &mut Writer) -> Result<()> {
     make_durable(shared, writer, kept)?;
     tracing::info!(data_dir = %shared.data_dir.display(), "the disk takes writes again; appends resumed");
     Ok(())
+}
+
+/// Refuses work once the ledger has halted (stored data failed its check).
+pub(super) fn not_halted(shared: &Shared) -> Result<()> {
+    match shared.halt_reason() {
+        Some(reason) => Err(Error::DataLoss(format!(
+            "this node has stopped signing ({reason}); an operator must repair it"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Replaces the read view with the writer's registry, then wakes followers:

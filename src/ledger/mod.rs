@@ -13,8 +13,10 @@
 //! resume by themselves once the disk takes writes again (see `committer`).
 
 mod committer;
+mod dry_run;
 mod follow;
 mod private;
+pub use dry_run::Judged;
 pub use follow::StagedTree;
 pub(crate) use private::{person_id, references, MissingRecords};
 mod open;

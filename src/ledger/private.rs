@@ -98,7 +98,7 @@ fn owner(registry: &Registry, fact: &Fact) -> Result<Option<String>> {
         | Fact::ConsentRecorded { .. }
         | Fact::DisclosureRecorded { .. }
         | Fact::WaiverRecorded { .. } => None,
-        Fact::EvidenceRecorded { .. } => None,
+        Fact::EvidenceRecorded { .. } | Fact::ImportProvenance { .. } => None,
         Fact::CredentialIssued(issue) => Some(person_id(&issue.peer_id)),
         Fact::DisciplinaryAction { credential_number, .. } | Fact::CredentialReinstated { credential_number, .. } => {
             let credential = registry

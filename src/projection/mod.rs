@@ -7,6 +7,7 @@
 //! commit and roll back cheaply if a commit fails.
 
 pub mod names;
+pub mod overlay;
 pub mod snapshot;
 
 use std::collections::BTreeMap;
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::{
     Consent, ContinuingEducation, CredentialType, Discipline, Disclosure, Evaluation, Evidence, Exam, Experience, Fact,
-    Issue, Reinstatement, Renewal, Training, VoidReason, WaiverRecord,
+    Issue, Provenance, Reinstatement, Renewal, Training, VoidReason, WaiverRecord,
 };
 use crate::domain::records::{Credential, Peer, PeerExtras, RecordAt, Records};
 use crate::domain::sealed::{self, Openings};
@@ -226,6 +227,8 @@ fn forget_peer_record(peer: &mut Peer, index: u64) {
     extras.consents.retain(|r| r.index != index);
     extras.disclosures.retain(|r| r.index != index);
     extras.waivers.retain(|r| r.index != index);
+    extras.evidence.retain(|r| r.index != index);
+    extras.provenance.retain(|r| r.index != index);
     extras.names.retain(|(i, _)| *i != index);
     if let Some((_, name)) = extras.names.last() {
         peer.legal_name = name.clone();
@@ -326,6 +329,10 @@ fn apply_to<T: Tables>(tables: &mut T, index: u64, fact: Fact) {
             let record = Evidence { index, ..evidence };
             update_peer(tables, &peer_id, index, |p| p.extras.evidence.push(record))
         }
+        Fact::ImportProvenance { peer_id, provenance } => {
+            let record = Provenance { index, ..provenance };
+            update_peer(tables, &peer_id, index, |p| p.extras.provenance.push(record))
+        }
         // Sealed records change nothing; notices are applied by the registry
         // itself (`apply_owned`); an expungement command never reaches the log.
         Fact::Sealed | Fact::Expunge { .. } | Fact::Expunged { .. } | Fact::Voided { .. } => {}
@@ -412,6 +419,7 @@ fn issue_to<T: Tables>(tables: &mut T, index: u64, issue: Issue) {
         issued_on: issue.issued_on,
         initial_expires_on: issue.expires_on,
         reciprocity: issue.reciprocity,
+        imported: issue.imported,
         renewals: Vec::new(),
         discipline: Vec::new(),
         reinstatements: Vec::new(),

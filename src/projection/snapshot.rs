@@ -19,14 +19,17 @@ use sha2::{Digest, Sha256};
 use super::Registry;
 use crate::domain::fact::{
     ContinuingEducation, CredentialType, Discipline, DisciplineKind, Evaluation, Exam, Experience, ExperienceKind,
-    ReciprocityBasis, Reinstatement, Renewal, Training, TransferOutcome,
+    ImportedBasis, ReciprocityBasis, Reinstatement, Renewal, Training, TransferOutcome,
 };
 use crate::domain::records::{Credential, Peer, PeerExtras};
 use crate::domain::requirements::Gap;
 use crate::error::Result;
 use crate::log::merkle::Hash;
 
-const MAGIC: &[u8] = b"peerreg projection snapshot v5\n";
+/// v6: credentials gained their imported basis, renewals their imported
+/// flag, peer extras their import provenance. A snapshot of an older version
+/// is not read: the registry is rebuilt by replay and snapshotted anew.
+const MAGIC: &[u8] = b"peerreg projection snapshot v6\n";
 
 /// The kinds of section, in the order they are written.
 const PEERS: u8 = 1;
@@ -414,6 +417,7 @@ impl Writer {
             issued_on,
             initial_expires_on,
             reciprocity,
+            imported,
             renewals,
             discipline,
             reinstatements,
@@ -441,16 +445,29 @@ impl Writer {
             self.text(origin_credential_number);
             self.blob(origin_checkpoint);
         }
+        self.flag(imported.is_some());
+        if let Some(ImportedBasis {
+            source_system,
+            source_record_id,
+            imported_on,
+        }) = imported
+        {
+            self.text(source_system);
+            self.text(source_record_id);
+            self.date(*imported_on);
+        }
         self.length(renewals.len());
         for renewal in renewals {
             let Renewal {
                 index,
                 renewed_on,
                 new_expires_on,
+                imported,
             } = renewal;
             self.number(*index);
             self.date(*renewed_on);
             self.date(*new_expires_on);
+            self.flag(*imported);
         }
         self.length(discipline.len());
         for action in discipline {
@@ -758,11 +775,20 @@ impl<'a> Reader<'a> {
                 }),
                 false => None,
             },
+            imported: match self.flag()? {
+                true => Some(ImportedBasis {
+                    source_system: self.text()?,
+                    source_record_id: self.text()?,
+                    imported_on: self.date()?,
+                }),
+                false => None,
+            },
             renewals: self.list(|r| {
                 Ok(Renewal {
                     index: r.number()?,
                     renewed_on: r.date()?,
                     new_expires_on: r.date()?,
+                    imported: r.flag()?,
                 })
             })?,
             discipline: self.list(|r| {
@@ -840,6 +866,11 @@ mod tests {
                 issued_on: day,
                 expires_on: day,
                 reciprocity: None,
+                imported: (i % 2 == 1).then(|| ImportedBasis {
+                    source_system: "TN CARS 2019".into(),
+                    source_record_id: format!("R-{i}"),
+                    imported_on: day,
+                }),
                 holder_name: String::new(),
             });
             registry.apply(i as u64, &fact);

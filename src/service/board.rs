@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 use super::rpc::board_server::Board;
 use crate::auth::{Caller, Operation, Tokens};
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Receipt};
+use crate::ledger::{Judged, Ledger, Receipt};
 use crate::log::merkle::{LeafIndex, TreeSize};
 use crate::pb;
 use pb::command::Body;
@@ -69,15 +69,47 @@ impl BoardService {
         event_id: String,
         body: Result<Body>,
     ) -> Result<Response<pb::Receipt>, Status> {
-        let token = authorize(&self.tokens, metadata, operation)?;
+        let caller = self.tokens.authenticate(bearer(metadata))?;
+        let operation = body.as_ref().map_or(operation, |body| needed(operation, body));
+        caller.permit(operation)?;
+        let token = caller.name();
         let appended = self.ledger.append(event_id, body?).await?;
         tracing::info!(token = %token, operation = operation.name(), index = appended.index, duplicate = appended.duplicate, "board operation recorded");
         Ok(Response::new(receipt(&self.ledger, &appended)?))
     }
 }
 
+/// Whether a command carries an import marker: an issue with an imported
+/// basis, an imported renewal, an import provenance record.
+fn imports(body: &Body) -> bool {
+    match body {
+        Body::CredentialIssued(e) => e.imported.is_some(),
+        Body::CredentialRenewed(e) => e.imported,
+        Body::ImportProvenance(_) => true,
+        _ => false,
+    }
+}
+
+/// The right a command needs: `import_records` for one carrying an import
+/// marker (instead of its usual right: an `issue_credential` token cannot
+/// import), else `usual`. The one place rights depend on a body, for the
+/// single RPCs and batches alike.
+fn needed(usual: Operation, body: &Body) -> Operation {
+    if imports(body) {
+        Operation::ImportRecords
+    } else {
+        usual
+    }
+}
+
 /// A batch command's body as an event body, with the right it needs.
 fn batch_body(body: pb::batch_command::Body) -> (Operation, Body) {
+    let (usual, body) = usual_right(body);
+    (needed(usual, &body), body)
+}
+
+/// A batch command's body as an event body, with the right its kind needs.
+fn usual_right(body: pb::batch_command::Body) -> (Operation, Body) {
     use pb::batch_command::Body as B;
     match body {
         B::PeerEnrolled(e) => (Operation::EnrollPeer, Body::PeerEnrolled(e)),
@@ -96,15 +128,15 @@ fn batch_body(body: pb::batch_command::Body) -> (Operation, Body) {
         B::ConsentRecorded(e) => (Operation::RecordConsent, Body::ConsentRecorded(e)),
         B::WaiverRecorded(e) => (Operation::RecordWaiver, Body::WaiverRecorded(e)),
         B::RequirementEvidence(e) => (Operation::RecordEvidence, Body::RequirementEvidence(e)),
-        B::ImportProvenance(e) => (Operation::EnrollPeer, Body::ImportProvenance(e)),
+        B::ImportProvenance(e) => (Operation::ImportRecords, Body::ImportProvenance(e)),
     }
 }
 
-fn batch_result(result: Result<Receipt>) -> pb::BatchResult {
+fn batch_result(result: Result<Judged>) -> pb::BatchResult {
     match result {
-        Ok(receipt) => pb::BatchResult {
-            index: receipt.index,
-            duplicate: receipt.duplicate,
+        Ok(judged) => pb::BatchResult {
+            index: judged.index,
+            duplicate: judged.duplicate,
             ..Default::default()
         },
         Err(e) => pb::BatchResult {
@@ -158,14 +190,25 @@ impl Board for BoardService {
     ) -> Result<Response<pb::RecordBatchResponse>, Status> {
         let caller = self.tokens.authenticate(bearer(request.metadata()))?;
         let token = caller.name().to_string();
-        let (admitted, refused) = admit(&caller, request.into_inner().commands)?;
-        let mut appended = self.ledger.append_many(admitted).await?.into_iter();
+        let pb::RecordBatchRequest { commands, dry_run } = request.into_inner();
+        let (admitted, refused) = admit(&caller, commands)?;
+        let judged: Vec<Result<Judged>> = if dry_run {
+            self.ledger.dry_run(admitted).await?
+        } else {
+            let appended = self.ledger.append_many(admitted).await?.into_iter();
+            appended.map(|r| r.map(|receipt| Judged {
+                index: receipt.index,
+                duplicate: receipt.duplicate,
+            }))
+            .collect()
+        };
+        let mut judged = judged.into_iter();
         let results: Vec<pb::BatchResult> = refused
             .into_iter()
             .map(|refusal| match refusal {
                 Some(e) => batch_result(Err(e)),
                 None => batch_result(
-                    appended
+                    judged
                         .next()
                         .unwrap_or_else(|| Err(Error::Internal("a batch result went missing".into()))),
                 ),
@@ -173,7 +216,7 @@ impl Board for BoardService {
             .collect();
         let published = self.ledger.published();
         let recorded = results.iter().filter(|r| r.error_code.is_empty()).count();
-        tracing::info!(token = %token, commands = results.len(), recorded, "board batch recorded");
+        tracing::info!(token = %token, commands = results.len(), recorded, dry_run, "board batch judged");
         Ok(Response::new(pb::RecordBatchResponse {
             results,
             checkpoint: Some(super::convert::checkpoint(&published)),
