@@ -59,7 +59,14 @@ fn examples() -> Vec<PathBuf> {
 fn data_rows(files: &[PathBuf]) -> usize {
     files
         .iter()
-        .map(|f| std::fs::read_to_string(f).expect("read").lines().skip(1).filter(|l| !l.is_empty()).count())
+        .map(|f| {
+            std::fs::read_to_string(f)
+                .expect("read")
+                .lines()
+                .skip(1)
+                .filter(|l| !l.is_empty())
+                .count()
+        })
         .sum()
 }
 
@@ -91,10 +98,19 @@ async fn the_examples_import_dry_run_first_then_for_real_then_a_rerun_finds_ever
     let before = size(&node);
 
     let report_dir = dir.path().join("report");
-    let dry = import_cli(&node, &["--dry-run", "--report", report_dir.to_str().expect("utf-8")], &files).await;
+    let dry = import_cli(
+        &node,
+        &["--dry-run", "--report", report_dir.to_str().expect("utf-8")],
+        &files,
+    )
+    .await;
     assert!(dry.success, "{}\n{}", dry.stdout, dry.stderr);
     assert!(dry.stdout.contains("Dry run: nothing was recorded."), "{}", dry.stdout);
-    assert!(dry.stdout.contains(&format!("rows would be recorded: {rows}\n")), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains(&format!("rows would be recorded: {rows}\n")),
+        "{}",
+        dry.stdout
+    );
     assert!(dry.stdout.contains("rows refused: 0\n"), "{}", dry.stdout);
     assert_eq!(size(&node), before, "a dry run records nothing");
     let report = std::fs::read_to_string(report_dir.join("report.csv")).expect("report.csv");
@@ -102,17 +118,32 @@ async fn the_examples_import_dry_run_first_then_for_real_then_a_rerun_finds_ever
     assert!(report.starts_with("file,line,column,outcome,reason\n"));
     assert!(report.contains("credentials.csv,2,,accepted,"), "{report}");
     let summary = std::fs::read_to_string(report_dir.join("summary.txt")).expect("summary.txt");
-    assert!(summary.contains(&format!("people would be recorded: {people}")), "{summary}");
+    assert!(
+        summary.contains(&format!("people would be recorded: {people}")),
+        "{summary}"
+    );
 
     let real = import_cli(&node, &[], &files).await;
     assert!(real.success, "{}\n{}", real.stdout, real.stderr);
-    assert!(real.stdout.contains(&format!("rows recorded: {rows}\n")), "{}", real.stdout);
+    assert!(
+        real.stdout.contains(&format!("rows recorded: {rows}\n")),
+        "{}",
+        real.stdout
+    );
     let recorded = size(&node);
-    assert_eq!(recorded, before + (rows + people) as u64, "every row and one provenance record per person");
+    assert_eq!(
+        recorded,
+        before + (rows + people) as u64,
+        "every row and one provenance record per person"
+    );
 
     let again = import_cli(&node, &[], &files).await;
     assert!(again.success, "{}\n{}", again.stdout, again.stderr);
-    assert!(again.stdout.contains(&format!("rows already recorded: {rows}\n")), "{}", again.stdout);
+    assert!(
+        again.stdout.contains(&format!("rows already recorded: {rows}\n")),
+        "{}",
+        again.stdout
+    );
     assert!(again.stdout.contains("rows recorded: 0\n"), "{}", again.stdout);
     assert_eq!(size(&node), recorded, "a re-run records nothing new");
 
@@ -240,7 +271,12 @@ async fn bad_input_gets_an_error_naming_file_and_line_and_records_nothing() {
         .expect("a sparse file");
     let out = import_cli(&node, &[], &[dir.path().join("case-1/people.csv"), big]).await;
     assert!(!out.success);
-    assert!(out.stderr.contains("big.csv: 2147483648 bytes is larger than an import file may be"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("big.csv: 2147483648 bytes is larger than an import file may be"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(size(&node), before);
     node.stop().await;
 }
@@ -312,7 +348,11 @@ impl Source {
         if day < self.issued_on.expect("issued") {
             return S::NotYetValid;
         }
-        for (action, status) in [("revocation", S::Revoked), ("surrender", S::Surrendered), ("suspension", S::Suspended)] {
+        for (action, status) in [
+            ("revocation", S::Revoked),
+            ("surrender", S::Surrendered),
+            ("suspension", S::Suspended),
+        ] {
             if self.in_force(action, day) {
                 return status;
             }
@@ -376,7 +416,8 @@ fn synthetic(count: usize, seed: u64, last: NaiveDate) -> Synthetic {
     let start = NaiveDate::from_ymd_opt(2012, 1, 1).expect("date");
     for i in 0..count {
         let peer = format!("MS-P-{i:05}");
-        s.people.push_str(&format!("{peer},Person {i} Synthetic,yes,yes,LEG-{i}\n"));
+        s.people
+            .push_str(&format!("{peer},Person {i} Synthetic,yes,yes,LEG-{i}\n"));
         let mut rows = 1;
         let bad = i % 250 == 7;
         let credentials = if rng.below(10) == 0 { 2 } else { 1 };
@@ -384,7 +425,9 @@ fn synthetic(count: usize, seed: u64, last: NaiveDate) -> Synthetic {
             let number = format!("MS-PSS-{i:05}-{c}");
             let issued = start + rng.days(0, 4500);
             let expires = years_after(issued, 2);
-            s.credentials.push_str(&format!("{number},{peer},peer_support_specialist,{issued},{expires},\n"));
+            s.credentials.push_str(&format!(
+                "{number},{peer},peer_support_specialist,{issued},{expires},\n"
+            ));
             rows += 1;
             let mut source = Source {
                 issued_on: Some(issued),
@@ -430,12 +473,17 @@ fn synthetic(count: usize, seed: u64, last: NaiveDate) -> Synthetic {
             }
             for (action, on, ends) in &source.actions {
                 let ends = ends.map(|d| d.to_string()).unwrap_or_default();
-                s.status.push_str(&format!("{number},{action},{on},{ends},Board order {i}\n"));
+                s.status
+                    .push_str(&format!("{number},{action},{on},{ends},Board order {i}\n"));
             }
             rows += source.renewals.len() + source.actions.len();
             if bad && c == 0 {
                 // A renewal dated before the issue: this person is refused whole.
-                s.renewals.push_str(&format!("{number},{},{}\n", issued - Duration::days(5), years_after(issued, 1)));
+                s.renewals.push_str(&format!(
+                    "{number},{},{}\n",
+                    issued - Duration::days(5),
+                    years_after(issued, 1)
+                ));
                 rows += 1;
             } else if !bad {
                 s.sources.insert(number, source);
@@ -491,7 +539,11 @@ async fn five_thousand_people_dry_run_exact_then_recorded_then_resumed_and_check
     assert_eq!(size(&node), before, "a dry run records nothing");
 
     let real = send(&client, &files, &run, false, false).await.expect("import");
-    assert_eq!(real.counts(), counts, "the real run records exactly what the dry run accepted");
+    assert_eq!(
+        real.counts(),
+        counts,
+        "the real run records exactly what the dry run accepted"
+    );
     let people = (5_000 - data.bad_people) as u64;
     let recorded = size(&node);
     assert_eq!(recorded, before + good_rows as u64 + people);
@@ -506,19 +558,43 @@ async fn five_thousand_people_dry_run_exact_then_recorded_then_resumed_and_check
     let mut expected = Vec::new();
     for (number, source) in &data.sources {
         let dates = source.sample_dates(today);
-        expected.extend(dates.iter().map(|d| (number.clone(), d.to_string(), source.status_on(*d))));
+        expected.extend(
+            dates
+                .iter()
+                .map(|d| (number.clone(), d.to_string(), source.status_on(*d))),
+        );
         items.push(pb::RosterItem {
             credential_number: number.clone(),
             legal_name: String::new(),
             dates_of_service: dates.iter().map(|d| d.to_string()).collect(),
         });
     }
+    use pb::CredentialStatus as S;
+    for status in [
+        S::NotYetValid,
+        S::Active,
+        S::Expired,
+        S::Suspended,
+        S::Probation,
+        S::Revoked,
+    ] {
+        assert!(
+            expected.iter().any(|(_, _, s)| *s == status),
+            "the sample covers {status:?}"
+        );
+    }
     let mut answers = Vec::new();
     let mut chunk: Vec<pb::RosterItem> = Vec::new();
     let mut dates_in_chunk = 0;
     for item in items {
         if dates_in_chunk + item.dates_of_service.len() > peerreg::limits::ROSTER_RESULTS_MAX {
-            answers.extend(client.check_roster(std::mem::take(&mut chunk)).await.expect("roster").results);
+            answers.extend(
+                client
+                    .check_roster(std::mem::take(&mut chunk))
+                    .await
+                    .expect("roster")
+                    .results,
+            );
             dates_in_chunk = 0;
         }
         dates_in_chunk += item.dates_of_service.len();
@@ -529,11 +605,20 @@ async fn five_thousand_people_dry_run_exact_then_recorded_then_resumed_and_check
     let mut wrong = Vec::new();
     for (answer, (number, day, status)) in answers.iter().zip(&expected) {
         assert_eq!((&answer.credential_number, &answer.date_of_service), (number, day));
-        let check = answer.check.as_ref().unwrap_or_else(|| panic!("{number} on {day}: {}", answer.error));
+        let check = answer
+            .check
+            .as_ref()
+            .unwrap_or_else(|| panic!("{number} on {day}: {}", answer.error));
         if check.status != *status as i32 {
             wrong.push(format!("{number} on {day}: {:?}, source says {status:?}", check.status));
         }
     }
-    assert!(wrong.is_empty(), "{} of {} checks disagree, e.g. {:?}", wrong.len(), expected.len(), &wrong[..wrong.len().min(5)]);
+    assert!(
+        wrong.is_empty(),
+        "{} of {} checks disagree, e.g. {:?}",
+        wrong.len(),
+        expected.len(),
+        &wrong[..wrong.len().min(5)]
+    );
     node.stop().await;
 }

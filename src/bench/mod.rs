@@ -11,6 +11,7 @@ pub mod baselines;
 mod checks;
 mod commands;
 mod growth;
+mod import;
 pub mod load;
 mod replay;
 mod scenarios;

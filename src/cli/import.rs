@@ -7,6 +7,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -114,6 +115,12 @@ fn bare_name(path: &Path) -> Result<String> {
         .ok_or_else(|| Error::InvalidArgument(format!("{} is not a file", path.display())))
 }
 
+/// Batches in flight at once: people in different batches never depend on
+/// each other (a person's commands are all in one batch, and numbers and ids
+/// are checked unique across the files), so batches may be judged and
+/// recorded in any order.
+const BATCHES_IN_FLIGHT: usize = 4;
+
 /// Plans the files and sends them, batch by batch; returns the report.
 pub async fn send(client: &NodeClient, files: &[ReadFile], run: &Run, dry_run: bool, progress: bool) -> Result<Report> {
     let plan = plan::plan(files, run);
@@ -125,26 +132,43 @@ pub async fn send(client: &NodeClient, files: &[ReadFile], run: &Run, dry_run: b
         people_refused: plan.people_refused,
         ..Report::default()
     };
-    let total: usize = plan.people.iter().map(|p| p.commands.len()).sum();
+    let ranges = plan::batches(&plan.people);
+    let people = Arc::new(plan.people);
+    let total: usize = people.iter().map(|p| p.commands.len()).sum();
     let bar = progress_bar(total as u64, progress);
     let started = Instant::now();
-    let mut sent = 0usize;
-    for range in plan::batches(&plan.people) {
-        let people = &plan.people[range];
-        let accepted = judge(client, people, run, &mut report).await?;
-        if !dry_run {
-            record(client, &accepted, run, &mut report).await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut ranges = ranges.into_iter();
+    loop {
+        while tasks.len() < BATCHES_IN_FLIGHT {
+            let Some(range) = ranges.next() else { break };
+            let (client, people, run) = (client.clone(), people.clone(), run.clone());
+            tasks.spawn(async move { batch(&client, &people[range], &run, dry_run).await });
         }
-        let commands: usize = people.iter().map(|p| p.commands.len()).sum();
-        sent += commands;
-        bar.inc(commands as u64);
+        let Some(joined) = tasks.join_next().await else { break };
+        let part = joined.map_err(|e| Error::Internal(format!("an import batch failed: {e}")))??;
+        bar.inc(part.lines.len() as u64);
+        report.lines.extend(part.lines);
+        report.people_refused.extend(part.people_refused);
+        report.people_accepted += part.people_accepted;
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed().max(Duration::from_millis(1));
-    if sent > 0 {
-        report.rate = Some(sent as f64 / elapsed.as_secs_f64());
+    if total > 0 {
+        report.rate = Some(total as f64 / elapsed.as_secs_f64());
     }
     Ok(report)
+}
+
+/// One batch: judged in a dry run, then (unless a dry run) recorded for the
+/// people accepted. Returns the batch's part of the report.
+async fn batch(client: &NodeClient, people: &[Person], run: &Run, dry_run: bool) -> Result<Report> {
+    let mut part = Report::default();
+    let accepted = judge(client, people, run, &mut part).await?;
+    if !dry_run {
+        record(client, &accepted, run, &mut part).await?;
+    }
+    Ok(part)
 }
 
 fn progress_bar(total: u64, visible: bool) -> ProgressBar {
