@@ -330,7 +330,11 @@ fn find_event_id(
 
 /// The index an event id (its keyed hash) has in the log, with its command's
 /// fingerprint (`None` when the vault lost it).
-pub(super) fn logged_event_id(shared: &Shared, vault: &Vault, event_id: &str) -> Result<Option<(u64, Option<Bytes32>)>> {
+pub(super) fn logged_event_id(
+    shared: &Shared,
+    vault: &Vault,
+    event_id: &str,
+) -> Result<Option<(u64, Option<Bytes32>)>> {
     let Some(index) = shared.store.event_index(event_id).map_err(|e| shared.damaged(e))? else {
         return Ok(None);
     };

@@ -196,11 +196,14 @@ impl Board for BoardService {
             self.ledger.dry_run(admitted).await?
         } else {
             let appended = self.ledger.append_many(admitted).await?.into_iter();
-            appended.map(|r| r.map(|receipt| Judged {
-                index: receipt.index,
-                duplicate: receipt.duplicate,
-            }))
-            .collect()
+            appended
+                .map(|r| {
+                    r.map(|receipt| Judged {
+                        index: receipt.index,
+                        duplicate: receipt.duplicate,
+                    })
+                })
+                .collect()
         };
         let mut judged = judged.into_iter();
         let results: Vec<pb::BatchResult> = refused
