@@ -168,10 +168,13 @@ async fn employer_answers_carry_only_what_is_public() {
         log_size,
         reciprocity_origin_state,
         reciprocity_origin_credential_number,
+        imported_source_system,
+        imported_on,
     } = check;
-    // Public (DESIGN.md §8): the basis of a reciprocity grant is in the
-    // public CredentialGranted event; this credential was issued here.
+    // Public (DESIGN.md §8): the basis of a reciprocity grant or an import is
+    // in the public CredentialGranted event; this credential was issued here.
     assert!(reciprocity_origin_state.is_empty() && reciprocity_origin_credential_number.is_empty());
+    assert!(imported_source_system.is_empty() && imported_on.is_empty());
     assert_eq!(
         (state.as_str(), credential_number.as_str(), legal_name.as_str()),
         ("MS", "MS-1", "Ada Lovelace")

@@ -638,6 +638,12 @@ pub fn describe_check(check: &pb::CredentialCheck) -> String {
             check.reciprocity_origin_state, check.reciprocity_origin_credential_number
         ));
     }
+    if !check.imported_source_system.is_empty() {
+        text.push_str(&format!(
+            "\n  imported from {} on {} (history before then as that system recorded it)",
+            check.imported_source_system, check.imported_on
+        ));
+    }
     for action in &check.discipline {
         text.push_str(&format!("\n  discipline: {}", describe_discipline(action)));
     }
@@ -695,6 +701,8 @@ pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
         "log_size": check.log_size,
         "reciprocity_origin_state": check.reciprocity_origin_state,
         "reciprocity_origin_credential_number": check.reciprocity_origin_credential_number,
+        "imported_source_system": check.imported_source_system,
+        "imported_on": check.imported_on,
     })
 }
 

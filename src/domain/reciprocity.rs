@@ -778,6 +778,7 @@ mod tests {
             issued_on,
             initial_expires_on,
             reciprocity: None,
+            imported: None,
             renewals: Vec::new(),
             discipline: Vec::new(),
             reinstatements: Vec::new(),
@@ -952,6 +953,7 @@ mod tests {
                         index: 5,
                         renewed_on: day(2025, 4, 1),
                         new_expires_on: day(2027, 5, 1),
+                        imported: false,
                     });
                 },
                 Approved,

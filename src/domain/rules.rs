@@ -403,3 +403,248 @@ fn check_renewal(
         Err(refuse(format!("renewal requirements not met: {}", describe(&gaps))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fact::ImportedBasis;
+    use crate::pb;
+    use crate::projection::Registry;
+
+    const MISSISSIPPI: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/profiles/mississippi.example.toml"
+    ));
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date")
+    }
+
+    /// The Mississippi example, in force only from 2020 (so nothing issued
+    /// in 2015 has a profile of its own date).
+    fn history() -> ProfileHistory {
+        let body = MISSISSIPPI
+            .replace("[initial", "[versions.initial")
+            .replace("[renewal", "[versions.renewal")
+            .replace("[reciprocity", "[versions.reciprocity");
+        let text = format!("[[versions]]\neffective_from = \"2020-01-01\"\n{body}\n");
+        ProfileHistory::from_toml(&text, "ms").expect("loads")
+    }
+
+    fn fact(body: pb::command::Body) -> Fact {
+        Fact::try_from(body).expect("well formed")
+    }
+
+    fn issue(number: &str, issued_on: &str, expires_on: &str, imported_on: Option<&str>) -> pb::command::Body {
+        pb::command::Body::CredentialIssued(pb::CredentialIssued {
+            peer_id: "P1".into(),
+            credential_number: number.into(),
+            credential_type: pb::CredentialType::PeerSupportSpecialist as i32,
+            issued_on: issued_on.into(),
+            expires_on: expires_on.into(),
+            reciprocity: None,
+            imported: imported_on.map(|on| pb::ImportedBasis {
+                source_system: "MS legacy".into(),
+                source_record_id: String::new(),
+                imported_on: on.into(),
+            }),
+        })
+    }
+
+    fn renewal(number: &str, renewed_on: &str, new_expires_on: &str, imported: bool) -> Fact {
+        fact(pb::command::Body::CredentialRenewed(pb::CredentialRenewed {
+            credential_number: number.into(),
+            renewed_on: renewed_on.into(),
+            new_expires_on: new_expires_on.into(),
+            imported,
+        }))
+    }
+
+    /// A registry with peer P1 enrolled (no training, no exam, no CE) and
+    /// credential C1 imported on 2024-01-15, issued 2015 for three years.
+    fn registry(history: &ProfileHistory, today: NaiveDate) -> Registry {
+        let mut registry = Registry::default();
+        let enrolled = fact(pb::command::Body::PeerEnrolled(pb::PeerEnrolled {
+            peer_id: "P1".into(),
+            legal_name: "Ada Lovelace".into(),
+            eligibility_attested: true,
+            ethics_code_signed: true,
+        }));
+        registry.apply(0, &enrolled);
+        let imported = fact(issue("C1", "2015-03-01", "2018-03-01", Some("2024-01-15")));
+        check(&registry, history, &imported, today).expect("an imported issue needs no requirements");
+        registry.apply(1, &imported);
+        registry
+    }
+
+    #[test]
+    fn an_imported_issue_skips_initial_requirements_but_not_its_holder_or_number() {
+        let (history, today) = (history(), day("2024-06-01"));
+        let registry = registry(&history, today);
+        assert_eq!(
+            registry.credential("C1").and_then(|c| c.imported.clone()),
+            Some(ImportedBasis {
+                source_system: "MS legacy".into(),
+                source_record_id: String::new(),
+                imported_on: day("2024-01-15"),
+            })
+        );
+        // The same issue without the basis: no profile in force in 2015.
+        let plain = fact(issue("C2", "2015-03-01", "2018-03-01", None));
+        assert!(matches!(
+            check(&registry, &history, &plain, today),
+            Err(Error::FailedPrecondition(_))
+        ));
+        // Nor today: requirements not met.
+        let plain = fact(issue("C2", "2024-03-01", "2026-03-01", None));
+        assert!(matches!(
+            check(&registry, &history, &plain, today),
+            Err(Error::FailedPrecondition(_))
+        ));
+        let again = fact(issue("C1", "2016-03-01", "2019-03-01", Some("2024-01-15")));
+        assert!(matches!(
+            check(&registry, &history, &again, today),
+            Err(Error::FailedPrecondition(_))
+        ));
+        let future = fact(issue("C3", "2016-03-01", "2019-03-01", Some("2024-07-01")));
+        assert!(matches!(
+            check(&registry, &history, &future, today),
+            Err(Error::InvalidArgument(_))
+        ));
+        let stranger = Fact::CredentialIssued(Issue {
+            peer_id: "P9".into(),
+            ..match fact(issue("C4", "2016-03-01", "2019-03-01", Some("2024-01-15"))) {
+                Fact::CredentialIssued(issue) => issue,
+                _ => unreachable!(),
+            }
+        });
+        assert!(matches!(
+            check(&registry, &history, &stranger, today),
+            Err(Error::NotFound(_))
+        ));
+        // Before any profile version: nothing to judge the import date by.
+        let early = fact(issue("C5", "2015-03-01", "2018-03-01", Some("2019-06-01")));
+        assert!(matches!(
+            check(&registry, &history, &early, today),
+            Err(Error::FailedPrecondition(_))
+        ));
+    }
+
+    #[test]
+    fn an_imported_issue_is_well_formed_only_alone_and_dated_in_order() {
+        let mut both = issue("C1", "2015-03-01", "2018-03-01", Some("2024-01-15"));
+        if let pb::command::Body::CredentialIssued(e) = &mut both {
+            e.reciprocity = Some(pb::ReciprocityBasis {
+                origin_state: "TN".into(),
+                origin_credential_number: "TN-1".into(),
+                origin_checkpoint: b"note".to_vec(),
+            });
+        }
+        assert!(matches!(Fact::try_from(both), Err(Error::InvalidArgument(_))));
+        let before_issue = issue("C1", "2015-03-01", "2018-03-01", Some("2015-02-01"));
+        assert!(matches!(Fact::try_from(before_issue), Err(Error::InvalidArgument(_))));
+        let mut long = issue("C1", "2015-03-01", "2018-03-01", Some("2024-01-15"));
+        if let pb::command::Body::CredentialIssued(e) = &mut long {
+            if let Some(basis) = &mut e.imported {
+                basis.source_system = "é".repeat(129);
+            }
+        }
+        assert!(matches!(Fact::try_from(long), Err(Error::InvalidArgument(_))));
+    }
+
+    #[test]
+    fn imported_renewals_stop_at_the_import_date_and_later_ones_are_judged() {
+        let (history, today) = (history(), day("2024-06-01"));
+        let mut registry = registry(&history, today);
+        let first = renewal("C1", "2018-02-20", "2021-03-01", true);
+        check(&registry, &history, &first, today).expect("before the import: no CE judged");
+        registry.apply(2, &first);
+        let not_later = renewal("C1", "2021-01-01", "2021-02-01", true);
+        assert!(matches!(
+            check(&registry, &history, &not_later, today),
+            Err(Error::InvalidArgument(_))
+        ));
+        let after = renewal("C1", "2024-02-01", "2027-03-01", true);
+        assert!(matches!(
+            check(&registry, &history, &after, today),
+            Err(Error::FailedPrecondition(_))
+        ));
+        let judged = renewal("C1", "2024-02-01", "2026-02-01", false);
+        let refused = check(&registry, &history, &judged, today);
+        assert!(
+            matches!(&refused, Err(Error::FailedPrecondition(why)) if why.contains("renewal requirements")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn only_an_imported_credential_has_imported_renewals_and_provenance_needs_its_peer() {
+        let (history, today) = (history(), day("2024-06-01"));
+        let mut registry = registry(&history, today);
+        let own = Fact::CredentialIssued(Issue {
+            peer_id: "P1".into(),
+            credential_number: "C9".into(),
+            credential_type: crate::domain::fact::CredentialType::PeerSupportSpecialist,
+            issued_on: day("2023-01-01"),
+            expires_on: day("2025-01-01"),
+            reciprocity: None,
+            imported: None,
+            holder_name: String::new(),
+        });
+        registry.apply(2, &own);
+        let imported = renewal("C9", "2024-01-01", "2027-01-01", true);
+        assert!(matches!(
+            check(&registry, &history, &imported, today),
+            Err(Error::FailedPrecondition(_))
+        ));
+        let provenance = |peer_id: &str| {
+            fact(pb::command::Body::ImportProvenance(pb::ImportProvenance {
+                peer_id: peer_id.into(),
+                source_system: "MS legacy".into(),
+                imported_on: "2024-01-15".into(),
+                rows: vec![pb::ImportedRow {
+                    file: "people.csv".into(),
+                    line: 2,
+                    kind: "person".into(),
+                    source_record_id: "R-1".into(),
+                    event_id: "import-1".into(),
+                }],
+            }))
+        };
+        check(&registry, &history, &provenance("P1"), today).expect("provenance of an enrolled peer");
+        assert!(matches!(
+            check(&registry, &history, &provenance("P9"), today),
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn provenance_rows_name_bare_files_and_are_bounded() {
+        let row = |file: &str, line: u32| pb::ImportedRow {
+            file: file.into(),
+            line,
+            kind: "credential".into(),
+            source_record_id: String::new(),
+            event_id: "e".into(),
+        };
+        let body = |rows: Vec<pb::ImportedRow>| {
+            pb::command::Body::ImportProvenance(pb::ImportProvenance {
+                peer_id: "P1".into(),
+                source_system: "MS legacy".into(),
+                imported_on: "2024-01-15".into(),
+                rows,
+            })
+        };
+        assert!(Fact::try_from(body(vec![row("credentials.csv", 7)])).is_ok());
+        for bad in ["dir/credentials.csv", "C:\\exports\\a.csv", "a\0b", ".", "..", ""] {
+            assert!(
+                matches!(Fact::try_from(body(vec![row(bad, 7)])), Err(Error::InvalidArgument(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(Fact::try_from(body(vec![row("a.csv", 0)])).is_err());
+        assert!(Fact::try_from(body(Vec::new())).is_err());
+        assert!(Fact::try_from(body(vec![row("a.csv", 2); 1_001])).is_err());
+        assert!(Fact::try_from(body(vec![row("a.csv", 2); 1_000])).is_ok());
+    }
+}

@@ -221,6 +221,7 @@ mod tests {
             issued_on: day("2024-01-01"),
             initial_expires_on: day("2030-01-01"),
             reciprocity: None,
+            imported: None,
             renewals: Vec::<Renewal>::new(),
             discipline,
             reinstatements: reinstated

@@ -412,6 +412,7 @@ mod tests {
                 origin_credential_number: origin.into(),
                 origin_checkpoint: note(size),
             }),
+            imported: None,
             renewals: Vec::new(),
             discipline: Vec::new(),
             reinstatements: Vec::new(),

@@ -103,3 +103,41 @@ impl Tables for Overlay<'_> {
         self.evaluations.insert(key, evaluation);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb;
+
+    fn enrolment(peer_id: &str) -> Fact {
+        Fact::try_from(pb::command::Body::PeerEnrolled(pb::PeerEnrolled {
+            peer_id: peer_id.into(),
+            legal_name: format!("Person {peer_id}"),
+            eligibility_attested: true,
+            ethics_code_signed: true,
+        }))
+        .expect("well formed")
+    }
+
+    #[test]
+    fn the_layer_copies_only_what_the_batch_changes_and_leaves_the_registry_alone() {
+        let mut registry = Registry::default();
+        for i in 0..1_000u64 {
+            registry.apply(i, &enrolment(&format!("P{i}")));
+        }
+        let before = registry.clone();
+        let mut overlay = Overlay::new(&registry);
+        overlay.apply(enrolment("NEW"));
+        let name = Fact::try_from(pb::command::Body::NameChanged(pb::NameChanged {
+            peer_id: "P7".into(),
+            new_legal_name: "Renamed".into(),
+        }))
+        .expect("well formed");
+        overlay.apply(name);
+        assert_eq!(overlay.copied(), 2, "one new peer, one copied peer");
+        assert_eq!(overlay.peer("NEW").map(|p| p.events.clone()), Some(vec![1_000]));
+        assert_eq!(overlay.peer("P7").map(|p| p.legal_name.as_str()), Some("Renamed"));
+        assert_eq!(overlay.peer("P8").map(|p| p.legal_name.as_str()), Some("Person P8"));
+        assert_eq!(registry, before);
+    }
+}

@@ -177,6 +177,7 @@ fn issue() -> impl Strategy<Value = Fact> {
                 issued_on,
                 expires_on: issued_on + Days::new(valid_days),
                 reciprocity: None,
+                imported: None,
                 holder_name: String::new(),
             })
         },
@@ -206,6 +207,7 @@ fn renewal() -> impl Strategy<Value = Fact> {
             index: 0,
             renewed_on,
             new_expires_on: renewed_on + Days::new(extension),
+            imported: false,
         },
     })
 }
@@ -352,6 +354,7 @@ fn effective_on(fact: &Fact) -> Option<NaiveDate> {
         | Fact::DisclosureRecorded { .. }
         | Fact::WaiverRecorded { .. }
         | Fact::EvidenceRecorded { .. }
+        | Fact::ImportProvenance { .. }
         | Fact::Sealed
         | Fact::Expunge { .. }
         | Fact::Expunged { .. }
@@ -481,6 +484,7 @@ fn kind(fact: &Fact) -> String {
         Fact::DisclosureRecorded { .. } => "DisclosureRecorded",
         Fact::WaiverRecorded { .. } => "WaiverRecorded",
         Fact::EvidenceRecorded { .. } => "EvidenceRecorded",
+        Fact::ImportProvenance { .. } => "ImportProvenance",
         Fact::Sealed => "Sealed",
         Fact::Expunge { .. } => "Expunge",
         Fact::Expunged { .. } => "Expunged",
@@ -582,6 +586,7 @@ fn credential_with(history: &[Event]) -> Credential {
         issued_on: ymd(2024, 1, 1),
         initial_expires_on: ymd(2025, 12, 31),
         reciprocity: None,
+        imported: None,
         renewals: Vec::new(),
         discipline: Vec::new(),
         reinstatements: Vec::new(),
@@ -605,6 +610,7 @@ fn credential_with(history: &[Event]) -> Credential {
                 index,
                 renewed_on: date_of(on),
                 new_expires_on: date_of(expires),
+                imported: false,
             }),
         }
         credential.events.push(index);

@@ -133,6 +133,36 @@ fn credential_summary(credential: &Credential, today: NaiveDate) -> pb::Credenti
         expires_on: date(credential.expires_on_as_of(today)),
         discipline: public_discipline(credential, today),
         event_indices: credential.events.clone(),
+        imported: credential.imported.as_ref().map(imported_basis),
+    }
+}
+
+/// An imported basis on the wire (public: it is in the CredentialGranted event).
+pub fn imported_basis(basis: &crate::domain::fact::ImportedBasis) -> pb::ImportedBasis {
+    pb::ImportedBasis {
+        source_system: basis.source_system.clone(),
+        source_record_id: basis.source_record_id.clone(),
+        imported_on: date(basis.imported_on),
+    }
+}
+
+/// A person's import provenance for their board record (never the log's).
+fn provenance(peer_id: &str, p: &crate::domain::fact::Provenance) -> pb::ImportProvenance {
+    pb::ImportProvenance {
+        peer_id: peer_id.to_string(),
+        source_system: p.source_system.clone(),
+        imported_on: date(p.imported_on),
+        rows: p
+            .rows
+            .iter()
+            .map(|row| pb::ImportedRow {
+                file: row.file.clone(),
+                line: row.line,
+                kind: row.kind.clone(),
+                source_record_id: row.source_record_id.clone(),
+                event_id: row.event_id.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -188,6 +218,7 @@ pub fn peer_record(peer: &Peer, credentials: &[&Credential], today: NaiveDate) -
             .collect(),
         waivers: peer.extras.waivers.iter().map(|w| waiver(id, w)).collect(),
         evidence: peer.extras.evidence.iter().map(|e| evidence(id, e)).collect(),
+        imports: peer.extras.provenance.iter().map(|p| provenance(id, p)).collect(),
     }
 }
 

@@ -72,6 +72,7 @@ fn check(registry: &Registry, state: &str, asked: &Holder, as_of: NaiveDate) -> 
         return Err(not_found());
     }
     let basis = credential.reciprocity.as_ref();
+    let imported = credential.imported.as_ref();
     Ok(pb::CredentialCheck {
         state: state.to_string(),
         credential_number: credential.number.clone(),
@@ -85,6 +86,8 @@ fn check(registry: &Registry, state: &str, asked: &Holder, as_of: NaiveDate) -> 
         log_size: registry.size,
         reciprocity_origin_state: basis.map(|b| b.origin_state.clone()).unwrap_or_default(),
         reciprocity_origin_credential_number: basis.map(|b| b.origin_credential_number.clone()).unwrap_or_default(),
+        imported_source_system: imported.map(|b| b.source_system.clone()).unwrap_or_default(),
+        imported_on: imported.map(|b| convert::date(b.imported_on)).unwrap_or_default(),
     })
 }
 
