@@ -43,7 +43,7 @@
 //! - [`error`]: the library's error, one class per gRPC status code.
 //!
 //! Layers, each importing only those below it: `limits`, `error`, `clock` ·
-//! `log`, `domain`, `auth` · `store`, `projection` · `vault` · `ledger` · `source`,
+//! `log`, `domain`, `auth` · `import`, `store`, `projection` · `vault` · `ledger` · `source`,
 //! `evidence` · `mirror`, `repair`, `audit`, `proof` · `federation` · `config`
 //! · `service` · `node` · `cli` · `demo`, `bench`, and the binary.
 //! - [`pb`]: the protobuf wire types (messages only; no transport).

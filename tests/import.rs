@@ -147,6 +147,28 @@ async fn the_examples_import_dry_run_first_then_for_real_then_a_rerun_finds_ever
     assert!(again.stdout.contains("rows recorded: 0\n"), "{}", again.stdout);
     assert_eq!(size(&node), recorded, "a re-run records nothing new");
 
+    // The board record says what was imported, from which file and line.
+    let record = tokio::process::Command::new(PEERREG)
+        .args(["record", "--endpoint", &node.endpoint, "--peer-id", "MS-P-1003"])
+        .env("PEERREG_TOKEN", ADMIN_TOKEN)
+        .output()
+        .await
+        .expect("peerreg record");
+    let record = String::from_utf8_lossy(&record.stdout);
+    assert!(record.contains("imported from MS legacy 2015 on "), "{record}");
+    assert!(
+        record.contains("person from people.csv line 4 (source id LEG-5002)"),
+        "{record}"
+    );
+    assert!(
+        record.contains("credential from credentials.csv line 4 (source id CERT-7002)"),
+        "{record}"
+    );
+    assert!(
+        !record.contains("examples/import"),
+        "no directories in the records: {record}"
+    );
+
     // The history the source rows tell, as an employer sees it.
     let client = board(&node).await;
     use pb::CredentialStatus as S;

@@ -323,6 +323,29 @@ pub fn write_report(dir: &Path, report: &Report) -> Result<()> {
     Ok(())
 }
 
+/// A board record's import provenance: per run, the rows recorded and
+/// where they came from (`peerreg record`).
+pub fn describe_imports(record: &pb::PeerRecord) -> Vec<String> {
+    let mut lines = Vec::new();
+    for run in &record.imports {
+        lines.push(format!(
+            "  imported from {} on {}: {} rows",
+            run.source_system,
+            run.imported_on,
+            run.rows.len()
+        ));
+        lines.extend(run.rows.iter().map(|row| {
+            let source = if row.source_record_id.is_empty() {
+                String::new()
+            } else {
+                format!(" (source id {})", row.source_record_id)
+            };
+            format!("    {} from {} line {}{source}", row.kind, row.file, row.line)
+        }));
+    }
+    lines
+}
+
 /// Today's date, for callers that build a [`Run`] themselves (tests, benchmarks).
 pub fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()

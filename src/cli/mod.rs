@@ -776,6 +776,7 @@ pub async fn record(connection: Connection, peer_id: String) -> Result<String> {
     }
     lines.extend(describe_consents(&record));
     lines.extend(describe_evidence_and_waivers(&record));
+    lines.extend(import::describe_imports(&record));
     Ok(lines.join("\n"))
 }
 
