@@ -520,6 +520,29 @@ fn synthetic(count: usize, seed: u64, last: NaiveDate) -> Synthetic {
     s
 }
 
+/// The rows of a read file that belong to the first `count` synthetic people
+/// (what an interrupted run had recorded).
+fn first_people(file: &peerreg::import::read::ReadFile, count: usize) -> peerreg::import::read::ReadFile {
+    let index = |row: &peerreg::import::rows::ParsedRow| {
+        let id = row
+            .peer_id
+            .clone()
+            .or_else(|| row.credential_number.clone())
+            .unwrap_or_default();
+        let digits: String = id.chars().skip_while(|c| !c.is_ascii_digit()).take(5).collect();
+        digits.parse::<usize>().unwrap_or(usize::MAX)
+    };
+    peerreg::import::read::ReadFile {
+        name: file.name.clone(),
+        rows: file
+            .rows
+            .iter()
+            .filter(|r| r.as_ref().map_or(true, |row| index(row) < count))
+            .cloned()
+            .collect(),
+    }
+}
+
 #[tokio::test]
 async fn five_thousand_people_dry_run_exact_then_recorded_then_resumed_and_checks_agree_with_the_source() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -560,11 +583,27 @@ async fn five_thousand_people_dry_run_exact_then_recorded_then_resumed_and_check
     assert_eq!(dry.people_accepted, 5_000 - data.bad_people);
     assert_eq!(size(&node), before, "a dry run records nothing");
 
+    // An interrupted run: only the first 2,000 people's rows got in.
+    let partial_files: Vec<_> = files.iter().map(|f| first_people(f, 2_000)).collect();
+    let partial = send(&client, &partial_files, &run, false, false)
+        .await
+        .expect("partial import");
+    let partial = partial.counts();
+    assert!(partial.accepted > 0 && partial.already_recorded == 0, "{partial:?}");
     let real = send(&client, &files, &run, false, false).await.expect("import");
+    let resumed = real.counts();
     assert_eq!(
-        real.counts(),
-        counts,
-        "the real run records exactly what the dry run accepted"
+        resumed.already_recorded, partial.accepted,
+        "the interrupted run's rows are found again"
+    );
+    assert_eq!(
+        (
+            resumed.accepted + resumed.already_recorded,
+            resumed.refused,
+            resumed.withheld
+        ),
+        (counts.accepted, counts.refused, counts.withheld),
+        "the real runs record exactly what the dry run accepted"
     );
     let people = (5_000 - data.bad_people) as u64;
     let recorded = size(&node);
