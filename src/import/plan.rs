@@ -141,31 +141,7 @@ impl Row<'_> {
 /// Checks the rows against each other and plans the commands.
 pub fn plan(files: &[ReadFile], run: &Run) -> Plan {
     let mut plan = Plan::default();
-    let mut rows = Vec::new();
-    // Rows that could not be read still withhold their person.
-    let mut blamed: Vec<(String, String, String)> = Vec::new();
-    for file in files {
-        for result in &file.rows {
-            plan.rows += 1;
-            match result {
-                Ok(row) => rows.push(Row { file: &file.name, row }),
-                Err(refused) => {
-                    plan.report.push(ReportLine::new(
-                        &file.name,
-                        refused.line,
-                        &refused.error.column,
-                        Outcome::Refused,
-                        &refused.error.reason,
-                    ));
-                    blamed.push((
-                        refused.peer_id.clone(),
-                        refused.credential_number.clone(),
-                        format!("{} line {}", file.name, refused.line),
-                    ));
-                }
-            }
-        }
-    }
+    let (rows, unreadable) = readable(files, &mut plan);
     let mut refused: HashMap<usize, (String, String)> = HashMap::new();
     let people = first_of_each(
         &rows,
@@ -187,30 +163,30 @@ pub fn plan(files: &[ReadFile], run: &Run) -> Plan {
         "credential_number",
         &mut refused,
     );
-    // Whose each row is: its person, or its credential's holder.
+    // Whose each row is: its person, or its credential's holder (also when
+    // the credential's own row could not be read).
     let owner = |r: &Row| -> Option<String> {
         r.row.peer_id.clone().or_else(|| {
             let number = r.row.credential_number.as_ref()?;
-            credentials.get(number).and_then(|&i| rows[i].row.peer_id.clone())
+            let holder = credentials.get(number).and_then(|&i| rows[i].row.peer_id.clone());
+            holder.or_else(|| unreadable.credentials.get(number).cloned())
         })
     };
     for (i, r) in rows.iter().enumerate() {
         if refused.contains_key(&i) {
             continue;
         }
-        if let Some(error) = check_row(r, &rows, &people, &credentials, run) {
+        if let Some(error) = check_row(r, &rows, &people, &credentials, &unreadable, run) {
             refused.insert(i, error);
+        } else if owner(r).is_none() {
+            let reason = "the row belongs to no person of the people rows".to_string();
+            refused.insert(i, (String::new(), reason));
         }
     }
-    let mut withheld: BTreeMap<String, String> = BTreeMap::new();
-    for (peer, number, at) in blamed {
-        let peer = if peer.is_empty() {
-            credentials.get(&number).and_then(|&i| rows[i].row.peer_id.clone())
-        } else {
-            Some(peer)
-        };
-        if let Some(peer) = peer {
-            withheld.entry(peer).or_insert(at);
+    let mut withheld: BTreeMap<String, String> = unreadable.people.clone();
+    for (number, at) in &unreadable.of_credentials {
+        if let Some(holder) = credentials.get(number).and_then(|&i| rows[i].row.peer_id.clone()) {
+            withheld.entry(holder).or_insert_with(|| at.clone());
         }
     }
     for (&i, (column, reason)) in &refused {
@@ -270,6 +246,57 @@ pub fn plan(files: &[ReadFile], run: &Run) -> Plan {
     plan
 }
 
+/// What the unreadable rows name: their people (with where the row is) and
+/// the holders of their credentials, so that those people are withheld and
+/// their other rows are not refused as orphans.
+#[derive(Default)]
+struct Unreadable {
+    people: BTreeMap<String, String>,
+    credentials: HashMap<String, String>,
+    /// Rows that name only a credential: (number, where the row is).
+    of_credentials: Vec<(String, String)>,
+}
+
+/// The rows that could be read; the others reported as refused.
+fn readable<'a>(files: &'a [ReadFile], plan: &mut Plan) -> (Vec<Row<'a>>, Unreadable) {
+    let mut rows = Vec::new();
+    let mut unreadable = Unreadable::default();
+    for file in files {
+        for result in &file.rows {
+            plan.rows += 1;
+            let refused = match result {
+                Ok(row) => {
+                    rows.push(Row { file: &file.name, row });
+                    continue;
+                }
+                Err(refused) => refused,
+            };
+            let error = &refused.error;
+            plan.report.push(ReportLine::new(
+                &file.name,
+                refused.line,
+                &error.column,
+                Outcome::Refused,
+                &error.reason,
+            ));
+            let at = format!("{} line {}", file.name, refused.line);
+            if refused.peer_id.is_empty() {
+                if !refused.credential_number.is_empty() {
+                    unreadable.of_credentials.push((refused.credential_number.clone(), at));
+                }
+                continue;
+            }
+            unreadable.people.entry(refused.peer_id.clone()).or_insert(at);
+            if !refused.credential_number.is_empty() {
+                unreadable
+                    .credentials
+                    .insert(refused.credential_number.clone(), refused.peer_id.clone());
+            }
+        }
+    }
+    (rows, unreadable)
+}
+
 /// The index of the first row with each key; later rows with the same key are
 /// refused, and so is the first (which of them is right is the board's call).
 fn first_of_each(
@@ -301,6 +328,7 @@ fn check_row(
     rows: &[Row],
     people: &HashMap<String, usize>,
     credentials: &HashMap<String, usize>,
+    unreadable: &Unreadable,
     run: &Run,
 ) -> Option<(String, String)> {
     use super::format::Kind;
@@ -311,13 +339,17 @@ fn check_row(
         ));
     }
     if let Some(peer) = &r.row.peer_id {
-        if r.row.kind != Kind::Person && !people.contains_key(peer) {
+        let known = people.contains_key(peer) || unreadable.people.contains_key(peer);
+        if r.row.kind != Kind::Person && !known {
             return Some(("peer_id".into(), format!("no person {peer} in the people rows")));
         }
     }
     if matches!(r.row.kind, Kind::Renewal | Kind::Status) {
         let number = r.row.credential_number.as_deref().unwrap_or_default();
         let Some(&i) = credentials.get(number) else {
+            if unreadable.credentials.contains_key(number) {
+                return None; // withheld with its holder
+            }
             return Some((
                 "credential_number".into(),
                 format!("no credential {number} in the credentials rows"),
@@ -444,6 +476,40 @@ mod tests {
             early.reason.contains("before credential C-1 was issued"),
             "{}",
             early.reason
+        );
+    }
+
+    #[test]
+    fn an_unreadable_row_withholds_its_person_without_orphaning_the_rest() {
+        let people = "peer_id,legal_name,eligibility_attested,ethics_code_signed,source_id\n\
+                      P-1,Ann Lee,maybe,yes,L1\nP-2,Bo Chan,yes,yes,L2\n";
+        let credentials = "credential_number,peer_id,credential_type,issued_on,expires_on,source_id\n\
+                           C-1,P-1,peer_support_specialist,2020-01-01,2022-01-01,\n\
+                           C-2,P-2,peer_support_specialist,2020-01-01,2022-01-01,\n";
+        let renewals =
+            "credential_number,renewed_on,new_expires_on\nC-2,2021-12-01,2024-13-01\nC-2,2023-12-01,2026-01-01\n";
+        let files = [
+            read("people.csv", people.as_bytes()).expect("people"),
+            read("credentials.csv", credentials.as_bytes()).expect("credentials"),
+            read("renewals.csv", renewals.as_bytes()).expect("renewals"),
+        ];
+        let plan = plan(&files, &run());
+        assert!(plan.people.is_empty(), "{:?}", plan.people);
+        let outcomes: Vec<(&str, u64, Outcome)> = plan
+            .report
+            .iter()
+            .map(|l| (l.file.as_str(), l.line, l.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                ("credentials.csv", 2, Outcome::Withheld),
+                ("credentials.csv", 3, Outcome::Withheld),
+                ("people.csv", 2, Outcome::Refused),
+                ("people.csv", 3, Outcome::Withheld),
+                ("renewals.csv", 2, Outcome::Refused),
+                ("renewals.csv", 3, Outcome::Withheld),
+            ]
         );
     }
 
