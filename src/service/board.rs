@@ -184,6 +184,9 @@ fn admit(caller: &Caller, commands: Vec<pb::BatchCommand>) -> Result<Admitted> {
 
 #[tonic::async_trait]
 impl Board for BoardService {
+    /// Records a batch, or with `dry_run` has the ledger judge it exactly as
+    /// it would record it (`Ledger::dry_run`) and records nothing; rights
+    /// are checked here the same way for both.
     async fn record_batch(
         &self,
         request: Request<pb::RecordBatchRequest>,
