@@ -82,6 +82,9 @@ enum Command {
     Search(cli::search::SearchArgs),
     /// List credentials by status, type or coming expiry; --csv for a file (token from PEERREG_TOKEN).
     List(cli::search::ListArgs),
+    /// The register as CSV: `export public` (no token) or `export board` (token from PEERREG_TOKEN).
+    #[command(subcommand)]
+    Export(cli::export::ExportCommand),
 }
 
 /// The error to report: its status code first, and what failed (if given) before that.
@@ -129,6 +132,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Token(command) => print(cli::tokens::token(command).await, None),
         Command::Search(args) => print(cli::search::search(args).await, None),
         Command::List(args) => print(cli::search::list(args).await, None),
+        Command::Export(command) => done(cli::export::export(command).await),
     }
 }
 
