@@ -12,6 +12,7 @@ mod checks;
 mod commands;
 mod growth;
 pub mod load;
+mod register;
 mod replay;
 mod scenarios;
 mod storage;

@@ -193,7 +193,7 @@ pub async fn write_public(client: &NodeClient, out: impl Write) -> Result<Writte
 }
 
 /// One credential's rows (one per action in force, at least one); returns how many.
-fn write_public_entry<W: Write>(writer: &mut csv::Writer<W>, entry: &pb::PublicRegisterEntry) -> Result<usize> {
+pub fn write_public_entry<W: Write>(writer: &mut csv::Writer<W>, entry: &pb::PublicRegisterEntry) -> Result<usize> {
     let kind = type_name(entry.credential_type);
     let status = status_code_name(entry.status);
     let facts = [
