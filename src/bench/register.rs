@@ -2,7 +2,7 @@
 //! `bulk_events` credentials (100,000 at full scale). Each query is timed
 //! over gRPC (one client, one call at a time: latency, not throughput) beside
 //! the very same query answered in process from the projection in the same
-//! run; the export's rows/s beside writing the same rows as CSV with no node
+//! run; the exports' rows/s beside writing the same rows as CSV with no node
 //! in between.
 
 use std::time::{Duration, Instant};
@@ -264,7 +264,8 @@ pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
 }
 
 /// The full public export over gRPC (`peerreg export public`'s own code,
-/// into a sink) against writing the same rows as CSV from memory.
+/// into a sink) against writing the same rows as CSV from memory; then the
+/// board's export (`peerreg export board`'s code) against the same.
 async fn export_rows(
     client: &NodeClient,
     registry: &Registry,
@@ -308,6 +309,29 @@ async fn export_rows(
             rate(pages_in_process),
             seeded.as_secs_f64()
         ),
+        targets: if full {
+            vec![Target::AtLeast(20_000.0)]
+        } else {
+            Vec::new()
+        },
+    });
+    let started = Instant::now();
+    let all = pb::ListCredentialsRequest::default();
+    let written = crate::cli::export::write_board(client, all, std::io::sink()).await?;
+    let board = started.elapsed();
+    if written.credentials != count {
+        return Err(Error::Internal(format!(
+            "the board export wrote {} credentials, expected {count}",
+            written.credentials
+        )));
+    }
+    report.add(Row {
+        scenario: format!("register: full board export of {count} credentials over gRPC"),
+        figure: rate(board),
+        unit: "rows/s",
+        baseline_name: "rows/s raw CSV writing of the public rows".into(),
+        baseline: rate(raw_csv),
+        detail: format!("{:.2} s over gRPC (ListCredentials, pages of 100)", board.as_secs_f64()),
         targets: if full {
             vec![Target::AtLeast(20_000.0)]
         } else {
