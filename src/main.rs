@@ -84,6 +84,9 @@ enum Command {
     List(cli::search::ListArgs),
     /// Bring a board's existing registry in from CSV files (--dry-run first; token from PEERREG_TOKEN).
     Import(cli::import::ImportArgs),
+    /// The register as CSV: `export public` (no token) or `export board` (token from PEERREG_TOKEN).
+    #[command(subcommand)]
+    Export(cli::export::ExportCommand),
 }
 
 /// The error to report: its status code first, and what failed (if given) before that.
@@ -131,6 +134,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Token(command) => print(cli::tokens::token(command).await, None),
         Command::Search(args) => print(cli::search::search(args).await, None),
         Command::List(args) => print(cli::search::list(args).await, None),
+        Command::Export(command) => done(cli::export::export(command).await),
         Command::Import(args) => imported(cli::import::import(args).await),
     }
 }

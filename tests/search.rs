@@ -370,8 +370,9 @@ async fn the_command_line_searches_and_writes_the_renewal_list_as_csv() {
     assert_eq!(
         csv.lines().collect::<Vec<_>>(),
         [
-            "credential_number,peer_id,legal_name,credential_type,status,issued_on,expires_on",
-            "MS-C-1,MS-P-1,José Álvarez,peer_support_specialist,active,2025-06-01,2026-06-20",
+            "credential_number,peer_id,legal_name,credential_type,status,issued_on,expires_on,basis,origin_state,\
+             origin_credential_number,renewals,last_renewed_on,discipline_actions,discipline_in_force,reinstatements",
+            "MS-C-1,MS-P-1,José Álvarez,peer_support_specialist,active,2025-06-01,2026-06-20,initial,,,0,,0,,0",
         ]
     );
     let text = peerreg(&node, &["list", "--status", "active"]).expect("list");

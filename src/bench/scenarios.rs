@@ -9,7 +9,7 @@ use crate::error::Result;
 type Scenario = for<'a> fn(Scale, &'a mut Report) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
 /// Every scenario by name (`peerreg bench --only NAME` selects by substring).
-pub const ALL: [(&str, Scenario); 6] = [
+pub const ALL: [(&str, Scenario); 7] = [
     ("commands", |scale, report| {
         Box::pin(super::commands::run(scale, report))
     }),
@@ -18,4 +18,7 @@ pub const ALL: [(&str, Scenario); 6] = [
     ("growth", |scale, report| Box::pin(super::growth::run(scale, report))),
     ("storage", |scale, report| Box::pin(super::storage::run(scale, report))),
     ("import", |scale, report| Box::pin(super::import::run(scale, report))),
+    ("register", |scale, report| {
+        Box::pin(super::register::run(scale, report))
+    }),
 ];

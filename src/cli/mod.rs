@@ -8,6 +8,7 @@
 use clap::{Args, Subcommand};
 
 pub mod alerts;
+pub mod export;
 pub mod federation;
 pub mod import;
 pub mod operator;
@@ -27,7 +28,7 @@ use pb::command::Body;
 #[derive(Args, Debug, Clone)]
 pub struct Connection {
     /// The node's gRPC endpoint.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    #[arg(long, visible_alias = "node", default_value = "http://127.0.0.1:50051")]
     pub endpoint: String,
     /// Board token (never on the command line: from the environment).
     #[arg(long, env = "PEERREG_TOKEN", hide_env_values = true)]

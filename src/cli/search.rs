@@ -1,5 +1,6 @@
 //! `peerreg search` and `peerreg list`: the board's finding aids, printed
-//! plainly, or the list as CSV (board only: it holds legal names).
+//! plainly, or the list as CSV (board only: it holds legal names; the CSV is
+//! the board export's, `cli::export`, filtered).
 
 use clap::Args;
 
@@ -86,13 +87,13 @@ fn describe_person(person: &pb::PersonMatch) -> String {
     text
 }
 
-fn type_name(value: i32) -> String {
+pub(super) fn type_name(value: i32) -> String {
     pb::CredentialType::try_from(value)
         .map(|t| t.as_str_name().trim_start_matches("CREDENTIAL_TYPE_").to_lowercase())
         .unwrap_or_else(|_| "unknown".to_string())
 }
 
-fn status_code_name(value: i32) -> String {
+pub(super) fn status_code_name(value: i32) -> String {
     pb::CredentialStatus::try_from(value)
         .map(|s| s.as_str_name().trim_start_matches("CREDENTIAL_STATUS_").to_lowercase())
         .unwrap_or_else(|_| "unknown".to_string())
@@ -124,10 +125,15 @@ pub async fn list(args: ListArgs) -> Result<String> {
         page_size: Some(100),
     };
     let client = args.connection.client(true).await?;
-    let listings = fetch_all(&client, request).await?;
     if args.csv {
-        return csv(&listings);
+        // The board export's CSV, filtered (without a trailing newline: the
+        // caller prints one).
+        let mut bytes = Vec::new();
+        super::export::write_board(&client, request, &mut bytes).await?;
+        let text = String::from_utf8(bytes).map_err(|e| Error::Internal(format!("writing CSV: {e}")))?;
+        return Ok(text.trim_end().to_string());
     }
+    let listings = fetch_all(&client, request).await?;
     let mut lines: Vec<String> = listings
         .iter()
         .map(|c| {
@@ -146,53 +152,34 @@ pub async fn list(args: ListArgs) -> Result<String> {
     Ok(lines.join("\n"))
 }
 
-async fn fetch_all(client: &NodeClient, mut request: pb::ListCredentialsRequest) -> Result<Vec<pb::CredentialListing>> {
-    let mut listings = Vec::new();
+/// Every page of a list, each handed to `page` as it arrives (at most
+/// `LIST_PAGES_MAX`); every page is asked for the date the first one answered
+/// for, so a list that crosses midnight stays one day's list.
+pub(super) async fn each_page(
+    client: &NodeClient,
+    mut request: pb::ListCredentialsRequest,
+    mut page: impl FnMut(&pb::ListCredentialsResponse) -> Result<()>,
+) -> Result<()> {
     for _ in 0..LIST_PAGES_MAX {
         let answer = client.list_credentials(request.clone()).await?;
-        listings.extend(answer.credentials);
+        page(&answer)?;
         if answer.next_page_token.is_empty() {
-            return Ok(listings);
+            return Ok(());
         }
         request.page_token = answer.next_page_token;
+        request.as_of = answer.as_of;
     }
     Err(Error::ResourceExhausted(format!(
         "the list passes {LIST_PAGES_MAX} pages; narrow it"
     )))
 }
 
-/// The list as CSV, one credential a row (without a trailing newline: the
-/// caller prints one).
-fn csv(listings: &[pb::CredentialListing]) -> Result<String> {
-    let mut writer = ::csv::Writer::from_writer(Vec::new());
-    let failed = |e: ::csv::Error| Error::Internal(format!("writing CSV: {e}"));
-    writer
-        .write_record([
-            "credential_number",
-            "peer_id",
-            "legal_name",
-            "credential_type",
-            "status",
-            "issued_on",
-            "expires_on",
-        ])
-        .map_err(failed)?;
-    for c in listings {
-        writer
-            .write_record([
-                c.credential_number.as_str(),
-                c.peer_id.as_str(),
-                c.legal_name.as_str(),
-                &type_name(c.credential_type),
-                &status_code_name(c.status),
-                c.issued_on.as_str(),
-                c.expires_on.as_str(),
-            ])
-            .map_err(failed)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| Error::Internal(format!("writing CSV: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::Internal(format!("writing CSV: {e}")))?;
-    Ok(text.trim_end().to_string())
+async fn fetch_all(client: &NodeClient, request: pb::ListCredentialsRequest) -> Result<Vec<pb::CredentialListing>> {
+    let mut listings = Vec::new();
+    each_page(client, request, |page| {
+        listings.extend(page.credentials.iter().cloned());
+        Ok(())
+    })
+    .await?;
+    Ok(listings)
 }

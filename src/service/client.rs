@@ -561,4 +561,14 @@ impl NodeClient {
         let answer = registry.list_credentials(self.request(request)?).await;
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
+
+    /// One page of the public register (no token needed).
+    pub async fn export_public_register(
+        &self,
+        request: pb::ExportPublicRegisterRequest,
+    ) -> Result<pb::ExportPublicRegisterResponse> {
+        let mut registry = self.registry();
+        let answer = registry.export_public_register(self.request(request)?).await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
 }

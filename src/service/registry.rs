@@ -322,4 +322,18 @@ impl RegistryRpc for RegistryService {
             .await?;
         Ok(Response::new(answer))
     }
+
+    async fn export_public_register(
+        &self,
+        request: Request<pb::ExportPublicRegisterRequest>,
+    ) -> Result<Response<pb::ExportPublicRegisterResponse>, Status> {
+        let export = super::export::PublicExport::try_from(request.into_inner())?;
+        let as_of = export.as_of.unwrap_or_else(|| self.ledger.today());
+        let ledger = self.ledger.clone();
+        let answer = self
+            .blocking
+            .run(move || Ok(super::export::public_page(&ledger.registry(), &export, as_of)))
+            .await?;
+        Ok(Response::new(answer))
+    }
 }

@@ -34,16 +34,16 @@ fn page_size(asked: Option<u32>) -> Result<usize> {
     }
 }
 
-fn bad_token() -> Error {
+pub(super) fn bad_token() -> Error {
     Error::InvalidArgument("page_token is not one this query gave".to_string())
 }
 
 /// A token is the hex of its parts joined by a NUL (which no part holds).
-fn encode_token(parts: &[&str]) -> String {
+pub(super) fn encode_token(parts: &[&str]) -> String {
     hex::encode(parts.join("\0"))
 }
 
-fn decode_token(token: &str, parts: usize) -> Result<Vec<String>> {
+pub(super) fn decode_token(token: &str, parts: usize) -> Result<Vec<String>> {
     let bytes = hex::decode(token).map_err(|_| bad_token())?;
     let text = String::from_utf8(bytes).map_err(|_| bad_token())?;
     let split: Vec<String> = text.split('\0').map(str::to_string).collect();
@@ -250,12 +250,42 @@ pub fn list_credentials(registry: &Registry, list: &CredentialList, as_of: Naive
     }
 }
 
+/// The actions of `credential` in force on `as_of`, as an employer check shows them.
+pub(super) fn discipline_in_force(credential: &Credential, as_of: NaiveDate) -> Vec<pb::PublicDiscipline> {
+    let mut actions = convert::public_discipline(credential, as_of);
+    actions.retain(|action| action.ended_on.is_empty());
+    actions
+}
+
+/// What the board sees of one credential in a list (and in its full export).
 fn listing(registry: &Registry, credential: &Credential, as_of: NaiveDate) -> pb::CredentialListing {
     let legal_name = registry
         .peer(&credential.peer_id)
         .map(|p| p.legal_name.clone())
         .unwrap_or_default();
+    let renewals: Vec<_> = credential.renewals.iter().filter(|r| r.renewed_on <= as_of).collect();
+    let basis = credential.reciprocity.as_ref();
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     pb::CredentialListing {
+        basis: if basis.is_some() { "reciprocity" } else { "initial" }.to_string(),
+        reciprocity_origin_state: basis.map(|b| b.origin_state.clone()).unwrap_or_default(),
+        reciprocity_origin_credential_number: basis.map(|b| b.origin_credential_number.clone()).unwrap_or_default(),
+        renewals: count(renewals.len()),
+        last_renewed_on: renewals
+            .iter()
+            .map(|r| r.renewed_on)
+            .max()
+            .map(convert::date)
+            .unwrap_or_default(),
+        discipline_actions: count(credential.discipline_on(as_of).len()),
+        discipline_in_force: discipline_in_force(credential, as_of),
+        reinstatements: count(
+            credential
+                .reinstatements
+                .iter()
+                .filter(|r| r.effective_on <= as_of)
+                .count(),
+        ),
         credential_number: credential.number.clone(),
         peer_id: credential.peer_id.clone(),
         legal_name,
