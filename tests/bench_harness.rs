@@ -7,7 +7,9 @@ async fn the_harness_runs_every_scenario_at_a_tiny_size() {
     let report = peerreg::bench::run(&peerreg::bench::Scale::tiny(), None)
         .await
         .expect("the harness runs");
-    for scenario in ["commands", "checks", "replay", "growth", "storage", "import", "register"] {
+    for scenario in [
+        "commands", "checks", "replay", "growth", "storage", "import", "register",
+    ] {
         assert!(
             report.rows.iter().any(|r| r.scenario.contains(scenario)),
             "no row for {scenario}:\n{}",

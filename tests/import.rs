@@ -188,6 +188,20 @@ async fn the_examples_import_dry_run_first_then_for_real_then_a_rerun_finds_ever
     for (number, on, status) in expected {
         assert_eq!(status_on(&client, number, on).await, status, "{number} on {on}");
     }
+
+    // The board's full list names the basis of every imported credential.
+    let list = tokio::process::Command::new(PEERREG)
+        .args(["export", "board", "--endpoint", &node.endpoint])
+        .env("PEERREG_TOKEN", ADMIN_TOKEN)
+        .output()
+        .await
+        .expect("peerreg export board");
+    let list = String::from_utf8_lossy(&list.stdout);
+    let row = list
+        .lines()
+        .find(|line| line.starts_with("MS-PSS-2018-102,"))
+        .unwrap_or_else(|| panic!("MS-PSS-2018-102 in the board list: {list}"));
+    assert!(row.contains(",imported,"), "{row}");
     node.stop().await;
 }
 

@@ -267,7 +267,12 @@ fn listing(registry: &Registry, credential: &Credential, as_of: NaiveDate) -> pb
     let basis = credential.reciprocity.as_ref();
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     pb::CredentialListing {
-        basis: if basis.is_some() { "reciprocity" } else { "initial" }.to_string(),
+        basis: match (basis, &credential.imported) {
+            (Some(_), _) => "reciprocity",
+            (None, Some(_)) => "imported",
+            (None, None) => "initial",
+        }
+        .to_string(),
         reciprocity_origin_state: basis.map(|b| b.origin_state.clone()).unwrap_or_default(),
         reciprocity_origin_credential_number: basis.map(|b| b.origin_credential_number.clone()).unwrap_or_default(),
         renewals: count(renewals.len()),
