@@ -67,10 +67,14 @@ pub enum Operation {
     RecordEvidence,
     /// Add, list and revoke tokens on the running node.
     AdminTokens,
+    /// Add, list and remove trusted states on the running node.
+    AdminTrust,
+    /// Take a backup of the running node's data.
+    AdminBackup,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 20] = [
+    pub const ALL: [Operation; 22] = [
         Operation::EnrollPeer,
         Operation::ChangeName,
         Operation::RecordTraining,
@@ -91,6 +95,8 @@ impl Operation {
         Operation::RecordWaiver,
         Operation::RecordEvidence,
         Operation::AdminTokens,
+        Operation::AdminTrust,
+        Operation::AdminBackup,
     ];
 
     pub fn name(self) -> &'static str {
@@ -115,6 +121,8 @@ impl Operation {
             Operation::RecordWaiver => "record_waiver",
             Operation::RecordEvidence => "record_evidence",
             Operation::AdminTokens => "admin_tokens",
+            Operation::AdminTrust => "admin_trust",
+            Operation::AdminBackup => "admin_backup",
         }
     }
 
@@ -333,6 +341,11 @@ impl Tokens {
     /// `Admin` service rewrites; expiries are checked against `clock`.
     pub fn stored(stored: Vec<StoredToken>, file: PathBuf, clock: Arc<dyn Clock>) -> Result<Tokens> {
         Tokens::build(stored, Some(file), clock)
+    }
+
+    /// The file changes are kept in (`None`: tokens from the configuration file).
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
     }
 
     fn build(stored: Vec<StoredToken>, file: Option<PathBuf>, clock: Arc<dyn Clock>) -> Result<Tokens> {
