@@ -8,6 +8,7 @@
 use clap::{Args, Subcommand};
 
 pub mod alerts;
+pub mod backup;
 pub mod federation;
 pub mod operator;
 pub mod proof;
