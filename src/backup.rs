@@ -226,7 +226,9 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) -> Result<()> {
                 .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
             found.push(relative.to_string_lossy().replace('\\', "/"));
             if found.len() > FILES_MAX {
-                return Err(Error::ResourceExhausted(format!("more than {FILES_MAX} files in a backup")));
+                return Err(Error::ResourceExhausted(format!(
+                    "more than {FILES_MAX} files in a backup"
+                )));
             }
         }
     }
@@ -301,7 +303,9 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
     let checkpoint = dir.join("checkpoint");
     let held = files::read_optional(&checkpoint)?.unwrap_or_default();
     if held != manifest.checkpoint.as_bytes() {
-        return Err(Error::DataLoss("the backup's checkpoint file is not the manifest's".into()));
+        return Err(Error::DataLoss(
+            "the backup's checkpoint file is not the manifest's".into(),
+        ));
     }
     Ok(manifest)
 }

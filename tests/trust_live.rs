@@ -30,7 +30,16 @@ async fn trust_added_on_a_running_node_starts_its_follower_and_removal_stops_it(
         let node = ms.endpoint.clone();
         move |token: String| async move {
             let args = [
-                "trust", "add", "--node", &node, "--state", state, "--endpoint", &endpoint, "--key", &key,
+                "trust",
+                "add",
+                "--node",
+                &node,
+                "--state",
+                state,
+                "--endpoint",
+                &endpoint,
+                "--key",
+                &key,
             ];
             peerreg_cli(&args, &token).await
         }
@@ -40,11 +49,18 @@ async fn trust_added_on_a_running_node_starts_its_follower_and_removal_stops_it(
     let added = add("tn", tn.verifier_key.clone())(admin.clone()).await;
     assert!(added.0, "{added:?}");
     assert!(added.1.contains("TN is trusted by the running node"), "{}", added.1);
-    assert_eq!(wait_verified(&ms.endpoint, "TN", 2).await, 2, "both of TN's entries verified");
+    assert_eq!(
+        wait_verified(&ms.endpoint, "TN", 2).await,
+        2,
+        "both of TN's entries verified"
+    );
     let saved = trust_file(&ms_data).expect("trust.toml saved");
     assert!(String::from_utf8_lossy(&saved).contains(&tn.verifier_key));
     let listed = peerreg_cli(&["trust", "list", "--node", &ms.endpoint], &admin).await;
-    assert!(listed.0 && listed.1.contains(&format!("TN  {}", tn.endpoint)), "{listed:?}");
+    assert!(
+        listed.0 && listed.1.contains(&format!("TN  {}", tn.endpoint)),
+        "{listed:?}"
+    );
 
     // Newer entries keep being followed.
     let enrolled = enroll_through_cli(&tn.endpoint, &tn_admin, "TN-P-3").await;
@@ -53,17 +69,25 @@ async fn trust_added_on_a_running_node_starts_its_follower_and_removal_stops_it(
 
     // Offline editing is refused while the node holds its directory.
     let ms_dir = ms_data.to_str().expect("utf-8 path");
-    let offline = peerreg_cli(
-        &["trust", "remove", "--data-dir", ms_dir, "--state", "TN"],
-        "",
-    )
-    .await;
+    let offline = peerreg_cli(&["trust", "remove", "--data-dir", ms_dir, "--state", "TN"], "").await;
     assert!(!offline.0, "{offline:?}");
-    assert!(offline.2.contains("FAILED_PRECONDITION") && offline.2.contains("--node"), "{}", offline.2);
+    assert!(
+        offline.2.contains("FAILED_PRECONDITION") && offline.2.contains("--node"),
+        "{}",
+        offline.2
+    );
 
     // Bad input: the right status, and trust.toml unchanged.
     let clerk = peerreg_cli(
-        &["token", "add", "clerk", "--rights", "view_records", "--endpoint", &ms.endpoint],
+        &[
+            "token",
+            "add",
+            "clerk",
+            "--rights",
+            "view_records",
+            "--endpoint",
+            &ms.endpoint,
+        ],
         &admin,
     )
     .await;
@@ -75,17 +99,37 @@ async fn trust_added_on_a_running_node_starts_its_follower_and_removal_stops_it(
         .expect("a secret")
         .to_string();
     let refusals = [
-        (add("ZZ", tn.verifier_key.clone())(admin.clone()).await, "INVALID_ARGUMENT"),
+        (
+            add("ZZ", tn.verifier_key.clone())(admin.clone()).await,
+            "INVALID_ARGUMENT",
+        ),
         (add("VA", "not-a-key".into())(admin.clone()).await, "INVALID_ARGUMENT"),
-        (add("VA", tn.verifier_key.clone())(admin.clone()).await, "ALREADY_EXISTS"),
-        (add("TN", tn.verifier_key.clone())(admin.clone()).await, "ALREADY_EXISTS"),
-        (add("MS", ms.verifier_key.clone())(admin.clone()).await, "INVALID_ARGUMENT"),
-        (add("VA", ms.verifier_key.clone())(clerk.clone()).await, "PERMISSION_DENIED"),
+        (
+            add("VA", tn.verifier_key.clone())(admin.clone()).await,
+            "ALREADY_EXISTS",
+        ),
+        (
+            add("TN", tn.verifier_key.clone())(admin.clone()).await,
+            "ALREADY_EXISTS",
+        ),
+        (
+            add("MS", ms.verifier_key.clone())(admin.clone()).await,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            add("VA", ms.verifier_key.clone())(clerk.clone()).await,
+            "PERMISSION_DENIED",
+        ),
     ];
     for (refused, code) in refusals {
         assert!(!refused.0, "{refused:?}");
         assert!(refused.2.contains(code), "expected {code}: {}", refused.2);
-        assert_eq!(trust_file(&ms_data), Some(saved.clone()), "nothing changed: {}", refused.2);
+        assert_eq!(
+            trust_file(&ms_data),
+            Some(saved.clone()),
+            "nothing changed: {}",
+            refused.2
+        );
     }
     let denied = peerreg_cli(&["trust", "remove", "--node", &ms.endpoint, "--state", "TN"], &clerk).await;
     assert!(!denied.0 && denied.2.contains("PERMISSION_DENIED"), "{denied:?}");
@@ -94,9 +138,16 @@ async fn trust_added_on_a_running_node_starts_its_follower_and_removal_stops_it(
     // Removed: no longer followed; what was verified stays on disk, set aside.
     let removed = peerreg_cli(&["trust", "remove", "--node", &ms.endpoint, "--state", "tn"], &admin).await;
     assert!(removed.0, "{removed:?}");
-    assert!(removed.1.contains("TN is no longer trusted") && removed.1.contains("kept at"), "{}", removed.1);
+    assert!(
+        removed.1.contains("TN is no longer trusted") && removed.1.contains("kept at"),
+        "{}",
+        removed.1
+    );
     let kept = removed.1.split("kept at ").nth(1).expect("a path").trim();
-    assert!(std::path::Path::new(kept).exists(), "the verified copy is kept at {kept}");
+    assert!(
+        std::path::Path::new(kept).exists(),
+        "the verified copy is kept at {kept}"
+    );
     assert_eq!(verified_by(&ms.endpoint, "TN").await, None, "no follower for TN");
     let listed = peerreg_cli(&["trust", "list", "--node", &ms.endpoint], &admin).await;
     assert!(listed.0 && listed.1.contains("no trusted states"), "{listed:?}");

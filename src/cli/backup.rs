@@ -81,7 +81,11 @@ pub async fn backup(args: BackupArgs) -> Result<String> {
     let client = args.node.connection().client(true).await?;
     let mut stream = client.backup(args.include_keys).await?;
     let mut writer = ChunkWriter::new(&args.to);
-    while let Some(chunk) = stream.message().await.map_err(|s| crate::service::status::from_status(&s))? {
+    while let Some(chunk) = stream
+        .message()
+        .await
+        .map_err(|s| crate::service::status::from_status(&s))?
+    {
         writer.write(chunk)?;
     }
     writer.finish()?;
@@ -166,7 +170,8 @@ impl ChunkWriter {
             .map_err(|e| Error::Internal(format!("writing {path}: {e}")))?;
         *written += chunk.data.len() as u64;
         if chunk.last {
-            file.sync_all().map_err(|e| Error::Internal(format!("syncing {path}: {e}")))?;
+            file.sync_all()
+                .map_err(|e| Error::Internal(format!("syncing {path}: {e}")))?;
             self.done.push(path.clone());
             self.current = None;
         }

@@ -543,13 +543,23 @@ impl Federation {
             .cloned()
             .ok_or_else(|| Error::Internal(format!("{state} missing from the trust list just added to")))?;
         check_not_own(&self.own_state, &added)?;
-        let replaced = self.partners.read().unwrap_or_else(|p| p.into_inner()).get(&state).cloned();
+        let replaced = self
+            .partners
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&state)
+            .cloned();
         if let Some(old) = &replaced {
             self.stop_partner(old).await;
         }
         let own = self.own.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let opened = Partner::open(&changes.data_dir, added.clone(), changes.connector.clone(), changes.options)
-            .and_then(|partner| list.save(&changes.data_dir).map(|()| Arc::new(partner)));
+        let opened = Partner::open(
+            &changes.data_dir,
+            added.clone(),
+            changes.connector.clone(),
+            changes.options,
+        )
+        .and_then(|partner| list.save(&changes.data_dir).map(|()| Arc::new(partner)));
         let partner = match opened {
             Ok(partner) => partner,
             Err(error) => {

@@ -179,8 +179,7 @@ pub fn set_aside(data_dir: &Path, removed: &TrustEntry) -> Result<Option<PathBuf
         return Ok(None);
     }
     let aside = dir.with_extension(format!("removed-{}", crate::mirror::unix_now()));
-    std::fs::rename(&dir, &aside)
-        .map_err(|e| Error::Internal(format!("cannot move {} aside: {e}", dir.display())))?;
+    std::fs::rename(&dir, &aside).map_err(|e| Error::Internal(format!("cannot move {} aside: {e}", dir.display())))?;
     Ok(Some(aside))
 }
 

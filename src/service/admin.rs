@@ -201,7 +201,13 @@ impl Admin for AdminService {
         request: Request<pb::ListTrustRequest>,
     ) -> Result<Response<pb::ListTrustResponse>, Status> {
         authorize(&self.tokens, request.metadata(), Operation::AdminTrust)?;
-        let entries = self.federation.trust_list()?.entries.into_iter().map(entry_to_wire).collect();
+        let entries = self
+            .federation
+            .trust_list()?
+            .entries
+            .into_iter()
+            .map(entry_to_wire)
+            .collect();
         Ok(Response::new(pb::ListTrustResponse { entries }))
     }
 
@@ -211,7 +217,9 @@ impl Admin for AdminService {
         let by = authorize(&self.tokens, request.metadata(), Operation::AdminBackup)?;
         let include_keys = request.into_inner().include_keys;
         let permit = self.backups.clone().try_acquire_owned().map_err(|_| {
-            Status::from(Error::Unavailable("a backup of this node is already running; try again after it".into()))
+            Status::from(Error::Unavailable(
+                "a backup of this node is already running; try again after it".into(),
+            ))
         })?;
         let (chunks, receiver) = tokio::sync::mpsc::channel(backup::QUEUE_CHUNKS);
         let (ledger, tokens) = (self.ledger.clone(), self.tokens.clone());

@@ -208,7 +208,13 @@ fn export_into(dir: &Path, db: &sled::Db, target: &Path) -> Result<(), StoreErro
     close(target, copy);
     match imported {
         Ok(Ok(_)) => {}
-        Ok(Err(e)) => return Err(StoreError::io(target, "exporting", std::io::Error::other(e.to_string()))),
+        Ok(Err(e)) => {
+            return Err(StoreError::io(
+                target,
+                "exporting",
+                std::io::Error::other(e.to_string()),
+            ))
+        }
         Err(payload) => {
             return Err(StoreError::Panicked {
                 dir: dir.to_path_buf(),

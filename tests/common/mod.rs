@@ -318,6 +318,7 @@ pub struct BinaryNode {
 /// Starts `peerreg serve --state STATE` on `data_dir` on a free port and reads its banner.
 pub async fn start_binary_node(state: &str, data_dir: &Path) -> BinaryNode {
     use tokio::io::AsyncBufReadExt;
+    let first = !data_dir.join("tokens.toml").exists();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerreg"))
         .args(["serve", "--state", state, "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -332,10 +333,10 @@ pub async fn start_binary_node(state: &str, data_dir: &Path) -> BinaryNode {
     let key_line = lines.next_line().await.expect("read").expect("key line");
     let verifier_key = key_line.trim_start_matches("verifier key: ").to_string();
     let mut admin = None;
-    if let Ok(Some(line)) = lines.next_line().await {
-        if line.starts_with("admin token") {
-            admin = line.split_whitespace().last().map(String::from);
-        }
+    if first {
+        let line = lines.next_line().await.expect("read").expect("token line");
+        assert!(line.starts_with("admin token"), "{line}");
+        admin = line.split_whitespace().last().map(String::from);
     }
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     BinaryNode {
@@ -417,5 +418,10 @@ pub async fn audited_size(endpoint: &str, verifier_key: &str, state_file: &Path)
     .await;
     assert!(ok, "audit failed: {out}\n{err}");
     let after = out.split(" has ").nth(1).expect("audit line names the size");
-    after.split_whitespace().next().expect("size").parse().expect("a number")
+    after
+        .split_whitespace()
+        .next()
+        .expect("size")
+        .parse()
+        .expect("a number")
 }
