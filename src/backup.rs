@@ -266,6 +266,9 @@ pub fn relative_path(path: &str) -> Result<PathBuf> {
     if path.is_empty() || path.len() > 512 || path.contains('\\') || path.contains('\0') {
         return Err(refused());
     }
+    if path.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+        return Err(refused());
+    }
     let relative = PathBuf::from(path);
     if !relative.components().all(|c| matches!(c, Component::Normal(_))) {
         return Err(refused());
@@ -425,4 +428,73 @@ pub fn install(from: &Path, data_dir: &Path, manifest: &Manifest, rollback: Opti
         files::write_atomic(&data_dir.join(ROLLBACK_FILE), text.as_bytes(), files::Mode::Readable)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_that_leave_the_backup_are_refused() {
+        for bad in ["", "/etc/passwd", "../x", "log/../../x", "./x", "a\\b", "a//b/."] {
+            assert!(relative_path(bad).is_err(), "{bad:?} is refused");
+        }
+        assert_eq!(relative_path("log/db").expect("fine"), PathBuf::from("log/db"));
+    }
+
+    fn manifest(size: u64) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            state: "MS".into(),
+            verifier_key: String::new(),
+            log_size: size,
+            root_hash: String::new(),
+            checkpoint: String::new(),
+            created_unix: 0,
+            include_keys: false,
+            files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_a_longer_log_seen_elsewhere_is_a_rollback() {
+        let seen = [
+            Seen {
+                by: "TN".into(),
+                size: 7,
+            },
+            Seen {
+                by: "VA".into(),
+                size: 5,
+            },
+            Seen {
+                by: "GA".into(),
+                size: 0,
+            },
+        ];
+        let newer = rollbacks(&manifest(5), &seen);
+        assert_eq!(newer, vec![seen[0].clone()]);
+        let error = rollback_error(&manifest(5), &newer).to_string();
+        assert!(
+            error.contains("5 entries") && error.contains("TN has seen 7 entries"),
+            "{error}"
+        );
+        assert!(rollbacks(&manifest(7), &seen).is_empty());
+    }
+
+    #[test]
+    fn a_target_holding_data_is_refused_and_an_absent_one_is_fine() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(check_target(&dir.path().join("new"), &manifest(1)).expect("fine"), None);
+        std::fs::create_dir(dir.path().join("log")).expect("dir");
+        let error = check_target(dir.path(), &manifest(1)).expect_err("refused");
+        assert!(matches!(error, Error::FailedPrecondition(_)), "{error}");
+    }
+
+    #[test]
+    fn a_directory_without_a_manifest_is_not_a_backup() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let error = verify(dir.path()).expect_err("refused");
+        assert!(matches!(error, Error::DataLoss(_)), "{error}");
+    }
 }
