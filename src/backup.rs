@@ -266,7 +266,10 @@ pub fn relative_path(path: &str) -> Result<PathBuf> {
     if path.is_empty() || path.len() > 512 || path.contains('\\') || path.contains('\0') {
         return Err(refused());
     }
-    if path.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
         return Err(refused());
     }
     let relative = PathBuf::from(path);
