@@ -543,6 +543,13 @@ impl Federation {
             .cloned()
             .ok_or_else(|| Error::Internal(format!("{state} missing from the trust list just added to")))?;
         check_not_own(&self.own_state, &added)?;
+        let own = self.own.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if own.as_ref().is_some_and(|own| own.verifier().name() == added.origin()) {
+            return Err(Error::InvalidArgument(format!(
+                "the key given for {} is this node's own log's",
+                added.state
+            )));
+        }
         let replaced = self
             .partners
             .read()
@@ -552,7 +559,6 @@ impl Federation {
         if let Some(old) = &replaced {
             self.stop_partner(old).await;
         }
-        let own = self.own.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let opened = Partner::open(
             &changes.data_dir,
             added.clone(),

@@ -44,6 +44,11 @@ impl TrustEntry {
         Ok(self)
     }
 
+    /// The origin of the pinned key ("" if it is not a key: `validated` refuses those).
+    pub fn origin(&self) -> String {
+        self.verifier().map(|v| v.name().to_string()).unwrap_or_default()
+    }
+
     pub fn verifier(&self) -> Result<NoteVerifier> {
         NoteVerifier::parse(&self.key).map_err(|e| {
             Error::InvalidArgument(format!("the key pinned for {} is not a verifier key: {e}", self.state))
