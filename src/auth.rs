@@ -72,10 +72,14 @@ pub enum Operation {
     /// usual right of such a command, so that a token that may issue or
     /// renew cannot record history that bypasses the requirements.
     ImportRecords,
+    /// Add, list and remove trusted states on the running node.
+    AdminTrust,
+    /// Take a backup of the running node's data.
+    AdminBackup,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 21] = [
+    pub const ALL: [Operation; 23] = [
         Operation::EnrollPeer,
         Operation::ChangeName,
         Operation::RecordTraining,
@@ -97,6 +101,8 @@ impl Operation {
         Operation::RecordEvidence,
         Operation::AdminTokens,
         Operation::ImportRecords,
+        Operation::AdminTrust,
+        Operation::AdminBackup,
     ];
 
     pub fn name(self) -> &'static str {
@@ -122,6 +128,8 @@ impl Operation {
             Operation::RecordEvidence => "record_evidence",
             Operation::AdminTokens => "admin_tokens",
             Operation::ImportRecords => "import_records",
+            Operation::AdminTrust => "admin_trust",
+            Operation::AdminBackup => "admin_backup",
         }
     }
 
@@ -340,6 +348,11 @@ impl Tokens {
     /// `Admin` service rewrites; expiries are checked against `clock`.
     pub fn stored(stored: Vec<StoredToken>, file: PathBuf, clock: Arc<dyn Clock>) -> Result<Tokens> {
         Tokens::build(stored, Some(file), clock)
+    }
+
+    /// The file changes are kept in (`None`: tokens from the configuration file).
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
     }
 
     fn build(stored: Vec<StoredToken>, file: Option<PathBuf>, clock: Arc<dyn Clock>) -> Result<Tokens> {

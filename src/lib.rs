@@ -36,6 +36,7 @@
 //! - [`proof`]: portable credential proofs and their offline check.
 //! - [`audit`]: an independent auditor of any node's log.
 //! - [`auth`]: bearer tokens, stored hashed, changeable on a running node.
+//! - [`backup`]: a running node's consistent backup, its manifest, and restore.
 //! - [`bench`]: the benchmark harness; [`demo`]: the three-state walk-through.
 //! - [`config`]: a node's settings and their embedded defaults.
 //! - [`clock`]: "today", injected.
@@ -50,6 +51,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod clock;

@@ -87,6 +87,10 @@ enum Command {
     /// The register as CSV: `export public` (no token) or `export board` (token from PEERREG_TOKEN).
     #[command(subcommand)]
     Export(cli::export::ExportCommand),
+    /// A consistent backup of a running node's data into a new directory (admin token with admin_backup).
+    Backup(cli::backup::BackupArgs),
+    /// Restore a backup into a new data directory; refused if trusted states have seen a longer log.
+    Restore(cli::backup::RestoreArgs),
 }
 
 /// The error to report: its status code first, and what failed (if given) before that.
@@ -134,6 +138,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Token(command) => print(cli::tokens::token(command).await, None),
         Command::Search(args) => print(cli::search::search(args).await, None),
         Command::List(args) => print(cli::search::list(args).await, None),
+        Command::Backup(args) => print(cli::backup::backup(args).await, Some("BACKUP FAILED")),
+        Command::Restore(args) => print(cli::backup::restore(args).await, Some("RESTORE REFUSED")),
         Command::Export(command) => done(cli::export::export(command).await),
         Command::Import(args) => imported(cli::import::import(args).await),
     }

@@ -322,6 +322,7 @@ async fn open_mirrors(config: &NodeConfig) -> Result<(Vec<Ledger>, Vec<MirrorSta
 fn partner_starts(federation: &Federation) -> Vec<PartnerStart> {
     federation
         .partners()
+        .into_iter()
         .map(|partner| PartnerStart {
             state: partner.state().to_string(),
             endpoint: partner.entry.endpoint.clone(),

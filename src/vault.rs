@@ -283,6 +283,11 @@ impl Vault {
 
     /// As `Store::reopen`, after an I/O error; also zeroes the slots a failed
     /// commit left without rows.
+    /// A consistent copy of the private store in a new directory (backups).
+    pub fn export_to(&self, target: &Path) -> Result<(), StoreError> {
+        self.store().export_to(target)
+    }
+
     pub fn reopen(&self) -> Result<(), StoreError> {
         let _one = self.inner.commit.lock().unwrap_or_else(|p| p.into_inner());
         self.store().reopen()

@@ -1,4 +1,5 @@
-//! `peerreg trust …` (the trust list, offline on a node's data directory) and
+//! `peerreg trust …` (the trust list: on a running node with `--node`, or
+//! offline on a stopped node's data directory) and
 //! `peerreg transfer …` (evaluations and origin status, over gRPC).
 
 use std::path::PathBuf;
@@ -9,15 +10,18 @@ use super::{status_name, Connection};
 use crate::error::{Error, Result};
 use crate::federation::trust::{Existing, TrustEntry, TrustList};
 use crate::log::note::NoteVerifier;
-use crate::mirror::{self, unix_now};
+use crate::mirror;
 use crate::pb;
 
 #[derive(Subcommand, Debug)]
 pub enum TrustCommand {
-    /// Trust another state: its node's endpoint and its pinned verifier key (takes effect at the next start).
+    /// Trust another state: its node's endpoint and its pinned verifier key. With --node, on the running
+    /// node at once (its follower starts); with --data-dir, offline on a stopped node's directory.
     Add {
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[arg(long, required_unless_present = "node", conflicts_with = "node")]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        live: LiveNode,
         #[arg(long)]
         state: String,
         #[arg(long)]
@@ -25,22 +29,27 @@ pub enum TrustCommand {
         /// The state's verifier key string, obtained from its board out of band.
         #[arg(long)]
         key: String,
-        /// CA (PEM) that signed its node's TLS certificate.
+        /// CA (PEM) that signed its node's TLS certificate (a path on the node's machine).
         #[arg(long)]
         ca_cert: Option<PathBuf>,
         /// Replace an existing entry for the state.
         #[arg(long)]
         replace: bool,
     },
-    /// List the trusted states.
+    /// List the trusted states (of a running node with --node, or of a data directory).
     List {
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[arg(long, required_unless_present = "node", conflicts_with = "node")]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        live: LiveNode,
     },
-    /// Stop trusting a state (its verified copy is kept aside; takes effect at the next start).
+    /// Stop trusting a state (its follower stops; its verified copy is kept aside on disk). With --node,
+    /// on the running node at once; with --data-dir, offline on a stopped node's directory.
     Remove {
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[arg(long, required_unless_present = "node", conflicts_with = "node")]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        live: LiveNode,
         #[arg(long)]
         state: String,
     },
@@ -67,6 +76,56 @@ pub enum TrustCommand {
     },
 }
 
+/// A running node whose trust list to change (needs a token with `admin_trust`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct LiveNode {
+    /// The running node's gRPC endpoint: the change takes effect there at once.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Admin token (better from the environment than the command line).
+    #[arg(long, env = "PEERREG_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// CA (PEM) that signed the running node's TLS certificate (`--ca-cert` names the partner's).
+    #[arg(long)]
+    pub node_ca_cert: Option<PathBuf>,
+    /// This client's certificate (PEM), for nodes that require mutual TLS.
+    #[arg(long, requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    #[arg(long, requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl LiveNode {
+    fn connection(&self) -> Option<Connection> {
+        let endpoint = self.node.clone()?;
+        Some(Connection {
+            endpoint,
+            token: self.token.clone(),
+            ca_cert: self.node_ca_cert.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+        })
+    }
+}
+
+/// The data directory for an offline change, refused while a node runs on it
+/// (it would not see the change, and would overwrite it).
+fn offline_dir(data_dir: Option<PathBuf>, writes: bool) -> Result<PathBuf> {
+    let data_dir = data_dir.ok_or_else(|| Error::InvalidArgument("pass --node URL or --data-dir DIR".into()))?;
+    if writes && crate::store::in_use(&crate::ledger::store_path(&data_dir))? {
+        return Err(Error::FailedPrecondition(format!(
+            "a running node holds {}: change its trust list with --node URL (and a token with admin_trust), \
+             or stop it first",
+            data_dir.display()
+        )));
+    }
+    Ok(data_dir)
+}
+
+fn entry_line(state: &str, endpoint: &str, key: &str) -> String {
+    format!("{state}  {endpoint}  {key}")
+}
+
 fn partner_dir(data_dir: &std::path::Path, entry: &TrustEntry) -> Result<PathBuf> {
     Ok(mirror::mirror_dir(data_dir, entry.verifier()?.name()))
 }
@@ -76,12 +135,31 @@ pub async fn trust(command: TrustCommand) -> Result<String> {
     match command {
         TrustCommand::Add {
             data_dir,
+            live,
             state,
             endpoint,
             key,
             ca_cert,
             replace,
         } => {
+            if let Some(connection) = live.connection() {
+                let entry = pb::TrustListEntry {
+                    state,
+                    endpoint,
+                    key,
+                    ca_cert: ca_cert.map(|p| p.display().to_string()).unwrap_or_default(),
+                };
+                let request = pb::AddTrustRequest {
+                    entry: Some(entry),
+                    replace,
+                };
+                let added = connection.client(true).await?.add_trust(request).await?;
+                return Ok(format!(
+                    "{} is trusted by the running node; its follower started",
+                    added.state
+                ));
+            }
+            let data_dir = offline_dir(data_dir, true)?;
             let mut list = TrustList::load(&data_dir)?;
             list.add(
                 TrustEntry {
@@ -95,30 +173,46 @@ pub async fn trust(command: TrustCommand) -> Result<String> {
             list.save(&data_dir)?;
             Ok(format!("trusted states: {}", list_line(&list)))
         }
-        TrustCommand::List { data_dir } => {
-            let list = TrustList::load(&data_dir)?;
-            if list.entries.is_empty() {
+        TrustCommand::List { data_dir, live } => {
+            let lines: Vec<String> = match live.connection() {
+                Some(connection) => connection
+                    .client(true)
+                    .await?
+                    .list_trust()
+                    .await?
+                    .iter()
+                    .map(|e| entry_line(&e.state, &e.endpoint, &e.key))
+                    .collect(),
+                None => TrustList::load(&offline_dir(data_dir, false)?)?
+                    .entries
+                    .iter()
+                    .map(|e| entry_line(&e.state, &e.endpoint, &e.key))
+                    .collect(),
+            };
+            if lines.is_empty() {
                 return Ok("no trusted states".into());
             }
-            let lines: Vec<String> = list
-                .entries
-                .iter()
-                .map(|e| format!("{}  {}  {}", e.state, e.endpoint, e.key))
-                .collect();
             Ok(lines.join("\n"))
         }
-        TrustCommand::Remove { data_dir, state } => {
+        TrustCommand::Remove { data_dir, live, state } => {
+            if let Some(connection) = live.connection() {
+                let removed = connection.client(true).await?.remove_trust(state).await?;
+                let state = removed.entry.map(|e| e.state).unwrap_or_default();
+                let kept = if removed.kept_at.is_empty() {
+                    String::new()
+                } else {
+                    format!("; its verified copy is kept at {}", removed.kept_at)
+                };
+                return Ok(format!("{state} is no longer trusted; its follower stopped{kept}"));
+            }
+            let data_dir = offline_dir(data_dir, true)?;
             let mut list = TrustList::load(&data_dir)?;
             let removed = list.remove(&state)?;
             list.save(&data_dir)?;
-            let dir = partner_dir(&data_dir, &removed)?;
-            let mut kept = String::new();
-            if dir.exists() {
-                let aside = dir.with_extension(format!("removed-{}", unix_now()));
-                std::fs::rename(&dir, &aside)
-                    .map_err(|e| Error::Internal(format!("cannot move {} aside: {e}", dir.display())))?;
-                kept = format!("; its verified copy is kept at {}", aside.display());
-            }
+            let kept = match crate::federation::trust::set_aside(&data_dir, &removed)? {
+                Some(aside) => format!("; its verified copy is kept at {}", aside.display()),
+                None => String::new(),
+            };
             Ok(format!("{} is no longer trusted{kept}", removed.state))
         }
         TrustCommand::Ack { data_dir, state } => {

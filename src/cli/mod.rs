@@ -8,6 +8,7 @@
 use clap::{Args, Subcommand};
 
 pub mod alerts;
+pub mod backup;
 pub mod export;
 pub mod federation;
 pub mod import;

@@ -81,7 +81,7 @@ pub async fn evaluate_transfer(
     let waivers = local.as_ref().map_or_else(Vec::new, |peer| {
         Waiver::for_transfer(&peer.extras.waivers, &origin_state, &number)
     });
-    let partner = federation.partner(&origin_state)?;
+    let partner = &*federation.partner(&origin_state)?;
     partner.ensure_not_blocked()?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

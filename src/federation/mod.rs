@@ -412,13 +412,40 @@ fn check_state(entry: &TrustEntry, mirror: &Ledger) -> Result<()> {
     Ok(())
 }
 
-/// Every trusted state, and the followers keeping their copies current.
+/// Every trusted state, and the followers keeping their copies current. The
+/// set changes while the node runs ([`Federation::add_trust`],
+/// [`Federation::remove_trust`]); readers take a handle on a partner and keep
+/// it for their call.
 pub struct Federation {
     own_state: String,
-    partners: BTreeMap<String, Arc<Partner>>,
-    followers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    partners: RwLock<BTreeMap<String, Arc<Partner>>>,
+    followers: Mutex<BTreeMap<String, tokio::task::JoinHandle<()>>>,
     /// The board's alerts (`None` for a node that trusts no other state).
     alerts: Option<Arc<alerts::Alerts>>,
+    /// What a trust change needs: `None` for [`Federation::empty`].
+    changes: Option<Changes>,
+    /// The node's own log, once followers run (they keep its received records).
+    own: Mutex<Option<Ledger>>,
+}
+
+/// Where the trust list lives and how new partners are opened.
+struct Changes {
+    data_dir: std::path::PathBuf,
+    options: FederationOptions,
+    connector: Arc<dyn Connector>,
+    /// One trust change at a time (file and followers change together).
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+/// What removing a trusted state did.
+#[derive(Clone, Debug)]
+pub struct Removed {
+    pub entry: TrustEntry,
+    /// Where the verified copy of its log now is (moved aside, kept on disk).
+    pub kept_at: Option<std::path::PathBuf>,
+    /// False when a call still held the copy after the bounded wait (it
+    /// closes when that call ends).
+    pub stopped_cleanly: bool,
 }
 
 impl Federation {
@@ -433,19 +460,22 @@ impl Federation {
     ) -> Result<Federation> {
         let mut partners = BTreeMap::new();
         for entry in &list.entries {
-            if entry.state == own_state {
-                return Err(Error::InvalidArgument(format!(
-                    "the trust list names this node's own state {own_state}"
-                )));
-            }
+            check_not_own(own_state, entry)?;
             let partner = Partner::open(data_dir, entry.clone(), connector.clone(), options)?;
             partners.insert(entry.state.clone(), Arc::new(partner));
         }
         Ok(Federation {
             own_state: own_state.to_string(),
-            partners,
-            followers: Mutex::new(Vec::new()),
+            partners: RwLock::new(partners),
+            followers: Mutex::new(BTreeMap::new()),
             alerts: Some(Arc::new(alerts::Alerts::open(data_dir)?)),
+            changes: Some(Changes {
+                data_dir: data_dir.to_path_buf(),
+                options,
+                connector,
+                one_at_a_time: tokio::sync::Mutex::new(()),
+            }),
+            own: Mutex::new(None),
         })
     }
 
@@ -453,9 +483,11 @@ impl Federation {
     pub fn empty(own_state: &str) -> Federation {
         Federation {
             own_state: own_state.to_string(),
-            partners: BTreeMap::new(),
-            followers: Mutex::new(Vec::new()),
+            partners: RwLock::new(BTreeMap::new()),
+            followers: Mutex::new(BTreeMap::new()),
             alerts: None,
+            changes: None,
+            own: Mutex::new(None),
         }
     }
 
@@ -463,38 +495,174 @@ impl Federation {
     /// runtime); each also keeps `own`'s records received from its state in
     /// step with that state's expungements.
     pub fn spawn_followers(&self, own: &Ledger) -> Result<()> {
-        let mut started = Vec::new();
-        for partner in self.partners.values() {
-            let received = received::Received::new(own, partner.state())?.map(Arc::new);
-            started.push((partner.clone(), received));
-        }
-        let watch = self.alerts.clone().map(|alerts| Watch {
-            own: own.clone(),
-            alerts,
-        });
-        let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
-        for (partner, received) in started {
-            followers.push(tokio::spawn(partner.follow(received, watch.clone())));
+        *self.own.lock().unwrap_or_else(|p| p.into_inner()) = Some(own.clone());
+        for partner in self.partners() {
+            self.spawn_follower(own, partner)?;
         }
         Ok(())
     }
 
-    /// The trusted state `state`, or why there is none.
-    pub fn partner(&self, state: &str) -> Result<&Arc<Partner>> {
-        self.partners.get(state).ok_or_else(|| {
-            Error::FailedPrecondition(format!(
-                "{state} is not in this node's trust list, so its evidence cannot be verified; add it with \
-                 `peerreg trust add --state {state} --endpoint ... --key ...`"
-            ))
+    fn spawn_follower(&self, own: &Ledger, partner: Arc<Partner>) -> Result<()> {
+        let received = received::Received::new(own, partner.state())?.map(Arc::new);
+        let watch = self.alerts.clone().map(|alerts| Watch {
+            own: own.clone(),
+            alerts,
+        });
+        let state = partner.state().to_string();
+        let handle = tokio::spawn(partner.follow(received, watch));
+        let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = followers.insert(state, handle) {
+            old.abort();
+        }
+        Ok(())
+    }
+
+    fn changes(&self) -> Result<&Changes> {
+        self.changes.as_ref().ok_or_else(|| {
+            Error::FailedPrecondition("this node was started without a trust list; it cannot change one".into())
         })
+    }
+
+    /// The trust list as the node's file holds it.
+    pub fn trust_list(&self) -> Result<TrustList> {
+        TrustList::load(&self.changes()?.data_dir)
+    }
+
+    /// Trusts a state on the running node: the entry is checked by the same
+    /// rules as `peerreg trust add` ([`TrustList::add`]), the file saved
+    /// atomically, then the state's follower started (a replaced entry's
+    /// follower is stopped first). Nothing changes if any check fails.
+    pub async fn add_trust(&self, entry: TrustEntry, existing: trust::Existing) -> Result<TrustEntry> {
+        let changes = self.changes()?;
+        let _one_at_a_time = changes.one_at_a_time.lock().await;
+        let mut list = TrustList::load(&changes.data_dir)?;
+        list.add(entry.clone(), existing)?;
+        let state = crate::domain::states::parse_state(&entry.state)?;
+        let added = list
+            .get(&state)
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("{state} missing from the trust list just added to")))?;
+        check_not_own(&self.own_state, &added)?;
+        let own = self.own.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if own.as_ref().is_some_and(|own| own.verifier().name() == added.origin()) {
+            return Err(Error::InvalidArgument(format!(
+                "the key given for {} is this node's own log's",
+                added.state
+            )));
+        }
+        let replaced = self
+            .partners
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&state)
+            .cloned();
+        if let Some(old) = &replaced {
+            self.stop_partner(old).await;
+        }
+        let opened = Partner::open(
+            &changes.data_dir,
+            added.clone(),
+            changes.connector.clone(),
+            changes.options,
+        )
+        .and_then(|partner| list.save(&changes.data_dir).map(|()| Arc::new(partner)));
+        let partner = match opened {
+            Ok(partner) => partner,
+            Err(error) => {
+                // Nothing changed: the replaced entry's follower runs again.
+                if let (Some(own), Some(old)) = (&own, replaced) {
+                    self.spawn_follower(own, old)?;
+                }
+                return Err(error);
+            }
+        };
+        self.partners
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(state, partner.clone());
+        if let Some(own) = own {
+            self.spawn_follower(&own, partner)?;
+        }
+        Ok(added)
+    }
+
+    /// Stops trusting a state on the running node: its follower stopped
+    /// (waiting at most [`crate::limits::SHUTDOWN_GRACE`] for a round or an
+    /// evaluation using the copy), the file saved, the copy moved aside and
+    /// kept on disk ([`trust::set_aside`], as `peerreg trust remove` does).
+    pub async fn remove_trust(&self, state: &str) -> Result<Removed> {
+        let changes = self.changes()?;
+        let _one_at_a_time = changes.one_at_a_time.lock().await;
+        let mut list = TrustList::load(&changes.data_dir)?;
+        let entry = list.remove(state)?;
+        list.save(&changes.data_dir)?;
+        let partner = self
+            .partners
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&entry.state);
+        let stopped_cleanly = match partner {
+            Some(partner) => self.stop_partner(&partner).await,
+            None => true,
+        };
+        let kept_at = trust::set_aside(&changes.data_dir, &entry)?;
+        Ok(Removed {
+            entry,
+            kept_at,
+            stopped_cleanly,
+        })
+    }
+
+    /// Stops a partner's follower and closes its copy, waiting a bounded time.
+    async fn stop_partner(&self, partner: &Partner) -> bool {
+        let follower = self
+            .followers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(partner.state());
+        let grace = crate::limits::SHUTDOWN_GRACE;
+        if let Some(follower) = follower {
+            follower.abort();
+            let _ = tokio::time::timeout(grace, follower).await;
+        }
+        let Ok(_one_at_a_time) = tokio::time::timeout(grace, partner.syncing.lock()).await else {
+            tracing::warn!(state = %partner.state(), "a call still uses the copy; it closes when that call ends");
+            return false;
+        };
+        let taken = partner.opened.write().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(ledger) = taken {
+            ledger.shutdown().await;
+        }
+        true
+    }
+
+    /// The trusted state `state`, or why there is none.
+    pub fn partner(&self, state: &str) -> Result<Arc<Partner>> {
+        self.partners
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(state)
+            .cloned()
+            .ok_or_else(|| {
+                Error::FailedPrecondition(format!(
+                    "{state} is not in this node's trust list, so its evidence cannot be verified; add it with \
+                     `peerreg trust add --state {state} --endpoint ... --key ...`"
+                ))
+            })
     }
 
     pub fn own_state(&self) -> &str {
         &self.own_state
     }
 
-    pub fn partners(&self) -> impl Iterator<Item = &Arc<Partner>> {
-        self.partners.values()
+    /// The trusted states now (a copy: the set may change meanwhile).
+    pub fn partners(&self) -> Vec<Arc<Partner>> {
+        self.partners
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// The board's alerts (`None` when this node trusts no other state).
@@ -503,7 +671,7 @@ impl Federation {
     }
 
     pub fn status(&self) -> Result<Vec<PartnerStatus>> {
-        self.partners.values().map(|p| p.status()).collect()
+        self.partners().iter().map(|p| p.status()).collect()
     }
 
     /// A credential's status in `state` from the verified copy (no network).
@@ -528,22 +696,30 @@ impl Federation {
 
     /// Stops the followers and closes the copies.
     pub async fn shutdown(&self) {
-        let followers: Vec<_> = self
-            .followers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
+        let followers: Vec<_> = std::mem::take(&mut *self.followers.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_values()
             .collect();
         for follower in followers {
             follower.abort();
             let _ = follower.await;
         }
-        for partner in self.partners.values() {
+        for partner in self.partners() {
             let _one_at_a_time = partner.syncing.lock().await;
             let taken = partner.opened.write().unwrap_or_else(|p| p.into_inner()).take();
             if let Some(ledger) = taken {
                 ledger.shutdown().await;
             }
         }
+        self.own.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
+}
+
+/// A node does not trust its own state as a partner.
+fn check_not_own(own_state: &str, entry: &TrustEntry) -> Result<()> {
+    if entry.state == own_state {
+        return Err(Error::InvalidArgument(format!(
+            "the trust list names this node's own state {own_state}"
+        )));
+    }
+    Ok(())
 }

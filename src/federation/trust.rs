@@ -1,7 +1,8 @@
 //! The trust list: which other states this node federates with, where their
 //! nodes are, and the verifier key pinned for each. Kept in
-//! `<data>/trust.toml`, managed with `peerreg trust add/list/remove`, read at
-//! start. A key is pinned here once, out of band (a board's published key),
+//! `<data>/trust.toml`, managed with `peerreg trust add/list/remove`: offline
+//! on a stopped node's directory, or through `Admin.AddTrust/RemoveTrust` on a
+//! running one (`Federation::add_trust`), both with [`TrustList::add`]'s rules. A key is pinned here once, out of band (a board's published key),
 //! and never learned from the network.
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,11 @@ impl TrustEntry {
         }
         self.verifier()?;
         Ok(self)
+    }
+
+    /// The origin of the pinned key ("" if it is not a key: `validated` refuses those).
+    pub fn origin(&self) -> String {
+        self.verifier().map(|v| v.name().to_string()).unwrap_or_default()
     }
 
     pub fn verifier(&self) -> Result<NoteVerifier> {
@@ -112,7 +118,7 @@ impl TrustList {
     pub fn save(&self, data_dir: &Path) -> Result<()> {
         let text = toml::to_string(self).map_err(|e| Error::Internal(format!("encoding the trust list: {e}")))?;
         let header = "# States this node federates with: endpoint and pinned verifier key.\n\
-                      # Managed with `peerreg trust add/list/remove`; read when the node starts.\n\n";
+                      # Managed with `peerreg trust add/list/remove` (with --node on a running node).\n\n";
         files::create_dir_durable(data_dir)?;
         files::write_atomic(
             &trust_path(data_dir),
@@ -123,8 +129,20 @@ impl TrustList {
     }
 
     /// Adds the entry for its state; an existing one is replaced or refused.
+    /// A key whose origin another state already pins is refused (ALREADY_EXISTS):
+    /// one log cannot be two states', and `--replace` only changes the same state.
+    /// The one rule for the offline command and the running node alike.
     pub fn add(&mut self, entry: TrustEntry, existing: Existing) -> Result<()> {
         let entry = entry.validated()?;
+        let origin = entry.verifier()?.name().to_string();
+        for other in self.entries.iter().filter(|e| e.state != entry.state) {
+            if other.verifier()?.name() == origin {
+                return Err(Error::AlreadyExists(format!(
+                    "the log {origin} is already pinned for {}; one log cannot be trusted as two states",
+                    other.state
+                )));
+            }
+        }
         let replace = existing == Existing::Replace;
         match self.entries.iter_mut().find(|e| e.state == entry.state) {
             Some(existing) if replace => *existing = entry,
@@ -155,6 +173,19 @@ impl TrustList {
     pub fn get(&self, state: &str) -> Option<&TrustEntry> {
         self.entries.iter().find(|e| e.state == state)
     }
+}
+
+/// Moves a removed state's verified copy aside (`<dir>.removed-<unix time>`),
+/// so that trusting it again starts a fresh copy; what was verified stays on
+/// disk. Answers where it went (`None`: there was no copy).
+pub fn set_aside(data_dir: &Path, removed: &TrustEntry) -> Result<Option<PathBuf>> {
+    let dir = crate::mirror::mirror_dir(data_dir, removed.verifier()?.name());
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let aside = dir.with_extension(format!("removed-{}", crate::mirror::unix_now()));
+    std::fs::rename(&dir, &aside).map_err(|e| Error::Internal(format!("cannot move {} aside: {e}", dir.display())))?;
+    Ok(Some(aside))
 }
 
 #[cfg(test)]
@@ -221,5 +252,16 @@ mod tests {
         let error = list.add(bad_key, Existing::Refuse).expect_err("refused").to_string();
         assert!(error.contains("not a verifier key"), "{error}");
         assert!(list.entries.is_empty(), "nothing was added");
+    }
+
+    #[test]
+    fn a_log_pinned_for_one_state_is_refused_for_another() {
+        let mut list = TrustList::default();
+        list.add(entry("MS"), Existing::Refuse).expect("works");
+        let mut same_log = entry("VA");
+        same_log.key = entry("MS").key;
+        let error = list.add(same_log, Existing::Replace).expect_err("refused");
+        assert!(matches!(error, Error::AlreadyExists(_)), "{error}");
+        assert_eq!(list.entries.len(), 1, "nothing was added");
     }
 }

@@ -104,7 +104,10 @@ fn run(shared: Weak<Shared>, mut writer: Writer, mut requests: mpsc::Receiver<Ap
             }
         }
         let Some(shared) = shared.upgrade() else { return };
-        commit(&shared, &mut writer, batch);
+        {
+            let _no_backup_copying = shared.commit_gate.lock().unwrap_or_else(|p| p.into_inner());
+            commit(&shared, &mut writer, batch);
+        }
         if writer.unpublished.is_none() && writer.registry.size >= snapshot_at + limits::SNAPSHOT_EVERY_EVENTS {
             snapshot_at = writer.registry.size;
             snapshot_in_background(shared, writer.registry.clone(), writer.keys.snapshot);

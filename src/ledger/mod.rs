@@ -40,7 +40,7 @@ use crate::log::merkle::{self, Hash, HashReader, LeafIndex, NodeId, TreeSize};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier, RequestSigner};
 use crate::pb;
 use crate::projection::Registry;
-use crate::store::{Store, StoreError};
+use crate::store::{files, Store, StoreError};
 use crate::vault::{vault_path, Vault};
 
 /// How a ledger is opened.
@@ -126,6 +126,9 @@ struct Shared {
     request_signer: Mutex<Option<RequestSigner>>,
     /// The size of the newest registry snapshot written (see `committer::save_snapshot`).
     snapshot_size: Mutex<u64>,
+    /// Held by the committer across each group commit, and by a backup while
+    /// it copies: a backup sees the stores between two commits, never inside one.
+    commit_gate: Mutex<()>,
 }
 
 /// A handle on one state's log. Cheap to clone.
@@ -446,6 +449,23 @@ impl Ledger {
         Ok(())
     }
 
+    /// Copies this log's data into `target` (a new directory): `log/` (the
+    /// store, exported), `private/` (the private store, exported with its key
+    /// file) and `checkpoint`, with the committer paused between group commits
+    /// so the three agree. Appends wait meanwhile (they queue, bounded by the
+    /// append queue). Answers the checkpoint the copy holds. Blocking.
+    pub fn export_to(&self, target: &Path) -> Result<Published> {
+        let _between_commits = lock(&self.shared.commit_gate);
+        files::create_dir_durable(target)?;
+        let published = self.published();
+        self.shared.store.export_to(&store_path(target))?;
+        if let Some(vault) = self.vault() {
+            vault.export_to(&vault_path(target))?;
+        }
+        files::write_atomic(&checkpoint_path(target), &published.note, files::Mode::Readable)?;
+        Ok(published)
+    }
+
     /// Stops accepting appends and waits for the committer to finish the appends
     /// already queued. The store closes when the last handle is dropped.
     pub async fn shutdown(self) {
@@ -504,6 +524,7 @@ impl Shared {
             vault: Mutex::new(None),
             request_signer: Mutex::new(None),
             snapshot_size: Mutex::new(0),
+            commit_gate: Mutex::new(()),
         })
     }
 }

@@ -1,7 +1,10 @@
 //! `peerreg.v1.Admin`: the running node's tokens, added, listed and revoked
-//! without a restart (`auth::Tokens` keeps and swaps them), and the client
+//! without a restart (`auth::Tokens` keeps and swaps them), its trust list
+//! changed without a restart (`Federation::add_trust`/`remove_trust`), its
+//! backups (`backup::stage`, streamed in bounded chunks), and the client
 //! calls for them.
 
+use std::io::Read;
 use std::sync::Arc;
 
 use tonic::transport::Channel;
@@ -13,18 +16,97 @@ use super::rpc::admin_client::AdminClient;
 use super::rpc::admin_server::Admin;
 use super::status::from_status;
 use crate::auth::{NewToken, Operation, TokenInfo, Tokens};
-use crate::error::Result;
+use crate::backup;
+use crate::error::{Error, Result};
+use crate::federation::trust::{Existing, TrustEntry};
+use crate::federation::Federation;
+use crate::ledger::Ledger;
 use crate::limits;
 use crate::pb;
 
 pub struct AdminService {
     tokens: Arc<Tokens>,
+    ledger: Ledger,
+    federation: Arc<Federation>,
+    /// One backup at a time (each stages a full copy on the node's disk).
+    backups: Arc<tokio::sync::Semaphore>,
 }
 
 impl AdminService {
-    pub fn new(tokens: Arc<Tokens>) -> AdminService {
-        AdminService { tokens }
+    pub fn new(tokens: Arc<Tokens>, ledger: Ledger, federation: Arc<Federation>) -> AdminService {
+        AdminService {
+            tokens,
+            ledger,
+            federation,
+            backups: Arc::new(tokio::sync::Semaphore::new(1)),
+        }
     }
+}
+
+fn entry_to_wire(entry: TrustEntry) -> pb::TrustListEntry {
+    pb::TrustListEntry {
+        state: entry.state,
+        endpoint: entry.endpoint,
+        key: entry.key,
+        ca_cert: entry.ca_cert.map(|p| p.display().to_string()).unwrap_or_default(),
+    }
+}
+
+fn entry_from_wire(entry: pb::TrustListEntry) -> TrustEntry {
+    TrustEntry {
+        state: entry.state,
+        endpoint: entry.endpoint,
+        key: entry.key,
+        ca_cert: (!entry.ca_cert.is_empty()).then(|| entry.ca_cert.into()),
+    }
+}
+
+type Chunks = tokio::sync::mpsc::Sender<Result<pb::BackupChunk, Status>>;
+
+/// Stages a backup and sends it file by file in chunks of at most
+/// [`backup::CHUNK_BYTES`], the manifest last; stops when the client goes.
+/// The staged copy is removed at the end either way. Blocking.
+fn stream_backup(ledger: &Ledger, tokens: &Tokens, include_keys: bool, chunks: &Chunks) -> Result<backup::Manifest> {
+    let staged = backup::stage(ledger, tokens.file(), include_keys)?;
+    let mut paths: Vec<String> = staged.manifest.files.iter().map(|f| f.path.clone()).collect();
+    paths.push(backup::MANIFEST.to_string());
+    for path in paths {
+        let full = staged.dir.join(backup::relative_path(&path)?);
+        let mut file = std::fs::File::open(&full).map_err(|e| Error::Internal(format!("{path}: {e}")))?;
+        let mut offset = 0u64;
+        loop {
+            let mut data = vec![0u8; backup::CHUNK_BYTES];
+            let read = read_full(&mut file, &mut data).map_err(|e| Error::Internal(format!("{path}: {e}")))?;
+            data.truncate(read);
+            let last = read < backup::CHUNK_BYTES;
+            let chunk = pb::BackupChunk {
+                path: path.clone(),
+                offset,
+                data,
+                last,
+            };
+            if chunks.blocking_send(Ok(chunk)).is_err() {
+                return Err(Error::Unavailable("the client went away during the backup".into()));
+            }
+            offset += read as u64;
+            if last {
+                break;
+            }
+        }
+    }
+    Ok(staged.manifest.clone())
+}
+
+/// Reads until `buffer` is full or the file ends.
+fn read_full(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
 }
 
 /// 0 on the wire means "none".
@@ -77,6 +159,89 @@ impl Admin for AdminService {
         tracing::info!(token = %by, revoked = %name, "token revoked");
         Ok(Response::new(pb::RevokeTokenResponse {}))
     }
+
+    async fn add_trust(&self, request: Request<pb::AddTrustRequest>) -> Result<Response<pb::AddTrustResponse>, Status> {
+        let by = authorize(&self.tokens, request.metadata(), Operation::AdminTrust)?;
+        let request = request.into_inner();
+        let entry = entry_from_wire(request.entry.unwrap_or_default());
+        let existing = if request.replace {
+            Existing::Replace
+        } else {
+            Existing::Refuse
+        };
+        let added = self.federation.add_trust(entry, existing).await?;
+        tracing::info!(token = %by, state = %added.state, endpoint = %added.endpoint, "state trusted; its follower started");
+        Ok(Response::new(pb::AddTrustResponse {
+            entry: Some(entry_to_wire(added)),
+        }))
+    }
+
+    async fn remove_trust(
+        &self,
+        request: Request<pb::RemoveTrustRequest>,
+    ) -> Result<Response<pb::RemoveTrustResponse>, Status> {
+        let by = authorize(&self.tokens, request.metadata(), Operation::AdminTrust)?;
+        let removed = self.federation.remove_trust(&request.into_inner().state).await?;
+        let kept_at = removed.kept_at.map(|p| p.display().to_string()).unwrap_or_default();
+        tracing::info!(
+            token = %by,
+            state = %removed.entry.state,
+            kept_at = %kept_at,
+            stopped_cleanly = removed.stopped_cleanly,
+            "state no longer trusted; its follower stopped, its verified copy kept"
+        );
+        Ok(Response::new(pb::RemoveTrustResponse {
+            entry: Some(entry_to_wire(removed.entry)),
+            kept_at,
+        }))
+    }
+
+    async fn list_trust(
+        &self,
+        request: Request<pb::ListTrustRequest>,
+    ) -> Result<Response<pb::ListTrustResponse>, Status> {
+        authorize(&self.tokens, request.metadata(), Operation::AdminTrust)?;
+        let entries = self
+            .federation
+            .trust_list()?
+            .entries
+            .into_iter()
+            .map(entry_to_wire)
+            .collect();
+        Ok(Response::new(pb::ListTrustResponse { entries }))
+    }
+
+    type BackupStream = tokio_stream::wrappers::ReceiverStream<Result<pb::BackupChunk, Status>>;
+
+    async fn backup(&self, request: Request<pb::BackupRequest>) -> Result<Response<Self::BackupStream>, Status> {
+        let by = authorize(&self.tokens, request.metadata(), Operation::AdminBackup)?;
+        let include_keys = request.into_inner().include_keys;
+        let permit = self.backups.clone().try_acquire_owned().map_err(|_| {
+            Status::from(Error::Unavailable(
+                "a backup of this node is already running; try again after it".into(),
+            ))
+        })?;
+        let (chunks, receiver) = tokio::sync::mpsc::channel(backup::QUEUE_CHUNKS);
+        let (ledger, tokens) = (self.ledger.clone(), self.tokens.clone());
+        tracing::info!(token = %by, include_keys, "backup started");
+        tokio::task::spawn_blocking(move || {
+            let _one_at_a_time = permit;
+            match stream_backup(&ledger, &tokens, include_keys, &chunks) {
+                Ok(manifest) => tracing::info!(
+                    token = %by,
+                    entries = manifest.log_size,
+                    files = manifest.files.len(),
+                    include_keys,
+                    "backup sent"
+                ),
+                Err(error) => {
+                    tracing::warn!(token = %by, "backup failed: {error}");
+                    let _ = chunks.blocking_send(Err(Status::from(error)));
+                }
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(receiver)))
+    }
 }
 
 impl NodeClient {
@@ -95,6 +260,35 @@ impl NodeClient {
     pub async fn list_tokens(&self) -> Result<Vec<pb::TokenInfo>> {
         let answer = self.admin().list_tokens(self.request(pb::ListTokensRequest {})?).await;
         answer.map(|r| r.into_inner().tokens).map_err(|s| from_status(&s))
+    }
+
+    pub async fn add_trust(&self, request: pb::AddTrustRequest) -> Result<pb::TrustListEntry> {
+        let answer = self.admin().add_trust(self.request(request)?).await;
+        answer
+            .map(|r| r.into_inner().entry.unwrap_or_default())
+            .map_err(|s| from_status(&s))
+    }
+
+    pub async fn remove_trust(&self, state: String) -> Result<pb::RemoveTrustResponse> {
+        let answer = self
+            .admin()
+            .remove_trust(self.request(pb::RemoveTrustRequest { state })?)
+            .await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
+    pub async fn list_trust(&self) -> Result<Vec<pb::TrustListEntry>> {
+        let answer = self.admin().list_trust(self.request(pb::ListTrustRequest {})?).await;
+        answer.map(|r| r.into_inner().entries).map_err(|s| from_status(&s))
+    }
+
+    /// Starts a backup: the node's stream of file chunks.
+    pub async fn backup(&self, include_keys: bool) -> Result<tonic::Streaming<pb::BackupChunk>> {
+        let answer = self
+            .admin()
+            .backup(self.request(pb::BackupRequest { include_keys })?)
+            .await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 
     pub async fn revoke_token(&self, name: String) -> Result<()> {

@@ -109,9 +109,13 @@ pub async fn serve(
     ))
     .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
     .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
-    let admin = AdminServer::new(AdminService::new(options.tokens.clone()))
-        .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
-        .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+    let admin = AdminServer::new(AdminService::new(
+        options.tokens.clone(),
+        ledger.clone(),
+        federation.clone(),
+    ))
+    .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
+    .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
     let federation = FederationServer::new(FederationService::new(ledger, federation, options.tokens))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);

@@ -67,6 +67,12 @@ pub enum StoreError {
     Refused { dir: PathBuf, detail: String },
 }
 
+/// Whether a running process holds the store in `dir` open (a node serving
+/// its data directory): offline tools refuse to change what it holds.
+pub fn in_use(dir: &Path) -> Result<bool, StoreError> {
+    sled_db::in_use(dir)
+}
+
 impl StoreError {
     pub fn io(path: &Path, what: &'static str, source: std::io::Error) -> StoreError {
         StoreError::Io {
@@ -227,6 +233,13 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         self.db.dir()
+    }
+
+    /// A consistent copy of the store in a new database at `target`, for a
+    /// backup: the caller keeps every writer out meanwhile (the committer is
+    /// paused between group commits).
+    pub fn export_to(&self, target: &Path) -> Result<(), StoreError> {
+        self.db.export_to(target)
     }
 
     fn guarded<T>(&self, what: &'static str, call: impl FnOnce(&sled::Db) -> sled::Result<T>) -> Result<T, StoreError> {

@@ -291,6 +291,23 @@ impl PrivateStore {
         Ok(store)
     }
 
+    /// A consistent copy of the private store in `target` (new): its database
+    /// exported and its key file copied, while this store's writer is held so
+    /// no commit changes either meanwhile.
+    pub fn export_to(&self, target: &Path) -> Result<(), StoreError> {
+        let _no_commits = self.writer();
+        self.keys.sync()?;
+        files::create_dir_durable(target)?;
+        files::restrict_to_owner(target)?;
+        self.db.export_to(&target.join("db"))?;
+        let keys = target.join("keys");
+        std::fs::copy(&self.keys.path, &keys).map_err(|e| StoreError::io(&keys, "copying", e))?;
+        File::open(&keys)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StoreError::io(&keys, "fsync", e))?;
+        files::sync_dir(target)
+    }
+
     /// Whether `dir` holds a private store at all (its key file or database).
     pub fn exists(dir: &Path) -> bool {
         dir.join("keys").exists() || dir.join("db").exists()

@@ -189,6 +189,80 @@ fn try_open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
 }
 
 /// Closes sled, which flushes and can panic on a damaged store.
+/// Copies every tree of `db` into a new sled database in `target` (which must
+/// not exist yet), through sled's export/import, streaming (memory stays
+/// bounded by sled's pages, not the store's size). Consistent when nothing
+/// writes meanwhile: the caller holds the store's writer. The copy is
+/// flushed, synced and closed before this returns.
+fn export_into(dir: &Path, db: &sled::Db, target: &Path) -> Result<(), StoreError> {
+    if target.exists() {
+        let exists = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "the target exists");
+        return Err(StoreError::io(target, "exporting", exists));
+    }
+    files::create_dir_durable(target)?;
+    let copy = try_open_sled(target)?;
+    let imported = catch_unwind(AssertUnwindSafe(|| {
+        copy.import(db.export());
+        copy.flush()
+    }));
+    close(target, copy);
+    match imported {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            return Err(StoreError::io(
+                target,
+                "exporting",
+                std::io::Error::other(e.to_string()),
+            ))
+        }
+        Err(payload) => {
+            return Err(StoreError::Panicked {
+                dir: dir.to_path_buf(),
+                what: "exporting".into(),
+                detail: panic_detail(payload),
+            })
+        }
+    }
+    let db_path = target.join("db");
+    File::open(&db_path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::io(&db_path, "fsync", e))?;
+    files::sync_dir(target)
+}
+
+impl SledDb {
+    /// See [`export_into`]; waits for a `reopen` in progress.
+    pub(super) fn export_to(&self, target: &Path) -> Result<(), StoreError> {
+        let db = self.db.read().unwrap_or_else(|p| p.into_inner());
+        let Some(db) = db.as_ref() else {
+            let closed = std::io::Error::other("sled is closed after a failed reopen");
+            return Err(StoreError::io(&self.dir, "exporting", closed));
+        };
+        export_into(&self.dir, db, target)
+    }
+}
+
+/// Whether a process holds the sled database in `dir` open: sled locks its
+/// `db` file exclusively (flock) while open, so a lock we can take means none.
+pub(super) fn in_use(dir: &Path) -> Result<bool, StoreError> {
+    use fs2::FileExt;
+    let db_path = dir.join("db");
+    let file = match File::open(&db_path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(StoreError::io(&db_path, "opening", e)),
+    };
+    match file.try_lock_exclusive() {
+        Ok(()) => {
+            let _ = FileExt::unlock(&file);
+            Ok(false)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(true),
+        Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => Ok(true),
+        Err(e) => Err(StoreError::io(&db_path, "locking", e)),
+    }
+}
+
 fn close(dir: &Path, db: sled::Db) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(db))) {
         let detail = panic_detail(payload);

@@ -305,3 +305,123 @@ pub fn evidence_request(asking: &Ledger, origin_state: &str, credential_number: 
         .as_secs() as i64;
     peerreg::evidence::signed_request(asking, origin_state, credential_number, now).expect("a board signs")
 }
+
+/// A `peerreg serve` process started through the binary (trust_live, backup_restore).
+pub struct BinaryNode {
+    pub child: tokio::process::Child,
+    pub endpoint: String,
+    pub verifier_key: String,
+    /// The first admin token, printed at a first start.
+    pub admin: Option<String>,
+}
+
+/// Starts `peerreg serve --state STATE` on `data_dir` on a free port and reads its banner.
+pub async fn start_binary_node(state: &str, data_dir: &Path) -> BinaryNode {
+    use tokio::io::AsyncBufReadExt;
+    let first = !data_dir.join("tokens.toml").exists();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerreg"))
+        .args(["serve", "--state", state, "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start peerreg serve");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let banner = lines.next_line().await.expect("read").expect("banner");
+    let endpoint = banner.split_whitespace().last().expect("address").to_string();
+    let key_line = lines.next_line().await.expect("read").expect("key line");
+    let verifier_key = key_line.trim_start_matches("verifier key: ").to_string();
+    let mut admin = None;
+    if first {
+        let line = lines.next_line().await.expect("read").expect("token line");
+        assert!(line.starts_with("admin token"), "{line}");
+        admin = line.split_whitespace().last().map(String::from);
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    BinaryNode {
+        child,
+        endpoint,
+        verifier_key,
+        admin,
+    }
+}
+
+/// Runs `peerreg <args>` with `token` in PEERREG_TOKEN; (success, stdout, stderr).
+pub async fn peerreg_cli(args: &[&str], token: &str) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerreg"))
+        .args(args)
+        .env("PEERREG_TOKEN", token)
+        .output()
+        .await
+        .expect("run peerreg");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+/// Enrols `peer_id` on the node at `endpoint` through the binary (one log entry).
+pub async fn enroll_through_cli(endpoint: &str, token: &str, peer_id: &str) -> (bool, String, String) {
+    peerreg_cli(
+        &[
+            "board",
+            "--endpoint",
+            endpoint,
+            "enroll",
+            "--peer-id",
+            peer_id,
+            "--name",
+            "Test Person",
+            "--attested",
+        ],
+        token,
+    )
+    .await
+}
+
+/// What `peerreg trust status` says the node at `endpoint` verified of `state`'s
+/// log (`None`: it does not list the state).
+pub async fn verified_by(endpoint: &str, state: &str) -> Option<u64> {
+    let (ok, out, err) = peerreg_cli(&["trust", "status", "--endpoint", endpoint], "").await;
+    assert!(ok, "{err}");
+    let line = out.lines().find(|l| l.starts_with(&format!("{state} (")))?;
+    let after = line.split("verified ").nth(1)?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+/// Waits until the node at `endpoint` has verified at least `size` entries of
+/// `state`'s log (polls; gives up after a generous bound so a broken follower fails the test).
+pub async fn wait_verified(endpoint: &str, state: &str, size: u64) -> u64 {
+    for _ in 0..600 {
+        if let Some(verified) = verified_by(endpoint, state).await.filter(|v| *v >= size) {
+            return verified;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{endpoint} never verified {size} entries of {state}'s log");
+}
+
+/// The size of the log at `endpoint`, from an audit against `verifier_key`.
+pub async fn audited_size(endpoint: &str, verifier_key: &str, state_file: &Path) -> u64 {
+    let state_file = state_file.to_str().expect("utf-8 path");
+    let (ok, out, err) = peerreg_cli(
+        &[
+            "audit",
+            "--endpoint",
+            endpoint,
+            "--verifier-key",
+            verifier_key,
+            "--state-file",
+            state_file,
+        ],
+        "",
+    )
+    .await;
+    assert!(ok, "audit failed: {out}\n{err}");
+    let after = out.split(" has ").nth(1).expect("audit line names the size");
+    after
+        .split_whitespace()
+        .next()
+        .expect("size")
+        .parse()
+        .expect("a number")
+}
