@@ -45,7 +45,7 @@
 //!
 //! Layers, each importing only those below it: `limits`, `error`, `clock` ·
 //! `log`, `domain`, `auth` · `import`, `store`, `projection` · `vault` · `ledger` · `source`,
-//! `evidence` · `mirror`, `repair`, `audit`, `proof` · `federation` · `config`
+//! `evidence` · `mirror`, `repair`, `audit`, `proof` · `federation` · `backup`, `config`
 //! · `service` · `node` · `cli` · `demo`, `bench`, and the binary.
 //! - [`pb`]: the protobuf wire types (messages only; no transport).
 

@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use super::search::{each_page, status_code_name, type_name};
-use super::Connection;
+use super::{status_code_name, type_name, Connection};
 use crate::error::{Error, Result};
 use crate::pb;
 use crate::service::client::NodeClient;
@@ -272,4 +271,29 @@ fn board_row(c: &pb::CredentialListing) -> [String; 15] {
         in_force.join("; "),
         c.reinstatements.to_string(),
     ]
+}
+
+/// Pages of a list fetched at most: a million credentials at 100 a page.
+const LIST_PAGES_MAX: usize = 10_000;
+
+/// Every page of a list, each handed to `page` as it arrives (at most
+/// `LIST_PAGES_MAX`); every page is asked for the date the first one answered
+/// for, so a list that crosses midnight stays one day's list.
+pub(super) async fn each_page(
+    client: &NodeClient,
+    mut request: pb::ListCredentialsRequest,
+    mut page: impl FnMut(&pb::ListCredentialsResponse) -> Result<()>,
+) -> Result<()> {
+    for _ in 0..LIST_PAGES_MAX {
+        let answer = client.list_credentials(request.clone()).await?;
+        page(&answer)?;
+        if answer.next_page_token.is_empty() {
+            return Ok(());
+        }
+        request.page_token = answer.next_page_token;
+        request.as_of = answer.as_of;
+    }
+    Err(Error::ResourceExhausted(format!(
+        "the list passes {LIST_PAGES_MAX} pages; narrow it"
+    )))
 }

@@ -608,6 +608,20 @@ pub async fn board(args: BoardArgs) -> Result<String> {
     ))
 }
 
+/// A credential type as a word of the CSV exports, e.g. "peer_support_specialist".
+pub(crate) fn type_name(value: i32) -> String {
+    pb::CredentialType::try_from(value)
+        .map(|t| t.as_str_name().trim_start_matches("CREDENTIAL_TYPE_").to_lowercase())
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// A status as a word of the CSV exports, e.g. "suspended".
+pub(crate) fn status_code_name(value: i32) -> String {
+    pb::CredentialStatus::try_from(value)
+        .map(|s| s.as_str_name().trim_start_matches("CREDENTIAL_STATUS_").to_lowercase())
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
 pub(crate) fn status_name(status: i32) -> &'static str {
     match pb::CredentialStatus::try_from(status) {
         Ok(pb::CredentialStatus::NotYetValid) => "NOT YET VALID",

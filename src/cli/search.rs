@@ -4,15 +4,14 @@
 
 use clap::Args;
 
-use super::{credential_type, status_name, Connection};
+use super::export::each_page;
+use super::{credential_type, status_name, type_name, Connection};
 use crate::error::{Error, Result};
 use crate::pb;
 use crate::service::client::NodeClient;
 
 /// Pages of a search printed at most (a query matching more should be narrowed).
 const SEARCH_PAGES_MAX: usize = 10;
-/// Pages of a list fetched at most: a million credentials at 100 a page.
-const LIST_PAGES_MAX: usize = 10_000;
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
@@ -87,18 +86,6 @@ fn describe_person(person: &pb::PersonMatch) -> String {
     text
 }
 
-pub(super) fn type_name(value: i32) -> String {
-    pb::CredentialType::try_from(value)
-        .map(|t| t.as_str_name().trim_start_matches("CREDENTIAL_TYPE_").to_lowercase())
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
-pub(super) fn status_code_name(value: i32) -> String {
-    pb::CredentialStatus::try_from(value)
-        .map(|s| s.as_str_name().trim_start_matches("CREDENTIAL_STATUS_").to_lowercase())
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
 fn status(value: &str) -> Result<i32> {
     let name = format!("CREDENTIAL_STATUS_{}", value.to_uppercase());
     match pb::CredentialStatus::from_str_name(&name) {
@@ -150,28 +137,6 @@ pub async fn list(args: ListArgs) -> Result<String> {
         .collect();
     lines.push(format!("{} credentials", listings.len()));
     Ok(lines.join("\n"))
-}
-
-/// Every page of a list, each handed to `page` as it arrives (at most
-/// `LIST_PAGES_MAX`); every page is asked for the date the first one answered
-/// for, so a list that crosses midnight stays one day's list.
-pub(super) async fn each_page(
-    client: &NodeClient,
-    mut request: pb::ListCredentialsRequest,
-    mut page: impl FnMut(&pb::ListCredentialsResponse) -> Result<()>,
-) -> Result<()> {
-    for _ in 0..LIST_PAGES_MAX {
-        let answer = client.list_credentials(request.clone()).await?;
-        page(&answer)?;
-        if answer.next_page_token.is_empty() {
-            return Ok(());
-        }
-        request.page_token = answer.next_page_token;
-        request.as_of = answer.as_of;
-    }
-    Err(Error::ResourceExhausted(format!(
-        "the list passes {LIST_PAGES_MAX} pages; narrow it"
-    )))
 }
 
 async fn fetch_all(client: &NodeClient, request: pb::ListCredentialsRequest) -> Result<Vec<pb::CredentialListing>> {
