@@ -24,6 +24,9 @@ pub use crate::domain::states::{parse_state, STATE_CODES};
 /// Default listen address: loopback only, until an operator decides otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
+/// Default address of the web page and `/metrics`: loopback, like gRPC.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+
 /// The default checkpoint origin of a local node: `peerreg.local/<state>`.
 pub fn default_origin(state: &str) -> String {
     format!("peerreg.local/{}", state.to_ascii_lowercase())
@@ -36,6 +39,8 @@ pub struct NodeConfig {
     /// Holds the log, the published checkpoint and (by default) the key.
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
+    /// Where the HTTP side (pages, JSON, `/metrics`) listens; `None`: not served.
+    pub http: Option<SocketAddr>,
     /// Checkpoint origin and key name.
     pub origin: String,
     /// The signing key file; created with mode 0600 on first start if missing.
@@ -77,6 +82,8 @@ pub struct ConfigFile {
     pub state: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
+    /// The HTTP side's address, or `"off"`.
+    pub http: Option<String>,
     pub origin: Option<String>,
     pub key_file: Option<PathBuf>,
     pub profile: Option<PathBuf>,
@@ -114,6 +121,9 @@ impl ConfigFile {
             config.profile = load_profile(path, &config.state)?;
         }
         config.listen = self.listen.unwrap_or(config.listen);
+        if let Some(http) = &self.http {
+            config.http = parse_http(http)?;
+        }
         config.origin = self.origin.unwrap_or(config.origin);
         config.key_file = self.key_file.unwrap_or(config.key_file);
         config.accept_store_as_is = self.accept_store_as_is;
@@ -123,6 +133,18 @@ impl ConfigFile {
         config.insecure_plaintext = self.insecure_plaintext;
         Ok(config)
     }
+}
+
+/// An HTTP address setting: an address, or `off` for no HTTP side.
+pub fn parse_http(text: &str) -> Result<Option<SocketAddr>> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.trim().parse().map(Some).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "http = {text:?} is neither an address such as 127.0.0.1:8080 nor \"off\": {e}"
+        ))
+    })
 }
 
 /// Reads, parses and validates one profile file; messages name the path.
@@ -192,7 +214,9 @@ impl NodeConfig {
         let listen = DEFAULT_LISTEN
             .parse()
             .map_err(|e| Error::Internal(format!("default listen address: {e}")))?;
+        let http = parse_http(DEFAULT_HTTP)?;
         Ok(NodeConfig {
+            http,
             origin: default_origin(&state),
             key_file: data_dir.join("log.key"),
             data_dir,

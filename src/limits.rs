@@ -243,3 +243,17 @@ pub const IMPORT_ROW_BYTES_MAX: usize = 64 * 1024;
 /// Rows one person may have in an import: all of a person's commands and
 /// their provenance record go in one batch, so no one is half-imported.
 pub const IMPORT_ROWS_PER_PERSON_MAX: usize = BATCH_COMMANDS_MAX - 1;
+
+/// Largest HTTP request body the web side reads (a roster or a proof file
+/// upload): a roster of [`ROSTER_ITEMS_MAX`] lines fits well within it.
+pub const HTTP_BODY_BYTES_MAX: usize = 2 * 1024 * 1024;
+
+/// Largest HTTP/1.1 request head (request line and headers) the web side buffers.
+pub const HTTP_HEAD_BYTES_MAX: usize = 64 * 1024;
+
+/// Web requests being answered at once across the node; past it a request is
+/// answered 503 at once rather than queued without bound.
+pub const HTTP_REQUESTS_IN_FLIGHT_MAX: usize = 256;
+
+/// Time a client has to finish a TLS handshake on the web listener.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -66,6 +66,8 @@ pub struct PartnerStart {
 pub struct Node {
     /// Where the node listens (the port the OS chose, for `:0`).
     address: SocketAddr,
+    /// Where the HTTP side listens, if the node serves one.
+    web_address: Option<SocketAddr>,
     /// Whether clients must speak TLS (`https://`).
     tls: bool,
     ledger: Ledger,
@@ -91,6 +93,7 @@ pub async fn start(config: NodeConfig, listener: TcpListener) -> Result<Node> {
     config.check_transport(address)?;
     let signer = signer(&config)?;
     let tls = config.tls.as_ref().map(read_tls).transpose()?;
+    let web = bind_web(&config).await?;
     let ledger = Ledger::open(LedgerOptions {
         data_dir: config.data_dir.clone(),
         state: config.state.clone(),
@@ -100,7 +103,7 @@ pub async fn start(config: NodeConfig, listener: TcpListener) -> Result<Node> {
         clock: Arc::new(SystemClock),
     })
     .inspect_err(|e| tracing::error!(data_dir = %config.data_dir.display(), "cannot open the log: {e}"))?;
-    match start_around(&config, ledger.clone(), listener, tls).await {
+    match start_around(&config, ledger.clone(), Listeners { grpc: listener, web }, tls).await {
         Ok(node) => Ok(node),
         Err(error) => {
             ledger.shutdown().await;
@@ -113,7 +116,7 @@ pub async fn start(config: NodeConfig, listener: TcpListener) -> Result<Node> {
 async fn start_around(
     config: &NodeConfig,
     ledger: Ledger,
-    listener: TcpListener,
+    listeners: Listeners,
     tls: Option<TlsFiles>,
 ) -> Result<Node> {
     let (tokens, new_admin_token) = config::load_or_create_tokens(config)?;
@@ -135,7 +138,7 @@ async fn start_around(
         federation: Some(federation),
         limits: config.limits,
     };
-    let mut node = serve(listener, ledger, options)?;
+    let mut node = serve_on(listeners, ledger, options)?;
     node.startup.new_admin_token = new_admin_token;
     node.startup.mirrors = mirror_starts;
     tracing::info!(
@@ -153,7 +156,20 @@ async fn start_around(
 /// build the ledger and options themselves). [`Node::stop`] closes `ledger`
 /// and the federation in `options`.
 pub fn serve(listener: TcpListener, ledger: Ledger, options: ServeOptions) -> Result<Node> {
+    serve_on(Listeners { grpc: listener, web: None }, ledger, options)
+}
+
+/// The listeners a node serves on: gRPC, and the HTTP side if it has one.
+pub struct Listeners {
+    pub grpc: TcpListener,
+    pub web: Option<TcpListener>,
+}
+
+/// As [`serve`], with the HTTP side on `listeners.web` when there is one.
+pub fn serve_on(listeners: Listeners, ledger: Ledger, options: ServeOptions) -> Result<Node> {
+    let Listeners { grpc: listener, web } = listeners;
     let address = local_address(&listener)?;
+    let web_address = web.as_ref().map(local_address).transpose()?;
     let tls = options.tls.is_some();
     let federation = options.federation.clone();
     let startup = Startup {
@@ -165,11 +181,12 @@ pub fn serve(listener: TcpListener, ledger: Ledger, options: ServeOptions) -> Re
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let serving = ledger.clone();
-    let server = tokio::spawn(server::serve(listener, serving, options, async {
+    let server = tokio::spawn(server::serve(listener, web, serving, options, async {
         let _ = stopped.await;
     }));
     Ok(Node {
         address,
+        web_address,
         tls,
         ledger,
         federation,
@@ -188,6 +205,12 @@ impl Node {
     pub fn endpoint(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}", self.address)
+    }
+
+    /// The web page's base URL (`http://` or, with TLS, `https://`), if served.
+    pub fn web_endpoint(&self) -> Option<String> {
+        let scheme = if self.tls { "https" } else { "http" };
+        self.web_address.map(|address| format!("{scheme}://{address}"))
     }
 
     /// The node's own log.
@@ -253,6 +276,21 @@ async fn close(ledger: Ledger, federation: Option<Arc<Federation>>) {
         federation.shutdown().await;
     }
     ledger.shutdown().await;
+}
+
+/// Binds the HTTP side's address when the configuration asks for one (under
+/// the same loopback-or-TLS rule as gRPC).
+async fn bind_web(config: &NodeConfig) -> Result<Option<TcpListener>> {
+    let Some(address) = config.http else {
+        return Ok(None);
+    };
+    config.check_transport(address)?;
+    let listener = TcpListener::bind(address).await.map_err(|e| {
+        Error::Unavailable(format!(
+            "cannot listen for the web page on {address}: {e} (choose another with --http, or --no-http)"
+        ))
+    })?;
+    Ok(Some(listener))
 }
 
 fn local_address(listener: &TcpListener) -> Result<SocketAddr> {

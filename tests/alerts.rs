@@ -298,6 +298,7 @@ async fn restart(dir: &Path, state: &str) -> Node {
         operations: ops.iter().map(|s| s.to_string()).collect(),
     };
     let mut config = NodeConfig::for_state(state).expect("a config");
+    config.http = None;
     config.data_dir = dir.to_path_buf();
     config.key_file = dir.join("log.key");
     config.tokens = vec![

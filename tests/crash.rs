@@ -521,7 +521,7 @@ fn write_config(dir: &Path) -> (PathBuf, PathBuf) {
     let data_dir = dir.join("ms");
     let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
     let config = format!(
-        "state = \"MS\"\ndata_dir = {}\nlisten = \"127.0.0.1:0\"\n\n[[tokens]]\nname = \"loader\"\nsha256 = {}\noperations = [\"*\"]\n",
+        "state = \"MS\"\ndata_dir = {}\nlisten = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\n\n[[tokens]]\nname = \"loader\"\nsha256 = {}\noperations = [\"*\"]\n",
         quoted(data_dir.to_str().expect("a UTF-8 temp path")),
         quoted(&hash_token(SECRET)),
     );

@@ -245,6 +245,7 @@ async fn a_token_never_goes_to_a_remote_host_over_plaintext() {
 
 fn config_in(dir: &Path) -> NodeConfig {
     let mut config = NodeConfig::for_state("MS").expect("MS");
+    config.http = Some("127.0.0.1:0".parse().expect("an address"));
     config.data_dir = dir.to_path_buf();
     config.key_file = dir.join("log.key");
     config
@@ -382,7 +383,7 @@ async fn the_binary_refuses_public_plaintext_a_lost_key_and_a_token_in_clear() {
     node.stop().await.expect("stops cleanly");
     let key = data_dir.join("log.key");
     std::fs::remove_file(&key).expect("lose the key");
-    let loopback = ["serve", "--state", "MS", "--listen", "127.0.0.1:0", "--data-dir", data];
+    let loopback = ["serve", "--state", "MS", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir", data];
     let (ok, err) = peerreg_exits(&loopback, None).await;
     assert!(
         !ok && err.contains(&key.display().to_string()) && err.contains("missing"),

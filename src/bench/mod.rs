@@ -255,6 +255,8 @@ pub fn open_ledger(dir: &Path) -> Result<Ledger> {
 /// A node serving a benchmark ledger until stopped.
 pub struct Serving {
     pub endpoint: String,
+    /// The same ledger's HTTP side (pages, JSON, /metrics).
+    pub web_endpoint: String,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<()>>,
 }
@@ -287,12 +289,19 @@ pub async fn serve_stoppable(ledger: &Ledger) -> Result<Serving> {
     let address = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
+    let web = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Error::Unavailable(format!("cannot bind a loopback port: {e}")))?;
+    let web_address = web
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, ledger.clone(), options, async {
+    let task = tokio::spawn(serve(listener, Some(web), ledger.clone(), options, async {
         let _ = stopped.await;
     }));
     Ok(Serving {
         endpoint: format!("http://{address}"),
+        web_endpoint: format!("http://{web_address}"),
         stop,
         task,
     })

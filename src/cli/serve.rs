@@ -36,6 +36,13 @@ pub struct ServeArgs {
     /// needs TLS, or --insecure-plaintext.
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
+    /// Address of the web page, its JSON and /metrics [default: 127.0.0.1:8080];
+    /// the same TLS and loopback rule as --listen.
+    #[arg(long, conflicts_with = "no_http")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Serve no HTTP side (gRPC only).
+    #[arg(long)]
+    pub no_http: bool,
     /// Serve plaintext on a non-loopback address (e.g. behind a proxy that
     /// terminates TLS). Tokens then cross that network in clear; warned at every start.
     #[arg(long)]
@@ -80,6 +87,11 @@ pub fn node_config(args: ServeArgs) -> Result<NodeConfig> {
         config.key_file = key;
     }
     config.listen = args.listen.unwrap_or(config.listen);
+    if args.no_http {
+        config.http = None;
+    } else if let Some(http) = args.http {
+        config.http = Some(http);
+    }
     config.accept_store_as_is |= args.accept_store_as_is;
     config.insecure_plaintext |= args.insecure_plaintext;
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
@@ -130,6 +142,9 @@ fn banner(node: &Node, title: &str, tokens_file: &std::path::Path) -> String {
     }
     for partner in &startup.partners {
         lines.push(format!("trusting {} at {}", partner.state, partner.endpoint));
+    }
+    if let Some(page) = node.web_endpoint() {
+        lines.push(format!("web page and /metrics: {page}/"));
     }
     lines.join("\n")
 }

@@ -160,6 +160,7 @@ impl Demo {
 /// profile of its state, the shared board token, fast followers.
 fn node_config(dir: &Path, state: &str, token: &str) -> Result<NodeConfig> {
     let mut config = NodeConfig::for_state(state)?;
+    config.http = crate::config::parse_http("127.0.0.1:0")?;
     config.data_dir = dir.to_path_buf();
     config.key_file = dir.join("log.key");
     config.tokens = vec![TokenEntry {

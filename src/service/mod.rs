@@ -20,6 +20,7 @@ pub mod server;
 pub mod sources;
 pub mod status;
 pub mod transparency;
+pub mod web;
 mod watch;
 
 /// Generated gRPC client and server stubs. Their messages are `crate::pb`.

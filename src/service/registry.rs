@@ -55,7 +55,7 @@ fn same_name(a: &str, b: &str) -> bool {
 }
 
 /// Answers one employer check on a registry view (shared with roster checks).
-fn check(registry: &Registry, state: &str, asked: &Holder, as_of: NaiveDate) -> Result<pb::CredentialCheck> {
+pub(super) fn check(registry: &Registry, state: &str, asked: &Holder, as_of: NaiveDate) -> Result<pb::CredentialCheck> {
     let not_found = || {
         Error::NotFound(format!(
             "no credential {} with that holder in {state}",
@@ -121,7 +121,7 @@ fn roster_result(
 /// Answers a checked roster, one result per line and date. The answer's size
 /// is counted as it grows (a credential's public discipline can make one check
 /// large), and the call is refused once it passes `ANSWER_BYTES_MAX`.
-fn answer_roster(
+pub(super) fn answer_roster(
     registry: &Registry,
     state: &str,
     roster: &Roster,
@@ -153,7 +153,7 @@ fn answer_roster(
 /// length prefix), counted generously.
 const ANSWER_FRAMING_BYTES: usize = 8;
 
-fn statistics(ledger: &Ledger, as_of: NaiveDate) -> pb::Statistics {
+pub(super) fn statistics(ledger: &Ledger, as_of: NaiveDate) -> pb::Statistics {
     let registry = ledger.registry();
     let rows = registry
         .statistics(as_of)
@@ -175,7 +175,7 @@ fn statistics(ledger: &Ledger, as_of: NaiveDate) -> pb::Statistics {
 
 /// A credential's portable proof: its own entries, each proven against the
 /// published checkpoint, within the answer bound.
-fn credential_proof(ledger: &Ledger, credential_number: String) -> Result<pb::CredentialProof> {
+pub(super) fn credential_proof(ledger: &Ledger, credential_number: String) -> Result<pb::CredentialProof> {
     let published = ledger.published();
     let registry = ledger.registry();
     let credential = registry

@@ -69,9 +69,43 @@ fn bounded_server(limits: &ServerLimits) -> Server {
         .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout))
 }
 
-/// Serves `ledger` on `listener` until `shutdown` completes, then drains
-/// in-flight requests and returns.
+/// Serves `ledger` over gRPC on `listener`, and its HTTP side on `web` if
+/// given, until `shutdown` completes; then both drain in-flight requests and
+/// this returns. If either server fails, the other is stopped with it.
 pub async fn serve(
+    listener: TcpListener,
+    web: Option<TcpListener>,
+    ledger: Ledger,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let web_side = {
+        let (ledger, tls, limits) = (ledger.clone(), options.tls.clone(), options.limits);
+        let stopped = until_stopped(stopped.clone());
+        async move {
+            let Some(listener) = web else { return Ok(()) };
+            let router = super::web::router(super::web::WebState::new(ledger), &limits);
+            super::web::serve(listener, router, tls.as_ref(), &limits, stopped).await
+        }
+    };
+    let grpc_side = serve_grpc(listener, ledger, options, until_stopped(stopped));
+    let both = async { tokio::try_join!(grpc_side, web_side).map(|_| ()) };
+    tokio::pin!(both);
+    tokio::select! {
+        finished = &mut both => finished,
+        () = shutdown => {
+            let _ = stop.send(true);
+            both.await
+        }
+    }
+}
+
+/// The gRPC side of [`serve`].
+async fn serve_grpc(
     listener: TcpListener,
     ledger: Ledger,
     options: ServeOptions,
