@@ -107,8 +107,7 @@ impl Site {
     async fn verify(&self, number: &str, name: &str, date: &str) -> (StatusCode, String) {
         let response = self
             .http
-            .get(format!("{}/", self.web))
-            .query(&[("number", number), ("name", name), ("date", date)])
+            .get(format!("{}/?{}", self.web, form(number, name, date)))
             .send()
             .await
             .expect("the web side answers");
@@ -119,8 +118,7 @@ impl Site {
     async fn verify_json(&self, number: &str, name: &str, date: &str) -> (StatusCode, serde_json::Value) {
         let response = self
             .http
-            .get(format!("{}/api/verify", self.web))
-            .query(&[("number", number), ("name", name), ("date", date)])
+            .get(format!("{}/api/verify?{}", self.web, form(number, name, date)))
             .send()
             .await
             .expect("the web side answers");
@@ -176,6 +174,22 @@ impl Site {
         let status = response.status();
         (status, response.json().await.expect("JSON"))
     }
+}
+
+/// The verify form's query: every byte but letters and digits percent-encoded.
+fn form(number: &str, name: &str, date: &str) -> String {
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    format!("number={}&name={}&date={}", encode(number), encode(name), encode(date))
 }
 
 /// The text inside the element with `id` (up to its first child tag), unescaped.
