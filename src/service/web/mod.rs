@@ -36,6 +36,7 @@ use crate::ledger::Ledger;
 use crate::limits::{self, ServerLimits};
 
 pub use serve::serve;
+pub use verify::check_json;
 
 /// What every handler reads: the node's own log and the bounded pool that
 /// runs heavy answers off the async threads.
