@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use super::incoming::LimitedIncoming;
+use super::rpc_metrics::RpcMetricsLayer;
 use super::rpc::admin_server::AdminServer;
 use super::rpc::board_server::BoardServer;
 use super::rpc::federation_server::FederationServer;
@@ -120,10 +121,17 @@ async fn serve_grpc(
     health.set_serving::<ReciprocityServer<ReciprocityService>>().await;
     health.set_serving::<FederationServer<FederationService>>().await;
     health.set_serving::<AdminServer<AdminService>>().await;
+    // Reflection in both versions: older clients (grpcurl builds, Python's
+    // grpcio-reflection) only speak v1alpha.
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| Error::Internal(format!("cannot build the reflection service: {e}")))?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| Error::Internal(format!("cannot build the reflection service (v1alpha): {e}")))?;
+    let metered = RpcMetricsLayer::new(ledger.metrics(), FILE_DESCRIPTOR_SET);
     let log = TransparencyLogServer::new(TransparencyLogService::with_mirrors(ledger.clone(), options.mirrors))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
@@ -160,8 +168,10 @@ async fn serve_grpc(
             .map_err(|e| Error::InvalidArgument(format!("the TLS certificate or key is not usable: {e}")))?;
     }
     builder
+        .layer(metered)
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(log)
         .add_service(board)
         .add_service(registry)
