@@ -201,6 +201,12 @@ impl Metrics {
             halted: Gauge::default(),
             web_requests: Family::default(),
         };
+        // The three outcomes exist from the start, so a dashboard sees 0, not nothing.
+        for outcome in ["APPROVED", "CONDITIONAL", "DENIED"] {
+            metrics
+                .evaluations
+                .get_or_create(&OutcomeLabels { outcome: outcome.into() });
+        }
         metrics.register()
     }
 
@@ -417,8 +423,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_family_is_exposed_with_help_even_at_zero() {
-        let text = Metrics::new().encode();
+    fn every_family_is_exposed_with_help() {
+        let metrics = Metrics::new();
+        // A family with labels shows once it has a member.
+        metrics.flushed("log", Duration::from_millis(1));
+        metrics.rpc(
+            RpcLabels {
+                service: "s".into(),
+                method: "m".into(),
+                code: "OK".into(),
+            },
+            Duration::from_millis(1),
+        );
+        let _ = metrics.open_streams("entry_watch");
+        let view = FollowerView {
+            verified: 1,
+            target: 1,
+            state: FollowerState::Following,
+        };
+        metrics.follower(FollowerRole::Mirror, "origin", view);
+        metrics.web_request("/metrics", 200);
+        let text = metrics.encode();
         for name in [
             "peerreg_appends",
             "peerreg_commits",
@@ -442,6 +467,7 @@ mod tests {
             assert!(text.contains(&format!("# HELP {name} ")), "{name} has no help");
         }
         assert!(text.ends_with("# EOF\n"));
+        assert!(text.contains(r#"peerreg_evaluations_total{outcome="DENIED"} 0"#));
     }
 
     #[test]
