@@ -203,9 +203,9 @@ impl Metrics {
         };
         // The three outcomes exist from the start, so a dashboard sees 0, not nothing.
         for outcome in ["APPROVED", "CONDITIONAL", "DENIED"] {
-            metrics
-                .evaluations
-                .get_or_create(&OutcomeLabels { outcome: outcome.into() });
+            metrics.evaluations.get_or_create(&OutcomeLabels {
+                outcome: outcome.into(),
+            });
         }
         metrics.register()
     }
@@ -368,7 +368,9 @@ impl Metrics {
                 role: role.as_str().into(),
                 state: state.as_str().into(),
             };
-            self.follower_state.get_or_create(&labels).set(i64::from(state == view.state));
+            self.follower_state
+                .get_or_create(&labels)
+                .set(i64::from(state == view.state));
         }
     }
 
@@ -392,7 +394,9 @@ impl Metrics {
     /// A transfer evaluation with `outcome` ("approved", ...) was recorded.
     pub fn evaluated(&self, outcome: &str) {
         self.evaluations
-            .get_or_create(&OutcomeLabels { outcome: outcome.into() })
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.into(),
+            })
             .inc();
     }
 

@@ -32,10 +32,10 @@ use crate::domain::states::parse_state;
 use crate::error::{Error, Result};
 use crate::ledger::{store_path, Ledger, StagedTree};
 use crate::limits;
-use crate::metrics::{FollowerRole, FollowerState, FollowerView, Metrics};
 use crate::log::entry::verify_entry;
 use crate::log::merkle::{verify_consistency, Hash, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::metrics::{FollowerRole, FollowerState, FollowerView, Metrics};
 use crate::source::LogSource;
 use crate::store::files;
 
@@ -588,7 +588,11 @@ fn report_round(metrics: &Metrics, mirror: &Ledger, round: &Result<Round, RoundE
         Err(RoundError::Equivocation(_)) => (FollowerState::Equivocation, shown),
     };
     let target = target.max(verified);
-    let view = FollowerView { verified, target, state };
+    let view = FollowerView {
+        verified,
+        target,
+        state,
+    };
     metrics.follower(FollowerRole::Mirror, mirror.verifier().name(), view);
     target
 }

@@ -352,12 +352,7 @@ async fn open_mirrors(config: &NodeConfig, own: &Ledger) -> Result<(Vec<Ledger>,
     }
     let mut mirrors = Vec::new();
     for (mirror, source) in opened {
-        mirror::spawn_counted_follower(
-            mirror.clone(),
-            source,
-            config.federation.limits,
-            Some(own.metrics()),
-        );
+        mirror::spawn_counted_follower(mirror.clone(), source, config.federation.limits, Some(own.metrics()));
         mirrors.push(mirror);
     }
     Ok((mirrors, starts))

@@ -68,8 +68,12 @@ fn value(text: &str, series: &str) -> Option<f64> {
 fn exposed_names(text: &str) -> HashSet<String> {
     let mut names = HashSet::new();
     for line in text.lines() {
-        let Some(rest) = line.strip_prefix("# TYPE ") else { continue };
-        let Some((family, kind)) = rest.split_once(' ') else { continue };
+        let Some(rest) = line.strip_prefix("# TYPE ") else {
+            continue;
+        };
+        let Some((family, kind)) = rest.split_once(' ') else {
+            continue;
+        };
         match kind {
             "counter" => {
                 names.insert(format!("{family}_total"));
@@ -125,7 +129,7 @@ async fn a_node_exposes_its_appends_commits_calls_and_streams() {
         node.ledger(),
         vec![
             enrol("MS-P-1", "Ada Lovelace"),
-            issue("MS-P-1", "MS-1", &date_in(-30), &date_in(700)),
+            issue("MS-P-1", "MS-1", &date_in(-30), &date_in(300)),
             enrol("MS-P-2", "Grace Hopper"),
         ],
     )
@@ -150,7 +154,10 @@ async fn a_node_exposes_its_appends_commits_calls_and_streams() {
     let commits = value(&text, "peerreg_commits_total").expect("commits");
     assert!(commits >= 1.0 && commits <= appended.len() as f64, "{commits} commits");
     assert_eq!(value(&text, "peerreg_commit_batch_entries_count"), Some(commits));
-    assert_eq!(value(&text, "peerreg_commit_batch_entries_sum"), Some(appended.len() as f64));
+    assert_eq!(
+        value(&text, "peerreg_commit_batch_entries_sum"),
+        Some(appended.len() as f64)
+    );
     assert_eq!(value(&text, "peerreg_commit_latency_seconds_count"), Some(commits));
     assert_eq!(
         value(&text, r#"peerreg_durable_flush_latency_seconds_count{store="log"}"#),
@@ -168,7 +175,10 @@ async fn a_node_exposes_its_appends_commits_calls_and_streams() {
         ),
         Some(2.0)
     );
-    assert_eq!(value(&text, r#"peerreg_web_requests_total{route="/metrics",status="200"}"#).map(|n| n >= 1.0), Some(true));
+    assert_eq!(
+        value(&text, r#"peerreg_web_requests_total{route="/metrics",status="200"}"#).map(|n| n >= 1.0),
+        Some(true)
+    );
 
     watching.abort();
     let _ = watching.await;
@@ -199,7 +209,9 @@ async fn a_follower_exposes_its_partners_verified_size_and_lag() {
     let demo = Demo::start(dir.path()).await.expect("three nodes start");
     demo::certify_in_ms(&demo).await.expect("MS certifies");
     let ms_size = demo.node("MS").expect("MS").ledger.published().checkpoint.size;
-    demo::wait_followed(&demo, "TN", "MS", ms_size).await.expect("TN follows MS");
+    demo::wait_followed(&demo, "TN", "MS", ms_size)
+        .await
+        .expect("TN follows MS");
     let tn_web = demo.node("TN").expect("TN").web.clone().expect("TN's web side");
     let verified = r#"peerreg_follower_verified_size{partner="MS",role="trusted"}"#;
     let text = wait_for(&tn_web, verified, ms_size as f64).await;
@@ -208,7 +220,10 @@ async fn a_follower_exposes_its_partners_verified_size_and_lag() {
         Some(0.0)
     );
     assert_eq!(
-        value(&text, r#"peerreg_follower_state{partner="MS",role="trusted",state="following"}"#),
+        value(
+            &text,
+            r#"peerreg_follower_state{partner="MS",role="trusted",state="following"}"#
+        ),
         Some(1.0)
     );
     for state in ["suspect", "equivocation", "catching_up", "not_yet_followed"] {
@@ -249,13 +264,20 @@ fn check_dashboard(dashboard: &serde_json::Value) -> Vec<String> {
         assert!(dashboard.get(key).is_some(), "the dashboard has no {key}");
     }
     assert!(dashboard["title"].as_str().is_some_and(|t| !t.is_empty()));
-    assert!(dashboard["uid"].as_str().is_some_and(|u| !u.is_empty() && u.len() <= 40));
+    assert!(dashboard["uid"]
+        .as_str()
+        .is_some_and(|u| !u.is_empty() && u.len() <= 40));
     let schema = dashboard["schemaVersion"].as_u64().expect("schemaVersion is a number");
     assert!((36..=41).contains(&schema), "schemaVersion {schema}");
     let inputs = dashboard["__inputs"].as_array().expect("__inputs");
-    assert!(inputs.iter().any(|i| i["name"] == "DS_PROMETHEUS" && i["pluginId"] == "prometheus"));
+    assert!(inputs
+        .iter()
+        .any(|i| i["name"] == "DS_PROMETHEUS" && i["pluginId"] == "prometheus"));
     let variables = dashboard["templating"]["list"].as_array().expect("templating.list");
-    assert!(variables.iter().any(|v| v["name"] == "instance"), "an instance variable");
+    assert!(
+        variables.iter().any(|v| v["name"] == "instance"),
+        "an instance variable"
+    );
 
     let panels = dashboard["panels"].as_array().expect("panels is a list");
     assert!(!panels.is_empty());
@@ -266,10 +288,17 @@ fn check_dashboard(dashboard: &serde_json::Value) -> Vec<String> {
         assert!(ids.insert(id), "panel id {id} is used twice");
         let kind = panel["type"].as_str().expect("a panel type");
         assert!(PANEL_TYPES.contains(&kind), "panel {id}: type {kind}");
-        assert!(panel["title"].as_str().is_some_and(|t| !t.is_empty()), "panel {id}: a title");
+        assert!(
+            panel["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "panel {id}: a title"
+        );
         let grid = &panel["gridPos"];
-        let [x, y, w, h] = ["x", "y", "w", "h"].map(|k| grid[k].as_u64().unwrap_or_else(|| panic!("panel {id}: gridPos.{k}")));
-        assert!(w >= 1 && h >= 1 && x + w <= 24, "panel {id}: gridPos {x},{y} {w}x{h} outside 24 columns");
+        let [x, y, w, h] =
+            ["x", "y", "w", "h"].map(|k| grid[k].as_u64().unwrap_or_else(|| panic!("panel {id}: gridPos.{k}")));
+        assert!(
+            w >= 1 && h >= 1 && x + w <= 24,
+            "panel {id}: gridPos {x},{y} {w}x{h} outside 24 columns"
+        );
         assert_eq!(panel["datasource"]["uid"], "${DS_PROMETHEUS}", "panel {id}: datasource");
         let targets = panel["targets"].as_array().expect("targets");
         assert!(!targets.is_empty(), "panel {id}: no targets");
@@ -297,7 +326,9 @@ fn the_dashboard_checker_catches_a_broken_panel() {
         ("duplicate id", |d| d["panels"][1]["id"] = d["panels"][0]["id"].clone()),
         ("too wide", |d| d["panels"][0]["gridPos"]["w"] = 30.into()),
         ("unknown type", |d| d["panels"][0]["type"] = "piechart-3d".into()),
-        ("no expr", |d| d["panels"][0]["targets"][0]["expr"] = serde_json::Value::Null),
+        ("no expr", |d| {
+            d["panels"][0]["targets"][0]["expr"] = serde_json::Value::Null
+        }),
     ];
     for (what, breakage) in breakages {
         let mut broken = good.clone();
@@ -328,5 +359,8 @@ async fn the_dashboard_is_well_formed_and_queries_only_metrics_a_node_exposes() 
     }
     assert!(used.len() >= 15, "the dashboard shows the node's families: {used:?}");
     let missing: Vec<_> = used.iter().filter(|name| !exposed.contains(*name)).collect();
-    assert!(missing.is_empty(), "the dashboard queries series a node does not expose: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "the dashboard queries series a node does not expose: {missing:?}"
+    );
 }

@@ -50,7 +50,10 @@ macro_rules! list_services {
 
 fn check(version: &str, listed: &BTreeSet<String>) {
     for service in SERVED {
-        assert!(listed.contains(*service), "{version} does not list {service}: {listed:?}");
+        assert!(
+            listed.contains(*service),
+            "{version} does not list {service}: {listed:?}"
+        );
     }
 }
 
@@ -70,6 +73,9 @@ async fn reflection_v1alpha_lists_every_service() {
     let node = TestNode::start(dir.path()).await;
     let listed = list_services!(tonic_reflection::pb::v1alpha, &node.endpoint);
     check("v1alpha", &listed);
-    assert!(listed.contains("grpc.reflection.v1alpha.ServerReflection"), "{listed:?}");
+    assert!(
+        listed.contains("grpc.reflection.v1alpha.ServerReflection"),
+        "{listed:?}"
+    );
     node.stop().await;
 }

@@ -474,7 +474,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         println!("\nThe nodes keep serving; Ctrl-C stops them.");
         for node in &demo.nodes {
             let web = node.web.as_deref().unwrap_or("no web side");
-            println!("  {}: {web} (metrics at {web}/metrics), gRPC {}", node.state, node.endpoint);
+            println!(
+                "  {}: {web} (metrics at {web}/metrics), gRPC {}",
+                node.state, node.endpoint
+            );
         }
         result = tokio::signal::ctrl_c()
             .await

@@ -10,13 +10,13 @@ use tokio::net::TcpListener;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use super::incoming::LimitedIncoming;
-use super::rpc_metrics::RpcMetricsLayer;
 use super::rpc::admin_server::AdminServer;
 use super::rpc::board_server::BoardServer;
 use super::rpc::federation_server::FederationServer;
 use super::rpc::reciprocity_server::ReciprocityServer;
 use super::rpc::registry_server::RegistryServer;
 use super::rpc::transparency_log_server::TransparencyLogServer;
+use super::rpc_metrics::RpcMetricsLayer;
 use super::{
     AdminService, BoardService, FederationService, ReciprocityService, RegistryService, TransparencyLogService,
     FILE_DESCRIPTOR_SET,
