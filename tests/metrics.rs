@@ -152,7 +152,7 @@ async fn a_node_exposes_its_appends_commits_calls_and_streams() {
     assert_eq!(value(&text, "peerreg_appends_total"), Some(appended.len() as f64));
     assert_eq!(value(&text, "peerreg_log_size"), Some(size as f64));
     let commits = value(&text, "peerreg_commits_total").expect("commits");
-    assert!(commits >= 1.0 && commits <= appended.len() as f64, "{commits} commits");
+    assert!((1.0..=appended.len() as f64).contains(&commits), "{commits} commits");
     assert_eq!(value(&text, "peerreg_commit_batch_entries_count"), Some(commits));
     assert_eq!(
         value(&text, "peerreg_commit_batch_entries_sum"),

@@ -20,11 +20,11 @@ const SERVED: &[&str] = &[
     "grpc.health.v1.Health",
 ];
 
-/// Lists the services through one reflection version (`$version` is
-/// `tonic_reflection::pb::v1` or `::v1alpha`: the same messages, another package).
+/// Lists the services through one reflection version (`$version` is `v1`
+/// or `v1alpha` of `tonic_reflection::pb`: the same messages, another package).
 macro_rules! list_services {
-    ($version:path, $endpoint:expr) => {{
-        use $version as reflection;
+    ($version:ident, $endpoint:expr) => {{
+        use tonic_reflection::pb::$version as reflection;
         let channel = client::connect($endpoint).await.expect("connect");
         let mut reflection_client = reflection::server_reflection_client::ServerReflectionClient::new(channel);
         let request = reflection::ServerReflectionRequest {
@@ -61,7 +61,7 @@ fn check(version: &str, listed: &BTreeSet<String>) {
 async fn reflection_v1_lists_every_service() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = TestNode::start(dir.path()).await;
-    let listed = list_services!(tonic_reflection::pb::v1, &node.endpoint);
+    let listed = list_services!(v1, &node.endpoint);
     check("v1", &listed);
     assert!(listed.contains("grpc.reflection.v1.ServerReflection"), "{listed:?}");
     node.stop().await;
@@ -71,7 +71,7 @@ async fn reflection_v1_lists_every_service() {
 async fn reflection_v1alpha_lists_every_service() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = TestNode::start(dir.path()).await;
-    let listed = list_services!(tonic_reflection::pb::v1alpha, &node.endpoint);
+    let listed = list_services!(v1alpha, &node.endpoint);
     check("v1alpha", &listed);
     assert!(
         listed.contains("grpc.reflection.v1alpha.ServerReflection"),
