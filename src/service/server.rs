@@ -106,7 +106,7 @@ pub async fn serve(
 }
 
 /// Reflection over our services and health (and reflection itself).
-fn reflection() -> tonic_reflection::server::Builder<'static> {
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -130,10 +130,10 @@ async fn serve_grpc(
     health.set_serving::<AdminServer<AdminService>>().await;
     // Reflection in both versions: older clients (grpcurl builds, Python's
     // grpcio-reflection) only speak v1alpha.
-    let reflection = reflection()
+    let reflection = reflection_builder()
         .build_v1()
         .map_err(|e| Error::Internal(format!("cannot build the reflection service: {e}")))?;
-    let reflection_v1alpha = reflection()
+    let reflection_v1alpha = reflection_builder()
         .build_v1alpha()
         .map_err(|e| Error::Internal(format!("cannot build the reflection service (v1alpha): {e}")))?;
     let metered = RpcMetricsLayer::new(ledger.metrics(), FILE_DESCRIPTOR_SET);
