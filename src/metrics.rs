@@ -203,7 +203,7 @@ impl Metrics {
         };
         // The three outcomes exist from the start, so a dashboard sees 0, not nothing.
         for outcome in ["APPROVED", "CONDITIONAL", "DENIED"] {
-            metrics.evaluations.get_or_create(&OutcomeLabels {
+            let _ = metrics.evaluations.get_or_create(&OutcomeLabels {
                 outcome: outcome.into(),
             });
         }
