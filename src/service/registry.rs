@@ -31,6 +31,7 @@ pub struct RegistryService {
 
 impl RegistryService {
     pub fn new(ledger: Ledger, tokens: Arc<Tokens>) -> RegistryService {
+        let open = ledger.metrics().open_streams("credential_watch");
         RegistryService {
             ledger,
             tokens,
@@ -38,7 +39,8 @@ impl RegistryService {
                 "credential watch streams",
                 limits::WATCH_STREAMS_MAX,
                 limits::WATCH_STREAMS_PER_ADDRESS_MAX,
-            ),
+            )
+            .counted(open),
             blocking: Blocking::new(limits::BLOCKING_HANDLERS_MAX),
         }
     }
