@@ -150,7 +150,7 @@ async fn tennessee(dir: &std::path::Path, mirrors: Vec<Ledger>) -> String {
     let endpoint = format!("http://{}", listener.local_addr().expect("address"));
     let mut options = common::serve_options();
     options.mirrors = mirrors;
-    tokio::spawn(serve(listener, ledger, options, std::future::pending()));
+    tokio::spawn(serve(listener, None, ledger, options, std::future::pending()));
     endpoint
 }
 
