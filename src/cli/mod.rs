@@ -22,6 +22,8 @@ pub mod tokens;
 use crate::domain::vocabulary::hours_to_minutes;
 use crate::error::{Error, Result};
 use crate::pb;
+pub use crate::report::check_json;
+pub(crate) use crate::report::{describe_discipline, status_code_name, status_name, type_name};
 use crate::service::client::NodeClient;
 use pb::command::Body;
 
@@ -608,34 +610,6 @@ pub async fn board(args: BoardArgs) -> Result<String> {
     ))
 }
 
-/// A credential type as a word of the CSV exports, e.g. "peer_support_specialist".
-pub(crate) fn type_name(value: i32) -> String {
-    pb::CredentialType::try_from(value)
-        .map(|t| t.as_str_name().trim_start_matches("CREDENTIAL_TYPE_").to_lowercase())
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
-/// A status as a word of the CSV exports, e.g. "suspended".
-pub(crate) fn status_code_name(value: i32) -> String {
-    pb::CredentialStatus::try_from(value)
-        .map(|s| s.as_str_name().trim_start_matches("CREDENTIAL_STATUS_").to_lowercase())
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
-pub(crate) fn status_name(status: i32) -> &'static str {
-    match pb::CredentialStatus::try_from(status) {
-        Ok(pb::CredentialStatus::NotYetValid) => "NOT YET VALID",
-        Ok(pb::CredentialStatus::Active) => "ACTIVE",
-        Ok(pb::CredentialStatus::Probation) => "ACTIVE (on probation)",
-        Ok(pb::CredentialStatus::Restricted) => "ACTIVE (restricted)",
-        Ok(pb::CredentialStatus::Expired) => "EXPIRED",
-        Ok(pb::CredentialStatus::Suspended) => "SUSPENDED",
-        Ok(pb::CredentialStatus::Surrendered) => "SURRENDERED",
-        Ok(pb::CredentialStatus::Revoked) => "REVOKED",
-        Ok(pb::CredentialStatus::Unspecified) | Err(_) => "UNKNOWN",
-    }
-}
-
 /// The employer check as text.
 pub fn describe_check(check: &pb::CredentialCheck) -> String {
     let mut text = format!(
@@ -664,62 +638,6 @@ pub fn describe_check(check: &pb::CredentialCheck) -> String {
         text.push_str(&format!("\n  discipline: {}", describe_discipline(action)));
     }
     text
-}
-
-/// One public disciplinary action as text, with how it had ended by the
-/// answer's date (or that it was still in force); also a roster report's cell.
-pub(crate) fn describe_discipline(action: &pb::PublicDiscipline) -> String {
-    let kind = pb::DisciplineKind::try_from(action.kind)
-        .map(|k| k.as_str_name())
-        .unwrap_or("UNKNOWN");
-    let until = if action.ends_on.is_empty() {
-        String::new()
-    } else {
-        format!(" until {}", action.ends_on)
-    };
-    let ended = match (action.ended_on.as_str(), action.ended_by_reinstatement) {
-        ("", _) => String::new(),
-        (on, true) => format!(" (ended by reinstatement on {on})"),
-        (on, false) => format!(" (ended on {on})"),
-    };
-    format!(
-        "{kind} from {}{until}{ended}: {}",
-        action.effective_on, action.public_summary
-    )
-}
-
-/// JSON for `--json`: the fields an employer may see, with readable enums.
-pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
-    let discipline: Vec<serde_json::Value> = check
-        .discipline
-        .iter()
-        .map(|d| {
-            serde_json::json!({
-                "kind": pb::DisciplineKind::try_from(d.kind).map(|k| k.as_str_name()).unwrap_or("UNKNOWN"),
-                "effective_on": d.effective_on,
-                "ends_on": d.ends_on,
-                "public_summary": d.public_summary,
-                "ended_on": d.ended_on,
-                "ended_by_reinstatement": d.ended_by_reinstatement,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "state": check.state,
-        "credential_number": check.credential_number,
-        "legal_name": check.legal_name,
-        "credential_type": pb::CredentialType::try_from(check.credential_type).map(|t| t.as_str_name()).unwrap_or("UNKNOWN"),
-        "status": pb::CredentialStatus::try_from(check.status).map(|s| s.as_str_name()).unwrap_or("UNKNOWN"),
-        "as_of": check.as_of,
-        "issued_on": check.issued_on,
-        "expires_on": check.expires_on,
-        "discipline": discipline,
-        "log_size": check.log_size,
-        "reciprocity_origin_state": check.reciprocity_origin_state,
-        "reciprocity_origin_credential_number": check.reciprocity_origin_credential_number,
-        "imported_source_system": check.imported_source_system,
-        "imported_on": check.imported_on,
-    })
 }
 
 /// Runs an employer check (one credential or a roster); returns the text to print.

@@ -43,6 +43,8 @@ pub use serve::serve;
 pub struct WebState {
     pub ledger: Ledger,
     pub blocking: Arc<Blocking>,
+    /// The workforce page's last answer (one entry; see `workforce`).
+    pub workforce: Arc<workforce::Cache>,
 }
 
 impl WebState {
@@ -50,6 +52,7 @@ impl WebState {
         WebState {
             ledger,
             blocking: Arc::new(Blocking::new(limits::BLOCKING_HANDLERS_MAX)),
+            workforce: Arc::default(),
         }
     }
 }
