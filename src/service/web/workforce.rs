@@ -286,7 +286,7 @@ fn chart(monthly: &[MonthRow]) -> Markup {
         .max()
         .unwrap_or(0);
     let step = tick_step(most);
-    let top = (most.div_ceil(step).max(1)) * step;
+    let top = most.div_ceil(step).max(1) * step;
     let plot_width = WIDTH - LEFT - RIGHT;
     let plot_height = HEIGHT - TOP - BOTTOM;
     let x = |i: usize| LEFT + plot_width * (i as f64 + 0.5) / monthly.len().max(1) as f64;
