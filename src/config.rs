@@ -319,7 +319,10 @@ mod tests {
         let off = parse("state = \"ms\"\nhttp = \"OFF\"\n").expect("off");
         assert_eq!(off.http, None);
         let bad = parse("state = \"ms\"\nhttp = \"localhost\"\n").expect_err("not an address");
-        assert!(matches!(&bad, Error::InvalidArgument(m) if m.contains("\"off\"")), "{bad}");
+        assert!(
+            matches!(&bad, Error::InvalidArgument(m) if m.contains("\"off\"")),
+            "{bad}"
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@
 //!   from CSV files, checked and planned into person-aligned batches.
 //! - [`proof`]: portable credential proofs and their offline check.
 //! - [`audit`]: an independent auditor of any node's log.
+//! - [`report`]: the words and files of employer checks (statuses, a check as
+//!   JSON, a roster read from CSV and its reports), shared by CLI and web pages.
 //! - [`auth`]: bearer tokens, stored hashed, changeable on a running node.
 //! - [`backup`]: a running node's consistent backup, its manifest, and restore.
 //! - [`bench`]: the benchmark harness; [`demo`]: the three-state walk-through.
@@ -45,7 +47,7 @@
 //! - [`error`]: the library's error, one class per gRPC status code.
 //!
 //! Layers, each importing only those below it: `limits`, `error`, `clock`, `metrics` ·
-//! `log`, `domain`, `auth` · `import`, `store`, `projection` · `vault` · `ledger` · `source`,
+//! `log`, `domain`, `auth`, `report` · `import`, `store`, `projection` · `vault` · `ledger` · `source`,
 //! `evidence` · `mirror`, `repair`, `audit`, `proof` · `federation` · `backup`, `config`
 //! · `service` · `node` · `cli` · `demo`, `bench`, and the binary.
 //! - [`pb`]: the protobuf wire types (messages only; no transport).
@@ -72,6 +74,7 @@ pub mod node;
 pub mod projection;
 pub mod proof;
 pub mod repair;
+pub mod report;
 pub mod service;
 pub mod source;
 pub mod store;

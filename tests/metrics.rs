@@ -322,7 +322,8 @@ fn the_dashboard_checker_catches_a_broken_panel() {
     let text = std::fs::read_to_string(DASHBOARD).expect("the dashboard file");
     let good: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     check_dashboard(&good);
-    let breakages: [(&str, fn(&mut serde_json::Value)); 4] = [
+    type Breakage = fn(&mut serde_json::Value);
+    let breakages: [(&str, Breakage); 4] = [
         ("duplicate id", |d| d["panels"][1]["id"] = d["panels"][0]["id"].clone()),
         ("too wide", |d| d["panels"][0]["gridPos"]["w"] = 30.into()),
         ("unknown type", |d| d["panels"][0]["type"] = "piechart-3d".into()),

@@ -56,7 +56,7 @@ async fn start(dir: &std::path::Path, tls: TlsFiles) -> String {
         federation: None,
         limits: Default::default(),
     };
-    tokio::spawn(serve(listener, ledger, options, std::future::pending()));
+    tokio::spawn(serve(listener, None, ledger, options, std::future::pending()));
     format!("https://localhost:{port}")
 }
 

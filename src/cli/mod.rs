@@ -22,6 +22,8 @@ pub mod tokens;
 use crate::domain::vocabulary::hours_to_minutes;
 use crate::error::{Error, Result};
 use crate::pb;
+pub use crate::report::check_json;
+pub(crate) use crate::report::{describe_discipline, status_code_name, status_name, type_name};
 use crate::service::client::NodeClient;
 use pb::command::Body;
 
@@ -608,34 +610,6 @@ pub async fn board(args: BoardArgs) -> Result<String> {
     ))
 }
 
-/// A credential type as a word of the CSV exports, e.g. "peer_support_specialist".
-pub(crate) fn type_name(value: i32) -> String {
-    pb::CredentialType::try_from(value)
-        .map(|t| t.as_str_name().trim_start_matches("CREDENTIAL_TYPE_").to_lowercase())
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
-/// A status as a word of the CSV exports, e.g. "suspended".
-pub(crate) fn status_code_name(value: i32) -> String {
-    pb::CredentialStatus::try_from(value)
-        .map(|s| s.as_str_name().trim_start_matches("CREDENTIAL_STATUS_").to_lowercase())
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
-pub(crate) fn status_name(status: i32) -> &'static str {
-    match pb::CredentialStatus::try_from(status) {
-        Ok(pb::CredentialStatus::NotYetValid) => "NOT YET VALID",
-        Ok(pb::CredentialStatus::Active) => "ACTIVE",
-        Ok(pb::CredentialStatus::Probation) => "ACTIVE (on probation)",
-        Ok(pb::CredentialStatus::Restricted) => "ACTIVE (restricted)",
-        Ok(pb::CredentialStatus::Expired) => "EXPIRED",
-        Ok(pb::CredentialStatus::Suspended) => "SUSPENDED",
-        Ok(pb::CredentialStatus::Surrendered) => "SURRENDERED",
-        Ok(pb::CredentialStatus::Revoked) => "REVOKED",
-        Ok(pb::CredentialStatus::Unspecified) | Err(_) => "UNKNOWN",
-    }
-}
-
 /// The employer check as text.
 pub fn describe_check(check: &pb::CredentialCheck) -> String {
     let mut text = format!(
@@ -664,34 +638,6 @@ pub fn describe_check(check: &pb::CredentialCheck) -> String {
         text.push_str(&format!("\n  discipline: {}", describe_discipline(action)));
     }
     text
-}
-
-/// One public disciplinary action as text, with how it had ended by the
-/// answer's date (or that it was still in force); also a roster report's cell.
-pub(crate) fn describe_discipline(action: &pb::PublicDiscipline) -> String {
-    let kind = pb::DisciplineKind::try_from(action.kind)
-        .map(|k| k.as_str_name())
-        .unwrap_or("UNKNOWN");
-    let until = if action.ends_on.is_empty() {
-        String::new()
-    } else {
-        format!(" until {}", action.ends_on)
-    };
-    let ended = match (action.ended_on.as_str(), action.ended_by_reinstatement) {
-        ("", _) => String::new(),
-        (on, true) => format!(" (ended by reinstatement on {on})"),
-        (on, false) => format!(" (ended on {on})"),
-    };
-    format!(
-        "{kind} from {}{until}{ended}: {}",
-        action.effective_on, action.public_summary
-    )
-}
-
-/// JSON for `--json`: the fields an employer may see, with readable enums
-/// (the same JSON as the web page's `/api/verify`).
-pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
-    crate::service::web::check_json(check)
 }
 
 /// Runs an employer check (one credential or a roster); returns the text to print.

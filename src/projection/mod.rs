@@ -6,6 +6,7 @@
 //! structure, so the writer can publish a fresh read view after every group
 //! commit and roll back cheaply if a commit fails.
 
+pub mod monthly;
 pub mod names;
 pub mod overlay;
 pub mod snapshot;

@@ -165,7 +165,12 @@ pub(super) fn answer_roster(
 const ANSWER_FRAMING_BYTES: usize = 8;
 
 pub(super) fn statistics(ledger: &Ledger, as_of: NaiveDate) -> pb::Statistics {
-    let registry = ledger.registry();
+    statistics_of(&ledger.registry(), ledger.state(), as_of)
+}
+
+/// [`statistics`] of one registry view (the workforce page pairs it with the
+/// monthly changes of the same view).
+pub(super) fn statistics_of(registry: &Registry, state: &str, as_of: NaiveDate) -> pb::Statistics {
     let rows = registry
         .statistics(as_of)
         .into_iter()
@@ -176,7 +181,7 @@ pub(super) fn statistics(ledger: &Ledger, as_of: NaiveDate) -> pb::Statistics {
         })
         .collect();
     pb::Statistics {
-        state: ledger.state().to_string(),
+        state: state.to_string(),
         as_of: convert::date(as_of),
         rows,
         peers: registry.peers.len() as u64,

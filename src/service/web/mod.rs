@@ -37,7 +37,6 @@ use crate::limits::{self, ServerLimits};
 use crate::metrics::Metrics;
 
 pub use serve::serve;
-pub use verify::check_json;
 
 /// What every handler reads: the node's own log and the bounded pool that
 /// runs heavy answers off the async threads.
@@ -47,6 +46,8 @@ pub struct WebState {
     pub blocking: Arc<Blocking>,
     /// The node's metric families (the ledger's), served at `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The workforce page's last answer (one entry; see `workforce`).
+    pub workforce: Arc<workforce::Cache>,
 }
 
 impl WebState {
@@ -55,6 +56,7 @@ impl WebState {
             metrics: ledger.metrics(),
             ledger,
             blocking: Arc::new(Blocking::new(limits::BLOCKING_HANDLERS_MAX)),
+            workforce: Arc::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::{http_status, public_message, WebState};
 use crate::error::Error;
+use crate::pb;
 
 /// The pages, in the navigation's order: (path, label).
 pub const NAVIGATION: [(&str, &str); 5] = [
@@ -186,10 +187,69 @@ const STATE_NAMES: [(&str, &str); 56] = [
     ("MP", "Northern Mariana Islands"),
 ];
 
-/// Not a page yet: answered by the module that owns the route until it lands.
-pub fn pending(state: &WebState, path: &str, title: &str) -> Response {
-    let error = Error::Unavailable(format!("the {title} page is not served by this build yet"));
-    error_page(state, path, title, &error)
+/// The status in words and its colour class: green for active, amber for
+/// active with conditions or not yet valid, red when the holder may not practise.
+pub fn status_words(status: i32) -> (&'static str, &'static str) {
+    use pb::CredentialStatus as S;
+    let Ok(status) = S::try_from(status) else {
+        return ("Unknown", "status-bad");
+    };
+    match status {
+        S::Active => ("Active", "status-ok"),
+        S::Probation => ("Active, on probation", "status-warn"),
+        S::Restricted => ("Active, with restrictions", "status-warn"),
+        S::NotYetValid => ("Not yet valid", "status-warn"),
+        S::Expired => ("Expired", "status-bad"),
+        S::Suspended => ("Suspended", "status-bad"),
+        S::Surrendered => ("Surrendered", "status-bad"),
+        S::Revoked => ("Revoked", "status-bad"),
+        S::Unspecified => ("Unknown", "status-bad"),
+    }
+}
+
+/// The status in words in its colour, as tables show it.
+pub fn status_badge(status: i32) -> Markup {
+    let (words, class) = status_words(status);
+    html! { span class={ "status " (class) } { (words) } }
+}
+
+/// An enum's wire name as words: "CREDENTIAL_TYPE_FAMILY_PEER" → "Family peer".
+fn words(name: &str, prefix: &str) -> String {
+    let lower = name.trim_start_matches(prefix).replace('_', " ").to_lowercase();
+    let mut chars = lower.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+pub fn type_words(value: i32) -> String {
+    pb::CredentialType::try_from(value)
+        .map(|t| words(t.as_str_name(), "CREDENTIAL_TYPE_"))
+        .unwrap_or_else(|_| "Unknown".into())
+}
+
+/// One action as it stood on the answer's date, with how it had ended.
+pub fn discipline_words(action: &pb::PublicDiscipline) -> String {
+    let kind = pb::DisciplineKind::try_from(action.kind)
+        .map(|k| words(k.as_str_name(), "DISCIPLINE_KIND_"))
+        .unwrap_or_else(|_| "Unknown action".into());
+    let until = if action.ends_on.is_empty() {
+        String::new()
+    } else {
+        format!(" until {}", action.ends_on)
+    };
+    let state = match (action.ended_on.as_str(), action.ended_by_reinstatement) {
+        ("", _) => " (in force)".to_string(),
+        (on, true) => format!(" (ended by reinstatement on {on})"),
+        (on, false) => format!(" (ended on {on})"),
+    };
+    let summary = if action.public_summary.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", action.public_summary)
+    };
+    format!("{kind} from {}{until}{state}{summary}", action.effective_on)
 }
 
 #[cfg(test)]
@@ -197,9 +257,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn statuses_and_types_read_as_words() {
+        use pb::CredentialStatus as S;
+        assert_eq!(status_words(S::Suspended as i32), ("Suspended", "status-bad"));
+        assert_eq!(
+            status_words(S::Probation as i32),
+            ("Active, on probation", "status-warn")
+        );
+        assert_eq!(status_words(S::Active as i32), ("Active", "status-ok"));
+        assert_eq!(status_words(99), ("Unknown", "status-bad"));
+        assert_eq!(
+            type_words(pb::CredentialType::PeerSupportSpecialist as i32),
+            "Peer support specialist"
+        );
+    }
+
+    #[test]
     fn every_state_code_is_two_capitals_and_unique() {
         let mut codes: Vec<&str> = STATE_NAMES.iter().map(|(c, _)| *c).collect();
-        assert!(codes.iter().all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())));
+        assert!(codes
+            .iter()
+            .all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())));
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), STATE_NAMES.len());

@@ -19,12 +19,13 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::super::registry;
-use super::page::{self, layout};
+use super::page::{self, discipline_words, layout, status_words, type_words};
 use super::{http_status, public_message, WebState};
 use crate::domain::fact::{self, IDENTIFIER_BYTES_MAX, TEXT_BYTES_MAX};
 use crate::error::{Error, Result};
 use crate::pb;
 use crate::proof::ProofFile;
+use crate::report::{self, check_json};
 
 const TITLE: &str = "Verify a credential";
 
@@ -181,10 +182,9 @@ fn error_alert(error: &Error) -> Markup {
 }
 
 fn result(check: &pb::CredentialCheck) -> Markup {
-    let status = pb::CredentialStatus::try_from(check.status).unwrap_or(pb::CredentialStatus::Unspecified);
-    let (words, class) = status_words(status);
+    let (words, class) = status_words(check.status);
     html! {
-        section #result data-status=(status_word(status)) aria-labelledby="result-heading" {
+        section #result data-status=(report::status_code_name(check.status)) aria-labelledby="result-heading" {
             h2 #result-heading { "Credential " (check.credential_number) }
             p {
                 "On " span #as-of { (check.as_of) } " this credential was: "
@@ -228,105 +228,6 @@ fn result(check: &pb::CredentialCheck) -> Markup {
     }
 }
 
-/// The status as one lowercase word (`data-status`), e.g. "not_yet_valid".
-fn status_word(status: pb::CredentialStatus) -> String {
-    status
-        .as_str_name()
-        .trim_start_matches("CREDENTIAL_STATUS_")
-        .to_lowercase()
-}
-
-/// The status in words and its colour class: green for active, amber for
-/// active with conditions or not yet valid, red when the holder may not practise.
-fn status_words(status: pb::CredentialStatus) -> (&'static str, &'static str) {
-    use pb::CredentialStatus as S;
-    match status {
-        S::Active => ("Active", "status-ok"),
-        S::Probation => ("Active, on probation", "status-warn"),
-        S::Restricted => ("Active, with restrictions", "status-warn"),
-        S::NotYetValid => ("Not yet valid", "status-warn"),
-        S::Expired => ("Expired", "status-bad"),
-        S::Suspended => ("Suspended", "status-bad"),
-        S::Surrendered => ("Surrendered", "status-bad"),
-        S::Revoked => ("Revoked", "status-bad"),
-        S::Unspecified => ("Unknown", "status-bad"),
-    }
-}
-
-/// An enum's wire name as words: "CREDENTIAL_TYPE_FAMILY_PEER" → "Family peer".
-fn words(name: &str, prefix: &str) -> String {
-    let lower = name.trim_start_matches(prefix).replace('_', " ").to_lowercase();
-    let mut chars = lower.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
-fn type_words(value: i32) -> String {
-    pb::CredentialType::try_from(value)
-        .map(|t| words(t.as_str_name(), "CREDENTIAL_TYPE_"))
-        .unwrap_or_else(|_| "Unknown".into())
-}
-
-/// One action as it stood on the answer's date, with how it had ended.
-fn discipline_words(action: &pb::PublicDiscipline) -> String {
-    let kind = pb::DisciplineKind::try_from(action.kind)
-        .map(|k| words(k.as_str_name(), "DISCIPLINE_KIND_"))
-        .unwrap_or_else(|_| "Unknown action".into());
-    let until = if action.ends_on.is_empty() {
-        String::new()
-    } else {
-        format!(" until {}", action.ends_on)
-    };
-    let state = match (action.ended_on.as_str(), action.ended_by_reinstatement) {
-        ("", _) => " (in force)".to_string(),
-        (on, true) => format!(" (ended by reinstatement on {on})"),
-        (on, false) => format!(" (ended on {on})"),
-    };
-    let summary = if action.public_summary.is_empty() {
-        String::new()
-    } else {
-        format!(": {}", action.public_summary)
-    };
-    format!("{kind} from {}{until}{state}{summary}", action.effective_on)
-}
-
-/// The employer check as JSON: the fields of `CredentialCheck` by their proto
-/// names, enums by their wire names (also `peerreg check --json`).
-pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
-    let discipline: Vec<serde_json::Value> = check
-        .discipline
-        .iter()
-        .map(|d| {
-            serde_json::json!({
-                "kind": pb::DisciplineKind::try_from(d.kind).map(|k| k.as_str_name()).unwrap_or("UNKNOWN"),
-                "effective_on": d.effective_on,
-                "ends_on": d.ends_on,
-                "public_summary": d.public_summary,
-                "ended_on": d.ended_on,
-                "ended_by_reinstatement": d.ended_by_reinstatement,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "state": check.state,
-        "credential_number": check.credential_number,
-        "legal_name": check.legal_name,
-        "credential_type": pb::CredentialType::try_from(check.credential_type).map(|t| t.as_str_name()).unwrap_or("UNKNOWN"),
-        "status": pb::CredentialStatus::try_from(check.status).map(|s| s.as_str_name()).unwrap_or("UNKNOWN"),
-        "as_of": check.as_of,
-        "issued_on": check.issued_on,
-        "expires_on": check.expires_on,
-        "discipline": discipline,
-        "log_size": check.log_size,
-        "reciprocity_origin_state": check.reciprocity_origin_state,
-        "reciprocity_origin_credential_number": check.reciprocity_origin_credential_number,
-        "imported_source_system": check.imported_source_system,
-        "imported_on": check.imported_on,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,19 +237,6 @@ mod tests {
         assert_eq!(path_segment("MS-1/a b?#%"), "MS-1%2Fa%20b%3F%23%25");
         assert_eq!(path_segment("MS-CPSS-0001"), "MS-CPSS-0001");
         assert_eq!(file_name_part("MS-1\"/x"), "MS-1__x");
-    }
-
-    #[test]
-    fn statuses_read_as_words() {
-        assert_eq!(status_word(pb::CredentialStatus::NotYetValid), "not_yet_valid");
-        assert_eq!(
-            status_words(pb::CredentialStatus::Suspended),
-            ("Suspended", "status-bad")
-        );
-        assert_eq!(
-            type_words(pb::CredentialType::PeerSupportSpecialist as i32),
-            "Peer support specialist"
-        );
     }
 
     #[test]
