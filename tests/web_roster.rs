@@ -251,12 +251,15 @@ async fn an_uploaded_roster_is_answered_as_check_roster_and_reported_as_the_cli_
                     check.as_of.as_str(),
                     check.legal_name.as_str(),
                     check.expires_on.as_str(),
-                    report::status_name(check.status),
+                    peerreg::service::web::page::status_words(check.status).0,
                 ] {
                     assert!(row.contains(&escaped(cell)), "{cell} missing from {row}");
                 }
                 for action in check.discipline.iter().filter(|a| a.ended_on.is_empty()) {
-                    assert!(row.contains(&escaped(&report::describe_discipline(action))), "{row}");
+                    assert!(
+                        row.contains(&escaped(&peerreg::service::web::page::discipline_words(action))),
+                        "{row}"
+                    );
                 }
             }
             None => {
