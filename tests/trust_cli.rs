@@ -69,7 +69,7 @@ fn trust_add_list_remove_and_ack_through_the_binary() {
 
 #[test]
 fn the_demo_tells_the_story_and_exits_zero() {
-    let (ok, out, err) = peerreg(&["demo"]);
+    let (ok, out, err) = peerreg(&["demo", "--http", "127.0.0.1:0"]);
     assert!(ok, "{out}\n{err}");
     let steps = [
         "1. Mississippi certifies",
