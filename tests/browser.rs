@@ -184,12 +184,12 @@ impl Register {
     fn bodies(&self) -> Vec<pb::command::Body> {
         vec![
             enrol("P-1", "Ada Lovelace"),
-            issue("P-1", self.valid, &self.date(-400), &self.date(330)),
+            issue("P-1", self.valid, &self.date(-400), &self.date(300)),
             enrol("P-2", "Grace Hopper"),
-            issue("P-2", self.suspended, &self.date(-400), &self.date(330)),
+            issue("P-2", self.suspended, &self.date(-400), &self.date(300)),
             discipline(self.suspended, pb::DisciplineKind::Suspension, &self.date(-30), ""),
             enrol("P-3", "Alan Turing"),
-            issue("P-3", self.expired, &self.date(-800), &self.date(-10)),
+            issue("P-3", self.expired, &self.date(-700), &self.date(-10)),
         ]
     }
 }
@@ -374,6 +374,17 @@ impl Tab {
             .unwrap_or_else(|e| panic!("loading {path}: {e}"));
     }
 
+    /// Waits until the page has loaded with `selector` in it, and fails with
+    /// the page's `#error` if it answered with one instead.
+    async fn expect(&self, selector: &str) {
+        self.wait_for(&format!("{selector}, #error")).await;
+        if self.text(selector).await.is_none() {
+            let error = self.text("#error").await.unwrap_or_default();
+            let url = self.page.url().await.ok().flatten().unwrap_or_default();
+            panic!("{url} has no {selector}; it says: {error}");
+        }
+    }
+
     /// Waits until the page has loaded and one of `selector` (a CSS selector
     /// list) is in it; the page's text in the failure if it never is.
     async fn wait_for(&self, selector: &str) {
@@ -518,7 +529,7 @@ impl Tab {
 /// through the form as a person would.
 async fn verify(site: &Site, tab: &mut Tab, number: &str, name: Option<&str>, date: Option<&str>) {
     tab.goto(site, "/").await;
-    tab.wait_for("form#verify-form").await;
+    tab.expect("form#verify-form").await;
     tab.inspect(site, "verify-form", false).await;
     tab.type_into("input#number", number).await;
     if let Some(name) = name {
@@ -635,7 +646,7 @@ async fn checking_a_roster(site: Arc<Site>) {
 
     let mut tab = Tab::open(site).await;
     tab.goto(site, "/roster").await;
-    tab.wait_for("form#roster-form").await;
+    tab.expect("form#roster-form").await;
     let progress_hidden: Option<bool> = tab
         .js("(() => { const p = document.querySelector('progress#roster-progress'); return p ? !p.checkVisibility() : null; })()")
         .await;
@@ -767,7 +778,7 @@ async fn verifying_proof_files(site: Arc<Site>) {
     for (name, path, outcome) in files {
         for fresh in [false, true] {
             tab.goto(site, "/verify-proof").await;
-            tab.wait_for("form#proof-form").await;
+            tab.expect("form#proof-form").await;
             tab.inspect(site, "proof-form", false).await;
             tab.choose_file("input#proof-file", &path).await;
             if fresh {
@@ -795,7 +806,7 @@ async fn reading_the_workforce_and_the_log(site: Arc<Site>) {
     let site = site.as_ref();
     let mut tab = Tab::open(site).await;
     tab.goto(site, "/workforce").await;
-    tab.wait_for("svg#workforce-chart, #error").await;
+    tab.expect("svg#workforce-chart").await;
     for selector in ["svg#workforce-chart", "table#workforce-table", "table#workforce-monthly"] {
         assert!(tab.text(selector).await.is_some(), "/workforce has no {selector}");
     }
@@ -806,7 +817,7 @@ async fn reading_the_workforce_and_the_log(site: Arc<Site>) {
     tab.inspect(site, "workforce", false).await;
 
     tab.goto(site, "/log").await;
-    tab.wait_for("pre#checkpoint, #error").await;
+    tab.expect("pre#checkpoint").await;
     let size = tab.text("#log-size").await.unwrap_or_default();
     assert!(size.contains(&site.log_size.to_string()), "#log-size: {size:?}");
     let checkpoint = tab.text("pre#checkpoint").await.unwrap_or_default();
