@@ -376,7 +376,7 @@ impl Tab {
 
     /// Waits until the page has loaded with `selector` in it, and fails with
     /// the page's `#error` if it answered with one instead.
-    async fn expect(&self, selector: &str) {
+    async fn expect_element(&self, selector: &str) {
         self.wait_for(&format!("{selector}, #error")).await;
         if self.text(selector).await.is_none() {
             let error = self.text("#error").await.unwrap_or_default();
@@ -529,7 +529,7 @@ impl Tab {
 /// through the form as a person would.
 async fn verify(site: &Site, tab: &mut Tab, number: &str, name: Option<&str>, date: Option<&str>) {
     tab.goto(site, "/").await;
-    tab.expect("form#verify-form").await;
+    tab.expect_element("form#verify-form").await;
     tab.inspect(site, "verify-form", false).await;
     tab.type_into("input#number", number).await;
     if let Some(name) = name {
@@ -646,7 +646,7 @@ async fn checking_a_roster(site: Arc<Site>) {
 
     let mut tab = Tab::open(site).await;
     tab.goto(site, "/roster").await;
-    tab.expect("form#roster-form").await;
+    tab.expect_element("form#roster-form").await;
     let progress_hidden: Option<bool> = tab
         .js("(() => { const p = document.querySelector('progress#roster-progress'); return p ? !p.checkVisibility() : null; })()")
         .await;
@@ -778,7 +778,7 @@ async fn verifying_proof_files(site: Arc<Site>) {
     for (name, path, outcome) in files {
         for fresh in [false, true] {
             tab.goto(site, "/verify-proof").await;
-            tab.expect("form#proof-form").await;
+            tab.expect_element("form#proof-form").await;
             tab.inspect(site, "proof-form", false).await;
             tab.choose_file("input#proof-file", &path).await;
             if fresh {
@@ -806,7 +806,7 @@ async fn reading_the_workforce_and_the_log(site: Arc<Site>) {
     let site = site.as_ref();
     let mut tab = Tab::open(site).await;
     tab.goto(site, "/workforce").await;
-    tab.expect("svg#workforce-chart").await;
+    tab.expect_element("svg#workforce-chart").await;
     for selector in ["svg#workforce-chart", "table#workforce-table", "table#workforce-monthly"] {
         assert!(tab.text(selector).await.is_some(), "/workforce has no {selector}");
     }
@@ -817,7 +817,7 @@ async fn reading_the_workforce_and_the_log(site: Arc<Site>) {
     tab.inspect(site, "workforce", false).await;
 
     tab.goto(site, "/log").await;
-    tab.expect("pre#checkpoint").await;
+    tab.expect_element("pre#checkpoint").await;
     let size = tab.text("#log-size").await.unwrap_or_default();
     assert!(size.contains(&site.log_size.to_string()), "#log-size: {size:?}");
     let checkpoint = tab.text("pre#checkpoint").await.unwrap_or_default();
