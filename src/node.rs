@@ -156,14 +156,7 @@ async fn start_around(
 /// build the ledger and options themselves). [`Node::stop`] closes `ledger`
 /// and the federation in `options`.
 pub fn serve(listener: TcpListener, ledger: Ledger, options: ServeOptions) -> Result<Node> {
-    serve_on(
-        Listeners {
-            grpc: listener,
-            web: None,
-        },
-        ledger,
-        options,
-    )
+    serve_on(Listeners { grpc: listener, web: None }, ledger, options)
 }
 
 /// The listeners a node serves on: gRPC, and the HTTP side if it has one.

@@ -13,16 +13,7 @@ type Lines = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
 /// process and its stdout lines (banner first).
 fn start_serve(state: &str, data_dir: &std::path::Path) -> (tokio::process::Child, Lines) {
     let mut node = Command::new(PEERREG)
-        .args([
-            "serve",
-            "--state",
-            state,
-            "--listen",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
+        .args(["serve", "--state", state, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

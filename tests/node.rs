@@ -383,17 +383,7 @@ async fn the_binary_refuses_public_plaintext_a_lost_key_and_a_token_in_clear() {
     node.stop().await.expect("stops cleanly");
     let key = data_dir.join("log.key");
     std::fs::remove_file(&key).expect("lose the key");
-    let loopback = [
-        "serve",
-        "--state",
-        "MS",
-        "--listen",
-        "127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-        "--data-dir",
-        data,
-    ];
+    let loopback = ["serve", "--state", "MS", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir", data];
     let (ok, err) = peerreg_exits(&loopback, None).await;
     assert!(
         !ok && err.contains(&key.display().to_string()) && err.contains("missing"),

@@ -13,16 +13,7 @@ const PEERREG: &str = env!("CARGO_BIN_EXE_peerreg");
 /// endpoint and, on a `first` start, the admin token it printed.
 async fn start(data_dir: &std::path::Path, first: bool) -> (Child, String, Option<String>) {
     let mut node = Command::new(PEERREG)
-        .args([
-            "serve",
-            "--state",
-            "MS",
-            "--listen",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
+        .args(["serve", "--state", "MS", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -20,8 +20,8 @@ pub mod server;
 pub mod sources;
 pub mod status;
 pub mod transparency;
-mod watch;
 pub mod web;
+mod watch;
 
 /// Generated gRPC client and server stubs. Their messages are `crate::pb`.
 #[allow(clippy::all, missing_docs)]

@@ -320,16 +320,7 @@ pub async fn start_binary_node(state: &str, data_dir: &Path) -> BinaryNode {
     use tokio::io::AsyncBufReadExt;
     let first = !data_dir.join("tokens.toml").exists();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerreg"))
-        .args([
-            "serve",
-            "--state",
-            state,
-            "--listen",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
+        .args(["serve", "--state", state, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

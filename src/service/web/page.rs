@@ -199,9 +199,7 @@ mod tests {
     #[test]
     fn every_state_code_is_two_capitals_and_unique() {
         let mut codes: Vec<&str> = STATE_NAMES.iter().map(|(c, _)| *c).collect();
-        assert!(codes
-            .iter()
-            .all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())));
+        assert!(codes.iter().all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())));
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), STATE_NAMES.len());

@@ -68,10 +68,7 @@ pub async fn serve(
             }
         });
     }
-    if tokio::time::timeout(limits::SHUTDOWN_GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(limits::SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("open web connections did not end within {:?}", limits::SHUTDOWN_GRACE);
     }
     Ok(())
@@ -116,8 +113,7 @@ async fn handshake(
 fn tls_acceptor(files: &TlsFiles) -> Result<TlsAcceptor> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let bad =
-        |what: &str, e: &dyn std::fmt::Display| Error::InvalidArgument(format!("the TLS {what} is not usable: {e}"));
+    let bad = |what: &str, e: &dyn std::fmt::Display| Error::InvalidArgument(format!("the TLS {what} is not usable: {e}"));
     let certs = CertificateDer::pem_slice_iter(&files.cert_pem)
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| bad("certificate", &e))?;
