@@ -311,6 +311,18 @@ mod tests {
     }
 
     #[test]
+    fn the_web_page_is_on_loopback_by_default_and_can_be_moved_or_turned_off() {
+        let default = parse("state = \"ms\"\n").expect("defaults");
+        assert_eq!(default.http, Some("127.0.0.1:8080".parse().expect("an address")));
+        let moved = parse("state = \"ms\"\nhttp = \"127.0.0.1:9090\"\n").expect("moved");
+        assert_eq!(moved.http.map(|a| a.port()), Some(9090));
+        let off = parse("state = \"ms\"\nhttp = \"OFF\"\n").expect("off");
+        assert_eq!(off.http, None);
+        let bad = parse("state = \"ms\"\nhttp = \"localhost\"\n").expect_err("not an address");
+        assert!(matches!(&bad, Error::InvalidArgument(m) if m.contains("\"off\"")), "{bad}");
+    }
+
+    #[test]
     fn a_config_file_overrides_defaults_and_bad_ones_name_the_field() {
         let config = parse("state = \"tn\"\nlisten = \"127.0.0.1:6000\"\norigin = \"peerreg.tn.example/tn\"\n")
             .unwrap_or_else(|e| panic!("{e}"));

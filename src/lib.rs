@@ -41,9 +41,10 @@
 //! - [`config`]: a node's settings and their embedded defaults.
 //! - [`clock`]: "today", injected.
 //! - [`limits`]: every bound, in one place.
+//! - [`metrics`]: the node's Prometheus families, one registry per node.
 //! - [`error`]: the library's error, one class per gRPC status code.
 //!
-//! Layers, each importing only those below it: `limits`, `error`, `clock` ·
+//! Layers, each importing only those below it: `limits`, `error`, `clock`, `metrics` ·
 //! `log`, `domain`, `auth` · `import`, `store`, `projection` · `vault` · `ledger` · `source`,
 //! `evidence` · `mirror`, `repair`, `audit`, `proof` · `federation` · `backup`, `config`
 //! · `service` · `node` · `cli` · `demo`, `bench`, and the binary.
@@ -65,6 +66,7 @@ pub mod import;
 pub mod ledger;
 pub mod limits;
 pub mod log;
+pub mod metrics;
 pub mod mirror;
 pub mod node;
 pub mod projection;

@@ -69,8 +69,8 @@ enum Command {
     Transfer(cli::federation::TransferCommand),
     /// Alerts about origin credentials this node's grants stand on: list, --watch, or --ack ID --note TEXT.
     Alerts(cli::alerts::AlertsArgs),
-    /// Start MS, TN and VA nodes in-process and walk through a transfer between states.
-    Demo,
+    /// Start MS, TN and VA nodes in-process and walk through a transfer between states (--stay keeps them serving).
+    Demo(peerreg::demo::DemoArgs),
     /// Benchmarks against this machine's own limits (run with --release).
     Bench(cli::operator::BenchArgs),
     /// Audit a node's log against its pinned verifier key.
@@ -129,7 +129,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Trust(command) => print(cli::federation::trust(command).await, None),
         Command::Transfer(command) => print(cli::federation::transfer(command).await, None),
         Command::Alerts(args) => print(cli::alerts::alerts(args).await, None),
-        Command::Demo => done(peerreg::demo::run().await),
+        Command::Demo(args) => done(peerreg::demo::run(args).await),
         Command::Bench(args) => print(cli::operator::bench(args).await, None),
         Command::Check(args) => print(cli::check(args).await, None),
         Command::Record { connection, peer_id } => print(cli::record(connection, peer_id).await, None),

@@ -19,6 +19,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -34,6 +35,7 @@ use crate::limits;
 use crate::log::entry::verify_entry;
 use crate::log::merkle::{verify_consistency, Hash, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::metrics::{FollowerRole, FollowerState, FollowerView, Metrics};
 use crate::source::LogSource;
 use crate::store::files;
 
@@ -575,6 +577,26 @@ async fn is_prefix(
     ))
 }
 
+/// Reports a mirror's round to `metrics`; answers the largest size the
+/// origin has shown so far (kept across suspect rounds).
+fn report_round(metrics: &Metrics, mirror: &Ledger, round: &Result<Round, RoundError>, shown: u64) -> u64 {
+    let verified = mirror.published().checkpoint.size;
+    let (state, target) = match round {
+        Ok(Round::Current { .. }) => (FollowerState::Following, verified),
+        Ok(Round::CatchingUp { target, .. }) => (FollowerState::CatchingUp, *target),
+        Err(RoundError::Suspect(_)) => (FollowerState::Suspect, shown),
+        Err(RoundError::Equivocation(_)) => (FollowerState::Equivocation, shown),
+    };
+    let target = target.max(verified);
+    let view = FollowerView {
+        verified,
+        target,
+        state,
+    };
+    metrics.follower(FollowerRole::Mirror, mirror.verifier().name(), view);
+    target
+}
+
 /// Entries `[start, end)`, page by page.
 async fn fetch(source: &dyn LogSource, start: u64, end: u64, deadline: Instant) -> Result<Vec<Vec<u8>>, RoundError> {
     let mut entries = Vec::with_capacity((end - start) as usize);
@@ -599,11 +621,27 @@ pub fn spawn_follower<S: LogSource + 'static>(
     source: S,
     limits: FollowLimits,
 ) -> tokio::task::JoinHandle<()> {
+    spawn_counted_follower(mirror, source, limits, None)
+}
+
+/// As [`spawn_follower`], reporting each round's outcome (verified size,
+/// entries behind, state) to `metrics` when given (a node's own metrics).
+pub fn spawn_counted_follower<S: LogSource + 'static>(
+    mirror: Ledger,
+    source: S,
+    limits: FollowLimits,
+    metrics: Option<Arc<Metrics>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut wait = Duration::ZERO;
+        let mut shown = mirror.published().checkpoint.size;
         loop {
             tokio::time::sleep(wait).await;
-            match follow_round(&mirror, &source, limits).await {
+            let round = follow_round(&mirror, &source, limits).await;
+            if let Some(metrics) = &metrics {
+                shown = report_round(metrics, &mirror, &round, shown);
+            }
+            match round {
                 Ok(Round::Current { added }) => {
                     wait = FOLLOW_INTERVAL;
                     if added > 0 {

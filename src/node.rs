@@ -129,7 +129,7 @@ async fn start_around(
         Arc::new(GrpcConnector),
     )?);
     // Followers start last: nothing is left running if a mirror fails to open.
-    let (mirrors, mirror_starts) = open_mirrors(config).await?;
+    let (mirrors, mirror_starts) = open_mirrors(config, &ledger).await?;
     federation.spawn_followers(&ledger)?;
     let options = ServeOptions {
         tokens: Arc::new(tokens),
@@ -331,8 +331,9 @@ fn read_tls(paths: &TlsPaths) -> Result<TlsFiles> {
 }
 
 /// Opens (creating if new) each mirrored log, then starts following them all;
-/// a new mirror starts empty and catches up in bounded rounds.
-async fn open_mirrors(config: &NodeConfig) -> Result<(Vec<Ledger>, Vec<MirrorStart>)> {
+/// a new mirror starts empty and catches up in bounded rounds. Followers
+/// report to `own`'s metrics.
+async fn open_mirrors(config: &NodeConfig, own: &Ledger) -> Result<(Vec<Ledger>, Vec<MirrorStart>)> {
     let mut opened = Vec::new();
     let mut starts = Vec::new();
     for spec in &config.mirrors {
@@ -351,7 +352,7 @@ async fn open_mirrors(config: &NodeConfig) -> Result<(Vec<Ledger>, Vec<MirrorSta
     }
     let mut mirrors = Vec::new();
     for (mirror, source) in opened {
-        mirror::spawn_follower(mirror.clone(), source, config.federation.limits);
+        mirror::spawn_counted_follower(mirror.clone(), source, config.federation.limits, Some(own.metrics()));
         mirrors.push(mirror);
     }
     Ok((mirrors, starts))

@@ -171,8 +171,22 @@ impl ProofFile {
         serde_json::to_string_pretty(self).map_err(|e| Error::Internal(format!("encoding the proof: {e}")))
     }
 
+    /// Reads a file's text. The reason a text is refused is bounded: serde's
+    /// own message can quote a whole field of the input (a web upload may be
+    /// megabytes), so it is quoted with `fact::quote` after saying where.
     pub fn from_json(text: &str) -> Result<ProofFile> {
-        serde_json::from_str(text).map_err(|e| Error::InvalidArgument(format!("not a credential proof file: {e}")))
+        serde_json::from_str(text).map_err(|e| {
+            let what = match e.classify() {
+                serde_json::error::Category::Data => "its JSON does not have a proof file's fields",
+                _ => "it is not well-formed JSON",
+            };
+            Error::InvalidArgument(format!(
+                "not a credential proof file: {what} (line {}, column {}: {})",
+                e.line(),
+                e.column(),
+                crate::domain::fact::quote(&e.to_string())
+            ))
+        })
     }
 }
 

@@ -17,6 +17,7 @@ mod register;
 mod replay;
 mod scenarios;
 mod storage;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

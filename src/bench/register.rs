@@ -14,6 +14,7 @@ use super::{fill, open_ledger, serve_stoppable, Report, Row, Scale, Target, Temp
 use crate::clock::{Clock, SystemClock};
 use crate::demo::bodies;
 use crate::error::{Error, Result};
+use crate::ledger::Ledger;
 use crate::pb;
 use crate::projection::Registry;
 use crate::service::client::NodeClient;
@@ -45,11 +46,11 @@ fn family(i: usize) -> String {
         .unwrap_or_default()
 }
 
-fn legal_name(i: usize) -> String {
+pub(super) fn legal_name(i: usize) -> String {
     format!("{} {}", GIVEN[i % GIVEN.len()], family(i))
 }
 
-fn number(i: usize) -> String {
+pub(super) fn number(i: usize) -> String {
     format!("MS-{i:07}")
 }
 
@@ -81,8 +82,17 @@ fn issue(i: usize) -> pb::command::Body {
     bodies::issue(&peer_id(i), &number(i), &issued, &expires)
 }
 
+/// Enrols `count` people and issues each a credential (`number(i)`, held by
+/// `legal_name(i)`); returns the time it took. Shared with the web scenario.
+pub(super) async fn seed(ledger: &Ledger, count: usize) -> Result<Duration> {
+    let seeding = Instant::now();
+    fill(ledger, 0, count, SEED_WRITERS, enrolment).await?;
+    fill(ledger, ISSUES_FROM, count, SEED_WRITERS, issue).await?;
+    Ok(seeding.elapsed())
+}
+
 /// Times `calls` sequential calls of `call(i)`.
-async fn timed<F, Fut>(calls: usize, mut call: F) -> Result<Figures>
+pub(super) async fn timed<F, Fut>(calls: usize, mut call: F) -> Result<Figures>
 where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
@@ -161,10 +171,7 @@ pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
     let calls = if full { 500 } else { 20 };
     let dir = TempDir::new("register")?;
     let ledger = open_ledger(dir.path())?;
-    let seeding = Instant::now();
-    fill(&ledger, 0, count, SEED_WRITERS, enrolment).await?;
-    fill(&ledger, ISSUES_FROM, count, SEED_WRITERS, issue).await?;
-    let seeded = seeding.elapsed();
+    let seeded = seed(&ledger, count).await?;
     let serving = serve_stoppable(&ledger).await?;
     let client = NodeClient::connect(&serving.endpoint, Some(TOKEN.into())).await?;
     let registry = ledger.registry();

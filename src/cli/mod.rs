@@ -688,38 +688,10 @@ pub(crate) fn describe_discipline(action: &pb::PublicDiscipline) -> String {
     )
 }
 
-/// JSON for `--json`: the fields an employer may see, with readable enums.
+/// JSON for `--json`: the fields an employer may see, with readable enums
+/// (the same JSON as the web page's `/api/verify`).
 pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
-    let discipline: Vec<serde_json::Value> = check
-        .discipline
-        .iter()
-        .map(|d| {
-            serde_json::json!({
-                "kind": pb::DisciplineKind::try_from(d.kind).map(|k| k.as_str_name()).unwrap_or("UNKNOWN"),
-                "effective_on": d.effective_on,
-                "ends_on": d.ends_on,
-                "public_summary": d.public_summary,
-                "ended_on": d.ended_on,
-                "ended_by_reinstatement": d.ended_by_reinstatement,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "state": check.state,
-        "credential_number": check.credential_number,
-        "legal_name": check.legal_name,
-        "credential_type": pb::CredentialType::try_from(check.credential_type).map(|t| t.as_str_name()).unwrap_or("UNKNOWN"),
-        "status": pb::CredentialStatus::try_from(check.status).map(|s| s.as_str_name()).unwrap_or("UNKNOWN"),
-        "as_of": check.as_of,
-        "issued_on": check.issued_on,
-        "expires_on": check.expires_on,
-        "discipline": discipline,
-        "log_size": check.log_size,
-        "reciprocity_origin_state": check.reciprocity_origin_state,
-        "reciprocity_origin_credential_number": check.reciprocity_origin_credential_number,
-        "imported_source_system": check.imported_source_system,
-        "imported_on": check.imported_on,
-    })
+    crate::service::web::check_json(check)
 }
 
 /// Runs an employer check (one credential or a roster); returns the text to print.

@@ -21,6 +21,7 @@
 
 pub mod bodies;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,6 +58,8 @@ pub struct DemoNode {
     pub state: String,
     pub endpoint: String,
     pub verifier_key: String,
+    /// The node's web page (and `/metrics`), if it serves one.
+    pub web: Option<String>,
     pub ledger: Ledger,
     pub federation: Arc<Federation>,
     node: Node,
@@ -85,6 +88,16 @@ impl Demo {
     /// As [`Demo::start`], with Tennessee's reciprocity policy for Mississippi
     /// set to `tn_policy_for_ms` if given.
     pub async fn start_with_policy(dir: &Path, tn_policy_for_ms: Option<ReciprocityPolicy>) -> Result<Demo> {
+        Demo::start_serving(dir, tn_policy_for_ms, None).await
+    }
+
+    /// As [`Demo::start_with_policy`], with Mississippi's web side on
+    /// `ms_http` when given (the others, and MS otherwise, on a free port).
+    pub async fn start_serving(
+        dir: &Path,
+        tn_policy_for_ms: Option<ReciprocityPolicy>,
+        ms_http: Option<SocketAddr>,
+    ) -> Result<Demo> {
         let token = random_token()?;
         let mut listeners = Vec::new();
         let mut configs = Vec::new();
@@ -97,6 +110,9 @@ impl Demo {
                 .local_addr()
                 .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
             let mut config = node_config(&dir.join(state), state, &token)?;
+            if let (Some(http), "MS") = (ms_http, state) {
+                config.http = Some(http);
+            }
             if let (Some(policy), "TN") = (tn_policy_for_ms, state) {
                 config.profile.edit_each(|profile| {
                     profile.reciprocity.policies.insert("MS".into(), policy);
@@ -186,6 +202,7 @@ async fn start_node(config: NodeConfig, listener: TcpListener) -> Result<DemoNod
     Ok(DemoNode {
         state,
         endpoint: node.endpoint(),
+        web: node.web_endpoint(),
         verifier_key: node.startup().verifier_key.clone(),
         ledger: node.ledger().clone(),
         federation,
@@ -436,11 +453,36 @@ fn say(step: &str, text: String) {
     println!("\n== {step}\n{text}");
 }
 
-/// Runs the story, printing each step and its figures.
-pub async fn run() -> Result<()> {
+/// `peerreg demo`'s options.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DemoArgs {
+    /// Where Mississippi's web page (and /metrics) listens; TN and VA take free ports.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// Keep the three nodes serving after the story, until Ctrl-C.
+    #[arg(long)]
+    pub stay: bool,
+}
+
+/// Runs the story, printing each step and its figures; with `--stay`, the
+/// nodes keep serving (pages, `/metrics`, gRPC) until Ctrl-C.
+pub async fn run(args: DemoArgs) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("peerreg-demo-{}-{}", std::process::id(), random_token()?));
-    let demo = Demo::start(&dir).await?;
-    let result = narrate(&demo).await;
+    let demo = Demo::start_serving(&dir, None, Some(args.http)).await?;
+    let mut result = narrate(&demo).await;
+    if result.is_ok() && args.stay {
+        println!("\nThe nodes keep serving; Ctrl-C stops them.");
+        for node in &demo.nodes {
+            let web = node.web.as_deref().unwrap_or("no web side");
+            println!(
+                "  {}: {web} (metrics at {web}/metrics), gRPC {}",
+                node.state, node.endpoint
+            );
+        }
+        result = tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| Error::Internal(format!("cannot wait for Ctrl-C: {e}")));
+    }
     demo.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -460,7 +502,11 @@ fn describe_refusal(refused: &Error) -> String {
 
 async fn narrate(demo: &Demo) -> Result<()> {
     for node in &demo.nodes {
-        println!("{} node on {} (key {})", node.state, node.endpoint, node.verifier_key);
+        let web = node.web.as_deref().unwrap_or("none");
+        println!(
+            "{} node on {}, web {web} (key {})",
+            node.state, node.endpoint, node.verifier_key
+        );
     }
     let started = Instant::now();
     let issued = certify_in_ms(demo).await?;

@@ -25,7 +25,7 @@ pub mod trust;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 pub use evaluate::{evaluate_transfer, TransferRequest, TransferResult};
@@ -34,6 +34,7 @@ use trust::{TrustEntry, TrustList};
 use crate::domain::status::Status;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Published};
+use crate::metrics::{FollowerRole, FollowerState, FollowerView, Metrics};
 use crate::mirror::{self, unix_now, EquivocationRecord, FollowLimits, MirrorSpec, Round, RoundError};
 use crate::source::{Connector, EvidenceSource, NodeAddress};
 
@@ -81,6 +82,8 @@ struct Health {
     last_error: String,
     /// Rounds that ended suspect since start.
     suspect_rounds: u64,
+    /// The largest size the origin has shown (for the entries behind).
+    shown: u64,
 }
 
 /// What this node knows of one trusted state (`Federation.GetFederationStatus`).
@@ -124,6 +127,8 @@ pub struct Partner {
     syncing: tokio::sync::Mutex<()>,
     health: Mutex<Health>,
     options: FederationOptions,
+    /// The node's metrics, once a follower runs (see `report`).
+    metrics: OnceLock<Arc<Metrics>>,
 }
 
 impl Partner {
@@ -168,6 +173,7 @@ impl Partner {
             syncing: tokio::sync::Mutex::new(()),
             health: Mutex::new(Health::default()),
             options,
+            metrics: OnceLock::new(),
         })
     }
 
@@ -278,6 +284,7 @@ impl Partner {
                 health.state = FollowState::Following;
                 health.last_followed_unix = unix_now();
                 health.last_error.clear();
+                health.shown = self.mirror().map_or(0, |m| m.published().checkpoint.size);
             }
             Ok(Round::CatchingUp { verified, target }) => {
                 health.state = FollowState::CatchingUp {
@@ -285,6 +292,7 @@ impl Partner {
                     target: *target,
                 };
                 health.last_followed_unix = unix_now();
+                health.shown = health.shown.max(*target);
             }
             Err(RoundError::Equivocation(e)) => {
                 health.state = FollowState::Blocked;
@@ -297,6 +305,28 @@ impl Partner {
                 tracing::warn!(state = %self.entry.state, rounds = health.suspect_rounds, "suspect follow round: {e}");
             }
         }
+        self.report(&health);
+    }
+
+    /// Reports where following stands to the node's metrics (once a follower
+    /// runs): the verified size, the entries behind what the origin has
+    /// shown, and the state.
+    fn report(&self, health: &Health) {
+        let Some(metrics) = self.metrics.get() else { return };
+        let verified = self.mirror().map_or(0, |m| m.published().checkpoint.size);
+        let state = match health.state {
+            FollowState::NotYetFollowed => FollowerState::NotYetFollowed,
+            FollowState::Following => FollowerState::Following,
+            FollowState::CatchingUp { .. } => FollowerState::CatchingUp,
+            FollowState::Suspect => FollowerState::Suspect,
+            FollowState::Blocked => FollowerState::Equivocation,
+        };
+        let view = FollowerView {
+            verified,
+            target: health.shown.max(verified),
+            state,
+        };
+        metrics.follower(FollowerRole::Trusted, self.state(), view);
     }
 
     fn health(&self) -> Health {
@@ -306,7 +336,9 @@ impl Partner {
     /// Records a proven equivocation found while checking evidence.
     fn record_equivocation(&self, ledger: &Ledger, detail: String, proof: mirror::EquivocationProof) -> Error {
         let error = mirror::equivocation(ledger, detail, proof);
-        self.health.lock().unwrap_or_else(|p| p.into_inner()).state = FollowState::Blocked;
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        health.state = FollowState::Blocked;
+        self.report(&health);
         error
     }
 
@@ -509,6 +541,8 @@ impl Federation {
             alerts,
         });
         let state = partner.state().to_string();
+        let _ = partner.metrics.set(own.metrics());
+        partner.report(&partner.health());
         let handle = tokio::spawn(partner.follow(received, watch));
         let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(old) = followers.insert(state, handle) {
@@ -624,6 +658,9 @@ impl Federation {
         if let Some(follower) = follower {
             follower.abort();
             let _ = tokio::time::timeout(grace, follower).await;
+        }
+        if let Some(metrics) = partner.metrics.get() {
+            metrics.forget_follower(FollowerRole::Trusted, partner.state());
         }
         let Ok(_one_at_a_time) = tokio::time::timeout(grace, partner.syncing.lock()).await else {
             tracing::warn!(state = %partner.state(), "a call still uses the copy; it closes when that call ends");

@@ -78,6 +78,28 @@ pub(super) struct Unpublished {
     tried_at: Instant,
     /// What callers are told while the batch waits.
     error: Error,
+    /// When the batch was taken (for the commit latency).
+    started: Instant,
+    /// What the batch records that metrics count.
+    tally: Tally,
+}
+
+/// The facts of a batch that metrics count once it is durable.
+#[derive(Default)]
+struct Tally {
+    /// Outcomes of transfer evaluations ("approved", ...).
+    evaluations: Vec<&'static str>,
+    disclosures: u64,
+}
+
+impl Tally {
+    fn add(&mut self, fact: &Fact) {
+        match fact {
+            Fact::TransferEvaluated(evaluation) => self.evaluations.push(evaluation.outcome.as_str()),
+            Fact::DisclosureRecorded { .. } => self.disclosures += 1,
+            _ => {}
+        }
+    }
 }
 
 pub(super) fn spawn(
@@ -155,6 +177,8 @@ struct Pending {
     erasures: VaultBatch,
     event_ids: HashMap<String, (u64, Bytes32)>,
     expunges: bool,
+    started: Instant,
+    tally: Tally,
 }
 
 fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
@@ -172,6 +196,8 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
         erasures: VaultBatch::default(),
         event_ids: HashMap::new(),
         expunges: false,
+        started: Instant::now(),
+        tally: Tally::default(),
     };
     let outcomes: Vec<Outcome> = batch
         .iter()
@@ -236,6 +262,7 @@ fn sequence(
         Ok((index, entry, fact)) => {
             pending.writes.hashes.extend(writer.frontier.push(leaf_hash(&entry)));
             writer.registry.apply(index, &fact);
+            pending.tally.add(&fact);
             pending.expunges |= matches!(fact, Fact::Expunged { .. });
             pending.writes.entries.push((index, entry));
             pending.writes.event_ids.push((event_id.clone(), index));
@@ -412,6 +439,8 @@ fn publish(shared: &Shared, writer: &mut Writer, pending: Pending) -> Result<Pub
         private,
         erasures,
         expunges,
+        started,
+        tally,
         ..
     } = pending;
     let checkpoint = Checkpoint {
@@ -441,6 +470,8 @@ fn publish(shared: &Shared, writer: &mut Writer, pending: Pending) -> Result<Pub
         attempts: 0,
         tried_at: Instant::now(),
         error: Error::Internal(String::new()),
+        started,
+        tally,
     };
     make_durable(shared, writer, kept)?;
     Ok(published)
@@ -453,6 +484,7 @@ fn make_durable(shared: &Shared, writer: &mut Writer, mut kept: Unpublished) -> 
     match write_batch(shared, &writer.vault, &mut kept) {
         Ok(()) => {
             shared.commits.fetch_add(1, Ordering::Relaxed);
+            count_commit(shared, &kept);
             if kept.attempts > 0 {
                 make_visible(shared, writer, &kept.published);
             }
@@ -478,19 +510,39 @@ fn make_durable(shared: &Shared, writer: &mut Writer, mut kept: Unpublished) -> 
     }
 }
 
+/// Records a durable batch in the node's metrics.
+fn count_commit(shared: &Shared, kept: &Unpublished) {
+    let metrics = &shared.metrics;
+    metrics.committed(
+        kept.writes.entries.len() as u64,
+        kept.started.elapsed(),
+        kept.published.checkpoint.size,
+    );
+    for outcome in &kept.tally.evaluations {
+        metrics.evaluated(outcome);
+    }
+    for _ in 0..kept.tally.disclosures {
+        metrics.disclosed();
+    }
+}
+
 fn write_batch(shared: &Shared, vault: &Vault, kept: &mut Unpublished) -> Result<(), StoreError> {
     if !kept.private_stored {
         if kept.attempts > 0 {
             vault.reopen()?;
         }
+        let started = Instant::now();
         vault.commit(&kept.private)?;
+        shared.metrics.flushed("private", started.elapsed());
         kept.private_stored = true;
     }
     if !kept.stored {
         if kept.attempts > 0 {
             shared.store.reopen()?;
         }
+        let started = Instant::now();
         shared.store.commit(&kept.writes)?;
+        shared.metrics.flushed("log", started.elapsed());
         kept.stored = true;
     }
     files::write_atomic(

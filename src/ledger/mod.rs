@@ -38,6 +38,7 @@ use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::merkle::{self, Hash, HashReader, LeafIndex, NodeId, TreeSize};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier, RequestSigner};
+use crate::metrics::Metrics;
 use crate::pb;
 use crate::projection::Registry;
 use crate::store::{files, Store, StoreError};
@@ -129,6 +130,9 @@ struct Shared {
     /// Held by the committer across each group commit, and by a backup while
     /// it copies: a backup sees the stores between two commits, never inside one.
     commit_gate: Mutex<()>,
+    /// This node's metric families (one registry per ledger, so several
+    /// nodes in one process count apart); the committer and halts record here.
+    metrics: Arc<Metrics>,
 }
 
 /// A handle on one state's log. Cheap to clone.
@@ -355,6 +359,11 @@ impl Ledger {
         self.shared.commits.load(Ordering::Relaxed)
     }
 
+    /// This node's metric families, served at `/metrics`.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.shared.metrics.clone()
+    }
+
     /// Why the node stopped signing, if it did.
     pub fn halted(&self) -> Option<String> {
         self.shared.halt_reason()
@@ -505,6 +514,8 @@ impl Shared {
         verifier: NoteVerifier,
         appends: Option<mpsc::Sender<AppendRequest>>,
     ) -> Arc<Shared> {
+        let metrics = Arc::new(Metrics::new());
+        metrics.set_log_size(published.checkpoint.size);
         Arc::new(Shared {
             store,
             state: settings.state,
@@ -525,6 +536,7 @@ impl Shared {
             request_signer: Mutex::new(None),
             snapshot_size: Mutex::new(0),
             commit_gate: Mutex::new(()),
+            metrics,
         })
     }
 }
@@ -550,6 +562,9 @@ impl Shared {
     fn halt(&self, reason: String) -> Error {
         tracing::error!(data_dir = %self.data_dir.display(), %reason, "stored log failed verification; no more checkpoints will be signed until an operator repairs the store");
         let mut halted = self.halted.write().unwrap_or_else(|p| p.into_inner());
+        if halted.is_none() {
+            self.metrics.halted();
+        }
         halted.get_or_insert(reason.clone());
         Error::DataLoss(format!(
             "{reason} (data directory {}); the node has stopped signing",

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{Error, Result};
@@ -45,6 +46,8 @@ pub struct StreamSlots {
     total_max: usize,
     per_address: usize,
     counts: Counts,
+    /// The metric of open streams of this kind, if counted.
+    open: Option<Gauge>,
 }
 
 /// One open stream's slot; dropping it (when the stream ends) frees the slot.
@@ -52,6 +55,7 @@ pub struct StreamSlot {
     _total: OwnedSemaphorePermit,
     address: AddressKey,
     counts: Counts,
+    open: Option<Gauge>,
 }
 
 impl StreamSlots {
@@ -62,7 +66,15 @@ impl StreamSlots {
             total_max: total,
             per_address,
             counts: Arc::default(),
+            open: None,
         }
+    }
+
+    /// Also keeps `open` (the node's `peerreg_open_streams` of this kind) at
+    /// the number of streams open.
+    pub fn counted(mut self, open: Gauge) -> StreamSlots {
+        self.open = Some(open);
+        self
     }
 
     /// A slot for a stream from `remote`, or `RESOURCE_EXHAUSTED` when that
@@ -84,16 +96,23 @@ impl StreamSlots {
             ))
         })?;
         counts.insert(address, count + 1);
+        if let Some(open) = &self.open {
+            open.inc();
+        }
         Ok(StreamSlot {
             _total: permit,
             address,
             counts: self.counts.clone(),
+            open: self.open.clone(),
         })
     }
 }
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
+        if let Some(open) = &self.open {
+            open.dec();
+        }
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(count) = counts.get_mut(&self.address) {
             *count -= 1;

@@ -15,6 +15,7 @@ mod incoming;
 pub mod reciprocity;
 pub mod registry;
 mod requests;
+mod rpc_metrics;
 pub(crate) mod search;
 pub mod server;
 pub mod sources;

@@ -129,6 +129,7 @@ pub struct FederationService {
 
 impl FederationService {
     pub fn new(ledger: Ledger, federation: Arc<Federation>, tokens: Arc<Tokens>) -> FederationService {
+        let open = ledger.metrics().open_streams("alert_watch");
         FederationService {
             ledger,
             federation,
@@ -137,7 +138,8 @@ impl FederationService {
                 "alert watch streams",
                 limits::WATCH_STREAMS_MAX,
                 limits::WATCH_STREAMS_PER_ADDRESS_MAX,
-            ),
+            )
+            .counted(open),
         }
     }
 }

@@ -31,6 +31,7 @@ pub struct RegistryService {
 
 impl RegistryService {
     pub fn new(ledger: Ledger, tokens: Arc<Tokens>) -> RegistryService {
+        let open = ledger.metrics().open_streams("credential_watch");
         RegistryService {
             ledger,
             tokens,
@@ -38,7 +39,8 @@ impl RegistryService {
                 "credential watch streams",
                 limits::WATCH_STREAMS_MAX,
                 limits::WATCH_STREAMS_PER_ADDRESS_MAX,
-            ),
+            )
+            .counted(open),
             blocking: Blocking::new(limits::BLOCKING_HANDLERS_MAX),
         }
     }
@@ -89,6 +91,15 @@ pub(super) fn check(registry: &Registry, state: &str, asked: &Holder, as_of: Nai
         imported_source_system: imported.map(|b| b.source_system.clone()).unwrap_or_default(),
         imported_on: imported.map(|b| convert::date(b.imported_on)).unwrap_or_default(),
     })
+}
+
+/// Answers a `CheckCredential` request as sent (the RPC and the web page's
+/// form both come here): checked by `CredentialQuery`, answered for its date
+/// or for today by the node's clock.
+pub(super) fn check_request(ledger: &Ledger, request: pb::CheckCredentialRequest) -> Result<pb::CredentialCheck> {
+    let query = CredentialQuery::try_from(request)?;
+    let as_of = query.as_of.unwrap_or_else(|| ledger.today());
+    check(&ledger.registry(), ledger.state(), &query.holder, as_of)
 }
 
 /// One roster line on one date: a check, or the reason there is none.
@@ -203,10 +214,7 @@ impl RegistryRpc for RegistryService {
         &self,
         request: Request<pb::CheckCredentialRequest>,
     ) -> Result<Response<pb::CredentialCheck>, Status> {
-        let query = CredentialQuery::try_from(request.into_inner())?;
-        let as_of = query.as_of.unwrap_or_else(|| self.ledger.today());
-        let answer = check(&self.ledger.registry(), self.ledger.state(), &query.holder, as_of)?;
-        Ok(Response::new(answer))
+        Ok(Response::new(check_request(&self.ledger, request.into_inner())?))
     }
 
     async fn check_roster(

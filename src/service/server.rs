@@ -16,6 +16,7 @@ use super::rpc::federation_server::FederationServer;
 use super::rpc::reciprocity_server::ReciprocityServer;
 use super::rpc::registry_server::RegistryServer;
 use super::rpc::transparency_log_server::TransparencyLogServer;
+use super::rpc_metrics::RpcMetricsLayer;
 use super::{
     AdminService, BoardService, FederationService, ReciprocityService, RegistryService, TransparencyLogService,
     FILE_DESCRIPTOR_SET,
@@ -104,6 +105,13 @@ pub async fn serve(
     }
 }
 
+/// Reflection over our services and health (and reflection itself).
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
 /// The gRPC side of [`serve`].
 async fn serve_grpc(
     listener: TcpListener,
@@ -120,10 +128,15 @@ async fn serve_grpc(
     health.set_serving::<ReciprocityServer<ReciprocityService>>().await;
     health.set_serving::<FederationServer<FederationService>>().await;
     health.set_serving::<AdminServer<AdminService>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+    // Reflection in both versions: older clients (grpcurl builds, Python's
+    // grpcio-reflection) only speak v1alpha.
+    let reflection = reflection_builder()
         .build_v1()
         .map_err(|e| Error::Internal(format!("cannot build the reflection service: {e}")))?;
+    let reflection_v1alpha = reflection_builder()
+        .build_v1alpha()
+        .map_err(|e| Error::Internal(format!("cannot build the reflection service (v1alpha): {e}")))?;
+    let metered = RpcMetricsLayer::new(ledger.metrics(), FILE_DESCRIPTOR_SET);
     let log = TransparencyLogServer::new(TransparencyLogService::with_mirrors(ledger.clone(), options.mirrors))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
@@ -160,8 +173,10 @@ async fn serve_grpc(
             .map_err(|e| Error::InvalidArgument(format!("the TLS certificate or key is not usable: {e}")))?;
     }
     builder
+        .layer(metered)
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(log)
         .add_service(board)
         .add_service(registry)

@@ -38,6 +38,7 @@ impl TransparencyLogService {
 
     /// Serves `ledger` and, selected by `peerreg-origin` metadata, `mirrors`.
     pub fn with_mirrors(ledger: Ledger, mirrors: Vec<Ledger>) -> TransparencyLogService {
+        let open = ledger.metrics().open_streams("entry_watch");
         let mirrors = mirrors
             .into_iter()
             .map(|m| (m.verifier().name().to_string(), m))
@@ -49,7 +50,8 @@ impl TransparencyLogService {
                 "entry watch streams",
                 limits::WATCH_STREAMS_MAX,
                 limits::WATCH_STREAMS_PER_ADDRESS_MAX,
-            ),
+            )
+            .counted(open),
         }
     }
 

@@ -1,17 +1,109 @@
-//! The log: origin, size, the signed checkpoint, the verifier key, and how to audit it.
+//! The log (`GET /log`, `GET /api/log`): its origin, size, the current signed
+//! checkpoint, the verifier key, and how anyone audits it with `peerreg audit`.
+//!
+//! The page shows the key the node signs with; an auditor should pin the key
+//! the board publishes elsewhere (its website, a letter), not this page's
+//! word, which is why the command asks for it explicitly.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
+use maud::html;
 
-use super::page;
+use super::page::layout;
 use super::WebState;
+use crate::config::DEFAULT_LISTEN;
+
+const TITLE: &str = "The log";
 
 pub fn routes() -> Router<WebState> {
-    Router::new().route("/log", get(pending))
+    Router::new()
+        .route("/log", get(log_page))
+        .route("/api/log", get(log_json))
 }
 
-async fn pending(State(state): State<WebState>) -> Response {
-    page::pending(&state, "/log", "The log")
+/// What both answers show, read once from the published checkpoint.
+struct LogView {
+    origin: String,
+    state: String,
+    size: u64,
+    root: String,
+    checkpoint: String,
+    verifier_key: String,
+}
+
+impl LogView {
+    fn of(state: &WebState) -> LogView {
+        let published = state.ledger.published();
+        LogView {
+            origin: published.checkpoint.origin.clone(),
+            state: state.ledger.state().to_string(),
+            size: published.checkpoint.size,
+            root: hex::encode(published.checkpoint.root),
+            checkpoint: String::from_utf8_lossy(&published.note).into_owned(),
+            verifier_key: state.ledger.verifier().to_key_string(),
+        }
+    }
+
+    /// The audit command, with `ENDPOINT` standing for the node's gRPC address
+    /// (this page cannot know under which name clients reach it).
+    fn audit_command(&self) -> String {
+        format!(
+            "peerreg audit --endpoint ENDPOINT --verifier-key '{}'",
+            self.verifier_key
+        )
+    }
+}
+
+async fn log_page(State(state): State<WebState>) -> Response {
+    let log = LogView::of(&state);
+    let body = html! {
+        p {
+            "Every answer on these pages comes from " (log.state) "'s append-only log. Each entry is signed, "
+            "the entries form a Merkle tree, and the node signs a checkpoint of the tree's size and root. "
+            "Anyone can copy the log and check that it only ever grows: nothing recorded can be changed or "
+            "removed unseen."
+        }
+        div.table-wrap {
+            table {
+                tr { th scope="row" { "Origin" } td { code #log-origin { (log.origin) } } }
+                tr { th scope="row" { "Entries (size)" } td #log-size { (log.size) } }
+                tr { th scope="row" { "Root hash (hex)" } td { code #log-root { (log.root) } } }
+            }
+        }
+        h2 { "The current signed checkpoint" }
+        pre #checkpoint { (log.checkpoint) }
+        h2 { "The verifier key" }
+        p { code #verifier-key { (log.verifier_key) } }
+        p.hint {
+            "Pin the key the board publishes (on its website or in writing) rather than this page's copy: "
+            "a node that lies would lie here too."
+        }
+        h2 { "Audit it yourself" }
+        pre #audit-command { (log.audit_command()) }
+        p {
+            code { "ENDPOINT" } " is this node's gRPC address, not this web page's: the board publishes it "
+            "(for example " code { "https://registry.example.gov:50051" } "); on the node's own machine it is "
+            code { "http://" (DEFAULT_LISTEN) } " unless the node was started with " code { "--listen" } ". "
+            "The audit fetches every entry, checks every signature, recomputes the root, and remembers what it "
+            "verified (" code { "--state-file" } ", " code { "peerreg-audit.json" } " by default), so the next run "
+            "also proves the log only grew since."
+        }
+    };
+    layout(&state, "/log", TITLE, body).into_response()
+}
+
+async fn log_json(State(state): State<WebState>) -> Response {
+    let log = LogView::of(&state);
+    Json(serde_json::json!({
+        "origin": log.origin,
+        "state": log.state,
+        "size": log.size,
+        "root_hash": log.root,
+        "checkpoint": log.checkpoint,
+        "verifier_key": log.verifier_key,
+        "audit_command": log.audit_command(),
+    }))
+    .into_response()
 }

@@ -34,8 +34,10 @@ use super::admission::Blocking;
 use crate::error::Error;
 use crate::ledger::Ledger;
 use crate::limits::{self, ServerLimits};
+use crate::metrics::Metrics;
 
 pub use serve::serve;
+pub use verify::check_json;
 
 /// What every handler reads: the node's own log and the bounded pool that
 /// runs heavy answers off the async threads.
@@ -43,11 +45,14 @@ pub use serve::serve;
 pub struct WebState {
     pub ledger: Ledger,
     pub blocking: Arc<Blocking>,
+    /// The node's metric families (the ledger's), served at `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl WebState {
     pub fn new(ledger: Ledger) -> WebState {
         WebState {
+            metrics: ledger.metrics(),
             ledger,
             blocking: Arc::new(Blocking::new(limits::BLOCKING_HANDLERS_MAX)),
         }
@@ -66,6 +71,10 @@ pub fn router(state: WebState, server: &ServerLimits) -> Router {
         .merge(workforce::routes())
         .merge(metrics::routes())
         .fallback(page::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::count_request,
+        ))
         .layer(DefaultBodyLimit::max(limits::HTTP_BODY_BYTES_MAX))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
