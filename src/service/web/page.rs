@@ -70,6 +70,9 @@ pub fn layout(state: &WebState, path: &str, title: &str, body: Markup) -> Markup
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon to fetch: a browser's request for /favicon.ico would
+                // otherwise be a 404 in its console.
+                link rel="icon" href="data:,";
                 title { (title) " — " (state_name(code)) " peer support registry" }
                 style { (PreEscaped(STYLE)) }
             }
