@@ -72,6 +72,9 @@ pub fn router(state: WebState, server: &ServerLimits) -> Router {
         .merge(roster::routes())
         .merge(workforce::routes())
         .merge(metrics::routes())
+        // There is no icon; browsers ask anyway (even for a page written by
+        // script), and a 404 would be an error in their console.
+        .route("/favicon.ico", axum::routing::get(|| async { StatusCode::NO_CONTENT }))
         .fallback(page::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
