@@ -43,7 +43,7 @@ label{display:block;font-weight:600;margin-top:0.75rem}
 .hint{display:block;font-weight:400;color:var(--muted);font-size:0.9rem}
 input,select,button{font:inherit;padding:0.45rem 0.6rem;border:1px solid #767676;border-radius:4px;max-width:100%}
 input[type=text],input[type=search]{width:22rem}
-button{background:var(--link);color:#fff;border-color:var(--link);margin-top:1rem;cursor:pointer}
+button{display:block;background:var(--link);color:#fff;border-color:var(--link);margin-top:1rem;cursor:pointer}
 table{border-collapse:collapse;width:100%;margin:1rem 0;font-size:0.95rem}
 th,td{border:1px solid var(--line);padding:0.3rem 0.5rem;text-align:left;vertical-align:top}
 th{background:#f2f2f2}

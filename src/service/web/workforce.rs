@@ -331,7 +331,7 @@ fn chart(monthly: &[MonthRow]) -> Markup {
                         line x1="0" x2="28" y1="5" y2="5" stroke=(series.colour) stroke-width="3" stroke-dasharray=(series.dash) {}
                     } " " (series.name) " (" (series.looks) ") " }
                 }
-                "The table below gives the same numbers."
+                " The table below gives the same numbers."
             }
         }
     }
