@@ -17,8 +17,9 @@
 //! - [`ledger`]: a state's log at work: sequencing, integration and publishing of
 //!   appends in group commits, verification on open, replay, verified reads and
 //!   proofs; a follower (mirror) ledger.
-//! - [`service`]: the only module that knows tonic: gRPC servers, clients,
-//!   status mapping.
+//! - [`service`]: the only module that knows tonic (and axum): gRPC servers,
+//!   clients, status mapping, and the HTTP side (`service::web`: the pages, their
+//!   JSON and `/metrics`, answering through the gRPC handlers' own functions).
 //! - [`node`]: a whole node as a library call (`node::run`, `node::start`):
 //!   key, ledger, tokens, TLS, mirrors, trusted states, serving, stopping.
 //! - [`cli`]: every command's body; the binary only parses flags.
