@@ -59,21 +59,24 @@ pub fn describe_discipline(action: &pb::PublicDiscipline) -> String {
     )
 }
 
+/// One public disciplinary action as JSON, its kind by its wire name.
+pub fn discipline_json(d: &pb::PublicDiscipline) -> serde_json::Value {
+    serde_json::json!({
+        "kind": pb::DisciplineKind::try_from(d.kind).map(|k| k.as_str_name()).unwrap_or("UNKNOWN"),
+        "effective_on": d.effective_on,
+        "ends_on": d.ends_on,
+        "public_summary": d.public_summary,
+        "ended_on": d.ended_on,
+        "ended_by_reinstatement": d.ended_by_reinstatement,
+    })
+}
+
 /// JSON for `--json`: the fields an employer may see, with readable enums.
 pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
     let discipline: Vec<serde_json::Value> = check
         .discipline
         .iter()
-        .map(|d| {
-            serde_json::json!({
-                "kind": pb::DisciplineKind::try_from(d.kind).map(|k| k.as_str_name()).unwrap_or("UNKNOWN"),
-                "effective_on": d.effective_on,
-                "ends_on": d.ends_on,
-                "public_summary": d.public_summary,
-                "ended_on": d.ended_on,
-                "ended_by_reinstatement": d.ended_by_reinstatement,
-            })
-        })
+        .map(discipline_json)
         .collect();
     serde_json::json!({
         "state": check.state,

@@ -240,16 +240,7 @@ async fn verify_json(
 fn valid_json(v: &Verified) -> serde_json::Value {
     let discipline: Vec<serde_json::Value> = convert::public_discipline(&v.proof.credential, v.today)
         .iter()
-        .map(|d| {
-            serde_json::json!({
-                "kind": pb::DisciplineKind::try_from(d.kind).map(|k| k.as_str_name()).unwrap_or("UNKNOWN"),
-                "effective_on": d.effective_on,
-                "ends_on": d.ends_on,
-                "public_summary": d.public_summary,
-                "ended_on": d.ended_on,
-                "ended_by_reinstatement": d.ended_by_reinstatement,
-            })
-        })
+        .map(crate::report::discipline_json)
         .collect();
     serde_json::json!({
         "outcome": "valid",
