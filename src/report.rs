@@ -73,11 +73,7 @@ pub fn discipline_json(d: &pb::PublicDiscipline) -> serde_json::Value {
 
 /// JSON for `--json`: the fields an employer may see, with readable enums.
 pub fn check_json(check: &pb::CredentialCheck) -> serde_json::Value {
-    let discipline: Vec<serde_json::Value> = check
-        .discipline
-        .iter()
-        .map(discipline_json)
-        .collect();
+    let discipline: Vec<serde_json::Value> = check.discipline.iter().map(discipline_json).collect();
     serde_json::json!({
         "state": check.state,
         "credential_number": check.credential_number,
