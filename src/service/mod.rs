@@ -20,6 +20,7 @@ pub(crate) mod search;
 pub mod server;
 pub mod sources;
 pub mod status;
+mod tls;
 pub mod transparency;
 mod watch;
 pub mod web;

@@ -27,14 +27,7 @@ use crate::federation::Federation;
 use crate::ledger::Ledger;
 use crate::limits::{self, ServerLimits};
 
-/// PEM material for TLS; with `client_ca_pem`, clients must present a
-/// certificate signed by that CA (mutual TLS).
-#[derive(Clone, Debug, Default)]
-pub struct TlsFiles {
-    pub cert_pem: Vec<u8>,
-    pub key_pem: Vec<u8>,
-    pub client_ca_pem: Option<Vec<u8>>,
-}
+pub use super::tls::TlsFiles;
 
 /// What a node serves besides its ledger.
 #[derive(Clone)]

@@ -16,7 +16,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_stream::StreamExt;
 
 use super::super::incoming::{LimitedIncoming, LimitedStream};
-use super::super::server::TlsFiles;
+use super::super::tls::TlsFiles;
 use crate::error::{Error, Result};
 use crate::limits::{self, ServerLimits};
 
