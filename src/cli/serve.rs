@@ -117,8 +117,22 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let tokens_file = crate::config::token_file(&config.data_dir);
     let title = format!("{} log {}", config.state, config.origin);
     let node = node::start(config, listener).await?;
-    println!("{}", banner(&node, &title, &tokens_file));
+    print_banner(&banner(&node, &title, &tokens_file));
     node.run_until(shutdown_signal()).await
+}
+
+/// Prints the banner in one write. A closed stdout (a supervisor or script
+/// that read the lines it wanted and closed the pipe) must not stop the node,
+/// as `println!` would by panicking.
+fn print_banner(banner: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out
+        .write_all(format!("{banner}\n").as_bytes())
+        .and_then(|()| out.flush())
+    {
+        tracing::warn!("cannot print the start banner to stdout: {e}");
+    }
 }
 
 /// The lines printed at start; the first ends with the endpoint (scripts read it).
