@@ -5,7 +5,7 @@
 //!
 //! # Layout
 //! - [`log`]: the pure parts of the log: RFC 6962 Merkle math, C2SP signed-note
-//!   checkpoints and keys, entry signing.
+//!   checkpoints and keys, C2SP witness cosignatures, entry signing.
 //! - [`domain`]: the certification domain, pure: event bodies parsed into facts
 //!   (the one parser of bodies), profiles and their dated versions, status and
 //!   dated discipline, rules, reciprocity policies.

@@ -18,7 +18,7 @@ use crate::limits;
 /// The Ed25519 algorithm byte of the signed-note key formats.
 const ALGORITHM_ED25519: u8 = 0x01;
 /// Signature lines start with an em dash (U+2014) and a space.
-const SIGNATURE_LINE_PREFIX: &str = "\u{2014} ";
+pub(super) const SIGNATURE_LINE_PREFIX: &str = "\u{2014} ";
 
 /// A 4-byte key ID: names a key inside signatures without the whole key.
 pub type KeyId = [u8; 4];
@@ -192,7 +192,7 @@ fn split_note(note: &[u8]) -> Result<(&str, &str), NoteError> {
 }
 
 /// Parses `— <name> <base64(key ID ‖ signature)>`.
-fn parse_signature_line(line: &str) -> Result<(&str, KeyId, Vec<u8>), NoteError> {
+pub(super) fn parse_signature_line(line: &str) -> Result<(&str, KeyId, Vec<u8>), NoteError> {
     let malformed = |why: &str| NoteError::Malformed(why.to_string());
     let Some(rest) = line.strip_prefix(SIGNATURE_LINE_PREFIX) else {
         return Err(malformed("a signature line must start with an em dash and a space"));

@@ -1,0 +1,216 @@
+//! C2SP `tlog-cosignature/v1`: a witness's Ed25519 cosignature on a
+//! checkpoint, the building block of witnessing (a state vouching that it saw
+//! the same history as everyone else).
+//!
+//! - Signed message: `cosignature/v1\ntime <decimal seconds>\n` ‖ checkpoint body.
+//! - Signature line bytes: key ID (4) ‖ u64 big-endian timestamp (8) ‖ Ed25519 signature (64).
+//! - Key ID: first 4 bytes of SHA-256(name ‖ "\n" ‖ 0x04 ‖ public key).
+//! - Verifier key: `<name>+<8 hex key ID>+<base64(0x04 ‖ public key)>`.
+//!
+//! The cosigning key is never a log key: the algorithm byte 0x04 keeps the
+//! two apart, and the signed message's first line keeps a cosignature from
+//! ever verifying as a checkpoint signature.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+use super::note::{check_key_name, parse_signature_line, KeyId, NoteError, SIGNATURE_LINE_PREFIX};
+
+/// The signature type of a `cosignature/v1` key (C2SP signed-note).
+const ALGORITHM_COSIGNATURE_V1: u8 = 0x04;
+
+/// Bytes after the key ID in a cosignature: timestamp and Ed25519 signature.
+const TIMESTAMP_AND_SIGNATURE_BYTES: usize = 8 + 64;
+
+/// The key ID of a cosigning key `public` named `name`.
+pub fn key_id(name: &str, public: &VerifyingKey) -> KeyId {
+    let mut hasher = Sha256::new();
+    hasher.update(name.as_bytes());
+    hasher.update(b"\n");
+    hasher.update([ALGORITHM_COSIGNATURE_V1]);
+    hasher.update(public.as_bytes());
+    let digest = hasher.finalize();
+    [digest[0], digest[1], digest[2], digest[3]]
+}
+
+/// What a witness signs for `body` (a checkpoint body, ending in a newline) at `time`.
+pub fn signed_message(time: u64, body: &str) -> Vec<u8> {
+    format!("cosignature/v1\ntime {time}\n{body}").into_bytes()
+}
+
+/// A witness's cosigning key.
+pub struct Cosigner {
+    name: String,
+    key: SigningKey,
+    id: KeyId,
+}
+
+impl std::fmt::Debug for Cosigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cosigner")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cosigner {
+    pub fn from_seed(name: &str, seed: [u8; 32]) -> Result<Cosigner, NoteError> {
+        check_key_name(name)?;
+        let key = SigningKey::from_bytes(&seed);
+        let id = key_id(name, &key.verifying_key());
+        Ok(Cosigner {
+            name: name.to_string(),
+            key,
+            id,
+        })
+    }
+
+    /// The verifier key string partners pin for this witness.
+    pub fn verifier_key(&self) -> String {
+        vkey(&self.name, self.id, &self.key.verifying_key())
+    }
+
+    /// The cosignature line (`— <name> <base64>`) on `body` at `time`.
+    pub fn cosign(&self, body: &str, time: u64) -> String {
+        let signature = self.key.sign(&signed_message(time, body));
+        let mut raw = self.id.to_vec();
+        raw.extend_from_slice(&time.to_be_bytes());
+        raw.extend_from_slice(&signature.to_bytes());
+        format!("{SIGNATURE_LINE_PREFIX}{} {}", self.name, BASE64.encode(raw))
+    }
+}
+
+fn vkey(name: &str, id: KeyId, public: &VerifyingKey) -> String {
+    let mut raw = vec![ALGORITHM_COSIGNATURE_V1];
+    raw.extend_from_slice(public.as_bytes());
+    format!("{name}+{}+{}", hex::encode(id), BASE64.encode(raw))
+}
+
+/// A witness's public cosigning key, as pinned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CosignatureVerifier {
+    name: String,
+    id: KeyId,
+    public: VerifyingKey,
+}
+
+impl CosignatureVerifier {
+    /// Parses `<name>+<hex key ID>+<base64(0x04 ‖ public key)>`; the key ID
+    /// must match the key.
+    pub fn parse(text: &str) -> Result<CosignatureVerifier, NoteError> {
+        let bad = |why: &str| NoteError::MalformedKey(format!("a witness key: {why}"));
+        let mut parts = text.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(encoded)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("expected <name>+<key ID>+<key>"));
+        };
+        check_key_name(name)?;
+        let raw = BASE64
+            .decode(encoded)
+            .map_err(|_| bad("the key is not standard base64"))?;
+        let Some((&ALGORITHM_COSIGNATURE_V1, material)) = raw.split_first() else {
+            return Err(bad("only cosignature/v1 keys (algorithm byte 0x04) are witness keys"));
+        };
+        let bytes: [u8; 32] = material.try_into().map_err(|_| bad("an Ed25519 key is 32 bytes"))?;
+        let public = VerifyingKey::from_bytes(&bytes).map_err(|_| bad("not an Ed25519 public key"))?;
+        let id = key_id(name, &public);
+        if hex::encode(id) != id_hex {
+            return Err(bad("the key ID does not match the key"));
+        }
+        Ok(CosignatureVerifier {
+            name: name.to_string(),
+            id,
+            public,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn to_key_string(&self) -> String {
+        vkey(&self.name, self.id, &self.public)
+    }
+
+    /// Checks one cosignature line on `body`; answers the time it was made.
+    pub fn verify(&self, body: &str, line: &str) -> Result<u64, NoteError> {
+        let (name, id, rest) = parse_signature_line(line)?;
+        if name != self.name || id != self.id {
+            return Err(NoteError::NotSignedBy(self.to_key_string()));
+        }
+        let rest: [u8; TIMESTAMP_AND_SIGNATURE_BYTES] = rest.as_slice().try_into().map_err(|_| {
+            NoteError::Malformed("a cosignature is key ID, an 8-byte time and a 64-byte signature".into())
+        })?;
+        let (time, signature) = rest.split_at(8);
+        let time = u64::from_be_bytes(time.try_into().map_err(|_| NoteError::Malformed("time".into()))?);
+        let signature = Signature::from_slice(signature).map_err(|_| NoteError::BadSignature(self.to_key_string()))?;
+        self.public
+            .verify_strict(&signed_message(time, body), &signature)
+            .map_err(|_| NoteError::BadSignature(self.to_key_string()))?;
+        Ok(time)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> serde_json::Value {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/wave2-known-answers.json"
+        ))
+        .expect("the known answers");
+        let all: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        all["c2sp_tlog_cosignature_v1"].clone()
+    }
+
+    #[test]
+    fn the_generated_known_answer_is_reproduced_byte_for_byte() {
+        let k = &known()["generated"];
+        let seed: [u8; 32] = hex::decode(k["seed_hex"].as_str().expect("seed"))
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes");
+        let witness = Cosigner::from_seed("witness.example.com/w1", seed).expect("a witness");
+        assert_eq!(witness.verifier_key(), k["vkey"].as_str().expect("vkey"));
+        let (body, time) = (k["body"].as_str().expect("body"), k["time"].as_u64().expect("time"));
+        assert_eq!(
+            signed_message(time, body),
+            k["signed_message"].as_str().expect("msg").as_bytes()
+        );
+        let line = witness.cosign(body, time);
+        assert_eq!(line, k["cosignature_line"].as_str().expect("line"));
+        let verifier = CosignatureVerifier::parse(&witness.verifier_key()).expect("parses");
+        assert_eq!(verifier.verify(body, &line).expect("verifies"), time);
+        let other = body.replace("20852163", "20852164");
+        assert!(matches!(
+            verifier.verify(&other, &line),
+            Err(NoteError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn the_spec_example_has_the_published_structure() {
+        let k = known();
+        let note = k["spec_example_note"].as_str().expect("note");
+        let line = note.lines().last().expect("the witness line");
+        let (name, id, rest) = parse_signature_line(line).expect("a signature line");
+        assert_eq!(name, "witness.example.com/w1");
+        assert_eq!(
+            hex::encode(id),
+            k["spec_example_structure"]["key_id_hex"].as_str().expect("id")
+        );
+        assert_eq!(4 + rest.len(), 76);
+        let time = u64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
+        assert_eq!(time, k["spec_example_structure"]["timestamp"].as_u64().expect("time"));
+    }
+
+    #[test]
+    fn a_log_key_is_not_a_witness_key() {
+        let log = super::super::note::NoteSigner::from_seed("example.com/log", [7; 32]).expect("a log key");
+        let refused = CosignatureVerifier::parse(&log.verifier().to_key_string());
+        assert!(matches!(refused, Err(NoteError::MalformedKey(m)) if m.contains("0x04")));
+    }
+}
