@@ -14,9 +14,8 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use sha2::{Digest, Sha256};
 
-use super::note::{check_key_name, parse_signature_line, KeyId, NoteError, SIGNATURE_LINE_PREFIX};
+use super::note::{check_key_name, parse_signature_line, typed_key_id, KeyId, NoteError, SIGNATURE_LINE_PREFIX};
 
 /// The signature type of a `cosignature/v1` key (C2SP signed-note).
 const ALGORITHM_COSIGNATURE_V1: u8 = 0x04;
@@ -26,13 +25,7 @@ const TIMESTAMP_AND_SIGNATURE_BYTES: usize = 8 + 64;
 
 /// The key ID of a cosigning key `public` named `name`.
 pub fn key_id(name: &str, public: &VerifyingKey) -> KeyId {
-    let mut hasher = Sha256::new();
-    hasher.update(name.as_bytes());
-    hasher.update(b"\n");
-    hasher.update([ALGORITHM_COSIGNATURE_V1]);
-    hasher.update(public.as_bytes());
-    let digest = hasher.finalize();
-    [digest[0], digest[1], digest[2], digest[3]]
+    typed_key_id(name, ALGORITHM_COSIGNATURE_V1, public)
 }
 
 /// What a witness signs for `body` (a checkpoint body, ending in a newline) at `time`.

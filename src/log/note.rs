@@ -39,10 +39,16 @@ pub enum NoteError {
 
 /// The key ID of `public` under `name` (C2SP signed-note).
 pub fn key_id(name: &str, public: &VerifyingKey) -> KeyId {
+    typed_key_id(name, ALGORITHM_ED25519, public)
+}
+
+/// The key ID of a key of signature type `algorithm` (0x01 a log key, 0x04 a
+/// witness's cosigning key): SHA-256(name ‖ "\n" ‖ type ‖ public key)[:4].
+pub(super) fn typed_key_id(name: &str, algorithm: u8, public: &VerifyingKey) -> KeyId {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());
     hasher.update(b"\n");
-    hasher.update([ALGORITHM_ED25519]);
+    hasher.update([algorithm]);
     hasher.update(public.as_bytes());
     let digest = hasher.finalize();
     [digest[0], digest[1], digest[2], digest[3]]
