@@ -32,6 +32,10 @@
 //!   evidence, erased on the origin's expungement; `federation::alerts`: the
 //!   board's alerts when an origin credential it relies on changes),
 //!   rebuilding a lost store.
+//! - [`witness`]: states vouching for each other (C2SP tlog-witness): this
+//!   node cosigning the logs it trusts, collecting its partners'
+//!   cosignatures after each commit, refusing to sign a store its witnesses
+//!   prove is behind.
 //! - [`import`]: `peerreg import`'s pure part: a board's existing registry
 //!   from CSV files, checked and planned into person-aligned batches.
 //! - [`proof`]: portable credential proofs and their offline check.
@@ -49,7 +53,7 @@
 //!
 //! Layers, each importing only those below it: `limits`, `error`, `clock`, `metrics` ·
 //! `log`, `domain`, `auth`, `report` · `import`, `store`, `projection` · `vault` · `ledger` · `source`,
-//! `evidence` · `mirror`, `repair`, `audit`, `proof` · `federation` · `backup`, `config`
+//! `evidence` · `mirror`, `repair`, `audit`, `proof` · `federation`, `witness` · `backup`, `config`
 //! · `service` · `node` · `cli` · `demo`, `bench`, and the binary.
 //! - [`pb`]: the protobuf wire types (messages only; no transport).
 
@@ -80,6 +84,7 @@ pub mod service;
 pub mod source;
 pub mod store;
 pub mod vault;
+pub mod witness;
 
 /// Protobuf wire types generated from `proto/peerreg/v1`. Messages only: the
 /// gRPC service stubs live in `service`, the only module that knows tonic.

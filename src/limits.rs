@@ -55,6 +55,10 @@ pub const KEY_NAME_BYTES_MAX: usize = 256;
 /// Largest signed note we parse (a checkpoint with a few co-signatures).
 pub const NOTE_BYTES_MAX: usize = 16 * 1024;
 
+/// Largest `add-checkpoint` request a witness reads: a note and a 63-line
+/// consistency proof fit with room to spare.
+pub const WITNESS_REQUEST_BYTES_MAX: usize = NOTE_BYTES_MAX + 4 * 1024;
+
 /// Longest client idempotency key.
 pub const EVENT_ID_BYTES_MAX: usize = 128;
 
@@ -257,3 +261,10 @@ pub const HTTP_REQUESTS_IN_FLIGHT_MAX: usize = 256;
 
 /// Time a client has to finish a TLS handshake on the web listener.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a node waits for one witness to answer one `add-checkpoint`.
+pub const WITNESS_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The longest pause between two rounds of asking witnesses, at start, whether
+/// this store is behind what they cosigned.
+pub const WITNESS_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10);

@@ -411,10 +411,13 @@ fn ready(shared: &Shared, writer: &mut Writer) -> Result<()> {
 
 /// Refuses work once the ledger has halted (stored data failed its check).
 pub(super) fn not_halted(shared: &Shared) -> Result<()> {
-    match shared.halt_reason() {
-        Some(reason) => Err(Error::DataLoss(format!(
+    if let Some(reason) = shared.halt_reason() {
+        return Err(Error::DataLoss(format!(
             "this node has stopped signing ({reason}); an operator must repair it"
-        ))),
+        )));
+    }
+    match shared.held.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        Some(reason) => Err(Error::Unavailable(format!("this node signs nothing yet: {reason}; retry shortly"))),
         None => Ok(()),
     }
 }

@@ -101,6 +101,9 @@ struct Shared {
     published: watch::Sender<Published>,
     /// Why this node stopped signing, if it did.
     halted: RwLock<Option<String>>,
+    /// Why signing waits for now (witnesses not yet asked whether this store
+    /// is behind what they cosigned); appends are refused UNAVAILABLE meanwhile.
+    held: RwLock<Option<String>>,
     /// The committer's queue; taken (closed) by `shutdown`, or dropped with the
     /// last handle, either of which ends the committer thread.
     appends: Mutex<Option<mpsc::Sender<AppendRequest>>>,
@@ -369,6 +372,23 @@ impl Ledger {
         self.shared.halt_reason()
     }
 
+    /// Holds signing until [`Ledger::release_signing`]: appends are refused
+    /// `UNAVAILABLE` with `reason` meanwhile (a node asking its witnesses,
+    /// after a start, whether its store is behind what they cosigned).
+    pub fn hold_signing(&self, reason: String) {
+        *self.shared.held.write().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+    }
+
+    pub fn release_signing(&self) {
+        *self.shared.held.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Stops signing for good (`DATA_LOSS`), as a failed store check does:
+    /// for a store proven behind what witnesses cosigned. Answers the error.
+    pub fn refuse_signing(&self, reason: String) -> Error {
+        self.shared.halt(reason)
+    }
+
     /// Verified entries `[start, end)`, at most one page; `end` is clamped to the
     /// tree size. `start` past the tree is `OUT_OF_RANGE`.
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
@@ -523,6 +543,7 @@ impl Shared {
             data_dir: settings.data_dir,
             published: watch::channel(published).0,
             halted: RwLock::new(None),
+            held: RwLock::new(None),
             appends: Mutex::new(appends),
             committer: Mutex::new(None),
             registry: RwLock::new(registry),

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
-use super::note::{check_key_name, parse_signature_line, typed_key_id, KeyId, NoteError, SIGNATURE_LINE_PREFIX};
+use super::note::{check_key_name, parse_signature_line, split_note, typed_key_id, KeyId, NoteError, SIGNATURE_LINE_PREFIX};
 
 /// The signature type of a `cosignature/v1` key (C2SP signed-note).
 const ALGORITHM_COSIGNATURE_V1: u8 = 0x04;
@@ -143,6 +143,84 @@ impl CosignatureVerifier {
             .map_err(|_| NoteError::BadSignature(self.to_key_string()))?;
         Ok(time)
     }
+}
+
+/// The witnesses among `witnesses` whose valid cosignature on the note's body
+/// `note` carries (each counted once, in `witnesses`' order). Lines by other
+/// keys, and lines that fail, count for nothing: a relay can drop or garble a
+/// cosignature, never forge one.
+pub fn cosigned_by<'a>(note: &[u8], witnesses: &'a [CosignatureVerifier]) -> Result<Vec<&'a str>, NoteError> {
+    let (body, signatures) = split_note(note)?;
+    Ok(witnesses
+        .iter()
+        .filter(|w| signatures.lines().any(|line| w.verify(body, line).is_ok()))
+        .map(|w| w.name())
+        .collect())
+}
+
+/// How many of a set of pinned witnesses must have cosigned a checkpoint
+/// before a reader takes it as witnessed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WitnessPolicy {
+    pub witnesses: Vec<CosignatureVerifier>,
+    pub quorum: usize,
+}
+
+/// A checkpoint that does not (yet) carry its policy's quorum.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not yet witnessed: cosigned by {have} of the {need} witnesses required ({names})")]
+pub struct NotYetWitnessed {
+    pub have: usize,
+    pub need: usize,
+    /// Who did cosign, comma-separated ("none" when nobody did).
+    pub names: String,
+}
+
+impl WitnessPolicy {
+    /// Parses `--witness` key strings and a quorum; a quorum larger than the
+    /// witnesses named could never be met, so it is refused here.
+    pub fn parse(keys: &[String], quorum: usize) -> Result<WitnessPolicy, NoteError> {
+        let witnesses = keys
+            .iter()
+            .map(|k| CosignatureVerifier::parse(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        if quorum > witnesses.len() {
+            return Err(NoteError::MalformedKey(format!(
+                "a witness quorum of {quorum} needs at least {quorum} witness keys; {} given",
+                witnesses.len()
+            )));
+        }
+        Ok(WitnessPolicy { witnesses, quorum })
+    }
+
+    /// Passes a note cosigned by at least `quorum` of the witnesses (any note
+    /// when the quorum is 0); the caller has already checked the log's own
+    /// signature.
+    pub fn check(&self, note: &[u8]) -> Result<(), NotYetWitnessed> {
+        if self.quorum == 0 {
+            return Ok(());
+        }
+        let names = cosigned_by(note, &self.witnesses).unwrap_or_default();
+        if names.len() >= self.quorum {
+            return Ok(());
+        }
+        Err(NotYetWitnessed {
+            have: names.len(),
+            need: self.quorum,
+            names: if names.is_empty() { "none".into() } else { names.join(", ") },
+        })
+    }
+}
+
+/// `note` with `lines` (cosignature lines, without newlines) appended to its
+/// signature block.
+pub fn with_cosignatures(note: &[u8], lines: &[String]) -> Vec<u8> {
+    let mut out = note.to_vec();
+    for line in lines {
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out
 }
 
 #[cfg(test)]

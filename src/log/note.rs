@@ -178,7 +178,7 @@ impl NoteVerifier {
 }
 
 /// Splits a note into its body (with final newline) and its signature block.
-fn split_note(note: &[u8]) -> Result<(&str, &str), NoteError> {
+pub(crate) fn split_note(note: &[u8]) -> Result<(&str, &str), NoteError> {
     let malformed = |why: &str| NoteError::Malformed(why.to_string());
     if note.len() > limits::NOTE_BYTES_MAX {
         return Err(malformed("the note is larger than any checkpoint we accept"));
