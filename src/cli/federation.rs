@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::{status_name, Connection};
 use crate::error::{Error, Result};
-use crate::federation::trust::{Existing, TrustEntry, TrustList};
+use crate::federation::trust::{Existing, TrustEntry, TrustList, TrustedWitness};
 use crate::log::note::NoteVerifier;
 use crate::mirror;
 use crate::pb;
@@ -32,6 +32,14 @@ pub enum TrustCommand {
         /// CA (PEM) that signed its node's TLS certificate (a path on the node's machine).
         #[arg(long)]
         ca_cert: Option<PathBuf>,
+        /// The base URL of that state's node's HTTP side, when it witnesses this node (cosigns its
+        /// checkpoints); with --witness-key.
+        #[arg(long, requires = "witness_key")]
+        witness_url: Option<String>,
+        /// That state's witness verifier key string (from its board, out of band; `peerreg trust
+        /// list` or its log page shows it); with --witness-url.
+        #[arg(long, requires = "witness_url")]
+        witness_key: Option<String>,
         /// Replace an existing entry for the state.
         #[arg(long)]
         replace: bool,
@@ -140,6 +148,8 @@ pub async fn trust(command: TrustCommand) -> Result<String> {
             endpoint,
             key,
             ca_cert,
+            witness_url,
+            witness_key,
             replace,
         } => {
             if let Some(connection) = live.connection() {
@@ -148,6 +158,8 @@ pub async fn trust(command: TrustCommand) -> Result<String> {
                     endpoint,
                     key,
                     ca_cert: ca_cert.map(|p| p.display().to_string()).unwrap_or_default(),
+                    witness_url: witness_url.unwrap_or_default(),
+                    witness_key: witness_key.unwrap_or_default(),
                 };
                 let request = pb::AddTrustRequest {
                     entry: Some(entry),
@@ -167,6 +179,7 @@ pub async fn trust(command: TrustCommand) -> Result<String> {
                     endpoint,
                     key,
                     ca_cert,
+                    witness: witness_url.zip(witness_key).map(|(url, key)| TrustedWitness { url, key }),
                 },
                 if replace { Existing::Replace } else { Existing::Refuse },
             )?;

@@ -134,6 +134,7 @@ impl Demo {
                     endpoint: endpoint.clone(),
                     key: key.clone(),
                     ca_cert: None,
+                    witness: None,
                 });
             TrustList::from_entries(others.collect())?.save(&config.data_dir)?;
             nodes.push(start_node(config, listener).await?);

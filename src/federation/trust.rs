@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::states::parse_state;
 use crate::error::{Error, Result};
 use crate::limits;
+use crate::log::cosignature::CosignatureVerifier;
 use crate::log::note::NoteVerifier;
 use crate::store::files;
 
@@ -28,6 +29,20 @@ pub struct TrustEntry {
     /// PEM file of the CA that signed its node's TLS certificate, if not a public one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_cert: Option<PathBuf>,
+    /// Its node's witness, if this node asks it to cosign this node's checkpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<TrustedWitness>,
+}
+
+/// A trusted state's witness: where its `add-checkpoint` is and its pinned
+/// cosigning key (both from its board, out of band, like the log key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedWitness {
+    /// The base URL of its node's HTTP side, e.g. "https://registry.ms.example:8080".
+    pub url: String,
+    /// Its witness verifier key string (`name+keyid+base64(0x04 ‖ key)`).
+    pub key: String,
 }
 
 impl TrustEntry {
@@ -41,7 +56,25 @@ impl TrustEntry {
             )));
         }
         self.verifier()?;
+        self.witness_verifier()?;
         Ok(self)
+    }
+
+    /// The pinned witness key, if this state witnesses this node.
+    pub fn witness_verifier(&self) -> Result<Option<CosignatureVerifier>> {
+        let Some(witness) = &self.witness else {
+            return Ok(None);
+        };
+        if !(witness.url.starts_with("http://") || witness.url.starts_with("https://")) {
+            return Err(Error::InvalidArgument(format!(
+                "the witness URL for {} must start with http:// or https://, got {}",
+                self.state,
+                crate::limits::quote(&witness.url)
+            )));
+        }
+        CosignatureVerifier::parse(&witness.key).map(Some).map_err(|e| {
+            Error::InvalidArgument(format!("the witness key pinned for {} is not a witness key: {e}", self.state))
+        })
     }
 
     /// The origin of the pinned key ("" if it is not a key: `validated` refuses those).
@@ -202,6 +235,7 @@ mod tests {
             endpoint: "http://127.0.0.1:1".into(),
             key,
             ca_cert: None,
+            witness: None,
         }
     }
 

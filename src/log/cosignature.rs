@@ -60,6 +60,42 @@ impl Cosigner {
         })
     }
 
+    /// A new cosigning key named `name`, from the system's randomness.
+    pub fn generate(name: &str) -> Result<Cosigner, NoteError> {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::getrandom(seed.as_mut())
+            .map_err(|e| NoteError::MalformedKey(format!("no randomness for a new key: {e}")))?;
+        Cosigner::from_seed(name, *seed)
+    }
+
+    /// The private key string, as kept in a 0600 file:
+    /// `PRIVATE+KEY+<name>+<hex key ID>+<base64(0x04 ‖ seed)>`.
+    pub fn to_key_string(&self) -> String {
+        let mut raw = zeroize::Zeroizing::new(vec![ALGORITHM_COSIGNATURE_V1]);
+        raw.extend_from_slice(self.key.as_bytes());
+        format!("PRIVATE+KEY+{}+{}+{}", self.name, hex::encode(self.id), BASE64.encode(raw.as_slice()))
+    }
+
+    /// Parses [`Cosigner::to_key_string`]'s form; the key ID must match.
+    pub fn parse(text: &str) -> Result<Cosigner, NoteError> {
+        let bad = |why: &str| NoteError::MalformedKey(format!("a witness private key: {why}"));
+        let rest = text.trim().strip_prefix("PRIVATE+KEY+").ok_or_else(|| bad("expected PRIVATE+KEY+..."))?;
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(encoded)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("expected PRIVATE+KEY+<name>+<key ID>+<key>"));
+        };
+        let raw = zeroize::Zeroizing::new(BASE64.decode(encoded).map_err(|_| bad("not standard base64"))?);
+        let Some((&ALGORITHM_COSIGNATURE_V1, seed)) = raw.split_first() else {
+            return Err(bad("not a cosignature/v1 key (algorithm byte 0x04)"));
+        };
+        let seed: [u8; 32] = seed.try_into().map_err(|_| bad("an Ed25519 seed is 32 bytes"))?;
+        let cosigner = Cosigner::from_seed(name, seed)?;
+        if hex::encode(cosigner.id) != id_hex {
+            return Err(bad("the key ID does not match the key"));
+        }
+        Ok(cosigner)
+    }
+
     /// The verifier key string partners pin for this witness.
     pub fn verifier_key(&self) -> String {
         vkey(&self.name, self.id, &self.key.verifying_key())
@@ -260,6 +296,44 @@ mod tests {
             verifier.verify(&other, &line),
             Err(NoteError::BadSignature(_))
         ));
+    }
+
+    #[test]
+    fn a_private_key_round_trips_and_a_wrong_id_is_refused() {
+        let witness = Cosigner::generate("peerreg.local/ms/witness").expect("a key");
+        let text = witness.to_key_string();
+        let again = Cosigner::parse(&text).expect("parses");
+        assert_eq!(again.verifier_key(), witness.verifier_key());
+        let mut wrong = text.clone();
+        let at = text.find("+0").map_or(0, |i| i);
+        wrong.replace_range(at.., &text[at..].replacen('+', "+ff", 1));
+        assert!(Cosigner::parse(&wrong).is_err());
+        assert!(Cosigner::parse(&witness.verifier_key()).is_err(), "a public key is not a private key");
+    }
+
+    #[test]
+    fn a_quorum_counts_distinct_valid_cosignatures_of_pinned_witnesses() {
+        let body = "peerreg.local/ms\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        let note = format!("{body}\n\u{2014} peerreg.local/ms c2lnbmF0dXJl\n");
+        let (a, b, c) = (
+            Cosigner::from_seed("w/a", [1; 32]).expect("a"),
+            Cosigner::from_seed("w/b", [2; 32]).expect("b"),
+            Cosigner::from_seed("w/c", [3; 32]).expect("c"),
+        );
+        let keys = [a.verifier_key(), b.verifier_key(), c.verifier_key()];
+        let policy = WitnessPolicy::parse(&keys, 2).expect("a policy");
+        let once = with_cosignatures(note.as_bytes(), &[a.cosign(body, 5)]);
+        let missing = policy.check(&once).expect_err("one of two");
+        assert_eq!((missing.have, missing.need, missing.names.as_str()), (1, 2, "w/a"));
+        let twice_a = with_cosignatures(&once, &[a.cosign(body, 6)]);
+        assert!(policy.check(&twice_a).is_err(), "one witness twice is still one");
+        let forged = with_cosignatures(&once, &[b.cosign("another body\n", 6)]);
+        assert!(policy.check(&forged).is_err(), "a line over another body counts for nothing");
+        let stranger = Cosigner::from_seed("w/x", [9; 32]).expect("x");
+        assert!(policy.check(&with_cosignatures(&once, &[stranger.cosign(body, 6)])).is_err());
+        assert_eq!(policy.check(&with_cosignatures(&once, &[c.cosign(body, 6)])), Ok(()));
+        assert!(WitnessPolicy::parse(&keys[..1], 2).is_err(), "a quorum no set can meet");
+        assert_eq!(WitnessPolicy::default().check(note.as_bytes()), Ok(()));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::status::from_status;
 use crate::auth::{NewToken, Operation, TokenInfo, Tokens};
 use crate::backup;
 use crate::error::{Error, Result};
-use crate::federation::trust::{Existing, TrustEntry};
+use crate::federation::trust::{Existing, TrustEntry, TrustedWitness};
 use crate::federation::Federation;
 use crate::ledger::Ledger;
 use crate::limits;
@@ -49,6 +49,8 @@ fn entry_to_wire(entry: TrustEntry) -> pb::TrustListEntry {
         endpoint: entry.endpoint,
         key: entry.key,
         ca_cert: entry.ca_cert.map(|p| p.display().to_string()).unwrap_or_default(),
+        witness_url: entry.witness.as_ref().map(|w| w.url.clone()).unwrap_or_default(),
+        witness_key: entry.witness.map(|w| w.key).unwrap_or_default(),
     }
 }
 
@@ -58,6 +60,10 @@ fn entry_from_wire(entry: pb::TrustListEntry) -> TrustEntry {
         endpoint: entry.endpoint,
         key: entry.key,
         ca_cert: (!entry.ca_cert.is_empty()).then(|| entry.ca_cert.into()),
+        witness: (!entry.witness_url.is_empty() || !entry.witness_key.is_empty()).then_some(TrustedWitness {
+            url: entry.witness_url,
+            key: entry.witness_key,
+        }),
     }
 }
 

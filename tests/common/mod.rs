@@ -61,6 +61,7 @@ pub fn federation(
                 .verifier()
                 .to_key_string(),
             ca_cert: None,
+            witness: None,
         })
         .collect();
     let options = FederationOptions {
