@@ -13,6 +13,7 @@ use crate::domain::profile::{ProfileError, RequirementProfile};
 use crate::error::{Error, Result};
 use crate::federation::FederationOptions;
 use crate::limits::ServerLimits;
+use crate::log::cosignature::Cosigner;
 use crate::log::note::NoteSigner;
 use crate::mirror::MirrorSpec;
 use crate::store::files;
@@ -26,6 +27,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
 /// Default address of the web page and `/metrics`: loopback, like gRPC.
 pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+
+/// How many witnesses must cosign by default: two other states, as the issue
+/// of a three-state federation asks; fewer if fewer witness this node.
+pub const DEFAULT_WITNESS_QUORUM: usize = 2;
 
 /// The default checkpoint origin of a local node: `peerreg.local/<state>`.
 pub fn default_origin(state: &str) -> String {
@@ -64,6 +69,11 @@ pub struct NodeConfig {
     pub federation: FederationOptions,
     /// Connections, requests in flight, request time, keepalive.
     pub limits: ServerLimits,
+    /// How many of the trusted states that witness this node must cosign a
+    /// checkpoint (and confirm, at start, that the store is current) before
+    /// it counts as witnessed. `None`: 2, or all of them if fewer name a
+    /// witness (see [`NodeConfig::witness_quorum`]).
+    pub witness_quorum: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -95,6 +105,8 @@ pub struct ConfigFile {
     /// See [`NodeConfig::insecure_plaintext`].
     #[serde(default)]
     pub insecure_plaintext: bool,
+    /// See [`NodeConfig::witness_quorum`].
+    pub witness_quorum: Option<usize>,
 }
 
 impl ConfigFile {
@@ -131,6 +143,7 @@ impl ConfigFile {
         config.tokens = self.tokens;
         config.tls = self.tls;
         config.insecure_plaintext = self.insecure_plaintext;
+        config.witness_quorum = self.witness_quorum;
         Ok(config)
     }
 }
@@ -232,7 +245,26 @@ impl NodeConfig {
             mirrors: Vec::new(),
             federation: FederationOptions::default(),
             limits: ServerLimits::default(),
+            witness_quorum: None,
         })
+    }
+
+    /// The quorum for `witnesses` witnesses: as configured, or 2 (all of them
+    /// if fewer). A quorum larger than the witnesses could never be met.
+    pub fn witness_quorum(&self, witnesses: usize) -> Result<usize> {
+        let quorum = self.witness_quorum.unwrap_or(witnesses.min(DEFAULT_WITNESS_QUORUM));
+        if quorum > witnesses {
+            return Err(Error::InvalidArgument(format!(
+                "witness_quorum is {quorum}, but only {witnesses} trusted states name a witness \
+                 (peerreg trust add ... --witness-url URL --witness-key KEY)"
+            )));
+        }
+        Ok(quorum)
+    }
+
+    /// This node's witness key file (created on first start).
+    pub fn witness_key_file(&self) -> PathBuf {
+        self.data_dir.join("witness.key")
     }
 
     /// Refuses to serve plaintext on `address` unless it is loopback, TLS is
@@ -299,6 +331,21 @@ pub fn create_signer(path: &Path, origin: &str) -> Result<NoteSigner> {
     )?;
     tracing::info!(key_file = %path.display(), verifier_key = %signer.verifier().to_key_string(), "generated a new log signing key");
     Ok(signer)
+}
+
+/// Loads this node's witness key from `path`, creating it (0600) on first
+/// use. Unlike the log key, a new witness key forks nothing: partners pin it
+/// anew, and it only vouches for checkpoints from then on.
+pub fn load_or_create_cosigner(path: &Path, name: &str) -> Result<Cosigner> {
+    let invalid = |e: String| Error::InvalidArgument(format!("witness key file {}: {e}", path.display()));
+    if let Some(bytes) = files::read_optional(path)? {
+        let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8".into()))?;
+        return Cosigner::parse(&text).map_err(|e| invalid(e.to_string()));
+    }
+    let cosigner = Cosigner::generate(name).map_err(|e| invalid(e.to_string()))?;
+    files::write_atomic(path, format!("{}\n", cosigner.to_key_string()).as_bytes(), files::Mode::Private)?;
+    tracing::info!(key_file = %path.display(), witness_key = %cosigner.verifier_key(), "generated a witness key");
+    Ok(cosigner)
 }
 
 #[cfg(test)]

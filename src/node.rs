@@ -28,6 +28,8 @@ use crate::mirror;
 use crate::service::client::LogClient;
 use crate::service::server::{self, ServeOptions, TlsFiles};
 use crate::service::sources::GrpcConnector;
+use crate::service::witness_client::HttpWitnessClient;
+use crate::witness::{witness_dir, Collector, Witness, WitnessPeer, Witnessing};
 
 /// What a node reports when it starts, for its operator.
 #[derive(Clone, Debug)]
@@ -73,6 +75,8 @@ pub struct Node {
     ledger: Ledger,
     /// The trusted states' followers, stopped with the node.
     federation: Option<Arc<Federation>>,
+    /// The witness and cosignature collector, stopped with the node.
+    witnessing: Option<Arc<Witnessing>>,
     startup: Startup,
     /// Tells the server to stop accepting and drain.
     stop: oneshot::Sender<()>,
@@ -131,12 +135,14 @@ async fn start_around(
     // Followers start last: nothing is left running if a mirror fails to open.
     let (mirrors, mirror_starts) = open_mirrors(config, &ledger).await?;
     federation.spawn_followers(&ledger)?;
+    let witnessing = start_witnessing(config, &ledger, &federation, &trust)?;
     let options = ServeOptions {
         tokens: Arc::new(tokens),
         tls,
         mirrors,
         federation: Some(federation),
         limits: config.limits,
+        witnessing: Some(witnessing),
     };
     let mut node = serve_on(listeners, ledger, options)?;
     node.startup.new_admin_token = new_admin_token;
@@ -179,6 +185,7 @@ pub fn serve_on(listeners: Listeners, ledger: Ledger, options: ServeOptions) -> 
     let web_address = web.as_ref().map(local_address).transpose()?;
     let tls = options.tls.is_some();
     let federation = options.federation.clone();
+    let witnessing = options.witnessing.clone();
     let startup = Startup {
         entries: ledger.published().checkpoint.size,
         verifier_key: ledger.verifier().to_key_string(),
@@ -197,6 +204,7 @@ pub fn serve_on(listeners: Listeners, ledger: Ledger, options: ServeOptions) -> 
         tls,
         ledger,
         federation,
+        witnessing,
         startup,
         stop,
         server,
@@ -253,8 +261,12 @@ impl Node {
             mut server,
             ledger,
             federation,
+            witnessing,
             ..
         } = self;
+        if let Some(witnessing) = witnessing {
+            witnessing.stop();
+        }
         let _ = stop.send(());
         let result = match tokio::time::timeout(limits::SHUTDOWN_GRACE, &mut server).await {
             Ok(finished) => joined(finished),
@@ -283,6 +295,50 @@ async fn close(ledger: Ledger, federation: Option<Arc<Federation>>) {
         federation.shutdown().await;
     }
     ledger.shutdown().await;
+}
+
+/// The node's witness (cosigning the logs it trusts) and its collector
+/// (asking the trusted states that witness it). With witnesses, signing is
+/// held from here until they confirm the store is current.
+fn start_witnessing(
+    config: &NodeConfig,
+    ledger: &Ledger,
+    federation: &Arc<Federation>,
+    trust: &TrustList,
+) -> Result<Arc<Witnessing>> {
+    let name = format!("{}/witness", config.origin);
+    let cosigner = config::load_or_create_cosigner(&config.witness_key_file(), &name)?;
+    let witness = Witness::open(witness_dir(&config.data_dir), cosigner, federation.clone())?;
+    let peers = witness_peers(trust)?;
+    let quorum = config.witness_quorum(peers.len())?;
+    let collector = Collector::new(ledger.clone(), peers, quorum, Arc::new(HttpWitnessClient));
+    Ok(Witnessing::start(witness, collector))
+}
+
+/// The trusted states that name a witness, as the collector asks them.
+fn witness_peers(trust: &TrustList) -> Result<Vec<WitnessPeer>> {
+    let mut peers = Vec::new();
+    for entry in &trust.entries {
+        let (Some(witness), Some(verifier)) = (&entry.witness, entry.witness_verifier()?) else {
+            continue;
+        };
+        let ca_pem = entry
+            .ca_cert
+            .as_ref()
+            .map(|path| {
+                std::fs::read(path).map_err(|e| {
+                    Error::InvalidArgument(format!("cannot read the CA for {} ({}): {e}", entry.state, path.display()))
+                })
+            })
+            .transpose()?;
+        peers.push(WitnessPeer {
+            state: entry.state.clone(),
+            url: witness.url.clone(),
+            verifier,
+            ca_pem,
+        });
+    }
+    Ok(peers)
 }
 
 /// Binds the HTTP side's address when the configuration asks for one (under

@@ -63,7 +63,8 @@ async fn node(dir: &Path) -> TestNode {
     .expect("test tokens");
     let options = peerreg::service::server::ServeOptions {
         tokens: Arc::new(tokens),
-        ..common::serve_options()
+        ..common::serve_options(),
+        witnessing: None,
     };
     TestNode::serve_with(ledger, dir, options).await
 }

@@ -37,6 +37,7 @@ use crate::ledger::{Ledger, Published};
 use crate::metrics::{FollowerRole, FollowerState, FollowerView, Metrics};
 use crate::mirror::{self, unix_now, EquivocationRecord, FollowLimits, MirrorSpec, Round, RoundError};
 use crate::source::{Connector, EvidenceSource, NodeAddress};
+use crate::store::files;
 
 /// How often followers poll, the longest back-off, and the bounds of a round.
 #[derive(Clone, Copy, Debug)]
@@ -748,6 +749,48 @@ impl Federation {
             }
         }
         self.own.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+/// The witness cosigns the logs of the trusted states, with their pinned keys;
+/// a fork shown to it blocks decisions on that state as a follower's proof does.
+impl crate::witness::WitnessedLogs for Federation {
+    fn verifier(&self, origin: &str) -> Option<crate::log::note::NoteVerifier> {
+        self.partners()
+            .into_iter()
+            .find(|p| p.spec.origin == origin)
+            .map(|p| p.spec.verifier.clone())
+    }
+
+    fn fork_proven(&self, origin: &str, record: &EquivocationRecord) {
+        let Some(partner) = self.partners().into_iter().find(|p| p.spec.origin == origin) else {
+            return;
+        };
+        partner.block_on_proof(record);
+    }
+}
+
+impl Partner {
+    /// Records `record` (already proven) where the follower keeps its own
+    /// evidence, unless one is already recorded, and blocks decisions.
+    fn block_on_proof(&self, record: &EquivocationRecord) {
+        let path = mirror::equivocation_path(&self.dir);
+        let recorded = files::create_dir_durable(&self.dir)
+            .map_err(Error::from)
+            .and_then(|()| mirror::read_equivocation(&path))
+            .and_then(|held| match held {
+                Some(_) => Ok(()),
+                None => serde_json::to_vec_pretty(record)
+                    .map_err(|e| Error::Internal(e.to_string()))
+                    .and_then(|json| Ok(files::write_atomic(&path, &json, files::Mode::Readable)?)),
+            });
+        if let Err(e) = recorded {
+            tracing::error!(state = %self.entry.state, "cannot record the fork evidence: {e}");
+        }
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        health.state = FollowState::Blocked;
+        health.last_error = format!("equivocation: {}", record.detail);
+        self.report(&health);
     }
 }
 

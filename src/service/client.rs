@@ -163,6 +163,7 @@ impl LogClient {
             origin,
             state,
             verifier_key,
+            witness_key: _,
         } = info.into_inner();
         Ok(LogIdentity {
             origin,

@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::federation::Federation;
 use crate::ledger::Ledger;
 use crate::limits::{self, ServerLimits};
+use crate::witness::Witnessing;
 
 pub use super::tls::TlsFiles;
 
@@ -41,6 +42,8 @@ pub struct ServeOptions {
     pub federation: Option<Arc<Federation>>,
     /// Connections, requests in flight, request time, keepalive.
     pub limits: ServerLimits,
+    /// The node's witness and cosignature collector, if it runs them.
+    pub witnessing: Option<Arc<Witnessing>>,
 }
 
 fn tls_config(files: &TlsFiles) -> ServerTlsConfig {
@@ -79,10 +82,11 @@ pub async fn serve(
     };
     let web_side = {
         let (ledger, tls, limits) = (ledger.clone(), options.tls.clone(), options.limits);
+        let witnessing = options.witnessing.clone();
         let stopped = until_stopped(stopped.clone());
         async move {
             let Some(listener) = web else { return Ok(()) };
-            let router = super::web::router(super::web::WebState::new(ledger), &limits);
+            let router = super::web::router(super::web::WebState::new(ledger).witnessed_by(witnessing), &limits);
             super::web::serve(listener, router, tls.as_ref(), &limits, stopped).await
         }
     };
@@ -130,7 +134,9 @@ async fn serve_grpc(
         .build_v1alpha()
         .map_err(|e| Error::Internal(format!("cannot build the reflection service (v1alpha): {e}")))?;
     let metered = RpcMetricsLayer::new(ledger.metrics(), FILE_DESCRIPTOR_SET);
-    let log = TransparencyLogServer::new(TransparencyLogService::with_mirrors(ledger.clone(), options.mirrors))
+    let log = TransparencyLogServer::new(
+        TransparencyLogService::with_mirrors(ledger.clone(), options.mirrors).witnessed_by(options.witnessing.clone()),
+    )
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
     let board = BoardServer::new(BoardService::new(ledger.clone(), options.tokens.clone()))

@@ -18,6 +18,7 @@ use crate::ledger::Ledger;
 use crate::limits;
 use crate::log::merkle::{LeafIndex, TreeSize};
 use crate::pb;
+use crate::witness::Witnessing;
 
 /// Request metadata naming which log to read: a mirrored origin. Without it,
 /// the node's own log answers.
@@ -29,6 +30,8 @@ pub struct TransparencyLogService {
     mirrors: Arc<HashMap<String, Ledger>>,
     /// Bounds `WatchEntries` streams, overall and per client address.
     watchers: StreamSlots,
+    /// The node's witnessing: cosignatures on its own checkpoints.
+    witnessing: Option<Arc<Witnessing>>,
 }
 
 impl TransparencyLogService {
@@ -52,7 +55,18 @@ impl TransparencyLogService {
                 limits::WATCH_STREAMS_PER_ADDRESS_MAX,
             )
             .counted(open),
+            witnessing: None,
         }
+    }
+
+    /// Serves the own log's checkpoints with the cosignatures `witnessing` collected.
+    pub fn witnessed_by(mut self, witnessing: Option<Arc<Witnessing>>) -> TransparencyLogService {
+        self.witnessing = witnessing;
+        self
+    }
+
+    fn is_own(&self, ledger: &Ledger) -> bool {
+        std::ptr::eq(ledger, &self.ledger)
     }
 
     /// The log a request asks for.
@@ -87,6 +101,10 @@ impl TransparencyLog for TransparencyLogService {
             origin: verifier.name().to_string(),
             state: ledger.state().to_string(),
             verifier_key: verifier.to_key_string(),
+            witness_key: match &self.witnessing {
+                Some(w) if self.is_own(ledger) => w.witness.verifier_key(),
+                _ => String::new(),
+            },
         }))
     }
 
@@ -94,8 +112,31 @@ impl TransparencyLog for TransparencyLogService {
         &self,
         request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
-        let published = self.log(request.metadata())?.published();
-        Ok(Response::new(super::convert::checkpoint(&published)))
+        let ledger = self.log(request.metadata())?;
+        let published = ledger.published();
+        let mut checkpoint = super::convert::checkpoint(&published);
+        if let Some(witnessing) = self.witnessing.as_ref().filter(|_| self.is_own(ledger)) {
+            checkpoint.note = witnessing.checkpoint_note(&published);
+        }
+        Ok(Response::new(checkpoint))
+    }
+
+    async fn get_witnessed_checkpoint(
+        &self,
+        request: Request<pb::GetWitnessedCheckpointRequest>,
+    ) -> Result<Response<pb::WitnessedCheckpoint>, Status> {
+        let ledger = self.log(request.metadata())?;
+        let not_yet = || Error::NotFound("this log is not yet witnessed: no checkpoint carries its witness quorum".into());
+        let witnessing = self.witnessing.as_ref().filter(|_| self.is_own(ledger)).ok_or_else(not_yet)?;
+        let (published, note) = witnessing.collector.witnessed().ok_or_else(not_yet)?;
+        let policy = witnessing.collector.policy();
+        Ok(Response::new(pb::WitnessedCheckpoint {
+            note,
+            size: published.checkpoint.size,
+            root_hash: published.checkpoint.root.to_vec(),
+            witness_keys: policy.witnesses.iter().map(|w| w.to_key_string()).collect(),
+            quorum: u32::try_from(policy.quorum).unwrap_or(u32::MAX),
+        }))
     }
 
     async fn get_entries(

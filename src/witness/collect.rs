@@ -139,8 +139,21 @@ impl Collector {
         *self.last_latency.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs until the ledger closes: first the rollback check, then a round
-    /// after each commit.
+    pub fn has_witnesses(&self) -> bool {
+        !self.peers.is_empty()
+    }
+
+    /// Holds signing until [`Collector::run`] has heard from the quorum.
+    pub fn hold(&self) {
+        self.ledger.hold_signing(format!(
+            "it is asking its witnesses whether this store is behind what they cosigned ({} of {} must answer)",
+            self.quorum,
+            self.peers.len()
+        ));
+    }
+
+    /// Runs until stopped: first the rollback check (signing is held until
+    /// it passes), then a round after each commit.
     pub async fn run(self: Arc<Self>) {
         if self.confirm_current().await.is_err() {
             return;
@@ -156,11 +169,6 @@ impl Collector {
     /// checkpoint, retrying with back-off while too few answer; refuses
     /// signing for good on proof that the store is behind.
     async fn confirm_current(&self) -> Result<()> {
-        self.ledger.hold_signing(format!(
-            "it is asking its witnesses whether this store is behind what they cosigned ({} of {} must answer)",
-            self.quorum,
-            self.peers.len()
-        ));
         let mut pause = Duration::from_millis(200);
         loop {
             let published = self.ledger.published();

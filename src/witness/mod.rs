@@ -17,3 +17,50 @@ pub mod request;
 
 pub use collect::{Collector, Reply, WitnessClient, WitnessPeer};
 pub use cosign::{witness_dir, Refusal, Witness, WitnessedLogs};
+
+use std::sync::{Arc, Mutex};
+
+use crate::ledger::Published;
+
+/// A node's witnessing at work: its witness (cosigning the logs it trusts)
+/// and its collector (asking its own witnesses), with the collector's task.
+pub struct Witnessing {
+    pub witness: Witness,
+    pub collector: Arc<Collector>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Witnessing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Witnessing").field("witness", &self.witness).finish_non_exhaustive()
+    }
+}
+
+impl Witnessing {
+    /// Starts collecting if this node has witnesses: signing is held *now*,
+    /// before anything is served, until they confirm the store is current.
+    pub fn start(witness: Witness, collector: Collector) -> Arc<Witnessing> {
+        let collector = Arc::new(collector);
+        let task = collector.has_witnesses().then(|| {
+            collector.hold();
+            tokio::spawn(collector.clone().run())
+        });
+        Arc::new(Witnessing {
+            witness,
+            collector,
+            task: Mutex::new(task),
+        })
+    }
+
+    /// Stops the collector (the node is stopping).
+    pub fn stop(&self) {
+        if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
+    }
+
+    /// `published`'s note with the cosignatures collected for it so far.
+    pub fn checkpoint_note(&self, published: &Published) -> Vec<u8> {
+        self.collector.checkpoint_note(published)
+    }
+}

@@ -23,6 +23,7 @@ mod proof;
 mod roster;
 mod serve;
 mod verify;
+mod witness;
 mod workforce;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use crate::error::Error;
 use crate::ledger::Ledger;
 use crate::limits::{self, ServerLimits};
 use crate::metrics::Metrics;
+use crate::witness::Witnessing;
 
 pub use serve::serve;
 
@@ -48,6 +50,8 @@ pub struct WebState {
     pub metrics: Arc<Metrics>,
     /// The workforce page's last answer (one entry; see `workforce`).
     pub workforce: Arc<workforce::Cache>,
+    /// The node's witness and cosignature collector, if it runs them.
+    pub witnessing: Option<Arc<Witnessing>>,
 }
 
 impl WebState {
@@ -57,7 +61,13 @@ impl WebState {
             ledger,
             blocking: Arc::new(Blocking::new(limits::BLOCKING_HANDLERS_MAX)),
             workforce: Arc::default(),
+            witnessing: None,
         }
+    }
+
+    pub fn witnessed_by(mut self, witnessing: Option<Arc<Witnessing>>) -> WebState {
+        self.witnessing = witnessing;
+        self
     }
 }
 
@@ -72,6 +82,7 @@ pub fn router(state: WebState, server: &ServerLimits) -> Router {
         .merge(roster::routes())
         .merge(workforce::routes())
         .merge(metrics::routes())
+        .merge(witness::routes())
         // There is no icon; browsers ask anyway (even for a page written by
         // script), and a 404 would be an error in their console.
         .route("/favicon.ico", axum::routing::get(|| async { StatusCode::NO_CONTENT }))
