@@ -93,11 +93,21 @@ pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Futur
 /// Starts a node from its configuration on `listener`: its own log, its
 /// tokens, TLS, mirrors and trusted states. Returns once it is serving.
 pub async fn start(config: NodeConfig, listener: TcpListener) -> Result<Node> {
+    let web = bind_web(&config).await?;
+    start_on(config, Listeners { grpc: listener, web }).await
+}
+
+/// As [`start`], on listeners the caller bound (both sides' addresses known
+/// before the node starts, as partners that witness each other need).
+pub async fn start_on(config: NodeConfig, listeners: Listeners) -> Result<Node> {
+    let Listeners { grpc: listener, web } = listeners;
     let address = local_address(&listener)?;
     config.check_transport(address)?;
+    if let Some(web) = &web {
+        config.check_transport(local_address(web)?)?;
+    }
     let signer = signer(&config)?;
     let tls = config.tls.as_ref().map(read_tls).transpose()?;
-    let web = bind_web(&config).await?;
     let ledger = Ledger::open(LedgerOptions {
         data_dir: config.data_dir.clone(),
         state: config.state.clone(),

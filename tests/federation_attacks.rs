@@ -325,8 +325,7 @@ async fn serve_ms(ledger: Ledger, dir: &Path) -> TestNode {
     let federation = common::federation(dir, "MS", &trusted).expect("MS's federation opens");
     let options = ServeOptions {
         federation: Some(federation),
-        ..serve_options(),
-        witnessing: None,
+        ..serve_options()
     };
     TestNode::serve_with(ledger, dir, options).await
 }
@@ -340,8 +339,7 @@ async fn start_tn(dir: &Path, ms_endpoint: &str, follow: bool) -> (TestNode, Arc
     }
     let options = ServeOptions {
         federation: Some(federation.clone()),
-        ..serve_options(),
-        witnessing: None,
+        ..serve_options()
     };
     (TestNode::serve_with(ledger, dir, options).await, federation)
 }

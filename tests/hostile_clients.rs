@@ -396,8 +396,7 @@ async fn evidence_and_proofs_larger_than_an_answer_may_be_are_refused() {
         common::federation(dir.path(), "MS", &[("TN", "http://127.0.0.1:9")]).expect("the federation opens");
     let options = peerreg::service::server::ServeOptions {
         federation: Some(federation.clone()),
-        ..common::serve_options(),
-        witnessing: None,
+        ..common::serve_options()
     };
     let node = TestNode::serve_with(ledger, dir.path(), options).await;
     let channel = channel_from(&node.endpoint, "127.0.0.1").await;

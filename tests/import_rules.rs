@@ -63,8 +63,7 @@ async fn node(dir: &Path) -> TestNode {
     .expect("test tokens");
     let options = peerreg::service::server::ServeOptions {
         tokens: Arc::new(tokens),
-        ..common::serve_options(),
-        witnessing: None,
+        ..common::serve_options()
     };
     TestNode::serve_with(ledger, dir, options).await
 }

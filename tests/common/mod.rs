@@ -116,8 +116,8 @@ pub fn serve_options() -> peerreg::service::server::ServeOptions {
         mirrors: Vec::new(),
         federation: None,
         limits: Default::default(),
-    },
-    witnessing: None,
+        witnessing: None,
+    }
 }
 
 /// A node serving a real ledger over real gRPC on a loopback port, started

@@ -23,6 +23,12 @@ impl TransparencyLog for TamperingLog {
     async fn get_checkpoint(&self, r: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::Checkpoint>, Status> {
         self.honest.get_checkpoint(r).await
     }
+    async fn get_witnessed_checkpoint(
+        &self,
+        r: Request<pb::GetWitnessedCheckpointRequest>,
+    ) -> Result<Response<pb::WitnessedCheckpoint>, Status> {
+        self.honest.get_witnessed_checkpoint(r).await
+    }
     async fn get_entries(&self, r: Request<pb::GetEntriesRequest>) -> Result<Response<pb::GetEntriesResponse>, Status> {
         let start = r.get_ref().start;
         let mut page = self.honest.get_entries(r).await?;
