@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits;
+use crate::log::cosignature::WitnessPolicy;
 use crate::log::entry::verify_entry;
 use crate::log::merkle::{leaf_hash, verify_consistency, verify_inclusion, Frontier, Hash, LeafIndex, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
@@ -63,6 +64,14 @@ impl AuditState {
     }
 }
 
+/// The node has no witnessed checkpoint to show: not an alarm, a wait.
+fn not_yet_witnessed(error: Error) -> Error {
+    match error {
+        Error::NotFound(why) => Error::FailedPrecondition(format!("not yet witnessed: {why}")),
+        other => other,
+    }
+}
+
 fn rewritten(detail: String) -> Error {
     Error::FailedPrecondition(format!(
         "LOG REWRITTEN: {detail}. Keep the audit state file as evidence."
@@ -72,10 +81,29 @@ fn rewritten(detail: String) -> Error {
 /// Audits the log at `client` against the pinned `verifier`, using and updating
 /// `state_file`. Any failure is an error whose message says what is wrong.
 pub async fn audit(client: &dyn LogSource, verifier: &NoteVerifier, state_file: &Path) -> Result<AuditReport> {
+    audit_witnessed(client, verifier, &WitnessPolicy::default(), state_file).await
+}
+
+/// As [`audit`], up to the newest checkpoint `witnesses` cosigned (their
+/// quorum): a checkpoint without it is reported as not yet witnessed and is
+/// neither audited nor remembered.
+pub async fn audit_witnessed(
+    client: &dyn LogSource,
+    verifier: &NoteVerifier,
+    witnesses: &WitnessPolicy,
+    state_file: &Path,
+) -> Result<AuditReport> {
     let identity = client.identity().await?;
-    let note = client.checkpoint_note().await?;
+    let note = if witnesses.quorum > 0 {
+        client.witnessed_note().await.map_err(not_yet_witnessed)?
+    } else {
+        client.checkpoint_note().await?
+    };
     let checkpoint = Checkpoint::open(&note, verifier)
         .map_err(|e| Error::DataLoss(format!("the checkpoint does not verify with the pinned key: {e}")))?;
+    witnesses
+        .check(&note)
+        .map_err(|e| Error::FailedPrecondition(format!("checkpoint of size {}: {e}", checkpoint.size)))?;
     let mut state = AuditState::load(state_file)?;
     let previous = state.logs.get(&checkpoint.origin).cloned();
     if let Some(previous) = &previous {

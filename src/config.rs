@@ -72,7 +72,10 @@ pub struct NodeConfig {
     /// How many of the trusted states that witness this node must cosign a
     /// checkpoint (and confirm, at start, that the store is current) before
     /// it counts as witnessed. `None`: 2, or all of them if fewer name a
-    /// witness (see [`NodeConfig::witness_quorum`]).
+    /// witness (see [`NodeConfig::witness_quorum`]). When set, followers
+    /// also take a trusted state's checkpoint only once that many of the
+    /// witnesses this node knows (its own and the other trusted states')
+    /// cosigned it.
     pub witness_quorum: Option<usize>,
 }
 
@@ -343,7 +346,11 @@ pub fn load_or_create_cosigner(path: &Path, name: &str) -> Result<Cosigner> {
         return Cosigner::parse(&text).map_err(|e| invalid(e.to_string()));
     }
     let cosigner = Cosigner::generate(name).map_err(|e| invalid(e.to_string()))?;
-    files::write_atomic(path, format!("{}\n", cosigner.to_key_string()).as_bytes(), files::Mode::Private)?;
+    files::write_atomic(
+        path,
+        format!("{}\n", cosigner.to_key_string()).as_bytes(),
+        files::Mode::Private,
+    )?;
     tracing::info!(key_file = %path.display(), witness_key = %cosigner.verifier_key(), "generated a witness key");
     Ok(cosigner)
 }

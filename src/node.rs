@@ -23,6 +23,7 @@ use crate::federation::trust::TrustList;
 use crate::federation::Federation;
 use crate::ledger::{self, Ledger, LedgerOptions};
 use crate::limits;
+use crate::log::cosignature::CosignatureVerifier;
 use crate::log::note::NoteSigner;
 use crate::mirror;
 use crate::service::client::LogClient;
@@ -318,6 +319,11 @@ fn start_witnessing(
 ) -> Result<Arc<Witnessing>> {
     let name = format!("{}/witness", config.origin);
     let cosigner = config::load_or_create_cosigner(&config.witness_key_file(), &name)?;
+    if let Some(quorum) = config.witness_quorum {
+        let own = CosignatureVerifier::parse(&cosigner.verifier_key())
+            .map_err(|e| Error::Internal(format!("this node's witness key: {e}")))?;
+        federation.require_witnesses(&own, quorum)?;
+    }
     let witness = Witness::open(witness_dir(&config.data_dir), cosigner, federation.clone())?;
     let peers = witness_peers(trust)?;
     let quorum = config.witness_quorum(peers.len())?;
@@ -337,7 +343,11 @@ fn witness_peers(trust: &TrustList) -> Result<Vec<WitnessPeer>> {
             .as_ref()
             .map(|path| {
                 std::fs::read(path).map_err(|e| {
-                    Error::InvalidArgument(format!("cannot read the CA for {} ({}): {e}", entry.state, path.display()))
+                    Error::InvalidArgument(format!(
+                        "cannot read the CA for {} ({}): {e}",
+                        entry.state,
+                        path.display()
+                    ))
                 })
             })
             .transpose()?;

@@ -33,6 +33,12 @@ pub trait LogSource: Send + Sync {
     fn identity(&self) -> SourceFuture<'_, LogIdentity>;
     /// The latest signed checkpoint note, unverified.
     fn checkpoint_note(&self) -> SourceFuture<'_, Vec<u8>>;
+    /// The newest checkpoint note the log's witnesses cosigned, with their
+    /// cosignatures, unverified; `NOT_FOUND` while there is none. A source
+    /// that runs no witnessing has none.
+    fn witnessed_note(&self) -> SourceFuture<'_, Vec<u8>> {
+        Box::pin(async { Err(Error::NotFound("this log is not witnessed".into())) })
+    }
     /// Entries from `start`, at most up to `end` (a page: possibly fewer).
     fn entries(&self, start: u64, end: u64) -> SourceFuture<'_, Vec<Vec<u8>>>;
     fn inclusion_proof(&self, index: LeafIndex, tree_size: TreeSize) -> SourceFuture<'_, Vec<Hash>>;

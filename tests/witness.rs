@@ -32,6 +32,8 @@ struct Site {
     http: std::net::SocketAddr,
     log_key: String,
     witness_key: String,
+    /// `witness_quorum` as configured (`None`: the default, followers not bound).
+    quorum: Option<usize>,
 }
 
 impl Site {
@@ -42,6 +44,8 @@ impl Site {
         config.listen = self.grpc;
         config.http = Some(self.http);
         config.federation.follow_interval = Duration::from_millis(200);
+        config.witness_quorum = self.quorum;
+        config.profile = common::permissive_profile(false).into();
         config
     }
 
@@ -65,6 +69,10 @@ impl Site {
 /// Three sites with keys made and trust lists written: each trusts the other
 /// two and names them as its witnesses.
 async fn sites() -> Vec<Site> {
+    sites_with(None).await
+}
+
+async fn sites_with(quorum: Option<usize>) -> Vec<Site> {
     let mut sites = Vec::new();
     for state in STATES {
         let dir = TempDir::new().expect("a temp dir");
@@ -77,6 +85,7 @@ async fn sites() -> Vec<Site> {
             http,
             log_key: String::new(),
             witness_key: String::new(),
+            quorum,
         };
         let config = site.config();
         site.log_key = node::signer(&config).expect("a log key").verifier().to_key_string();
@@ -124,13 +133,20 @@ async fn witnessed_at_least(site: &Site, size: u64) -> pb::WitnessedCheckpoint {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut client = log_client(site).await;
     loop {
-        if let Ok(answer) = client.get_witnessed_checkpoint(pb::GetWitnessedCheckpointRequest {}).await {
+        if let Ok(answer) = client
+            .get_witnessed_checkpoint(pb::GetWitnessedCheckpointRequest {})
+            .await
+        {
             let answer = answer.into_inner();
             if answer.size >= size {
                 return answer;
             }
         }
-        assert!(Instant::now() < deadline, "{} was not witnessed at size {size}", site.state);
+        assert!(
+            Instant::now() < deadline,
+            "{} was not witnessed at size {size}",
+            site.state
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -171,8 +187,15 @@ async fn each_states_checkpoints_carry_two_cosignatures_soon_after_commit() {
     }
     for (site, node) in sites.iter().zip(&nodes) {
         let mut info = log_client(site).await;
-        let info = info.get_log_info(pb::GetLogInfoRequest {}).await.expect("log info").into_inner();
-        assert_eq!(info.witness_key, site.witness_key, "GetLogInfo names the node's witness key");
+        let info = info
+            .get_log_info(pb::GetLogInfoRequest {})
+            .await
+            .expect("log info")
+            .into_inner();
+        assert_eq!(
+            info.witness_key, site.witness_key,
+            "GetLogInfo names the node's witness key"
+        );
         let mut latencies = Vec::new();
         for round in 0..3 {
             let committed = Instant::now();
@@ -237,7 +260,11 @@ async fn fork_of(site: &Site, size: u64, dir: &Path) -> Ledger {
         let n = fork.published().checkpoint.size;
         enrol(&fork, &format!("Someone-Else-{n}")).await;
     }
-    assert_eq!(fork.published().checkpoint.size, size, "the fork reaches the same size exactly");
+    assert_eq!(
+        fork.published().checkpoint.size,
+        size,
+        "the fork reaches the same size exactly"
+    );
     fork
 }
 
@@ -259,7 +286,18 @@ async fn a_split_view_is_caught_by_the_witnesses_size_check_and_kept_as_evidence
     let fork_dir = TempDir::new().expect("a dir");
     let fork = fork_of(ms, size, fork_dir.path()).await;
     let forked = fork.published();
-    assert_ne!(forked.checkpoint.root, Checkpoint::parse_body(&String::from_utf8_lossy(&honest.note).split("\n\n").next().map(|b| format!("{b}\n")).unwrap_or_default()).expect("a body").root);
+    assert_ne!(
+        forked.checkpoint.root,
+        Checkpoint::parse_body(
+            &String::from_utf8_lossy(&honest.note)
+                .split("\n\n")
+                .next()
+                .map(|b| format!("{b}\n"))
+                .unwrap_or_default()
+        )
+        .expect("a body")
+        .root
+    );
 
     // The other history, shown to TX as if it were the next step: TX holds
     // `size` with another root, so the size check catches it.
@@ -289,7 +327,10 @@ async fn a_split_view_is_caught_by_the_witnesses_size_check_and_kept_as_evidence
     let tx_client = NodeClient::connect(&tx.grpc_url(), None).await.expect("connects");
     let status = tx_client.federation_status().await.expect("status");
     let ms_status = status.states.iter().find(|p| p.state == "MS").expect("MS listed");
-    assert!(ms_status.equivocation.is_some(), "TX shows MS's recorded equivocation: {ms_status:?}");
+    assert!(
+        ms_status.equivocation.is_some(),
+        "TX shows MS's recorded equivocation: {ms_status:?}"
+    );
 
     // A split view never gathers a quorum: the fork cosigned by one witness
     // is not witnessed for a reader who asks for two.
@@ -307,11 +348,29 @@ async fn a_split_view_is_caught_by_the_witnesses_size_check_and_kept_as_evidence
         root: [0; 32],
     }
     .sign(&stranger);
-    let (status, ..) = add_checkpoint(tx, AddCheckpoint { old_size: 0, proof: vec![], note: strange_note.into_bytes() }.encode()).await;
+    let (status, ..) = add_checkpoint(
+        tx,
+        AddCheckpoint {
+            old_size: 0,
+            proof: vec![],
+            note: strange_note.into_bytes(),
+        }
+        .encode(),
+    )
+    .await;
     assert_eq!(status, 404, "a log TX does not trust");
     let impostor = common::signer("peerreg.local/ms");
     let forged = forked.checkpoint.sign(&impostor);
-    let (status, ..) = add_checkpoint(tx, AddCheckpoint { old_size: size, proof: vec![], note: forged.into_bytes() }.encode()).await;
+    let (status, ..) = add_checkpoint(
+        tx,
+        AddCheckpoint {
+            old_size: size,
+            proof: vec![],
+            note: forged.into_bytes(),
+        }
+        .encode(),
+    )
+    .await;
     assert_eq!(status, 403, "signed by a key that is not MS's pinned key");
     enrol(&fork, "One-More").await;
     let longer = fork.published();
@@ -328,10 +387,18 @@ async fn a_split_view_is_caught_by_the_witnesses_size_check_and_kept_as_evidence
     );
     let (status, _, body) = add_checkpoint(
         pa,
-        AddCheckpoint { old_size: size, proof: vec![[7; 32]], note: longer.note.to_vec() }.encode(),
+        AddCheckpoint {
+            old_size: size,
+            proof: vec![[7; 32]],
+            note: longer.note.to_vec(),
+        }
+        .encode(),
     )
     .await;
-    assert_eq!(status, 422, "a proof that does not lead from the held checkpoint: {body}");
+    assert_eq!(
+        status, 422,
+        "a proof that does not lead from the held checkpoint: {body}"
+    );
 
     fork.shutdown().await;
     for node in nodes {
@@ -383,15 +450,116 @@ async fn a_node_restored_from_an_old_backup_refuses_to_sign() {
             }
         }
     };
-    assert!(refusal.contains(&format!("size {later}")), "names the witness's size: {refusal}");
-    assert!(refusal.contains(&format!("only {early}")), "names the store's size: {refusal}");
-    assert!(refusal.contains("TX") || refusal.contains("PA"), "names the witness: {refusal}");
+    assert!(
+        refusal.contains(&format!("size {later}")),
+        "names the witness's size: {refusal}"
+    );
+    assert!(
+        refusal.contains(&format!("only {early}")),
+        "names the store's size: {refusal}"
+    );
+    assert!(
+        refusal.contains("TX") || refusal.contains("PA"),
+        "names the witness: {refusal}"
+    );
     assert_eq!(
         restored.ledger().published().checkpoint.size,
         early,
         "nothing was signed after the restore"
     );
     restored.stop().await.expect("stops");
+    for node in nodes {
+        node.stop().await.expect("stops");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_who_ask_for_a_quorum_take_only_witnessed_checkpoints() {
+    use common::board::{enrol as enrolment_of, issue};
+    use peerreg::proof::{self, ProofFile};
+    let sites = sites_with(Some(2)).await;
+    let mut nodes = Vec::new();
+    for site in &sites {
+        nodes.push(site.start().await);
+    }
+    let (ms, tx) = (&sites[0], &sites[1]);
+    for (i, body) in [
+        enrolment_of("P-1", "Ada Lovelace"),
+        issue("P-1", "MS-1", "2025-12-01", "2027-11-30"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Err(e) = nodes[0].ledger().append(format!("setup-{i}"), body.clone()).await {
+            assert!(
+                e.code_name() == "UNAVAILABLE" && Instant::now() < deadline,
+                "setup: {e}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let size = nodes[0].ledger().published().checkpoint.size;
+    witnessed_at_least(ms, size).await;
+    let policy = others_policy(&sites, "MS");
+    let ms_key = NoteVerifier::parse(&ms.log_key).expect("MS's key");
+
+    // An auditor asking for 2 of TX and PA audits the witnessed checkpoint.
+    let state_file = TempDir::new().expect("a dir");
+    let log = peerreg::service::client::LogClient::connect(&ms.grpc_url())
+        .await
+        .expect("connects");
+    let report = peerreg::audit::audit_witnessed(&log, &ms_key, &policy, &state_file.path().join("audit.json"))
+        .await
+        .expect("the audit passes");
+    assert!(report.size >= size);
+    // One asking for a witness MS never asked reports it as not yet witnessed.
+    let stranger = peerreg::log::cosignature::Cosigner::from_seed("someone/else", [5; 32]).expect("a key");
+    let strict = WitnessPolicy::parse(&[stranger.verifier_key()], 1).expect("a policy");
+    let refused = peerreg::audit::audit_witnessed(&log, &ms_key, &strict, &state_file.path().join("strict.json"))
+        .await
+        .expect_err("not witnessed by that witness");
+    assert_eq!(refused.code_name(), "FAILED_PRECONDITION");
+    assert!(refused.to_string().contains("not yet witnessed"), "{refused}");
+
+    // An exported proof carries the cosignatures, so it verifies offline
+    // with the quorum; stripped of them, it is not yet witnessed.
+    let employer = NodeClient::connect(&ms.grpc_url(), None).await.expect("connects");
+    let file = ProofFile::from_pb(employer.export_proof("MS-1".into()).await.expect("a proof"));
+    proof::verify(&file, Some(&ms_key)).expect("the proof verifies");
+    policy
+        .check(file.checkpoint.as_bytes())
+        .expect("the proof's checkpoint is witnessed");
+    let stripped: Vec<&str> = file
+        .checkpoint
+        .lines()
+        .filter(|line| !line.contains("/witness "))
+        .collect();
+    let stripped = format!("{}\n", stripped.join("\n"));
+    assert!(
+        policy.check(stripped.as_bytes()).is_err(),
+        "without cosignatures it is not witnessed"
+    );
+
+    // TX's follower (quorum 2 of MS's witnesses it knows: its own and PA's)
+    // verifies MS's log up to a witnessed checkpoint.
+    let tx_client = NodeClient::connect(&tx.grpc_url(), None).await.expect("connects");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let verified = loop {
+        let status = tx_client.federation_status().await.expect("status");
+        let ms_state = status.states.iter().find(|s| s.state == "MS").expect("MS").clone();
+        if ms_state.verified_size >= size {
+            break ms_state;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "TX never verified MS at size {size}: {ms_state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    policy
+        .check(&verified.verified_checkpoint)
+        .expect("the checkpoint TX's follower holds is cosigned by TX and PA");
     for node in nodes {
         node.stop().await.expect("stops");
     }

@@ -179,7 +179,9 @@ pub async fn trust(command: TrustCommand) -> Result<String> {
                     endpoint,
                     key,
                     ca_cert,
-                    witness: witness_url.zip(witness_key).map(|(url, key)| TrustedWitness { url, key }),
+                    witness: witness_url
+                        .zip(witness_key)
+                        .map(|(url, key)| TrustedWitness { url, key }),
                 },
                 if replace { Existing::Replace } else { Existing::Refuse },
             )?;

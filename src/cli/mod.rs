@@ -801,3 +801,24 @@ pub async fn watch(connection: Connection, credentials: Vec<String>, from_index:
         .await?;
     Ok("the node ended the watch".into())
 }
+
+/// `--witness KEY ... --witness-quorum N`: how many of which witnesses must
+/// have cosigned a checkpoint before a command takes it as witnessed.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct WitnessArgs {
+    /// A witness verifier key you trust (`name+keyid+base64`, from the witnessing state's board; repeat
+    /// for each witness).
+    #[arg(long = "witness", value_name = "KEY")]
+    pub witnesses: Vec<String>,
+    /// How many of those witnesses must have cosigned the checkpoint; one with fewer is reported as
+    /// not yet witnessed, never as valid [default: 0, no witnesses required].
+    #[arg(long, default_value_t = 0)]
+    pub witness_quorum: usize,
+}
+
+impl WitnessArgs {
+    pub fn policy(&self) -> Result<crate::log::cosignature::WitnessPolicy> {
+        crate::log::cosignature::WitnessPolicy::parse(&self.witnesses, self.witness_quorum)
+            .map_err(|e| Error::InvalidArgument(format!("--witness/--witness-quorum: {e}")))
+    }
+}

@@ -86,6 +86,8 @@ pub struct AuditArgs {
     /// Remembers the last verified checkpoint of each log between runs.
     #[arg(long, default_value = "peerreg-audit.json")]
     pub state_file: PathBuf,
+    #[command(flatten)]
+    pub witness: super::WitnessArgs,
 }
 
 /// Audits a node's log against a pinned verifier key.
@@ -96,7 +98,8 @@ pub async fn audit(args: AuditArgs) -> Result<String> {
     if let Some(origin) = &args.origin {
         client = client.for_origin(origin)?;
     }
-    let report = crate::audit::audit(&client, &verifier, &args.state_file).await?;
+    let policy = args.witness.policy()?;
+    let report = crate::audit::audit_witnessed(&client, &verifier, &policy, &args.state_file).await?;
     let since = report
         .previous_size
         .map(|p| format!(", consistent with the {p} entries verified before"))

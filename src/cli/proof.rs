@@ -50,6 +50,8 @@ pub struct VerifyProofArgs {
     pub fresh: bool,
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     pub endpoint: String,
+    #[command(flatten)]
+    pub witness: super::WitnessArgs,
 }
 
 /// Verifies a saved proof; returns what it proves.
@@ -63,6 +65,7 @@ pub async fn verify_proof(args: VerifyProofArgs) -> Result<String> {
         .map(NoteVerifier::parse)
         .transpose()
         .map_err(|e| Error::InvalidArgument(format!("--verifier-key: {e}")))?;
+    let policy = args.witness.policy()?;
     let date = match &args.as_of {
         Some(text) => crate::domain::fact::date("--as-of", text)?,
         None => SystemClock.today(),
@@ -75,5 +78,10 @@ pub async fn verify_proof(args: VerifyProofArgs) -> Result<String> {
         }
         _ => proof::verify(&file, pinned.as_ref())?,
     };
+    policy.check(file.checkpoint.as_bytes()).map_err(|e| {
+        Error::FailedPrecondition(format!(
+            "the proof's checkpoint is {e}; export the proof again once the log is witnessed"
+        ))
+    })?;
     Ok(proof::describe(&file, &verified, date))
 }

@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// Serve no HTTP side (gRPC only).
     #[arg(long)]
     pub no_http: bool,
+    /// How many witnesses must cosign a checkpoint: this node's own (from the trusted states that name
+    /// a witness; default 2, or all if fewer) and, when given here or in the configuration, the
+    /// trusted states' checkpoints before this node's followers take them.
+    #[arg(long)]
+    pub witness_quorum: Option<usize>,
     /// Serve plaintext on a non-loopback address (e.g. behind a proxy that
     /// terminates TLS). Tokens then cross that network in clear; warned at every start.
     #[arg(long)]
@@ -92,6 +97,7 @@ pub fn node_config(args: ServeArgs) -> Result<NodeConfig> {
     } else if let Some(http) = args.http {
         config.http = Some(http);
     }
+    config.witness_quorum = args.witness_quorum.or(config.witness_quorum);
     config.accept_store_as_is |= args.accept_store_as_is;
     config.insecure_plaintext |= args.insecure_plaintext;
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {

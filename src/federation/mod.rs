@@ -34,10 +34,12 @@ use trust::{TrustEntry, TrustList};
 use crate::domain::status::Status;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Published};
+use crate::log::cosignature::{CosignatureVerifier, WitnessPolicy};
 use crate::metrics::{FollowerRole, FollowerState, FollowerView, Metrics};
 use crate::mirror::{self, unix_now, EquivocationRecord, FollowLimits, MirrorSpec, Round, RoundError};
 use crate::source::{Connector, EvidenceSource, NodeAddress};
 use crate::store::files;
+use crate::witness::read::WitnessedSource;
 
 /// How often followers poll, the longest back-off, and the bounds of a round.
 #[derive(Clone, Copy, Debug)]
@@ -130,6 +132,9 @@ pub struct Partner {
     options: FederationOptions,
     /// The node's metrics, once a follower runs (see `report`).
     metrics: OnceLock<Arc<Metrics>>,
+    /// Whose cosignatures this state's checkpoints need before the follower
+    /// takes them (quorum 0: none; see [`Federation::require_witnesses`]).
+    witnesses: RwLock<WitnessPolicy>,
 }
 
 impl Partner {
@@ -175,6 +180,7 @@ impl Partner {
             health: Mutex::new(Health::default()),
             options,
             metrics: OnceLock::new(),
+            witnesses: RwLock::default(),
         })
     }
 
@@ -275,7 +281,15 @@ impl Partner {
                 ledger
             }
         };
-        mirror::follow_round(&ledger, source.as_ref(), limits).await
+        let policy = self.witnesses.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if policy.quorum == 0 {
+            return mirror::follow_round(&ledger, source.as_ref(), limits).await;
+        }
+        let witnessed = WitnessedSource {
+            inner: source.as_ref(),
+            policy,
+        };
+        mirror::follow_round(&ledger, &witnessed, limits).await
     }
 
     fn record_health(&self, result: &Result<Round, RoundError>) {
@@ -687,6 +701,22 @@ impl Federation {
                      `peerreg trust add --state {state} --endpoint ... --key ...`"
                 ))
             })
+    }
+
+    /// Followers take a trusted state's checkpoint only once `quorum` of
+    /// these witnesses cosigned it: this node's own (`own_witness`) and the
+    /// other trusted states' pinned witnesses, never the state's own witness.
+    pub fn require_witnesses(&self, own_witness: &CosignatureVerifier, quorum: usize) -> Result<()> {
+        let partners = self.partners();
+        for partner in &partners {
+            let mut witnesses = vec![own_witness.clone()];
+            for other in partners.iter().filter(|o| o.entry.state != partner.entry.state) {
+                witnesses.extend(other.entry.witness_verifier()?);
+            }
+            let quorum = quorum.min(witnesses.len());
+            *partner.witnesses.write().unwrap_or_else(|p| p.into_inner()) = WitnessPolicy { witnesses, quorum };
+        }
+        Ok(())
     }
 
     pub fn own_state(&self) -> &str {

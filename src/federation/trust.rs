@@ -73,7 +73,10 @@ impl TrustEntry {
             )));
         }
         CosignatureVerifier::parse(&witness.key).map(Some).map_err(|e| {
-            Error::InvalidArgument(format!("the witness key pinned for {} is not a witness key: {e}", self.state))
+            Error::InvalidArgument(format!(
+                "the witness key pinned for {} is not a witness key: {e}",
+                self.state
+            ))
         })
     }
 

@@ -417,7 +417,9 @@ pub(super) fn not_halted(shared: &Shared) -> Result<()> {
         )));
     }
     match shared.held.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-        Some(reason) => Err(Error::Unavailable(format!("this node signs nothing yet: {reason}; retry shortly"))),
+        Some(reason) => Err(Error::Unavailable(format!(
+            "this node signs nothing yet: {reason}; retry shortly"
+        ))),
         None => Ok(()),
     }
 }

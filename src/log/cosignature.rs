@@ -15,7 +15,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
-use super::note::{check_key_name, parse_signature_line, split_note, typed_key_id, KeyId, NoteError, SIGNATURE_LINE_PREFIX};
+use super::note::{
+    check_key_name, parse_signature_line, split_note, typed_key_id, KeyId, NoteError, SIGNATURE_LINE_PREFIX,
+};
 
 /// The signature type of a `cosignature/v1` key (C2SP signed-note).
 const ALGORITHM_COSIGNATURE_V1: u8 = 0x04;
@@ -73,13 +75,21 @@ impl Cosigner {
     pub fn to_key_string(&self) -> String {
         let mut raw = zeroize::Zeroizing::new(vec![ALGORITHM_COSIGNATURE_V1]);
         raw.extend_from_slice(self.key.as_bytes());
-        format!("PRIVATE+KEY+{}+{}+{}", self.name, hex::encode(self.id), BASE64.encode(raw.as_slice()))
+        format!(
+            "PRIVATE+KEY+{}+{}+{}",
+            self.name,
+            hex::encode(self.id),
+            BASE64.encode(raw.as_slice())
+        )
     }
 
     /// Parses [`Cosigner::to_key_string`]'s form; the key ID must match.
     pub fn parse(text: &str) -> Result<Cosigner, NoteError> {
         let bad = |why: &str| NoteError::MalformedKey(format!("a witness private key: {why}"));
-        let rest = text.trim().strip_prefix("PRIVATE+KEY+").ok_or_else(|| bad("expected PRIVATE+KEY+..."))?;
+        let rest = text
+            .trim()
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or_else(|| bad("expected PRIVATE+KEY+..."))?;
         let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(id_hex), Some(encoded)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad("expected PRIVATE+KEY+<name>+<key ID>+<key>"));
@@ -243,7 +253,11 @@ impl WitnessPolicy {
         Err(NotYetWitnessed {
             have: names.len(),
             need: self.quorum,
-            names: if names.is_empty() { "none".into() } else { names.join(", ") },
+            names: if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            },
         })
     }
 }
@@ -308,7 +322,10 @@ mod tests {
         let at = text.find("+0").map_or(0, |i| i);
         wrong.replace_range(at.., &text[at..].replacen('+', "+ff", 1));
         assert!(Cosigner::parse(&wrong).is_err());
-        assert!(Cosigner::parse(&witness.verifier_key()).is_err(), "a public key is not a private key");
+        assert!(
+            Cosigner::parse(&witness.verifier_key()).is_err(),
+            "a public key is not a private key"
+        );
     }
 
     #[test]
@@ -328,9 +345,14 @@ mod tests {
         let twice_a = with_cosignatures(&once, &[a.cosign(body, 6)]);
         assert!(policy.check(&twice_a).is_err(), "one witness twice is still one");
         let forged = with_cosignatures(&once, &[b.cosign("another body\n", 6)]);
-        assert!(policy.check(&forged).is_err(), "a line over another body counts for nothing");
+        assert!(
+            policy.check(&forged).is_err(),
+            "a line over another body counts for nothing"
+        );
         let stranger = Cosigner::from_seed("w/x", [9; 32]).expect("x");
-        assert!(policy.check(&with_cosignatures(&once, &[stranger.cosign(body, 6)])).is_err());
+        assert!(policy
+            .check(&with_cosignatures(&once, &[stranger.cosign(body, 6)]))
+            .is_err());
         assert_eq!(policy.check(&with_cosignatures(&once, &[c.cosign(body, 6)])), Ok(()));
         assert!(WitnessPolicy::parse(&keys[..1], 2).is_err(), "a quorum no set can meet");
         assert_eq!(WitnessPolicy::default().check(note.as_bytes()), Ok(()));

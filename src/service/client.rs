@@ -183,6 +183,17 @@ impl LogClient {
         Ok(checkpoint.into_inner().note)
     }
 
+    /// The newest witnessed checkpoint note, with its cosignatures, unverified.
+    pub async fn witnessed_note(&self) -> Result<Vec<u8>> {
+        let checkpoint = self
+            .inner
+            .clone()
+            .get_witnessed_checkpoint(self.request(pb::GetWitnessedCheckpointRequest {}))
+            .await
+            .map_err(|s| from_status(&s))?;
+        Ok(checkpoint.into_inner().note)
+    }
+
     /// One page of entries from `start` (possibly fewer than asked).
     pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
         let request = pb::GetEntriesRequest { start, end };

@@ -19,6 +19,7 @@ use crate::ledger::Ledger;
 use crate::limits;
 use crate::pb;
 use crate::projection::Registry;
+use crate::witness::Witnessing;
 
 pub struct RegistryService {
     ledger: Ledger,
@@ -27,6 +28,8 @@ pub struct RegistryService {
     watchers: StreamSlots,
     /// Runs statistics, rosters and proofs off the async threads.
     blocking: Blocking,
+    /// Proofs are exported against witnessed checkpoints when there are some.
+    witnessing: Option<Arc<Witnessing>>,
 }
 
 impl RegistryService {
@@ -42,7 +45,13 @@ impl RegistryService {
             )
             .counted(open),
             blocking: Blocking::new(limits::BLOCKING_HANDLERS_MAX),
+            witnessing: None,
         }
+    }
+
+    pub fn witnessed_by(mut self, witnessing: Option<Arc<Witnessing>>) -> RegistryService {
+        self.witnessing = witnessing;
+        self
     }
 }
 
@@ -192,11 +201,28 @@ pub(super) fn statistics_of(registry: &Registry, state: &str, as_of: NaiveDate) 
 /// A credential's portable proof: its own entries, each proven against the
 /// published checkpoint, within the answer bound.
 pub(super) fn credential_proof(ledger: &Ledger, credential_number: String) -> Result<pb::CredentialProof> {
-    let published = ledger.published();
+    credential_proof_witnessed(ledger, None, credential_number)
+}
+
+/// As [`credential_proof`], against the newest witnessed checkpoint (with its
+/// cosignatures) when it already holds every event of the credential, so the
+/// proof carries what readers who ask for a witness quorum need; otherwise
+/// against the newest checkpoint.
+pub(super) fn credential_proof_witnessed(
+    ledger: &Ledger,
+    witnessing: Option<&Witnessing>,
+    credential_number: String,
+) -> Result<pb::CredentialProof> {
     let registry = ledger.registry();
     let credential = registry
         .credential(&credential_number)
         .ok_or_else(|| Error::NotFound(format!("no credential {} in this registry", quote(&credential_number))))?;
+    let newest = ledger.published();
+    let last_event = credential.events.iter().max().copied().unwrap_or(0);
+    let (published, note) = witnessing
+        .and_then(|w| w.collector.witnessed())
+        .filter(|(witnessed, _)| witnessed.checkpoint.size > last_event)
+        .unwrap_or_else(|| (newest.clone(), newest.note.to_vec()));
     let size = published.checkpoint.size;
     let entries = crate::evidence::proven_entries(ledger, &credential.events, size)?;
     let openings = crate::evidence::register_openings(ledger, &entries)?;
@@ -205,7 +231,7 @@ pub(super) fn credential_proof(ledger: &Ledger, credential_number: String) -> Re
         openings,
         state: ledger.state().to_string(),
         verifier_key: ledger.verifier().to_key_string(),
-        checkpoint: published.note.to_vec(),
+        checkpoint: note,
         entries,
         credential_number,
     };
@@ -241,10 +267,10 @@ impl RegistryRpc for RegistryService {
     ) -> Result<Response<pb::CredentialProof>, Status> {
         let pb::ExportCredentialProofRequest { credential_number } = request.into_inner();
         let credential_number = fact::identifier("credential_number", &credential_number)?;
-        let ledger = self.ledger.clone();
+        let (ledger, witnessing) = (self.ledger.clone(), self.witnessing.clone());
         let proof = self
             .blocking
-            .run(move || credential_proof(&ledger, credential_number))
+            .run(move || credential_proof_witnessed(&ledger, witnessing.as_deref(), credential_number))
             .await?;
         Ok(Response::new(proof))
     }

@@ -137,14 +137,16 @@ async fn serve_grpc(
     let log = TransparencyLogServer::new(
         TransparencyLogService::with_mirrors(ledger.clone(), options.mirrors).witnessed_by(options.witnessing.clone()),
     )
-        .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
-        .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+    .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
+    .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
     let board = BoardServer::new(BoardService::new(ledger.clone(), options.tokens.clone()))
         .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
         .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
-    let registry = RegistryServer::new(RegistryService::new(ledger.clone(), options.tokens.clone()))
-        .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
-        .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
+    let registry = RegistryServer::new(
+        RegistryService::new(ledger.clone(), options.tokens.clone()).witnessed_by(options.witnessing.clone()),
+    )
+    .max_decoding_message_size(limits::GRPC_REQUEST_BYTES_MAX)
+    .max_encoding_message_size(limits::GRPC_RESPONSE_BYTES_MAX);
     let federation = options
         .federation
         .unwrap_or_else(|| Arc::new(Federation::empty(ledger.state())));

@@ -15,6 +15,10 @@ impl LogSource for LogClient {
         Box::pin(LogClient::checkpoint_note(self))
     }
 
+    fn witnessed_note(&self) -> SourceFuture<'_, Vec<u8>> {
+        Box::pin(LogClient::witnessed_note(self))
+    }
+
     fn entries(&self, start: u64, end: u64) -> SourceFuture<'_, Vec<Vec<u8>>> {
         Box::pin(LogClient::entries(self, start, end))
     }

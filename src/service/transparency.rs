@@ -126,8 +126,13 @@ impl TransparencyLog for TransparencyLogService {
         request: Request<pb::GetWitnessedCheckpointRequest>,
     ) -> Result<Response<pb::WitnessedCheckpoint>, Status> {
         let ledger = self.log(request.metadata())?;
-        let not_yet = || Error::NotFound("this log is not yet witnessed: no checkpoint carries its witness quorum".into());
-        let witnessing = self.witnessing.as_ref().filter(|_| self.is_own(ledger)).ok_or_else(not_yet)?;
+        let not_yet =
+            || Error::NotFound("this log is not yet witnessed: no checkpoint carries its witness quorum".into());
+        let witnessing = self
+            .witnessing
+            .as_ref()
+            .filter(|_| self.is_own(ledger))
+            .ok_or_else(not_yet)?;
         let (published, note) = witnessing.collector.witnessed().ok_or_else(not_yet)?;
         let policy = witnessing.collector.policy();
         Ok(Response::new(pb::WitnessedCheckpoint {

@@ -36,7 +36,8 @@ impl WitnessClient for HttpWitnessClient {
 }
 
 async fn post(peer: &WitnessPeer, body: Vec<u8>) -> Result<Reply> {
-    let unreachable = |e: &dyn std::fmt::Display| Error::Unavailable(format!("witness {} ({}): {e}", peer.state, peer.url));
+    let unreachable =
+        |e: &dyn std::fmt::Display| Error::Unavailable(format!("witness {} ({}): {e}", peer.state, peer.url));
     let uri: Uri = format!("{}/add-checkpoint", peer.url.trim_end_matches('/'))
         .parse()
         .map_err(|e| Error::InvalidArgument(format!("witness URL {}: {e}", peer.url)))?;
@@ -48,7 +49,9 @@ async fn post(peer: &WitnessPeer, body: Vec<u8>) -> Result<Reply> {
         .header(CONTENT_TYPE, "text/plain")
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| unreachable(&e))?;
-    let tcp = TcpStream::connect((host.as_str(), port)).await.map_err(|e| unreachable(&e))?;
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| unreachable(&e))?;
     let response = if https {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(peer)?));
         let name = ServerName::try_from(host.clone()).map_err(|e| unreachable(&e))?;
@@ -84,7 +87,10 @@ async fn post(peer: &WitnessPeer, body: Vec<u8>) -> Result<Reply> {
     })
 }
 
-async fn send<S>(stream: S, request: Request<Full<Bytes>>) -> std::result::Result<hyper::Response<hyper::body::Incoming>, hyper::Error>
+async fn send<S>(
+    stream: S,
+    request: Request<Full<Bytes>>,
+) -> std::result::Result<hyper::Response<hyper::body::Incoming>, hyper::Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

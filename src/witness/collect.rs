@@ -120,7 +120,9 @@ impl Collector {
     pub fn checkpoint_note(&self, published: &Published) -> Vec<u8> {
         let collected = self.collected.read().unwrap_or_else(|p| p.into_inner());
         match &collected.latest {
-            Some((latest, lines)) if latest.checkpoint == published.checkpoint => with_cosignatures(&published.note, lines),
+            Some((latest, lines)) if latest.checkpoint == published.checkpoint => {
+                with_cosignatures(&published.note, lines)
+            }
             _ => published.note.to_vec(),
         }
     }
@@ -178,7 +180,10 @@ impl Collector {
             }
             if self.keep(&published, &outcomes, Instant::now()) >= self.quorum {
                 self.ledger.release_signing();
-                tracing::info!(size = published.checkpoint.size, "witnesses confirmed this store is current");
+                tracing::info!(
+                    size = published.checkpoint.size,
+                    "witnesses confirmed this store is current"
+                );
                 return Ok(());
             }
             tracing::warn!(
@@ -204,17 +209,21 @@ impl Collector {
     /// The DATA_LOSS refusal if any witness proves this store is behind.
     fn behind(&self, published: &Published, outcomes: &[Outcome]) -> Option<Error> {
         let size = published.checkpoint.size;
-        let (peer, why) = self.peers.iter().zip(outcomes).find_map(|(peer, outcome)| match outcome {
-            Outcome::Ahead(held) => Some((
-                peer,
-                format!("last cosigned size {held} for this log, but this store holds only {size} entries"),
-            )),
-            Outcome::Disagrees(message) => Some((
-                peer,
-                format!("cosigned a different history than this store's at size {size} ({message})"),
-            )),
-            _ => None,
-        })?;
+        let (peer, why) = self
+            .peers
+            .iter()
+            .zip(outcomes)
+            .find_map(|(peer, outcome)| match outcome {
+                Outcome::Ahead(held) => Some((
+                    peer,
+                    format!("last cosigned size {held} for this log, but this store holds only {size} entries"),
+                )),
+                Outcome::Disagrees(message) => Some((
+                    peer,
+                    format!("cosigned a different history than this store's at size {size} ({message})"),
+                )),
+                _ => None,
+            })?;
         Some(self.ledger.refuse_signing(format!(
             "witness {} ({}) {why}: this store is behind what the log published (restored from an old backup?); \
              restore a newer store or repair it from a mirror (peerreg repair) — signing now would fork the log",
@@ -248,7 +257,11 @@ impl Collector {
     }
 
     async fn ask_all(&self, published: &Published) -> Vec<Outcome> {
-        let asks = self.peers.iter().enumerate().map(|(i, peer)| self.ask(i, peer, published));
+        let asks = self
+            .peers
+            .iter()
+            .enumerate()
+            .map(|(i, peer)| self.ask(i, peer, published));
         futures_util::future::join_all(asks).await
     }
 
@@ -256,19 +269,25 @@ impl Collector {
     /// size its `409` named.
     async fn ask(&self, i: usize, peer: &WitnessPeer, published: &Published) -> Outcome {
         let size = published.checkpoint.size;
-        let mut old = self.known.lock().unwrap_or_else(|p| p.into_inner())[i].unwrap_or(0).min(size);
+        let mut old = self.known.lock().unwrap_or_else(|p| p.into_inner())[i]
+            .unwrap_or(0)
+            .min(size);
         for _ in 0..2 {
             let body = match self.request(old, published) {
                 Ok(body) => body,
                 Err(e) => return Outcome::Failed(e.to_string()),
             };
-            let reply = tokio::time::timeout(limits::WITNESS_REQUEST_TIMEOUT, self.client.add_checkpoint(peer, body)).await;
+            let reply =
+                tokio::time::timeout(limits::WITNESS_REQUEST_TIMEOUT, self.client.add_checkpoint(peer, body)).await;
             match reply {
                 Err(_) => return Outcome::Failed(format!("no answer in {:?}", limits::WITNESS_REQUEST_TIMEOUT)),
                 Ok(Err(e)) => return Outcome::Failed(e.to_string()),
                 Ok(Ok(Reply::Conflict(held))) if held > size => return Outcome::Ahead(held),
                 Ok(Ok(Reply::Conflict(held))) => old = held,
-                Ok(Ok(Reply::Refused { status: 409 | 422, message })) => return Outcome::Disagrees(message),
+                Ok(Ok(Reply::Refused {
+                    status: 409 | 422,
+                    message,
+                })) => return Outcome::Disagrees(message),
                 Ok(Ok(Reply::Refused { status, message })) => return Outcome::Failed(format!("{status}: {message}")),
                 Ok(Ok(Reply::Cosigned(lines))) => return self.accept(i, peer, published, &lines),
             }

@@ -56,7 +56,9 @@ pub enum Refusal {
     #[error("this witness last cosigned size {held} for this log, not the old size given")]
     SizeConflict { held: u64 },
     /// 409: the size held, with another root. Recorded as evidence.
-    #[error("this witness cosigned a different checkpoint of size {size} for {origin}; both are kept as evidence of a fork")]
+    #[error(
+        "this witness cosigned a different checkpoint of size {size} for {origin}; both are kept as evidence of a fork"
+    )]
     Fork { origin: String, size: u64 },
     /// 422: the consistency proof does not lead from the held checkpoint to this one.
     #[error("the consistency proof does not show size {to} extends the size {from} this witness cosigned")]
@@ -76,7 +78,9 @@ pub struct Witness {
 
 impl std::fmt::Debug for Witness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Witness").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("Witness")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -125,8 +129,12 @@ impl Witness {
         let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let held = self.held(&verifier)?;
         self.check_against(&verifier, held.as_ref(), &request, &checkpoint)?;
-        files::write_atomic(&self.state_path(&checkpoint.origin), &request.note, files::Mode::Readable)
-            .map_err(Error::from)?;
+        files::write_atomic(
+            &self.state_path(&checkpoint.origin),
+            &request.note,
+            files::Mode::Readable,
+        )
+        .map_err(Error::from)?;
         let time = u64::try_from(unix_now()).unwrap_or(0);
         Ok(format!("{}\n", self.cosigner.cosign(&checkpoint.body(), time)))
     }
@@ -202,7 +210,9 @@ impl Witness {
             recorded_unix: unix_now(),
         };
         tracing::error!(origin = %record.origin, "a log showed this witness two checkpoints of one size: evidence recorded");
-        let path = self.dir.join(format!("{}.equivocation.json", origin_file(verifier.name())));
+        let path = self
+            .dir
+            .join(format!("{}.equivocation.json", origin_file(verifier.name())));
         match serde_json::to_vec_pretty(&record) {
             Ok(json) => {
                 if let Err(e) = files::write_atomic(&path, &json, files::Mode::Readable) {

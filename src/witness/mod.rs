@@ -8,11 +8,14 @@
 //!   witnesses to cosign its checkpoint, serves the cosignatures, and at
 //!   start refuses to sign if a witness proves its store is behind.
 //! - [`request`]: the `add-checkpoint` request body.
+//! - [`read`]: a log read only as far as a quorum of its witnesses cosigned
+//!   (what followers use when the node asks for a witness quorum).
 //!
 //! Readers check a quorum with [`crate::log::cosignature::WitnessPolicy`].
 
 pub mod collect;
 pub mod cosign;
+pub mod read;
 pub mod request;
 
 pub use collect::{Collector, Reply, WitnessClient, WitnessPeer};
@@ -32,7 +35,9 @@ pub struct Witnessing {
 
 impl std::fmt::Debug for Witnessing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Witnessing").field("witness", &self.witness).finish_non_exhaustive()
+        f.debug_struct("Witnessing")
+            .field("witness", &self.witness)
+            .finish_non_exhaustive()
     }
 }
 

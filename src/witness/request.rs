@@ -73,9 +73,7 @@ impl AddCheckpoint {
 }
 
 fn parse_old(line: &str) -> Result<u64, String> {
-    let digits = line
-        .strip_prefix("old ")
-        .ok_or("the first line must be 'old <size>'")?;
+    let digits = line.strip_prefix("old ").ok_or("the first line must be 'old <size>'")?;
     let canonical = !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
         && (digits.len() == 1 || !digits.starts_with('0'));
@@ -136,7 +134,9 @@ mod tests {
             assert!(error.contains(why), "{error:?} should mention {why:?}");
         }
         let many = format!("old 1\n{}\nn\n", format!("{}\n", BASE64.encode([0u8; 32])).repeat(64));
-        assert!(AddCheckpoint::parse(many.as_bytes()).expect_err("too many").contains("at most 63"));
+        assert!(AddCheckpoint::parse(many.as_bytes())
+            .expect_err("too many")
+            .contains("at most 63"));
         let huge = vec![b'a'; limits::WITNESS_REQUEST_BYTES_MAX + 1];
         assert!(AddCheckpoint::parse(&huge).expect_err("too big").contains("larger"));
     }

@@ -113,10 +113,10 @@ async fn proof_file(State(state): State<WebState>, Path(number): Path<String>) -
 
 async fn proof_json(state: &WebState, number: String) -> Result<(String, String)> {
     let number = fact::identifier("credential_number", number)?;
-    let ledger = state.ledger.clone();
+    let (ledger, witnessing) = (state.ledger.clone(), state.witnessing.clone());
     let proof = state
         .blocking
-        .run(move || registry::credential_proof(&ledger, number))
+        .run(move || registry::credential_proof_witnessed(&ledger, witnessing.as_deref(), number))
         .await?;
     let file = ProofFile::from_pb(proof);
     let json = file.to_json()?;

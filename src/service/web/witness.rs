@@ -56,5 +56,10 @@ fn refused(refusal: &Refusal) -> Response {
     if status.is_server_error() {
         tracing::error!("add-checkpoint: {refusal}");
     }
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{refusal}\n")).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{refusal}\n"),
+    )
+        .into_response()
 }
