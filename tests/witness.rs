@@ -541,6 +541,24 @@ async fn readers_who_ask_for_a_quorum_take_only_witnessed_checkpoints() {
         "without cosignatures it is not witnessed"
     );
 
+    // The log page and the employer page say who vouches for the log.
+    let api: serde_json::Value = reqwest::get(format!("{}/api/log", ms.http_url()))
+        .await
+        .expect("the log JSON")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(api["witness_quorum"], 2);
+    assert_eq!(api["witness_key"], ms.witness_key.as_str());
+    assert!(api["witnessed_size"].as_u64().unwrap_or(0) >= size, "{api}");
+    let page = reqwest::get(format!("{}/?number=MS-1", ms.http_url()))
+        .await
+        .expect("the verify page")
+        .text()
+        .await
+        .expect("HTML");
+    assert!(page.contains("Witnessed: 2 of the 2 other states"), "{page}");
+
     // TX's follower (quorum 2 of MS's witnesses it knows: its own and PA's)
     // verifies MS's log up to a witnessed checkpoint.
     let tx_client = NodeClient::connect(&tx.grpc_url(), None).await.expect("connects");

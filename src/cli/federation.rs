@@ -130,8 +130,12 @@ fn offline_dir(data_dir: Option<PathBuf>, writes: bool) -> Result<PathBuf> {
     Ok(data_dir)
 }
 
-fn entry_line(state: &str, endpoint: &str, key: &str) -> String {
-    format!("{state}  {endpoint}  {key}")
+/// One trusted state: code, endpoint, pinned key, and its witness if it has one.
+fn entry_line(state: &str, endpoint: &str, key: &str, witness_url: &str, witness_key: &str) -> String {
+    if witness_url.is_empty() {
+        return format!("{state}  {endpoint}  {key}");
+    }
+    format!("{state}  {endpoint}  {key}  witness {witness_url}  {witness_key}")
 }
 
 fn partner_dir(data_dir: &std::path::Path, entry: &TrustEntry) -> Result<PathBuf> {
@@ -196,12 +200,18 @@ pub async fn trust(command: TrustCommand) -> Result<String> {
                     .list_trust()
                     .await?
                     .iter()
-                    .map(|e| entry_line(&e.state, &e.endpoint, &e.key))
+                    .map(|e| entry_line(&e.state, &e.endpoint, &e.key, &e.witness_url, &e.witness_key))
                     .collect(),
                 None => TrustList::load(&offline_dir(data_dir, false)?)?
                     .entries
                     .iter()
-                    .map(|e| entry_line(&e.state, &e.endpoint, &e.key))
+                    .map(|e| {
+                        let (url, key) = e
+                            .witness
+                            .as_ref()
+                            .map_or(("", ""), |w| (w.url.as_str(), w.key.as_str()));
+                        entry_line(&e.state, &e.endpoint, &e.key, url, key)
+                    })
                     .collect(),
             };
             if lines.is_empty() {

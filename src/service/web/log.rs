@@ -31,6 +31,39 @@ struct LogView {
     root: String,
     checkpoint: String,
     verifier_key: String,
+    witnessing: Option<WitnessView>,
+}
+
+/// Who vouches for this log, and for what.
+struct WitnessView {
+    /// This node's own witness key (it cosigns the logs it trusts).
+    own_key: String,
+    /// The witnesses this log asks, and how many must cosign.
+    witness_keys: Vec<String>,
+    quorum: usize,
+    /// The newest checkpoint the quorum cosigned, with the cosignatures.
+    witnessed: Option<(u64, String)>,
+}
+
+impl WitnessView {
+    fn of(state: &WebState) -> Option<WitnessView> {
+        let witnessing = state.witnessing.as_ref()?;
+        let policy = witnessing.collector.policy();
+        Some(WitnessView {
+            own_key: witnessing.witness.verifier_key(),
+            witness_keys: policy.witnesses.iter().map(|w| w.to_key_string()).collect(),
+            quorum: policy.quorum,
+            witnessed: witnessing
+                .collector
+                .witnessed()
+                .map(|(published, note)| (published.checkpoint.size, String::from_utf8_lossy(&note).into_owned())),
+        })
+    }
+
+    fn audit_flags(&self) -> String {
+        let keys: String = self.witness_keys.iter().map(|k| format!(" --witness '{k}'")).collect();
+        format!("{keys} --witness-quorum {}", self.quorum)
+    }
 }
 
 impl LogView {
@@ -43,14 +76,21 @@ impl LogView {
             root: hex::encode(published.checkpoint.root),
             checkpoint: String::from_utf8_lossy(&published.note).into_owned(),
             verifier_key: state.ledger.verifier().to_key_string(),
+            witnessing: WitnessView::of(state),
         }
     }
 
     /// The audit command, with `ENDPOINT` standing for the node's gRPC address
     /// (this page cannot know under which name clients reach it).
     fn audit_command(&self) -> String {
+        let witnesses = self
+            .witnessing
+            .as_ref()
+            .filter(|w| w.quorum > 0)
+            .map(WitnessView::audit_flags)
+            .unwrap_or_default();
         format!(
-            "peerreg audit --endpoint ENDPOINT --verifier-key '{}'",
+            "peerreg audit --endpoint ENDPOINT --verifier-key '{}'{witnesses}",
             self.verifier_key
         )
     }
@@ -80,6 +120,27 @@ async fn log_page(State(state): State<WebState>) -> Response {
             "Pin the key the board publishes (on its website or in writing) rather than this page's copy: "
             "a node that lies would lie here too."
         }
+        @if let Some(w) = &log.witnessing {
+            h2 { "Witnesses" }
+            @if w.witness_keys.is_empty() {
+                p #witnessed { "No other state witnesses this log yet." }
+            } @else {
+                p {
+                    "Other states' nodes cosign this log's checkpoints after checking that each extends the last "
+                    "one they saw, so the log cannot show different histories to different readers. A checkpoint "
+                    "counts as witnessed when " (w.quorum) " of these " (w.witness_keys.len()) " witnesses cosigned it:"
+                }
+                ul { @for key in &w.witness_keys { li { code { (key) } } } }
+                @match &w.witnessed {
+                    Some((size, note)) => {
+                        p #witnessed { "Newest witnessed checkpoint: size " (size) "." }
+                        pre #witnessed-checkpoint { (note) }
+                    }
+                    None => p #witnessed { "Not yet witnessed: no checkpoint carries the quorum yet." },
+                }
+            }
+            p { "This node's own witness key (it cosigns the logs of the states it trusts): " code #witness-key { (w.own_key) } }
+        }
         h2 { "Audit it yourself" }
         pre #audit-command { (log.audit_command()) }
         p {
@@ -104,6 +165,11 @@ async fn log_json(State(state): State<WebState>) -> Response {
         "checkpoint": log.checkpoint,
         "verifier_key": log.verifier_key,
         "audit_command": log.audit_command(),
+        "witness_key": log.witnessing.as_ref().map(|w| w.own_key.clone()),
+        "witnesses": log.witnessing.as_ref().map(|w| w.witness_keys.clone()).unwrap_or_default(),
+        "witness_quorum": log.witnessing.as_ref().map_or(0, |w| w.quorum),
+        "witnessed_size": log.witnessing.as_ref().and_then(|w| w.witnessed.as_ref().map(|(size, _)| *size)),
+        "witnessed_checkpoint": log.witnessing.as_ref().and_then(|w| w.witnessed.as_ref().map(|(_, note)| note.clone())),
     }))
     .into_response()
 }

@@ -72,7 +72,10 @@ async fn verify_page(State(state): State<WebState>, query: Result<Query<VerifyFo
         return layout(&state, "/", TITLE, verify_form(&form)).into_response();
     }
     match registry::check_request(&state.ledger, form.request()) {
-        Ok(check) => layout(&state, "/", TITLE, html! { (verify_form(&form)) (result(&check)) }).into_response(),
+        Ok(check) => {
+            let body = html! { (verify_form(&form)) (result(&check)) (witnessed_words(&state, check.log_size)) };
+            layout(&state, "/", TITLE, body).into_response()
+        }
         Err(error) => {
             let body = html! { (verify_form(&form)) (error_alert(&error)) };
             (http_status(&error), layout(&state, "/", TITLE, body)).into_response()
@@ -174,6 +177,29 @@ fn verify_form(form: &VerifyForm) -> Markup {
                 value=(bounded(&form.date, DATE_BYTES));
             button #verify-submit type="submit" { "Verify" }
         }
+    }
+}
+
+/// Whether the other states vouch for the log this answer came from: its
+/// newest checkpoint cosigned by the witness quorum, or "not yet witnessed".
+fn witnessed_words(state: &WebState, answered_at: u64) -> Markup {
+    let Some(witnessing) = state.witnessing.as_ref() else {
+        return html! {};
+    };
+    let policy = witnessing.collector.policy();
+    if policy.witnesses.is_empty() {
+        return html! {};
+    }
+    match witnessing.collector.witnessed() {
+        Some((published, _)) => html! {
+            p #witnessed {
+                "Witnessed: " (policy.quorum) " of the " (policy.witnesses.len()) " other states that witness this log "
+                "cosigned its checkpoint at size " (published.checkpoint.size)
+                @if published.checkpoint.size < answered_at { " (newer entries are not yet witnessed)" }
+                "."
+            }
+        },
+        None => html! { p #witnessed { "Not yet witnessed: no other state has cosigned this log's checkpoint yet." } },
     }
 }
 
