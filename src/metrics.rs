@@ -79,6 +79,12 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WitnessLabels {
+    witness: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WebLabels {
     route: String,
     status: String,
@@ -164,6 +170,9 @@ pub struct Metrics {
     halts: Counter,
     halted: Gauge,
     web_requests: Family<WebLabels, Counter>,
+    witness_answers: Family<WitnessLabels, Counter>,
+    witness_round_latency: Histogram,
+    witnessed_size: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -200,6 +209,9 @@ impl Metrics {
             halts: Counter::default(),
             halted: Gauge::default(),
             web_requests: Family::default(),
+            witness_answers: Family::default(),
+            witness_round_latency: latency_histogram(),
+            witnessed_size: Gauge::default(),
         };
         // The three outcomes exist from the start, so a dashboard sees 0, not nothing.
         for outcome in ["APPROVED", "CONDITIONAL", "DENIED"] {
@@ -299,6 +311,23 @@ impl Metrics {
             "peerreg_web_requests",
             "HTTP requests answered by the web side, by matched route and status",
             self.web_requests.clone(),
+        );
+        r.register(
+            "peerreg_witness_answers",
+            "Answers of this node's witnesses to its add-checkpoint requests, by witness (state) and outcome \
+             (cosigned, failed, ahead, disagrees)",
+            self.witness_answers.clone(),
+        );
+        r.register_with_unit(
+            "peerreg_witness_round_latency",
+            "Time from a commit's checkpoint to its cosignature by the witness quorum (one round)",
+            Unit::Seconds,
+            self.witness_round_latency.clone(),
+        );
+        r.register(
+            "peerreg_witnessed_size",
+            "Size of this node's newest checkpoint cosigned by its witness quorum",
+            self.witnessed_size.clone(),
         );
         self
     }
@@ -411,6 +440,22 @@ impl Metrics {
         self.halted.set(1);
     }
 
+    /// What witness `witness` did with a checkpoint of this node's.
+    pub fn witness_answer(&self, witness: &str, outcome: &str) {
+        self.witness_answers
+            .get_or_create(&WitnessLabels {
+                witness: witness.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    /// A checkpoint of `size` reached the witness quorum `took` after its round began.
+    pub fn witnessed(&self, size: u64, took: Duration) {
+        self.witness_round_latency.observe(took.as_secs_f64());
+        self.witnessed_size.set(i64::try_from(size).unwrap_or(i64::MAX));
+    }
+
     /// A web request to `route` (the matched route, or "unmatched") answered `status`.
     pub fn web_request(&self, route: &str, status: u16) {
         self.web_requests
@@ -447,6 +492,7 @@ mod tests {
         };
         metrics.follower(FollowerRole::Mirror, "origin", view);
         metrics.web_request("/metrics", 200);
+        metrics.witness_answer("TX", "cosigned");
         let text = metrics.encode();
         for name in [
             "peerreg_appends",
@@ -466,6 +512,9 @@ mod tests {
             "peerreg_halts",
             "peerreg_signing_halted",
             "peerreg_web_requests",
+            "peerreg_witness_answers",
+            "peerreg_witness_round_latency_seconds",
+            "peerreg_witnessed_size",
         ] {
             assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing:\n{text}");
             assert!(text.contains(&format!("# HELP {name} ")), "{name} has no help");

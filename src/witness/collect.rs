@@ -248,7 +248,9 @@ impl Collector {
         };
         if count >= self.quorum && count > 0 && newer(&collected.witnessed) {
             collected.witnessed = Some((published.clone(), lines.clone()));
-            *self.last_latency.lock().unwrap_or_else(|p| p.into_inner()) = Some(started.elapsed());
+            let took = started.elapsed();
+            *self.last_latency.lock().unwrap_or_else(|p| p.into_inner()) = Some(took);
+            self.ledger.metrics().witnessed(published.checkpoint.size, took);
         }
         if newer(&collected.latest) {
             collected.latest = Some((published.clone(), lines));
@@ -262,7 +264,21 @@ impl Collector {
             .iter()
             .enumerate()
             .map(|(i, peer)| self.ask(i, peer, published));
-        futures_util::future::join_all(asks).await
+        let outcomes = futures_util::future::join_all(asks).await;
+        let metrics = self.ledger.metrics();
+        for (peer, outcome) in self.peers.iter().zip(&outcomes) {
+            let name = match outcome {
+                Outcome::Cosigned(_) => "cosigned",
+                Outcome::Ahead(_) => "ahead",
+                Outcome::Disagrees(_) => "disagrees",
+                Outcome::Failed(why) => {
+                    tracing::debug!(witness = %peer.state, "no cosignature: {why}");
+                    "failed"
+                }
+            };
+            metrics.witness_answer(&peer.state, name);
+        }
+        outcomes
     }
 
     /// One witness, at most two requests: the second with the proof from the
