@@ -249,6 +249,11 @@ impl Node {
         self.federation.as_ref()
     }
 
+    /// The node's witness and cosignature collector, if it runs them.
+    pub fn witnessing(&self) -> Option<&Arc<Witnessing>> {
+        self.witnessing.as_ref()
+    }
+
     pub fn startup(&self) -> &Startup {
         &self.startup
     }

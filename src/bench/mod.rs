@@ -18,6 +18,7 @@ mod replay;
 mod scenarios;
 mod storage;
 mod web;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use crate::error::Result;
 type Scenario = for<'a> fn(Scale, &'a mut Report) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
 /// Every scenario by name (`peerreg bench --only NAME` selects by substring).
-pub const ALL: [(&str, Scenario); 8] = [
+pub const ALL: [(&str, Scenario); 9] = [
     ("commands", |scale, report| {
         Box::pin(super::commands::run(scale, report))
     }),
@@ -22,4 +22,5 @@ pub const ALL: [(&str, Scenario); 8] = [
         Box::pin(super::register::run(scale, report))
     }),
     ("web", |scale, report| Box::pin(super::web::run(scale, report))),
+    ("witness", |scale, report| Box::pin(super::witness::run(scale, report))),
 ];
