@@ -257,3 +257,9 @@ pub const HTTP_REQUESTS_IN_FLIGHT_MAX: usize = 256;
 
 /// Time a client has to finish a TLS handshake on the web listener.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// After a log key rotation, checkpoints carry the previous key's signature
+/// too until the log has grown this many entries past the rotation entry
+/// (the default of the `key_transition_entries` setting): a reader that has
+/// not yet read the rotation entry still opens them meanwhile.
+pub const KEY_TRANSITION_ENTRIES: u64 = 1000;

@@ -81,7 +81,7 @@ impl Ledger {
             profile,
             clock: Arc::new(SystemClock),
         };
-        let shared = Shared::new(opened.store, opened.published, registry, settings, verifier, None);
+        let shared = Shared::new(opened.store, opened.published, registry, settings, opened.keys, None);
         *lock(&shared.follower) = Some(FollowerTrees::new(opened.frontier));
         open::spawn_sweep(&shared, opened.sweep_below);
         Ok(Ledger { shared })

@@ -21,6 +21,8 @@ pub use follow::StagedTree;
 pub(crate) use private::{person_id, references, MissingRecords};
 mod open;
 pub mod replay;
+mod rotate;
+pub use rotate::{rotated_key_path, KeyRotation};
 
 #[doc(hidden)]
 pub use replay::wire::{read_in_place, InPlace};
@@ -37,6 +39,7 @@ use crate::domain::history::ProfileHistory;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::merkle::{self, Hash, HashReader, LeafIndex, NodeId, TreeSize};
+use crate::log::keys::LogKeys;
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier, RequestSigner};
 use crate::metrics::Metrics;
 use crate::pb;
@@ -84,6 +87,9 @@ struct AppendRequest {
     event_id: String,
     body: pb::command::Body,
     reply: oneshot::Sender<Result<Receipt>>,
+    /// The new key, for the operator's key rotation only (see `rotate`); a
+    /// `SigningKeyRotated` body without it is refused like any board command.
+    rotate_to: Option<Box<NoteSigner>>,
 }
 
 /// Why an append cannot be taken once the committer is gone.
@@ -95,7 +101,10 @@ fn writer_stopped() -> Error {
 struct Shared {
     store: Store,
     state: String,
+    /// The pinned (first) key: the log's identity; its name is the origin.
     verifier: NoteVerifier,
+    /// The log's keys as of the published tree (see `log::keys`).
+    keys: RwLock<LogKeys>,
     data_dir: PathBuf,
     /// The latest published checkpoint; watchers wake on each new one.
     published: watch::Sender<Published>,
@@ -133,6 +142,9 @@ struct Shared {
     /// This node's metric families (one registry per ledger, so several
     /// nodes in one process count apart); the committer and halts record here.
     metrics: Arc<Metrics>,
+    /// Entries past a key rotation during which checkpoints carry the
+    /// previous key's signature too (see `rotate`).
+    key_transition_entries: AtomicU64,
 }
 
 /// A handle on one state's log. Cheap to clone.
@@ -211,7 +223,8 @@ impl Ledger {
         )?;
         private::redo_erasures(&opened.store, &vault, &notices)?;
         let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
-        let verifier = options.signer.verifier().clone();
+        let request_signer = options.signer.request_signer();
+        let signers = rotate::signers(options.signer, &opened.keys, &options.data_dir)?;
         let settings = Settings {
             data_dir: options.data_dir.clone(),
             state: options.state.clone(),
@@ -223,13 +236,15 @@ impl Ledger {
             opened.published,
             registry.clone(),
             settings,
-            verifier,
+            opened.keys.clone(),
             Some(appends),
         );
         *lock(&shared.vault) = Some(vault.clone());
-        *lock(&shared.request_signer) = Some(options.signer.request_signer());
+        *lock(&shared.request_signer) = Some(request_signer);
         let writer = committer::Writer {
-            signer: options.signer,
+            signer: signers.current,
+            retired: signers.previous,
+            chain: opened.keys,
             frontier: opened.frontier,
             registry,
             keys: private::NodeKeys::new(&vault),
@@ -249,7 +264,12 @@ impl Ledger {
         check_event_id(&event_id)?;
         let appends = self.writer()?;
         let (reply, answer) = oneshot::channel();
-        let request = AppendRequest { event_id, body, reply };
+        let request = AppendRequest {
+            event_id,
+            body,
+            reply,
+            rotate_to: None,
+        };
         appends.send(request).await.map_err(|_| writer_stopped())?;
         answer.await.map_err(|_| writer_stopped())?
     }
@@ -278,7 +298,12 @@ impl Ledger {
             }
             let (reply, answer) = oneshot::channel();
             appends
-                .send(AppendRequest { event_id, body, reply })
+                .send(AppendRequest {
+                    event_id,
+                    body,
+                    reply,
+                    rotate_to: None,
+                })
                 .await
                 .map_err(|_| writer_stopped())?;
             pending.push(Ok(answer));
@@ -322,8 +347,16 @@ impl Ledger {
         Ok(index.filter(|&i| i < self.published().checkpoint.size))
     }
 
+    /// The log's first key (its identity, the key partners pin). After a
+    /// rotation the log signs with a later key: see [`Ledger::keys`].
     pub fn verifier(&self) -> &NoteVerifier {
         &self.shared.verifier
+    }
+
+    /// The log's keys as of the published tree: the pinned key and each key
+    /// introduced by a rotation entry.
+    pub fn keys(&self) -> LogKeys {
+        self.shared.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -511,7 +544,7 @@ impl Shared {
         published: Published,
         registry: Registry,
         settings: Settings,
-        verifier: NoteVerifier,
+        keys: LogKeys,
         appends: Option<mpsc::Sender<AppendRequest>>,
     ) -> Arc<Shared> {
         let metrics = Arc::new(Metrics::new());
@@ -519,7 +552,8 @@ impl Shared {
         Arc::new(Shared {
             store,
             state: settings.state,
-            verifier,
+            verifier: keys.pinned().clone(),
+            keys: RwLock::new(keys),
             data_dir: settings.data_dir,
             published: watch::channel(published).0,
             halted: RwLock::new(None),
@@ -537,6 +571,7 @@ impl Shared {
             snapshot_size: Mutex::new(0),
             commit_gate: Mutex::new(()),
             metrics,
+            key_transition_entries: AtomicU64::new(limits::KEY_TRANSITION_ENTRIES),
         })
     }
 }

@@ -83,10 +83,13 @@ impl TransparencyLog for TransparencyLogService {
     async fn get_log_info(&self, request: Request<pb::GetLogInfoRequest>) -> Result<Response<pb::LogInfo>, Status> {
         let ledger = self.log(request.metadata())?;
         let verifier = ledger.verifier();
+        let keys = ledger.keys();
         Ok(Response::new(pb::LogInfo {
             origin: verifier.name().to_string(),
             state: ledger.state().to_string(),
             verifier_key: verifier.to_key_string(),
+            key_rotations: keys.rotations().iter().map(|r| r.index).collect(),
+            current_verifier_key: keys.current().to_key_string(),
         }))
     }
 
