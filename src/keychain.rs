@@ -12,8 +12,8 @@
 //! the log.
 
 use crate::error::{Error, Result};
-use crate::log::keys::{LogKeys, ROTATIONS_MAX};
-use crate::log::merkle::{leaf_hash, verify_inclusion, LeafIndex, TreeSize};
+use crate::log::keys::{open_with_rotations, LogKeys, ROTATIONS_MAX};
+use crate::log::merkle::{LeafIndex, TreeSize};
 use crate::log::note::{unverified_body, Checkpoint};
 use crate::source::LogSource;
 
@@ -27,10 +27,9 @@ pub async fn open_checkpoint(keys: &LogKeys, note: &[u8], source: &dyn LogSource
     let claimed = unverified_body(note)
         .and_then(Checkpoint::parse_body)
         .map_err(|e| suspect(format!("the checkpoint is malformed: {e}")))?;
-    let mut learned = keys.clone();
     let known = keys.last_rotation();
-    let rotations = source.identity().await?.key_rotations;
-    for index in rotations.into_iter().take(ROTATIONS_MAX + 1) {
+    let mut fetched = Vec::new();
+    for index in source.identity().await?.key_rotations.into_iter().take(ROTATIONS_MAX + 1) {
         if index >= claimed.size || known.is_some_and(|known| index <= known) {
             continue;
         }
@@ -41,27 +40,17 @@ pub async fn open_checkpoint(keys: &LogKeys, note: &[u8], source: &dyn LogSource
             .next()
             .ok_or_else(|| suspect(format!("the node names entry {index} as a key rotation but does not serve it")))?;
         let proof = source.inclusion_proof(LeafIndex(index), TreeSize(claimed.size)).await?;
-        if !verify_inclusion(&leaf_hash(&entry), index, claimed.size, &proof, &claimed.root) {
-            return Err(suspect(format!(
-                "the key rotation entry {index} is not proven included in the tree of size {}",
-                claimed.size
-            )));
-        }
-        accept_learned(&mut learned, index, &entry)?;
+        fetched.push((index, entry, proof));
     }
-    let checkpoint = learned.open_checkpoint(note).map_err(|e| {
+    let proven: Vec<_> = fetched
+        .iter()
+        .map(|(index, entry, proof)| (*index, entry.as_slice(), proof.as_slice()))
+        .collect();
+    open_with_rotations(keys, note, &proven).map_err(|e| {
         suspect(format!(
             "the checkpoint is not signed by the log's key in force ({e}); a key not introduced by a signed rotation entry is refused"
         ))
-    })?;
-    Ok((checkpoint, learned))
-}
-
-/// Where a reader accepts a key learned from a rotation entry (the entry's
-/// signature by the key before it is checked by `LogKeys::learn`).
-pub fn accept_learned(keys: &mut LogKeys, index: u64, entry: &[u8]) -> Result<bool> {
-    keys.learn(index, entry)
-        .map_err(|e| suspect(format!("a key the log did not introduce is refused: {e}")))
+    })
 }
 
 fn suspect(detail: String) -> Error {

@@ -28,6 +28,7 @@
 //! key alone: [`LogKeys::from_rotations`].
 
 use super::entry::{decode_entry, verify_entry, EntryError};
+use super::merkle::{leaf_hash, verify_inclusion, Hash};
 use super::note::{unverified_body, Checkpoint, NoteError, NoteSigner, NoteVerifier};
 use crate::pb;
 
@@ -231,6 +232,40 @@ impl LogKeys {
         self.rotations.push(learned);
         Ok(())
     }
+}
+
+/// A rotation entry handed over with its inclusion proof: (index, encoded
+/// entry, proof into the tree of the checkpoint it comes with).
+pub type ProvenRotation<'a> = (u64, &'a [u8], &'a [Hash]);
+
+/// Opens `note` after teaching a copy of `keys` the rotation entries
+/// `proven` carries (those it does not know yet, below the size the note
+/// claims), each proven included in the very tree the note claims and
+/// learned as [`LogKeys::learn`] requires. Returns the checkpoint and the
+/// chain that opened it. An unproven or unlearnable entry is refused; a note
+/// no chain opens is refused.
+pub fn open_with_rotations(
+    keys: &LogKeys,
+    note: &[u8],
+    proven: &[ProvenRotation<'_>],
+) -> Result<(Checkpoint, LogKeys), KeyError> {
+    let claimed = Checkpoint::parse_body(unverified_body(note)?)?;
+    let mut learned = keys.clone();
+    let known = keys.last_rotation();
+    for &(index, entry, proof) in proven.iter().take(ROTATIONS_MAX + 1) {
+        if index >= claimed.size || known.is_some_and(|known| index <= known) {
+            continue;
+        }
+        if !verify_inclusion(&leaf_hash(entry), index, claimed.size, proof, &claimed.root) {
+            return Err(rotation(
+                index,
+                &format!("it is not proven included in the tree of size {}", claimed.size),
+            ));
+        }
+        learned.learn(index, entry)?;
+    }
+    let checkpoint = learned.open_checkpoint(note)?;
+    Ok((checkpoint, learned))
 }
 
 fn rotation(index: u64, reason: &str) -> KeyError {

@@ -208,6 +208,7 @@ pub(super) fn credential_proof(ledger: &Ledger, credential_number: String) -> Re
         checkpoint: published.note.to_vec(),
         entries,
         credential_number,
+        key_rotations: crate::evidence::proven_key_rotations(ledger, size)?,
     };
     within_answer_bound(&proof, &format!("the proof of {}", quote(&proof.credential_number)))?;
     Ok(proof)
