@@ -412,10 +412,11 @@ impl Partner {
     async fn raise_alerts(&self, watch: &Watch, copy: Ledger) {
         let watch = watch.clone();
         let state = self.entry.state.clone();
-        let verifier = self.spec.verifier.clone();
         let raised = tokio::task::spawn_blocking(move || {
             let own = watch.own.registry();
-            let found = alerts::candidates(&own, &state, &verifier, &copy.registry(), watch.own.today());
+            // The copy's keys: the pinned key and those its verified entries introduced.
+            let keys = copy.keys();
+            let found = alerts::candidates(&own, &state, &keys, &copy.registry(), watch.own.today());
             watch.alerts.raise(found, unix_now())
         })
         .await;
