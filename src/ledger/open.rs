@@ -124,7 +124,7 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
 /// below the size its checkpoint claims, learned in order (each must be
 /// signed by the key before it). The claim is checked right after, with the
 /// key in force for it; a store that lost a rotation's index fails that check.
-fn stored_keys(store: &Store, verifier: &NoteVerifier, note: &[u8]) -> Result<LogKeys> {
+pub(super) fn stored_keys(store: &Store, verifier: &NoteVerifier, note: &[u8]) -> Result<LogKeys> {
     let mut keys = LogKeys::new(verifier.clone());
     let claimed = unverified_body(note)
         .and_then(Checkpoint::parse_body)
