@@ -64,6 +64,10 @@ pub struct NodeConfig {
     pub federation: FederationOptions,
     /// Connections, requests in flight, request time, keepalive.
     pub limits: ServerLimits,
+    /// After a log key rotation, checkpoints carry the previous key's
+    /// signature too until the log has grown this many entries past the
+    /// rotation entry (default `limits::KEY_TRANSITION_ENTRIES`).
+    pub key_transition_entries: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -95,6 +99,8 @@ pub struct ConfigFile {
     /// See [`NodeConfig::insecure_plaintext`].
     #[serde(default)]
     pub insecure_plaintext: bool,
+    /// See [`NodeConfig::key_transition_entries`].
+    pub key_transition_entries: Option<u64>,
 }
 
 impl ConfigFile {
@@ -131,6 +137,7 @@ impl ConfigFile {
         config.tokens = self.tokens;
         config.tls = self.tls;
         config.insecure_plaintext = self.insecure_plaintext;
+        config.key_transition_entries = self.key_transition_entries.unwrap_or(config.key_transition_entries);
         Ok(config)
     }
 }
@@ -232,6 +239,7 @@ impl NodeConfig {
             mirrors: Vec::new(),
             federation: FederationOptions::default(),
             limits: ServerLimits::default(),
+            key_transition_entries: crate::limits::KEY_TRANSITION_ENTRIES,
         })
     }
 

@@ -101,6 +101,11 @@ impl Ledger {
         self.shared.key_transition_entries.store(entries, Ordering::Relaxed);
     }
 
+    /// Entries past a rotation during which checkpoints carry both signatures.
+    pub fn key_transition_entries(&self) -> u64 {
+        self.shared.key_transition_entries.load(Ordering::Relaxed)
+    }
+
     /// Rotates the log's signing key: creates the new key file, appends the
     /// rotation entry signed by the key in force, and returns once it is
     /// durable and published. The operator's path only; `FAILED_PRECONDITION`
