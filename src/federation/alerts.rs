@@ -367,6 +367,7 @@ pub fn candidates(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::note::Checkpoint;
 
     fn candidate(index: u64) -> Candidate {
         Candidate {
