@@ -79,7 +79,7 @@ async fn rebuild(
     verifier: &NoteVerifier,
     state: &str,
     size: u64,
-) -> Result<Frontier> {
+) -> Result<(Frontier, LogKeys)> {
     let mut frontier = Frontier::default();
     let mut batch = CommitBatch::default();
     let mut keys = LogKeys::new(verifier.clone());
@@ -109,7 +109,7 @@ async fn rebuild(
         }
     }
     store.commit(&batch)?;
-    Ok(frontier)
+    Ok((frontier, keys))
 }
 
 /// Builds a store in `store_dir` holding exactly the tree of `checkpoint` (signed
@@ -123,12 +123,17 @@ pub(crate) async fn build_store(
     note: &[u8],
 ) -> Result<()> {
     let store = Store::open(store_dir)?;
-    let frontier = rebuild(&store, source, verifier, state, checkpoint.size).await?;
+    let (frontier, keys) = rebuild(&store, source, verifier, state, checkpoint.size).await?;
     if frontier.root() != checkpoint.root {
         return Err(Error::DataLoss(
             "the source's entries do not give the root this log signed".into(),
         ));
     }
+    keys.open_checkpoint(note).map_err(|e| {
+        Error::DataLoss(format!(
+            "the checkpoint is not signed by the key the entries put in force: {e}"
+        ))
+    })?;
     store.commit(&CommitBatch {
         checkpoint_note: note.to_vec(),
         ..Default::default()

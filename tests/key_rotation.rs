@@ -174,7 +174,28 @@ async fn a_node_restarted_after_a_rotation_serves_and_signs_with_the_new_key() {
     assert!(out.contains("ROTATED: entry 3"), "{out}");
     let new_key = node.ledger.keys().current().clone();
     enrol(&node.ledger, "after").await;
+    // A mirror that pinned the first key, and a backup with the keys.
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let source = node.client().await;
+    let spec = MirrorSpec {
+        origin: pinned.name().to_string(),
+        endpoint: node.endpoint.clone(),
+        verifier: pinned.clone(),
+    };
+    let mirror = mirror::open(&elsewhere.path().join("mirror-home"), &spec, &source)
+        .await
+        .expect("open the mirror");
+    follow_to_current(&mirror, &source).await;
+    let backup = elsewhere.path().join("backup");
+    let backup = backup.to_str().expect("utf-8");
+    cli(&["backup", "--node", &node.endpoint, "--to", backup, "--include-keys"], common::ADMIN_TOKEN).await;
     node.stop().await;
+    let restored = elsewhere.path().join("restored");
+    cli(&["restore", "--from", backup, "--data", restored.to_str().expect("utf-8")], "").await;
+    let ledger = common::open_ledger(&restored).expect("the restored node opens with its rotated key");
+    assert_eq!(ledger.keys().current(), &new_key);
+    assert_eq!(ledger.published().checkpoint.size, 5);
+    ledger.shutdown().await;
 
     // Restarted from its key files and its log alone.
     let ledger = common::open_ledger(dir.path()).expect("reopens after the rotation");
@@ -190,7 +211,17 @@ async fn a_node_restarted_after_a_rotation_serves_and_signs_with_the_new_key() {
     assert_eq!(identity.key_rotations, vec![3]);
     let state = dir.path().join("audit.json");
     assert_eq!(common::audited_size(&node.endpoint, &pinned.to_key_string(), &state).await, 6);
+    follow_to_current(&mirror, &source).await;
     node.stop().await;
+
+    // A lost store repaired from the mirror: the rotation is learned again.
+    std::fs::remove_dir_all(peerreg::ledger::store_path(dir.path())).expect("lose the store");
+    let report = peerreg::repair::repair(dir.path(), &pinned, "MS", &mirror).await.expect("repair");
+    assert_eq!(report.entries, 6);
+    mirror.shutdown().await;
+    let ledger = common::open_ledger(dir.path()).expect("the repaired node opens");
+    assert_eq!(ledger.keys().current(), &new_key);
+    ledger.shutdown().await;
 
     // The new key file missing: refused, as a missing first key is.
     std::fs::remove_file(rotated_key_path(dir.path(), &new_key)).expect("remove the new key");

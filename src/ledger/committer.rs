@@ -481,7 +481,13 @@ pub(super) fn not_halted(shared: &Shared) -> Result<()> {
 /// whoever sees the new checkpoint must also see the registry that includes it.
 fn make_visible(shared: &Shared, writer: &Writer, published: &Published) {
     *shared.registry.write().unwrap_or_else(|p| p.into_inner()) = writer.registry.clone();
-    *shared.keys.write().unwrap_or_else(|p| p.into_inner()) = writer.chain.clone();
+    let mut keys = shared.keys.write().unwrap_or_else(|p| p.into_inner());
+    if keys.rotations().len() != writer.chain.rotations().len() {
+        *keys = writer.chain.clone();
+        // Requests to other states are signed by the key in force too.
+        *super::lock(&shared.request_signer) = Some(writer.signer.request_signer());
+    }
+    drop(keys);
     shared.published.send_if_modified(|current| {
         let newer = current.checkpoint.size < published.checkpoint.size;
         if newer {

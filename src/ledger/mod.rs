@@ -132,7 +132,8 @@ struct Shared {
     /// The node's private store; `None` for a follower (a mirror holds no
     /// openings of its origin's records).
     vault: Mutex<Option<Vault>>,
-    /// The log key, able to sign only requests to other states; `None` for a follower.
+    /// The log key in force, able to sign only requests to other states
+    /// (replaced at a key rotation); `None` for a follower.
     request_signer: Mutex<Option<RequestSigner>>,
     /// The size of the newest registry snapshot written (see `committer::save_snapshot`).
     snapshot_size: Mutex<u64>,
@@ -223,8 +224,8 @@ impl Ledger {
         )?;
         private::redo_erasures(&opened.store, &vault, &notices)?;
         let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
-        let request_signer = options.signer.request_signer();
         let signers = rotate::signers(options.signer, &opened.keys, &options.data_dir)?;
+        let request_signer = signers.current.request_signer();
         let settings = Settings {
             data_dir: options.data_dir.clone(),
             state: options.state.clone(),
