@@ -152,6 +152,9 @@ async fn enrol(ledger: &Ledger, name: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_restarted_after_a_rotation_serves_and_signs_with_the_new_key() {
     let dir = tempfile::tempdir().expect("temp dir");
+    // The test key in its file, as a node started by `peerreg serve` has it.
+    let first = common::signer("peerreg.local/ms").to_key_string();
+    std::fs::write(dir.path().join("log.key"), format!("{first}\n")).expect("write log.key");
     let node = common::TestNode::start(dir.path()).await;
     common::append_enrolments(&node.ledger, "before", 3).await;
     let pinned = node.ledger.verifier().clone();
@@ -211,7 +214,7 @@ async fn a_node_restarted_after_a_rotation_serves_and_signs_with_the_new_key() {
     assert_eq!(identity.key_rotations, vec![3]);
     let state = dir.path().join("audit.json");
     assert_eq!(common::audited_size(&node.endpoint, &pinned.to_key_string(), &state).await, 6);
-    follow_to_current(&mirror, &source).await;
+    follow_to_current(&mirror, &client).await;
     node.stop().await;
 
     // A lost store repaired from the mirror: the rotation is learned again.
