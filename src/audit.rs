@@ -79,7 +79,11 @@ pub async fn audit(client: &dyn LogSource, verifier: &NoteVerifier, state_file: 
     let pinned = LogKeys::new(verifier.clone());
     let (checkpoint, _) = crate::keychain::open_checkpoint(&pinned, &note, client)
         .await
-        .map_err(|e| Error::DataLoss(format!("the checkpoint does not verify with the pinned key's chain: {e}")))?;
+        .map_err(|e| {
+            Error::DataLoss(format!(
+                "the checkpoint does not verify with the pinned key's chain: {e}"
+            ))
+        })?;
     let mut state = AuditState::load(state_file)?;
     let previous = state.logs.get(&checkpoint.origin).cloned();
     if let Some(previous) = &previous {
@@ -87,8 +91,11 @@ pub async fn audit(client: &dyn LogSource, verifier: &NoteVerifier, state_file: 
     }
     let (entries_verified, leaves, keys) = verify_all_entries(client, verifier, &identity.state, &checkpoint).await?;
     // The chain learned entry by entry must open the checkpoint too.
-    keys.open_checkpoint(&note)
-        .map_err(|e| Error::DataLoss(format!("the checkpoint is not signed by the key the entries put in force: {e}")))?;
+    keys.open_checkpoint(&note).map_err(|e| {
+        Error::DataLoss(format!(
+            "the checkpoint is not signed by the key the entries put in force: {e}"
+        ))
+    })?;
     let inclusion_proofs_checked = spot_check(client, &checkpoint, &leaves).await?;
     state.logs.insert(
         checkpoint.origin.clone(),

@@ -185,7 +185,10 @@ pub fn stage(ledger: &Ledger, tokens_file: Option<&Path>, include_keys: bool) ->
         small.push((key, KEY_FILE.to_string()));
         for rotation in ledger.keys().rotations() {
             let rotated = crate::ledger::rotated_key_path(&data_dir, &rotation.key);
-            let name = rotated.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = rotated
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             small.push((rotated, name));
         }
     }

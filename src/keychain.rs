@@ -29,7 +29,13 @@ pub async fn open_checkpoint(keys: &LogKeys, note: &[u8], source: &dyn LogSource
         .map_err(|e| suspect(format!("the checkpoint is malformed: {e}")))?;
     let known = keys.last_rotation();
     let mut fetched = Vec::new();
-    for index in source.identity().await?.key_rotations.into_iter().take(ROTATIONS_MAX + 1) {
+    for index in source
+        .identity()
+        .await?
+        .key_rotations
+        .into_iter()
+        .take(ROTATIONS_MAX + 1)
+    {
         if index >= claimed.size || known.is_some_and(|known| index <= known) {
             continue;
         }
@@ -38,7 +44,11 @@ pub async fn open_checkpoint(keys: &LogKeys, note: &[u8], source: &dyn LogSource
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| suspect(format!("the node names entry {index} as a key rotation but does not serve it")))?;
+            .ok_or_else(|| {
+                suspect(format!(
+                    "the node names entry {index} as a key rotation but does not serve it"
+                ))
+            })?;
         let proof = source.inclusion_proof(LeafIndex(index), TreeSize(claimed.size)).await?;
         fetched.push((index, entry, proof));
     }

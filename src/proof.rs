@@ -287,11 +287,7 @@ fn open_checkpoint(file: &ProofFile, verifier: &NoteVerifier) -> Result<(Checkpo
 
 /// The file's entries, in log order, each proven into `checkpoint`'s tree and
 /// signed by the key in force at its index: their indices and public bodies.
-fn proven_bodies(
-    file: &ProofFile,
-    keys: &LogKeys,
-    checkpoint: &Checkpoint,
-) -> Result<Vec<(u64, pb::event::Body)>> {
+fn proven_bodies(file: &ProofFile, keys: &LogKeys, checkpoint: &Checkpoint) -> Result<Vec<(u64, pb::event::Body)>> {
     let mut bodies = Vec::with_capacity(file.entries.len());
     let mut previous: Option<u64> = None;
     for proven in &file.entries {

@@ -50,9 +50,11 @@ async fn target(data_dir: &Path, verifier: &NoteVerifier, source: &dyn LogSource
     let (offered, keys) = crate::keychain::open_checkpoint(&LogKeys::new(verifier.clone()), &note, source)
         .await
         .map_err(|e| Error::DataLoss(format!("the source's checkpoint is not signed by this log's key: {e}")))?;
-    let published = keys
-        .open_checkpoint(&published_note)
-        .map_err(|e| Error::DataLoss(format!("the published checkpoint does not verify with this log's keys: {e}")))?;
+    let published = keys.open_checkpoint(&published_note).map_err(|e| {
+        Error::DataLoss(format!(
+            "the published checkpoint does not verify with this log's keys: {e}"
+        ))
+    })?;
     if offered.size < published.size {
         return Err(Error::DataLoss(format!(
             "the source holds {} entries, fewer than the {} this node published",

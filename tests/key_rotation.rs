@@ -47,18 +47,31 @@ async fn partners_a_mirror_an_auditor_and_an_old_proof_keep_verifying_across_a_r
     let ms = demo.node("MS").expect("MS runs");
     let pinned = key(&ms.verifier_key);
     let before = ms.ledger.published().checkpoint.size;
-    demo::wait_followed(&demo, "TN", "MS", before).await.expect("TN follows MS");
+    demo::wait_followed(&demo, "TN", "MS", before)
+        .await
+        .expect("TN follows MS");
 
     // Before the rotation: a proof exported, an audit remembered, a mirror caught up.
     let proof = dir.path().join("proof.json");
     let proof_path = proof.to_str().expect("utf-8");
     cli(
-        &["export-proof", "--endpoint", &ms.endpoint, "--credential", MS_CREDENTIAL, "--out", proof_path],
+        &[
+            "export-proof",
+            "--endpoint",
+            &ms.endpoint,
+            "--credential",
+            MS_CREDENTIAL,
+            "--out",
+            proof_path,
+        ],
         "",
     )
     .await;
     let audit_state = dir.path().join("audit.json");
-    assert_eq!(common::audited_size(&ms.endpoint, &ms.verifier_key, &audit_state).await, before);
+    assert_eq!(
+        common::audited_size(&ms.endpoint, &ms.verifier_key, &audit_state).await,
+        before
+    );
     let source = LogClient::connect(&ms.endpoint).await.expect("connect to MS");
     let spec = MirrorSpec {
         origin: pinned.name().to_string(),
@@ -66,7 +79,9 @@ async fn partners_a_mirror_an_auditor_and_an_old_proof_keep_verifying_across_a_r
         verifier: pinned.clone(),
     };
     let mirror_home = dir.path().join("mirror-home");
-    let mirror = mirror::open(&mirror_home, &spec, &source).await.expect("open the mirror");
+    let mirror = mirror::open(&mirror_home, &spec, &source)
+        .await
+        .expect("open the mirror");
     follow_to_current(&mirror, &source).await;
 
     // The operator rotates (a short transition, so the test sees both phases).
@@ -85,28 +100,43 @@ async fn partners_a_mirror_an_auditor_and_an_old_proof_keep_verifying_across_a_r
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&key_file).expect("the new key file").permissions().mode();
+        let mode = std::fs::metadata(&key_file)
+            .expect("the new key file")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "the new key file is the owner's only");
     }
 
     // During the transition: both signatures, so the old key alone opens it.
     let transition = ms.ledger.published().note;
-    assert!(Checkpoint::open(&transition, &pinned).is_ok(), "dual-signed during the transition");
+    assert!(
+        Checkpoint::open(&transition, &pinned).is_ok(),
+        "dual-signed during the transition"
+    );
     assert!(Checkpoint::open(&transition, &new_key).is_ok());
-    demo::wait_followed(&demo, "TN", "MS", before + 1).await.expect("TN follows the rotation");
+    demo::wait_followed(&demo, "TN", "MS", before + 1)
+        .await
+        .expect("TN follows the rotation");
 
     // After it: the new key alone signs entries and checkpoints.
     let after = demo::suspend_in_ms(&demo).await.expect("suspend in MS");
     assert_eq!(after, before + 2);
     let newest = ms.ledger.published().note;
-    assert!(Checkpoint::open(&newest, &pinned).is_err(), "the old key no longer signs");
+    assert!(
+        Checkpoint::open(&newest, &pinned).is_err(),
+        "the old key no longer signs"
+    );
     assert_eq!(Checkpoint::open(&newest, &new_key).map(|c| c.size), Ok(after));
     let last = ms.ledger.entries(after - 1, after).expect("read")[0].clone();
     assert!(keys.check_entry(after - 1, &last, "MS").is_ok());
-    assert!(LogKeys::new(pinned.clone()).check_entry(after - 1, &last, "MS").is_err());
+    assert!(LogKeys::new(pinned.clone())
+        .check_entry(after - 1, &last, "MS")
+        .is_err());
 
     // A partner that pinned the old key follows through the rotation entry.
-    demo::wait_followed(&demo, "TN", "MS", after).await.expect("TN follows past the transition");
+    demo::wait_followed(&demo, "TN", "MS", after)
+        .await
+        .expect("TN follows past the transition");
     let seen = demo::origin_status(&demo, "TN").await.expect("origin status");
     assert_eq!(seen.status, pb::CredentialStatus::Suspended as i32);
     // So does the mirror, which saw no dual-signed checkpoint (it learns the
@@ -115,25 +145,54 @@ async fn partners_a_mirror_an_auditor_and_an_old_proof_keep_verifying_across_a_r
     assert_eq!(mirror.published().checkpoint.size, after);
     assert_eq!(mirror.keys().current(), &new_key);
     // The auditor with its remembered checkpoint, pinning the old key.
-    assert_eq!(common::audited_size(&ms.endpoint, &ms.verifier_key, &audit_state).await, after);
+    assert_eq!(
+        common::audited_size(&ms.endpoint, &ms.verifier_key, &audit_state).await,
+        after
+    );
     // The proof from before verifies offline with the old key, and fresh.
     let offline = cli(&["verify-proof", proof_path, "--verifier-key", &ms.verifier_key], "").await;
-    assert!(offline.starts_with("VALID PROOF") && offline.contains("ACTIVE"), "{offline}");
+    assert!(
+        offline.starts_with("VALID PROOF") && offline.contains("ACTIVE"),
+        "{offline}"
+    );
     let fresh = cli(
-        &["verify-proof", proof_path, "--verifier-key", &ms.verifier_key, "--fresh", "--endpoint", &ms.endpoint],
+        &[
+            "verify-proof",
+            proof_path,
+            "--verifier-key",
+            &ms.verifier_key,
+            "--fresh",
+            "--endpoint",
+            &ms.endpoint,
+        ],
         "",
     )
     .await;
-    assert!(fresh.starts_with("VALID PROOF") && fresh.contains("SUSPENDED"), "{fresh}");
+    assert!(
+        fresh.starts_with("VALID PROOF") && fresh.contains("SUSPENDED"),
+        "{fresh}"
+    );
     // A proof exported now carries the rotation entry and verifies with the old key.
     let new_proof = dir.path().join("new-proof.json");
     let new_proof_path = new_proof.to_str().expect("utf-8");
     cli(
-        &["export-proof", "--endpoint", &ms.endpoint, "--credential", MS_CREDENTIAL, "--out", new_proof_path],
+        &[
+            "export-proof",
+            "--endpoint",
+            &ms.endpoint,
+            "--credential",
+            MS_CREDENTIAL,
+            "--out",
+            new_proof_path,
+        ],
         "",
     )
     .await;
-    let now = cli(&["verify-proof", new_proof_path, "--verifier-key", &ms.verifier_key], "").await;
+    let now = cli(
+        &["verify-proof", new_proof_path, "--verifier-key", &ms.verifier_key],
+        "",
+    )
+    .await;
     assert!(now.contains("SUSPENDED"), "{now}");
     assert!(!mirror::equivocation_path(&mirror::mirror_dir(&mirror_home, pinned.name())).exists());
     mirror.shutdown().await;
@@ -166,7 +225,11 @@ async fn a_node_restarted_after_a_rotation_serves_and_signs_with_the_new_key() {
             .verifier()
             .to_key_string(),
     });
-    let refused = node.ledger.append("smuggle".into(), smuggled).await.expect_err("refused");
+    let refused = node
+        .ledger
+        .append("smuggle".into(), smuggled)
+        .await
+        .expect_err("refused");
     assert_eq!(refused.code_name(), "FAILED_PRECONDITION", "{refused}");
     assert_eq!(node.ledger.published().checkpoint.size, 3);
     // Nor can a token without admin_keys rotate.
@@ -191,10 +254,18 @@ async fn a_node_restarted_after_a_rotation_serves_and_signs_with_the_new_key() {
     follow_to_current(&mirror, &source).await;
     let backup = elsewhere.path().join("backup");
     let backup = backup.to_str().expect("utf-8");
-    cli(&["backup", "--node", &node.endpoint, "--to", backup, "--include-keys"], common::ADMIN_TOKEN).await;
+    cli(
+        &["backup", "--node", &node.endpoint, "--to", backup, "--include-keys"],
+        common::ADMIN_TOKEN,
+    )
+    .await;
     node.stop().await;
     let restored = elsewhere.path().join("restored");
-    cli(&["restore", "--from", backup, "--data", restored.to_str().expect("utf-8")], "").await;
+    cli(
+        &["restore", "--from", backup, "--data", restored.to_str().expect("utf-8")],
+        "",
+    )
+    .await;
     let ledger = common::open_ledger(&restored).expect("the restored node opens with its rotated key");
     assert_eq!(ledger.keys().current(), &new_key);
     assert_eq!(ledger.published().checkpoint.size, 5);
@@ -210,16 +281,25 @@ async fn a_node_restarted_after_a_rotation_serves_and_signs_with_the_new_key() {
     assert_eq!(decoded.key_id, new_key.key_id().to_vec(), "signed by the new key");
     let client = node.client().await;
     let identity = client.identity().await.expect("log info");
-    assert_eq!(identity.verifier_key, pinned.to_key_string(), "the pinned key stays the log's identity");
+    assert_eq!(
+        identity.verifier_key,
+        pinned.to_key_string(),
+        "the pinned key stays the log's identity"
+    );
     assert_eq!(identity.key_rotations, vec![3]);
     let state = dir.path().join("audit.json");
-    assert_eq!(common::audited_size(&node.endpoint, &pinned.to_key_string(), &state).await, 6);
+    assert_eq!(
+        common::audited_size(&node.endpoint, &pinned.to_key_string(), &state).await,
+        6
+    );
     follow_to_current(&mirror, &client).await;
     node.stop().await;
 
     // A lost store repaired from the mirror: the rotation is learned again.
     std::fs::remove_dir_all(peerreg::ledger::store_path(dir.path())).expect("lose the store");
-    let report = peerreg::repair::repair(dir.path(), &pinned, "MS", &mirror).await.expect("repair");
+    let report = peerreg::repair::repair(dir.path(), &pinned, "MS", &mirror)
+        .await
+        .expect("repair");
     assert_eq!(report.entries, 6);
     mirror.shutdown().await;
     let ledger = common::open_ledger(dir.path()).expect("the repaired node opens");
@@ -255,10 +335,15 @@ async fn a_key_swapped_in_without_the_rotation_entry_is_refused() {
         verifier: pinned.clone(),
     };
     let mirror_home = dir.path().join("mirror-home");
-    let mirror = mirror::open(&mirror_home, &spec, &source).await.expect("open the mirror");
+    let mirror = mirror::open(&mirror_home, &spec, &source)
+        .await
+        .expect("open the mirror");
     follow_to_current(&mirror, &source).await;
     let audit_state = dir.path().join("audit.json");
-    assert_eq!(common::audited_size(&node.endpoint, &pinned.to_key_string(), &audit_state).await, 4);
+    assert_eq!(
+        common::audited_size(&node.endpoint, &pinned.to_key_string(), &audit_state).await,
+        4
+    );
     node.stop().await;
 
     // The key file of the stopped node replaced by another key of the same origin.
@@ -279,7 +364,11 @@ async fn a_key_swapped_in_without_the_rotation_entry_is_refused() {
         Err(RoundError::Suspect(e)) => assert!(e.to_string().contains("key"), "{e}"),
         other => panic!("a checkpoint by an unknown key must be suspect, got {other:?}"),
     }
-    assert_eq!(mirror.published().checkpoint.size, 4, "the mirror kept what it verified");
+    assert_eq!(
+        mirror.published().checkpoint.size,
+        4,
+        "the mirror kept what it verified"
+    );
     assert!(
         !mirror::equivocation_path(&mirror::mirror_dir(&mirror_home, pinned.name())).exists(),
         "an unknown key proves nothing against the pinned key: no equivocation recorded"

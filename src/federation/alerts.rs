@@ -486,7 +486,13 @@ mod tests {
         );
 
         // Expiry by the clock: once the date has passed, keyed by that date.
-        let expired = candidates(&own, "MS", &LogKeys::new(ms_key().verifier().clone()), &copy, date("2027-01-02"));
+        let expired = candidates(
+            &own,
+            "MS",
+            &LogKeys::new(ms_key().verifier().clone()),
+            &copy,
+            date("2027-01-02"),
+        );
         let expiries: Vec<_> = expired
             .iter()
             .filter(|c| matches!(c.happened, Happened::Expired { .. }))
@@ -496,9 +502,15 @@ mod tests {
             expires_on: date("2027-01-01"),
         };
         assert_eq!(expiries, [("MS-1", &on), ("MS-2", &on), ("MS-4", &on)]);
-        assert!(candidates(&own, "MS", &LogKeys::new(ms_key().verifier().clone()), &copy, date("2027-01-01"))
-            .iter()
-            .all(|c| !matches!(c.happened, Happened::Expired { .. })));
+        assert!(candidates(
+            &own,
+            "MS",
+            &LogKeys::new(ms_key().verifier().clone()),
+            &copy,
+            date("2027-01-01")
+        )
+        .iter()
+        .all(|c| !matches!(c.happened, Happened::Expired { .. })));
     }
 
     #[test]

@@ -30,8 +30,8 @@ use crate::domain::rules;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::entry::sign_event;
-use crate::log::merkle::{leaf_hash, Frontier};
 use crate::log::keys::{sign_note_by, LogKeys};
+use crate::log::merkle::{leaf_hash, Frontier};
 use crate::log::note::{Checkpoint, NoteSigner};
 use crate::pb;
 use crate::projection::Registry;
@@ -303,7 +303,9 @@ fn rotate_if_asked(
         return Ok(());
     };
     if !matches!(fact, Fact::SigningKeyRotated { .. }) {
-        return Err(Error::Internal("a key rotation request must carry a rotation entry".into()));
+        return Err(Error::Internal(
+            "a key rotation request must carry a rotation entry".into(),
+        ));
     }
     match writer.chain.learn(index, entry) {
         Ok(true) => {}

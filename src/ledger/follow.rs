@@ -19,8 +19,8 @@ use super::{checkpoint_path, lock, open, replay, Ledger, Published, Settings, Sh
 use crate::clock::SystemClock;
 use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
-use crate::log::merkle::{leaf_hash, Frontier, Hash};
 use crate::log::keys::LogKeys;
+use crate::log::merkle::{leaf_hash, Frontier, Hash};
 use crate::log::note::NoteVerifier;
 use crate::projection::{logged_fact, Registry};
 use crate::store::{files, CommitBatch, StoreError};
@@ -194,7 +194,10 @@ impl Ledger {
         let shared = &self.shared;
         let mut guard = lock(&shared.follower);
         let trees = guard.as_mut().ok_or_else(not_a_follower)?;
-        let keys = trees.staged.as_ref().map_or_else(|| self.keys(), |staged| staged.keys.clone());
+        let keys = trees
+            .staged
+            .as_ref()
+            .map_or_else(|| self.keys(), |staged| staged.keys.clone());
         let checkpoint = keys.open_checkpoint(&note).map_err(|e| {
             Error::DataLoss(format!(
                 "the checkpoint is not signed by the origin's key in force (the pinned key or one it introduced): {e}"

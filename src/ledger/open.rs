@@ -23,8 +23,8 @@ use std::time::Instant;
 use super::{checkpoint_path, store_path, MissingRecords, Published, Shared};
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::log::merkle::{empty_root, leaf_hash, Frontier, Hash, HashReader, NodeId};
 use crate::log::keys::LogKeys;
+use crate::log::merkle::{empty_root, leaf_hash, Frontier, Hash, HashReader, NodeId};
 use crate::log::note::{unverified_body, Checkpoint, NoteSigner, NoteVerifier};
 use crate::store::{files, CommitBatch, Store};
 use crate::vault::{vault_path, VaultCheck};
@@ -139,7 +139,10 @@ pub(super) fn stored_keys(store: &Store, verifier: &NoteVerifier, note: &[u8]) -
         match keys.learn(index, &entry) {
             Ok(true) => {}
             Ok(false) => {
-                return Err(data_loss(store, format!("entry {index} is listed as a key rotation but is not one")));
+                return Err(data_loss(
+                    store,
+                    format!("entry {index} is listed as a key rotation but is not one"),
+                ));
             }
             Err(e) => return Err(data_loss(store, e.to_string())),
         }
@@ -269,13 +272,7 @@ fn check_published(
 /// Checks entries `[start, end)`: signature (by the key in force at each),
 /// place and stored leaf hash. A rotation entry `keys` does not list is
 /// refused (the keys after it would not be the ones the log names).
-fn verify_range(
-    store: &Store,
-    keys: &LogKeys,
-    state: &str,
-    start: u64,
-    end: u64,
-) -> Result<Vec<Hash>, String> {
+fn verify_range(store: &Store, keys: &LogKeys, state: &str, start: u64, end: u64) -> Result<Vec<Hash>, String> {
     let mut leaves = Vec::with_capacity(end.saturating_sub(start) as usize);
     let mut keys = keys.clone();
     let mut chunk_start = start;

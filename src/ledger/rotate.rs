@@ -50,7 +50,9 @@ pub(super) struct Signers {
 /// the node was started with) or a rotated key file in `data_dir`.
 pub(super) fn signers(first: NoteSigner, keys: &LogKeys, data_dir: &Path) -> Result<Signers> {
     if first.verifier() != keys.pinned() {
-        return Err(Error::Internal("the ledger was opened with another key than its pinned one".into()));
+        return Err(Error::Internal(
+            "the ledger was opened with another key than its pinned one".into(),
+        ));
     }
     let Some(previous) = keys.previous() else {
         return Ok(Signers {
@@ -82,8 +84,8 @@ fn load(data_dir: &Path, verifier: &NoteVerifier) -> Result<NoteSigner> {
     };
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::InvalidArgument(format!("key file {}: not UTF-8", path.display())))?;
-    let signer = NoteSigner::parse(&text)
-        .map_err(|e| Error::InvalidArgument(format!("key file {}: {e}", path.display())))?;
+    let signer =
+        NoteSigner::parse(&text).map_err(|e| Error::InvalidArgument(format!("key file {}: {e}", path.display())))?;
     if signer.verifier() != verifier {
         return Err(Error::FailedPrecondition(format!(
             "key file {} holds another key than the one the log introduced ({})",

@@ -341,19 +341,24 @@ mod tests {
     fn keys_are_in_force_after_their_rotation_entry_and_checkpoints_by_size() {
         let (old, new) = (key(1), key(2));
         let mut keys = LogKeys::new(old.verifier().clone());
-        keys.verify_entry(0, &plain(0, &old), "MS").unwrap_or_else(|e| panic!("{e}"));
+        keys.verify_entry(0, &plain(0, &old), "MS")
+            .unwrap_or_else(|e| panic!("{e}"));
         let entry = rotate(1, &old, &new.verifier().to_key_string());
         keys.verify_entry(1, &entry, "MS").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(keys.current(), new.verifier());
         assert_eq!(keys.for_entry(1), old.verifier());
         assert_eq!(keys.for_entry(2), new.verifier());
-        keys.verify_entry(2, &plain(2, &new), "MS").unwrap_or_else(|e| panic!("{e}"));
+        keys.verify_entry(2, &plain(2, &new), "MS")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(keys.check_entry(2, &plain(2, &old), "MS").is_err());
         // A remembered checkpoint of size 1 opens with the old key; size 2 needs the new one.
         let remembered = checkpoint(1).sign(&old);
         assert_eq!(keys.open_checkpoint(remembered.as_bytes()), Ok(checkpoint(1)));
         assert!(keys.open_checkpoint(checkpoint(2).sign(&old).as_bytes()).is_err());
-        assert_eq!(keys.open_checkpoint(checkpoint(2).sign(&new).as_bytes()), Ok(checkpoint(2)));
+        assert_eq!(
+            keys.open_checkpoint(checkpoint(2).sign(&new).as_bytes()),
+            Ok(checkpoint(2))
+        );
         // Both signatures during the transition: a reader not yet taught opens it too.
         let both = sign_note_by(&checkpoint(3).body(), &[&new, &old]);
         assert_eq!(keys.open_checkpoint(both.as_bytes()), Ok(checkpoint(3)));
@@ -382,7 +387,11 @@ mod tests {
         assert!(matches!(keys.learn(0, &by_stranger), Err(KeyError::Rotation { .. })));
         // A key of another origin, a malformed key, the pinned key again.
         let other = NoteSigner::from_seed("peerreg.local/tn", [4; 32]).unwrap_or_else(|e| panic!("{e}"));
-        for named in [other.verifier().to_key_string(), "garbage".into(), old.verifier().to_key_string()] {
+        for named in [
+            other.verifier().to_key_string(),
+            "garbage".into(),
+            old.verifier().to_key_string(),
+        ] {
             let entry = rotate(0, &old, &named);
             assert!(
                 matches!(keys.learn(0, &entry), Err(KeyError::Rotation { .. })),

@@ -295,7 +295,10 @@ impl NodeClient {
 
     /// Rotates the node's log signing key (`admin_keys`).
     pub async fn rotate_log_key(&self) -> Result<pb::RotateLogKeyResponse> {
-        let answer = self.admin().rotate_log_key(self.request(pb::RotateLogKeyRequest {})?).await;
+        let answer = self
+            .admin()
+            .rotate_log_key(self.request(pb::RotateLogKeyRequest {})?)
+            .await;
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }
 

@@ -85,7 +85,11 @@ impl Reciprocity for ReciprocityService {
         // newest one its log introduced as far as this node has verified it.
         let pinned = |state: &str| {
             let partner = self.federation.partner(state).ok()?;
-            Some(partner.mirror().map_or_else(|| partner.verifier().clone(), |copy| copy.keys().current().clone()))
+            Some(
+                partner
+                    .mirror()
+                    .map_or_else(|| partner.verifier().clone(), |copy| copy.keys().current().clone()),
+            )
         };
         let receiving = crate::evidence::authenticate(&request, self.ledger.state(), pinned, now)?;
         let number = identifier("credential_number", &request.credential_number)?;

@@ -15,8 +15,8 @@ use super::data_loss;
 use super::wire::{EventParts, Fields};
 use crate::error::{Error, Result};
 use crate::log::entry::{EntryError, EVENT_SIGNATURE_CONTEXT};
-use crate::log::merkle::{self, leaf_hash, Hash};
 use crate::log::keys::LogKeys;
+use crate::log::merkle::{self, leaf_hash, Hash};
 use crate::log::note::{KeyId, NoteVerifier};
 use crate::store::{EntryBatch, Store};
 
