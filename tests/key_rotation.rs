@@ -44,6 +44,10 @@ async fn partners_a_mirror_an_auditor_and_an_old_proof_keep_verifying_across_a_r
     let dir = tempfile::tempdir().expect("temp dir");
     let demo = Demo::start(dir.path()).await.expect("three nodes start");
     demo::certify_in_ms(&demo).await.expect("certify in MS");
+    let ms_board = demo.board("MS").await.expect("MS client");
+    for state in ["TN", "VA"] {
+        common::record_consent(&ms_board, demo::MS_PEER, state).await;
+    }
     let ms = demo.node("MS").expect("MS runs");
     let pinned = key(&ms.verifier_key);
     let before = ms.ledger.published().checkpoint.size;
@@ -194,6 +198,18 @@ async fn partners_a_mirror_an_auditor_and_an_old_proof_keep_verifying_across_a_r
     )
     .await;
     assert!(now.contains("SUSPENDED"), "{now}");
+    // Evidence from MS (its bundle carries the rotation entry) is verified
+    // with the pinned key; and a partner that rotated its own key is still
+    // answered once MS has followed that partner's rotation entry.
+    let tn = demo.node("TN").expect("TN runs");
+    let tn_rotation = tn.ledger.rotate_key().await.expect("TN rotates");
+    let tn_size = tn_rotation.receipt.index + 1;
+    demo::wait_followed(&demo, "MS", "TN", tn_size).await.expect("MS follows TN's rotation");
+    for state in ["TN", "VA"] {
+        let decision = demo::evaluate(&demo, state, None).await.expect("evidence verifies across the rotations");
+        assert_eq!(decision.outcome, pb::TransferOutcome::Denied as i32, "{decision:?}");
+        assert!(decision.denials.iter().any(|d| d.contains("suspended")), "{:?}", decision.denials);
+    }
     assert!(!mirror::equivocation_path(&mirror::mirror_dir(&mirror_home, pinned.name())).exists());
     mirror.shutdown().await;
     demo.stop().await;
