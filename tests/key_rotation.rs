@@ -204,11 +204,19 @@ async fn partners_a_mirror_an_auditor_and_an_old_proof_keep_verifying_across_a_r
     let tn = demo.node("TN").expect("TN runs");
     let tn_rotation = tn.ledger.rotate_key().await.expect("TN rotates");
     let tn_size = tn_rotation.receipt.index + 1;
-    demo::wait_followed(&demo, "MS", "TN", tn_size).await.expect("MS follows TN's rotation");
+    demo::wait_followed(&demo, "MS", "TN", tn_size)
+        .await
+        .expect("MS follows TN's rotation");
     for state in ["TN", "VA"] {
-        let decision = demo::evaluate(&demo, state, None).await.expect("evidence verifies across the rotations");
+        let decision = demo::evaluate(&demo, state, None)
+            .await
+            .expect("evidence verifies across the rotations");
         assert_eq!(decision.outcome, pb::TransferOutcome::Denied as i32, "{decision:?}");
-        assert!(decision.denials.iter().any(|d| d.contains("suspended")), "{:?}", decision.denials);
+        assert!(
+            decision.denials.iter().any(|d| d.contains("suspended")),
+            "{:?}",
+            decision.denials
+        );
     }
     assert!(!mirror::equivocation_path(&mirror::mirror_dir(&mirror_home, pinned.name())).exists());
     mirror.shutdown().await;
