@@ -1,7 +1,9 @@
 //! An independent auditor: anyone holding a log's verifier key string can check
 //! the whole log, and notice if it is ever rewritten.
 //!
-//! One run: verify the latest checkpoint with the pinned key; demand a
+//! One run: verify the latest checkpoint with the pinned key (or a key the
+//! pinned key introduced through the log's own signed rotation entries, see
+//! `log::keys`; any other key is refused); demand a
 //! consistency proof from the checkpoint remembered by the previous run (a
 //! rewritten history fails here); fetch every entry, verify every signature,
 //! recompute the root; spot-check inclusion proofs; remember the new checkpoint.
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::cosignature::WitnessPolicy;
-use crate::log::entry::verify_entry;
+use crate::log::keys::LogKeys;
 use crate::log::merkle::{leaf_hash, verify_consistency, verify_inclusion, Frontier, Hash, LeafIndex, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::source::LogSource;
@@ -99,8 +101,14 @@ pub async fn audit_witnessed(
     } else {
         client.checkpoint_note().await?
     };
-    let checkpoint = Checkpoint::open(&note, verifier)
-        .map_err(|e| Error::DataLoss(format!("the checkpoint does not verify with the pinned key: {e}")))?;
+    let pinned = LogKeys::new(verifier.clone());
+    let (checkpoint, _) = crate::keychain::open_checkpoint(&pinned, &note, client)
+        .await
+        .map_err(|e| {
+            Error::DataLoss(format!(
+                "the checkpoint does not verify with the pinned key's chain: {e}"
+            ))
+        })?;
     witnesses
         .check(&note)
         .map_err(|e| Error::FailedPrecondition(format!("checkpoint of size {}: {e}", checkpoint.size)))?;
@@ -109,7 +117,13 @@ pub async fn audit_witnessed(
     if let Some(previous) = &previous {
         check_consistent(client, previous, &checkpoint).await?;
     }
-    let (entries_verified, leaves) = verify_all_entries(client, verifier, &identity.state, &checkpoint).await?;
+    let (entries_verified, leaves, keys) = verify_all_entries(client, verifier, &identity.state, &checkpoint).await?;
+    // The chain learned entry by entry must open the checkpoint too.
+    keys.open_checkpoint(&note).map_err(|e| {
+        Error::DataLoss(format!(
+            "the checkpoint is not signed by the key the entries put in force: {e}"
+        ))
+    })?;
     let inclusion_proofs_checked = spot_check(client, &checkpoint, &leaves).await?;
     state.logs.insert(
         checkpoint.origin.clone(),
@@ -157,14 +171,16 @@ async fn check_consistent(client: &dyn LogSource, previous: &RememberedCheckpoin
     Ok(())
 }
 
-/// Fetches every entry, verifies its signature and place, recomputes the root.
-/// Returns the count and the leaf hashes of the entries chosen for spot checks.
+/// Fetches every entry, verifies its signature (by the key in force, learning
+/// rotations as they come) and place, recomputes the root. Returns the count,
+/// the leaf hashes of the entries chosen for spot checks, and the chain.
 async fn verify_all_entries(
     client: &dyn LogSource,
     verifier: &NoteVerifier,
     state: &str,
     checkpoint: &Checkpoint,
-) -> Result<(u64, Vec<(u64, Hash)>)> {
+) -> Result<(u64, Vec<(u64, Hash)>, LogKeys)> {
+    let mut keys = LogKeys::new(verifier.clone());
     let spots = spot_indices(checkpoint.size);
     let mut frontier = Frontier::default();
     let mut leaves = Vec::with_capacity(spots.len());
@@ -175,7 +191,8 @@ async fn verify_all_entries(
             return Err(Error::DataLoss(format!("the node returned no entries at {start}")));
         }
         for (index, entry) in (start..).zip(&page).take((checkpoint.size - start) as usize) {
-            verify_entry(index, entry, verifier, state).map_err(|e| Error::DataLoss(e.to_string()))?;
+            keys.verify_entry(index, entry, state)
+                .map_err(|e| Error::DataLoss(e.to_string()))?;
             let leaf = leaf_hash(entry);
             if spots.binary_search(&index).is_ok() {
                 leaves.push((index, leaf));
@@ -189,7 +206,7 @@ async fn verify_all_entries(
             checkpoint.size
         )));
     }
-    Ok((frontier.size(), leaves))
+    Ok((frontier.size(), leaves, keys))
 }
 
 /// Up to `AUDIT_SPOT_CHECKS` indices spread over the log, first and last included.

@@ -76,10 +76,12 @@ pub enum Operation {
     AdminTrust,
     /// Take a backup of the running node's data.
     AdminBackup,
+    /// Rotate the log's signing key (`peerreg key rotate`).
+    AdminKeys,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 23] = [
+    pub const ALL: [Operation; 24] = [
         Operation::EnrollPeer,
         Operation::ChangeName,
         Operation::RecordTraining,
@@ -103,6 +105,7 @@ impl Operation {
         Operation::ImportRecords,
         Operation::AdminTrust,
         Operation::AdminBackup,
+        Operation::AdminKeys,
     ];
 
     pub fn name(self) -> &'static str {
@@ -130,6 +133,7 @@ impl Operation {
             Operation::ImportRecords => "import_records",
             Operation::AdminTrust => "admin_trust",
             Operation::AdminBackup => "admin_backup",
+            Operation::AdminKeys => "admin_keys",
         }
     }
 

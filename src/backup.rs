@@ -23,6 +23,10 @@ use crate::error::{Error, Result};
 use crate::federation::alerts::ALERTS_FILE;
 use crate::federation::trust::trust_path;
 use crate::ledger::{self, Ledger};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+
+use crate::log::keys::LogKeys;
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::store::files;
 use crate::vault::vault_path;
@@ -69,14 +73,35 @@ pub struct Manifest {
     pub created_unix: i64,
     pub include_keys: bool,
     pub files: Vec<FileSum>,
+    /// The log's key rotation entries below `log_size` (index, standard
+    /// base64 of the entry): the chain from `verifier_key` to the key that
+    /// signed `checkpoint`, each entry signed by the key before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_rotations: Vec<(u64, String)>,
 }
 
 impl Manifest {
-    /// The checkpoint, checked with the manifest's key and against its size and root.
-    pub fn checked_checkpoint(&self) -> Result<Checkpoint> {
+    /// The log's keys: the manifest's verifier key, then each key its
+    /// rotation entries introduce (each checked against the key before it).
+    pub fn keys(&self) -> Result<LogKeys> {
         let verifier = NoteVerifier::parse(&self.verifier_key)
             .map_err(|e| Error::DataLoss(format!("the manifest's verifier key is not one: {e}")))?;
-        let checkpoint = Checkpoint::open(self.checkpoint.as_bytes(), &verifier)
+        let mut entries = Vec::with_capacity(self.key_rotations.len());
+        for (index, text) in self.key_rotations.iter().take(crate::log::keys::ROTATIONS_MAX + 1) {
+            let entry = BASE64
+                .decode(text)
+                .map_err(|_| Error::DataLoss(format!("the manifest's key rotation entry {index} is not base64")))?;
+            entries.push((*index, entry));
+        }
+        LogKeys::from_rotations(verifier, &entries)
+            .map_err(|e| Error::DataLoss(format!("the manifest's key rotations do not verify: {e}")))
+    }
+
+    /// The checkpoint, checked with the manifest's keys and against its size and root.
+    pub fn checked_checkpoint(&self) -> Result<Checkpoint> {
+        let checkpoint = self
+            .keys()?
+            .open_checkpoint(self.checkpoint.as_bytes())
             .map_err(|e| Error::DataLoss(format!("the manifest's checkpoint does not verify: {e}")))?;
         if checkpoint.size != self.log_size || hex::encode(checkpoint.root) != self.root_hash {
             return Err(Error::DataLoss(
@@ -138,6 +163,7 @@ pub fn stage(ledger: &Ledger, tokens_file: Option<&Path>, include_keys: bool) ->
             created_unix: crate::mirror::unix_now(),
             include_keys,
             files: Vec::new(),
+            key_rotations: Vec::new(),
         },
     };
     let published = ledger.export_to(&dir)?;
@@ -157,6 +183,14 @@ pub fn stage(ledger: &Ledger, tokens_file: Option<&Path>, include_keys: bool) ->
             )));
         }
         small.push((key, KEY_FILE.to_string()));
+        for rotation in ledger.keys().rotations() {
+            let rotated = crate::ledger::rotated_key_path(&data_dir, &rotation.key);
+            let name = rotated
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            small.push((rotated, name));
+        }
     }
     small.extend(received_files(&data_dir)?);
     for (from, name) in small {
@@ -165,6 +199,13 @@ pub fn stage(ledger: &Ledger, tokens_file: Option<&Path>, include_keys: bool) ->
     staged.manifest.log_size = published.checkpoint.size;
     staged.manifest.root_hash = hex::encode(published.checkpoint.root);
     staged.manifest.checkpoint = String::from_utf8_lossy(&published.note).into_owned();
+    staged.manifest.key_rotations = ledger
+        .keys()
+        .truncated(published.checkpoint.size)
+        .rotation_entries()
+        .into_iter()
+        .map(|(index, entry)| (index, BASE64.encode(entry)))
+        .collect();
     staged.manifest.files = sums(&dir)?;
     let text = serde_json::to_vec_pretty(&staged.manifest)
         .map_err(|e| Error::Internal(format!("encoding the manifest: {e}")))?;
@@ -188,6 +229,12 @@ fn received_files(data_dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     Ok(found)
 }
 
+/// The log's key files: `log.key` and the keys rotations introduced
+/// (`log-<key ID>.key`), kept to the owner wherever they are copied.
+fn is_key_file(name: &str) -> bool {
+    name == KEY_FILE || (name.starts_with("log-") && name.ends_with(".key") && !name.contains('/'))
+}
+
 fn copy_if_present(from: &Path, to: &Path) -> Result<()> {
     let Some(bytes) = files::read_optional(from)? else {
         return Ok(());
@@ -195,7 +242,7 @@ fn copy_if_present(from: &Path, to: &Path) -> Result<()> {
     if let Some(parent) = to.parent() {
         files::create_dir_durable(parent)?;
     }
-    let mode = if to.ends_with(KEY_FILE) {
+    let mode = if to.file_name().is_some_and(|name| is_key_file(&name.to_string_lossy())) {
         files::Mode::Private
     } else {
         files::Mode::Readable
@@ -349,9 +396,7 @@ pub fn check_target(data_dir: &Path, manifest: &Manifest) -> Result<Option<u64>>
     let Some(note) = files::read_optional(&data_dir.join("checkpoint"))? else {
         return Ok(None);
     };
-    let verifier = NoteVerifier::parse(&manifest.verifier_key)
-        .map_err(|e| Error::DataLoss(format!("the manifest's verifier key is not one: {e}")))?;
-    let held = Checkpoint::open(&note, &verifier).map_err(|e| {
+    let held = manifest.keys()?.open_checkpoint(&note).map_err(|e| {
         Error::FailedPrecondition(format!(
             "the checkpoint in {} is not this log's ({e}); restore into a new directory",
             data_dir.display()
@@ -411,7 +456,7 @@ pub fn install(from: &Path, data_dir: &Path, manifest: &Manifest, rollback: Opti
         if let Some(parent) = target.parent() {
             files::create_dir_durable(parent)?;
         }
-        copy_durably(&from.join(&relative), &target, listed.path == KEY_FILE)?;
+        copy_durably(&from.join(&relative), &target, is_key_file(&listed.path))?;
     }
     files::write_atomic(
         &ledger::checkpoint_path(data_dir),
@@ -455,6 +500,7 @@ mod tests {
             checkpoint: String::new(),
             created_unix: 0,
             include_keys: false,
+            key_rotations: Vec::new(),
             files: Vec::new(),
         }
     }

@@ -77,6 +77,10 @@ pub struct NodeConfig {
     /// witnesses this node knows (its own and the other trusted states')
     /// cosigned it.
     pub witness_quorum: Option<usize>,
+    /// After a log key rotation, checkpoints carry the previous key's
+    /// signature too until the log has grown this many entries past the
+    /// rotation entry (default `limits::KEY_TRANSITION_ENTRIES`).
+    pub key_transition_entries: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -110,6 +114,8 @@ pub struct ConfigFile {
     pub insecure_plaintext: bool,
     /// See [`NodeConfig::witness_quorum`].
     pub witness_quorum: Option<usize>,
+    /// See [`NodeConfig::key_transition_entries`].
+    pub key_transition_entries: Option<u64>,
 }
 
 impl ConfigFile {
@@ -147,6 +153,7 @@ impl ConfigFile {
         config.tls = self.tls;
         config.insecure_plaintext = self.insecure_plaintext;
         config.witness_quorum = self.witness_quorum;
+        config.key_transition_entries = self.key_transition_entries.unwrap_or(config.key_transition_entries);
         Ok(config)
     }
 }
@@ -249,6 +256,7 @@ impl NodeConfig {
             federation: FederationOptions::default(),
             limits: ServerLimits::default(),
             witness_quorum: None,
+            key_transition_entries: crate::limits::KEY_TRANSITION_ENTRIES,
         })
     }
 

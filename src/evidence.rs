@@ -24,7 +24,8 @@ use crate::domain::sealed::{unseal, Openings};
 use crate::error::{Error, Result};
 use crate::ledger::{person_id, references, Ledger};
 use crate::limits;
-use crate::log::entry::{decode_entry, verify_entry, EntryError};
+use crate::log::entry::{decode_entry, EntryError};
+use crate::log::keys::{open_with_rotations, KeyError, LogKeys, ProvenRotation};
 use crate::log::merkle::{leaf_hash, verify_inclusion, Hash, LeafIndex, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier, REQUEST_CONTEXT};
 use crate::pb;
@@ -52,6 +53,34 @@ const FRAMING_BYTES: usize = 8;
 /// `EVIDENCE_ENTRIES_MAX` entries is refused before any is read, and the
 /// entries are refused (`RESOURCE_EXHAUSTED`) as soon as their encoded size
 /// passes `ANSWER_BYTES_MAX`, which sits below the response limit.
+/// The log's key rotation entries below `size`, each with its inclusion
+/// proof in the tree of that size: what lets a holder of the log's first key
+/// learn the key that signed a checkpoint of that size (see `log::keys`).
+pub fn proven_key_rotations(ledger: &Ledger, size: u64) -> Result<Vec<pb::ProvenEntry>> {
+    let indices: Vec<u64> = ledger.keys().rotations().iter().map(|r| r.index).collect();
+    proven_entries(ledger, &indices, size)
+}
+
+/// Opens a checkpoint `note` that comes with proven key rotation entries,
+/// with the chain that starts at `pinned`: the checkpoint and the chain.
+pub fn open_with_proven_rotations(
+    pinned: &NoteVerifier,
+    note: &[u8],
+    rotations: &[pb::ProvenEntry],
+) -> std::result::Result<(Checkpoint, LogKeys), String> {
+    let mut decoded = Vec::with_capacity(rotations.len());
+    for proven in rotations.iter().take(crate::log::keys::ROTATIONS_MAX + 1) {
+        let proof = decode_proof(&proven.inclusion_proof)
+            .ok_or_else(|| format!("key rotation entry {}'s inclusion proof is malformed", proven.index))?;
+        decoded.push((proven.index, proven.entry.as_slice(), proof));
+    }
+    let borrowed: Vec<ProvenRotation<'_>> = decoded
+        .iter()
+        .map(|(index, entry, proof)| (*index, *entry, proof.as_slice()))
+        .collect();
+    open_with_rotations(&LogKeys::new(pinned.clone()), note, &borrowed).map_err(|e| e.to_string())
+}
+
 pub fn proven_entries(ledger: &Ledger, indices: &[u64], size: u64) -> Result<Vec<pb::ProvenEntry>> {
     let wanted = indices.iter().filter(|&&i| i < size).count();
     if wanted > limits::EVIDENCE_ENTRIES_MAX {
@@ -257,6 +286,7 @@ pub fn bundle(ledger: &Ledger, credential_number: &str, receiving_state: &str) -
         entries,
         openings,
         k_subject: secrets.k_subject.to_vec(),
+        key_rotations: proven_key_rotations(ledger, size)?,
     };
     // The entries were bounded as they were read; the openings (a long
     // summary each) are counted with them here, before anything is sent.
@@ -404,7 +434,7 @@ fn decode_proof(hashes: &[Vec<u8>]) -> Option<Vec<Hash>> {
 fn verify_one(
     proven: &pb::ProvenEntry,
     checkpoint: &Checkpoint,
-    verifier: &NoteVerifier,
+    keys: &LogKeys,
     state: &str,
 ) -> Result<pb::event::Body, String> {
     let index = proven.index;
@@ -417,7 +447,11 @@ fn verify_one(
     if proven.inclusion_proof.is_empty() && checkpoint.size > 1 {
         return Err(format!("entry {index} comes without an inclusion proof"));
     }
-    let event = verify_entry(index, &proven.entry, verifier, state).map_err(|e| entry_problem(state, e))?;
+    let event = match keys.check_entry(index, &proven.entry, state) {
+        Ok(event) => event,
+        Err(KeyError::Entry(e)) => return Err(entry_problem(state, e)),
+        Err(e) => return Err(e.to_string()),
+    };
     let proof = decode_proof(&proven.inclusion_proof)
         .ok_or_else(|| format!("entry {index}'s inclusion proof holds a hash that is not 32 bytes"))?;
     if !verify_inclusion(
@@ -549,11 +583,12 @@ pub fn verify(
             quote(credential_number)
         )]);
     }
-    let checkpoint = Checkpoint::open(&bundle.checkpoint, verifier).map_err(|e| {
-        vec![format!(
-            "the evidence's checkpoint is not signed by {state}'s pinned key: {e}"
-        )]
-    })?;
+    let (checkpoint, keys) =
+        open_with_proven_rotations(verifier, &bundle.checkpoint, &bundle.key_rotations).map_err(|e| {
+            vec![format!(
+                "the evidence's checkpoint is not signed by {state}'s pinned key or a key it introduced: {e}"
+            )]
+        })?;
     let k_subject: Bytes32 = bundle
         .k_subject
         .as_slice()
@@ -568,7 +603,7 @@ pub fn verify(
             continue;
         }
         previous = Some(proven.index);
-        match verify_one(proven, &checkpoint, verifier, state) {
+        match verify_one(proven, &checkpoint, &keys, state) {
             Ok(body) => bodies.push((proven.index, body)),
             Err(problem) => problems.push(problem),
         }

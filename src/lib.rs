@@ -70,6 +70,7 @@ pub mod error;
 pub mod evidence;
 pub mod federation;
 pub mod import;
+pub mod keychain;
 pub mod ledger;
 pub mod limits;
 pub mod log;

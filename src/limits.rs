@@ -268,3 +268,8 @@ pub const WITNESS_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::fr
 /// The longest pause between two rounds of asking witnesses, at start, whether
 /// this store is behind what they cosigned.
 pub const WITNESS_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+/// After a log key rotation, checkpoints carry the previous key's signature
+/// too until the log has grown this many entries past the rotation entry
+/// (the default of the `key_transition_entries` setting): a reader that has
+/// not yet read the rotation entry still opens them meanwhile.
+pub const KEY_TRANSITION_ENTRIES: u64 = 1000;

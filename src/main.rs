@@ -91,6 +91,9 @@ enum Command {
     Backup(cli::backup::BackupArgs),
     /// Restore a backup into a new data directory; refused if trusted states have seen a longer log.
     Restore(cli::backup::RestoreArgs),
+    /// The running node's log signing key: `key rotate` (admin token with admin_keys).
+    #[command(subcommand)]
+    Key(cli::keys::KeyCommand),
 }
 
 /// The error to report: its status code first, and what failed (if given) before that.
@@ -142,6 +145,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Restore(args) => print(cli::backup::restore(args).await, Some("RESTORE REFUSED")),
         Command::Export(command) => done(cli::export::export(command).await),
         Command::Import(args) => imported(cli::import::import(args).await),
+        Command::Key(command) => print(cli::keys::key(command).await, Some("KEY ROTATION FAILED")),
     }
 }
 

@@ -32,7 +32,7 @@ use crate::domain::states::parse_state;
 use crate::error::{Error, Result};
 use crate::ledger::{store_path, Ledger, StagedTree};
 use crate::limits;
-use crate::log::entry::verify_entry;
+use crate::log::keys::LogKeys;
 use crate::log::merkle::{verify_consistency, Hash, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::metrics::{FollowerRole, FollowerState, FollowerView, Metrics};
@@ -162,6 +162,26 @@ pub struct EquivocationRecord {
     /// Unix seconds when it was recorded.
     #[serde(default)]
     pub recorded_unix: i64,
+    /// The origin's key rotation entries (index, standard base64 of the
+    /// encoded entry) when the proof is signed by a later key than the
+    /// pinned one: each is checked against the key before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_rotations: Vec<(u64, String)>,
+}
+
+impl EquivocationRecord {
+    /// The origin's keys as the record names them, rebuilt from `pinned`.
+    pub fn keys(&self, pinned: &NoteVerifier) -> Result<LogKeys> {
+        let mut entries = Vec::with_capacity(self.key_rotations.len());
+        for (index, text) in self.key_rotations.iter().take(crate::log::keys::ROTATIONS_MAX + 1) {
+            let bytes = BASE64
+                .decode(text)
+                .map_err(|_| Error::InvalidArgument(format!("key rotation entry {index} is not base64")))?;
+            entries.push((*index, bytes));
+        }
+        LogKeys::from_rotations(pinned.clone(), &entries)
+            .map_err(|e| Error::InvalidArgument(format!("the record's key rotations do not verify: {e}")))
+    }
 }
 
 impl EquivocationRecord {
@@ -177,8 +197,14 @@ impl EquivocationRecord {
 
 /// Checks an equivocation proof with the pinned key alone; says what it proves.
 pub fn verify_equivocation(proof: &EquivocationProof, verifier: &NoteVerifier) -> Result<String> {
+    verify_equivocation_with(proof, &LogKeys::new(verifier.clone()))
+}
+
+/// Checks an equivocation proof with the origin's keys (the pinned key and
+/// the keys its rotation entries introduced); says what it proves.
+pub fn verify_equivocation_with(proof: &EquivocationProof, keys: &LogKeys) -> Result<String> {
     let open = |what: &str, note: &str| {
-        Checkpoint::open(note.as_bytes(), verifier)
+        keys.open_checkpoint(note.as_bytes())
             .map_err(|e| Error::InvalidArgument(format!("the {what} checkpoint is not signed by the key: {e}")))
     };
     match proof {
@@ -227,7 +253,7 @@ pub fn verify_equivocation(proof: &EquivocationProof, verifier: &NoteVerifier) -
                 let bytes = BASE64
                     .decode(text)
                     .map_err(|_| Error::InvalidArgument(format!("the {what} entry is not base64")))?;
-                verify_entry(*index, &bytes, verifier, state)
+                keys.check_entry(*index, &bytes, state)
                     .map_err(|e| Error::InvalidArgument(format!("the {what} entry is not signed by the key: {e}")))?;
                 Ok::<_, Error>(bytes)
             };
@@ -252,7 +278,7 @@ pub fn conflicting_entry(mirror: &Ledger, entries: &[(u64, &[u8])]) -> Result<Op
         let Some(ours) = ours.first().filter(|ours| ours.as_slice() != offered) else {
             continue;
         };
-        if verify_entry(index, offered, mirror.verifier(), mirror.state()).is_err() {
+        if mirror.keys().check_entry(index, offered, mirror.state()).is_err() {
             continue;
         }
         return Ok(Some(EquivocationProof::TwoEntries {
@@ -316,8 +342,9 @@ pub fn unix_now() -> i64 {
 /// Records a proven equivocation durably and in the log output; the error to return.
 pub fn equivocation(mirror: &Ledger, detail: String, proof: EquivocationProof) -> Error {
     let verifier = mirror.verifier();
+    let keys = mirror.keys();
     debug_assert!(
-        verify_equivocation(&proof, verifier).is_ok(),
+        verify_equivocation_with(&proof, &keys).is_ok(),
         "recorded an unproven alarm"
     );
     let evidence = EquivocationRecord {
@@ -326,6 +353,11 @@ pub fn equivocation(mirror: &Ledger, detail: String, proof: EquivocationProof) -
         detail: detail.clone(),
         proof,
         recorded_unix: unix_now(),
+        key_rotations: keys
+            .rotation_entries()
+            .into_iter()
+            .map(|(index, entry)| (index, BASE64.encode(entry)))
+            .collect(),
     };
     let path = equivocation_path(mirror.data_dir());
     match serde_json::to_vec_pretty(&evidence) {
@@ -446,8 +478,11 @@ async fn before<T>(deadline: Instant, call: impl std::future::Future<Output = Re
 pub async fn follow_round(mirror: &Ledger, source: &dyn LogSource, limits: FollowLimits) -> Result<Round, RoundError> {
     let deadline = Instant::now() + limits.round_deadline;
     let note = before(deadline, source.checkpoint_note()).await?;
-    let offered = Checkpoint::open(&note, mirror.verifier())
-        .map_err(|e| suspect(format!("the offered checkpoint is not signed by the pinned key: {e}")))?;
+    let (offered, _) = before(
+        deadline,
+        crate::keychain::open_checkpoint(&mirror.follower_keys(), &note, source),
+    )
+    .await?;
     let held = mirror.published().checkpoint;
     if offered.size <= held.size {
         return match check_against_held(mirror, &offered, &note).map_err(RoundError::Suspect)? {

@@ -118,6 +118,7 @@ pub async fn start_on(config: NodeConfig, listeners: Listeners) -> Result<Node> 
         clock: Arc::new(SystemClock),
     })
     .inspect_err(|e| tracing::error!(data_dir = %config.data_dir.display(), "cannot open the log: {e}"))?;
+    ledger.set_key_transition_entries(config.key_transition_entries);
     match start_around(&config, ledger.clone(), Listeners { grpc: listener, web }, tls).await {
         Ok(node) => Ok(node),
         Err(error) => {

@@ -10,8 +10,14 @@
 //!   "entries": [ { "index": 7, "entry": "<base64 LogEntry>",
 //!                  "inclusion_proof": ["<base64 hash>", …] } ],
 //!   "openings": [ { "opening": "<base64>", "tag": "<base64>", "kind": 7,
-//!                   "body": "<base64 Holder>" } ] }
+//!                   "body": "<base64 Holder>" } ],
+//!   "key_rotations": [ { "index": 3, "entry": "…", "inclusion_proof": [ … ] } ] }
 //! ```
+//! `key_rotations` is present only when the log rotated its key before the
+//! checkpoint: the rotation entries, each proven into the checkpoint's tree,
+//! from which a verifier holding the log's first (pinned) key learns the key
+//! that signed the checkpoint and the later entries (`log::keys`). A proof
+//! exported before a rotation has none and keeps verifying with the old key.
 //! The openings open the public-register parts of the entries: the holder
 //! commitment of the issue (whose credential it is: peer id and name at
 //! issue) and discipline and reinstatement summaries. Each opening must open
@@ -43,7 +49,7 @@ use crate::domain::status::{action_name, DatedDiscipline, DisciplineEnd};
 use crate::error::{Error, Result};
 use crate::evidence::{parse_opening, BundleOpenings};
 use crate::ledger::references;
-use crate::log::entry::verify_entry;
+use crate::log::keys::{open_with_rotations, LogKeys, ProvenRotation};
 use crate::log::merkle::TreeSize;
 use crate::log::merkle::{leaf_hash, verify_inclusion, Hash};
 use crate::log::note::{Checkpoint, NoteVerifier};
@@ -64,6 +70,8 @@ pub struct ProofFile {
     pub entries: Vec<ProofEntry>,
     #[serde(default)]
     pub openings: Vec<ProofOpening>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_rotations: Vec<ProofEntry>,
 }
 
 /// An opening, as the file carries it.
@@ -108,23 +116,24 @@ impl VerifiedProof {
     }
 }
 
+fn proof_entry(e: pb::ProvenEntry) -> ProofEntry {
+    ProofEntry {
+        index: e.index,
+        entry: BASE64.encode(e.entry),
+        inclusion_proof: e.inclusion_proof.iter().map(|h| BASE64.encode(h)).collect(),
+    }
+}
+
 impl ProofFile {
     pub fn from_pb(proof: pb::CredentialProof) -> ProofFile {
         ProofFile {
+            key_rotations: proof.key_rotations.into_iter().map(proof_entry).collect(),
             format: FORMAT.into(),
             state: proof.state,
             credential_number: proof.credential_number,
             verifier_key: proof.verifier_key,
             checkpoint: String::from_utf8_lossy(&proof.checkpoint).into_owned(),
-            entries: proof
-                .entries
-                .into_iter()
-                .map(|e| ProofEntry {
-                    index: e.index,
-                    entry: BASE64.encode(e.entry),
-                    inclusion_proof: e.inclusion_proof.iter().map(|h| BASE64.encode(h)).collect(),
-                })
-                .collect(),
+            entries: proof.entries.into_iter().map(proof_entry).collect(),
             openings: proof
                 .openings
                 .into_iter()
@@ -215,8 +224,8 @@ pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<Verifie
         return Err(bad("the file names another verifier key than the pinned one"));
     }
     let verifier = pinned.unwrap_or(&own);
-    let checkpoint = Checkpoint::open(file.checkpoint.as_bytes(), verifier).map_err(bad)?;
-    let bodies = proven_bodies(file, verifier, &checkpoint)?;
+    let (checkpoint, keys) = open_checkpoint(file, verifier)?;
+    let bodies = proven_bodies(file, &keys, &checkpoint)?;
     let referenced: HashSet<Bytes32> = bodies
         .iter()
         .flat_map(|(_, body)| references(Some(body)))
@@ -254,13 +263,31 @@ pub fn verify(file: &ProofFile, pinned: Option<&NoteVerifier>) -> Result<Verifie
     })
 }
 
+/// The file's checkpoint, opened with the chain of keys that starts at
+/// `verifier` and continues through the file's proven rotation entries.
+fn open_checkpoint(file: &ProofFile, verifier: &NoteVerifier) -> Result<(Checkpoint, LogKeys)> {
+    let mut rotations = Vec::with_capacity(file.key_rotations.len());
+    for proven in file.key_rotations.iter().take(crate::log::keys::ROTATIONS_MAX + 1) {
+        let entry = BASE64
+            .decode(&proven.entry)
+            .map_err(|_| bad("a key rotation entry is not base64"))?;
+        let proof: Vec<Hash> = proven
+            .inclusion_proof
+            .iter()
+            .map(|h| decode_hash(h))
+            .collect::<Result<_>>()?;
+        rotations.push((proven.index, entry, proof));
+    }
+    let borrowed: Vec<ProvenRotation<'_>> = rotations
+        .iter()
+        .map(|(index, entry, proof)| (*index, entry.as_slice(), proof.as_slice()))
+        .collect();
+    open_with_rotations(&LogKeys::new(verifier.clone()), file.checkpoint.as_bytes(), &borrowed).map_err(bad)
+}
+
 /// The file's entries, in log order, each proven into `checkpoint`'s tree and
-/// signed by `verifier`: their indices and public bodies.
-fn proven_bodies(
-    file: &ProofFile,
-    verifier: &NoteVerifier,
-    checkpoint: &Checkpoint,
-) -> Result<Vec<(u64, pb::event::Body)>> {
+/// signed by the key in force at its index: their indices and public bodies.
+fn proven_bodies(file: &ProofFile, keys: &LogKeys, checkpoint: &Checkpoint) -> Result<Vec<(u64, pb::event::Body)>> {
     let mut bodies = Vec::with_capacity(file.entries.len());
     let mut previous: Option<u64> = None;
     for proven in &file.entries {
@@ -285,7 +312,7 @@ fn proven_bodies(
         ) {
             return Err(bad(format!("entry {} is not in the signed tree", proven.index)));
         }
-        let event = verify_entry(proven.index, &entry, verifier, &file.state).map_err(bad)?;
+        let event = keys.check_entry(proven.index, &entry, &file.state).map_err(bad)?;
         let body = event.body.ok_or_else(|| bad("an entry has no event"))?;
         bodies.push((proven.index, body));
     }

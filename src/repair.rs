@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::ledger::{checkpoint_path, references, snapshot_path, store_path, MissingRecords};
-use crate::log::entry::verify_entry;
+use crate::log::keys::LogKeys;
 use crate::log::merkle::{leaf_hash, verify_consistency, Frontier, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::source::LogSource;
@@ -46,11 +46,15 @@ async fn target(data_dir: &Path, verifier: &NoteVerifier, source: &dyn LogSource
             checkpoint_path(data_dir).display()
         ))
     })?;
-    let published = Checkpoint::open(&published_note, verifier)
-        .map_err(|e| Error::DataLoss(format!("the published checkpoint does not verify with this key: {e}")))?;
     let note = source.checkpoint_note().await?;
-    let offered = Checkpoint::open(&note, verifier)
+    let (offered, keys) = crate::keychain::open_checkpoint(&LogKeys::new(verifier.clone()), &note, source)
+        .await
         .map_err(|e| Error::DataLoss(format!("the source's checkpoint is not signed by this log's key: {e}")))?;
+    let published = keys.open_checkpoint(&published_note).map_err(|e| {
+        Error::DataLoss(format!(
+            "the published checkpoint does not verify with this log's keys: {e}"
+        ))
+    })?;
     if offered.size < published.size {
         return Err(Error::DataLoss(format!(
             "the source holds {} entries, fewer than the {} this node published",
@@ -77,9 +81,10 @@ async fn rebuild(
     verifier: &NoteVerifier,
     state: &str,
     size: u64,
-) -> Result<Frontier> {
+) -> Result<(Frontier, LogKeys)> {
     let mut frontier = Frontier::default();
     let mut batch = CommitBatch::default();
+    let mut keys = LogKeys::new(verifier.clone());
     while frontier.size() < size {
         let start = frontier.size();
         let page = source.entries(start, size).await?;
@@ -87,8 +92,13 @@ async fn rebuild(
             return Err(Error::DataLoss(format!("the source returned no entries at {start}")));
         }
         for (index, entry) in (start..).zip(page).take((size - start) as usize) {
-            let event = verify_entry(index, &entry, verifier, state)
+            let rotations = keys.rotations().len();
+            let event = keys
+                .verify_entry(index, &entry, state)
                 .map_err(|e| Error::DataLoss(format!("the source served a bad entry: {e}")))?;
+            if keys.rotations().len() > rotations {
+                batch.key_rotations.push(index);
+            }
             batch.hashes.extend(frontier.push(leaf_hash(&entry)));
             for reference in references(event.body.as_ref()) {
                 batch.tags.push((reference.tag, index));
@@ -101,7 +111,7 @@ async fn rebuild(
         }
     }
     store.commit(&batch)?;
-    Ok(frontier)
+    Ok((frontier, keys))
 }
 
 /// Builds a store in `store_dir` holding exactly the tree of `checkpoint` (signed
@@ -115,12 +125,17 @@ pub(crate) async fn build_store(
     note: &[u8],
 ) -> Result<()> {
     let store = Store::open(store_dir)?;
-    let frontier = rebuild(&store, source, verifier, state, checkpoint.size).await?;
+    let (frontier, keys) = rebuild(&store, source, verifier, state, checkpoint.size).await?;
     if frontier.root() != checkpoint.root {
         return Err(Error::DataLoss(
             "the source's entries do not give the root this log signed".into(),
         ));
     }
+    keys.open_checkpoint(note).map_err(|e| {
+        Error::DataLoss(format!(
+            "the checkpoint is not signed by the key the entries put in force: {e}"
+        ))
+    })?;
     store.commit(&CommitBatch {
         checkpoint_note: note.to_vec(),
         ..Default::default()

@@ -25,6 +25,9 @@ pub struct LogIdentity {
     pub origin: String,
     pub state: String,
     pub verifier_key: String,
+    /// Indices of the entries that rotated the log's key (unverified: each
+    /// is checked when learned, see `log::keys`).
+    pub key_rotations: Vec<u64>,
 }
 
 /// A log served by someone else: nothing it says is believed until checked
@@ -78,6 +81,7 @@ impl LogSource for Ledger {
             origin: self.verifier().name().to_string(),
             state: self.state().to_string(),
             verifier_key: self.verifier().to_key_string(),
+            key_rotations: self.keys().rotations().iter().map(|r| r.index).collect(),
         };
         Box::pin(async move { Ok(identity) })
     }

@@ -267,6 +267,7 @@ fn build_corpus() -> Corpus {
         checkpoint: published.note.to_vec(),
         openings: peerreg::evidence::register_openings(&ledger, &proven).expect("the proof's openings"),
         entries: proven,
+        key_rotations: Vec::new(),
     };
     let proof = ProofFile::from_pb(proof).to_json().expect("proof json");
     let bundle = peerreg::evidence::bundle(&ledger, "MS-1", "TN")

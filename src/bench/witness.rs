@@ -60,7 +60,11 @@ fn trust_each_other(sites: &[Site]) -> Result<()> {
     for site in sites {
         let mut entries = Vec::new();
         for other in sites.iter().filter(|o| o.config.state != site.config.state) {
-            let web = other.listeners.web.as_ref().ok_or_else(|| Error::Internal("no web listener".into()))?;
+            let web = other
+                .listeners
+                .web
+                .as_ref()
+                .ok_or_else(|| Error::Internal("no web listener".into()))?;
             entries.push(TrustEntry {
                 state: other.config.state.clone(),
                 endpoint: address(&other.listeners.grpc)?,
@@ -78,7 +82,11 @@ fn trust_each_other(sites: &[Site]) -> Result<()> {
 }
 
 async fn witnessed_size(witnessing: &Arc<Witnessing>, size: u64, deadline: Instant) -> Result<()> {
-    while witnessing.collector.witnessed().is_none_or(|(p, _)| p.checkpoint.size < size) {
+    while witnessing
+        .collector
+        .witnessed()
+        .is_none_or(|(p, _)| p.checkpoint.size < size)
+    {
         if Instant::now() > deadline {
             return Err(Error::Unavailable(format!("size {size} was not witnessed in time")));
         }
@@ -99,7 +107,9 @@ async fn commit(node: &Node, i: usize) -> Result<(Duration, u64)> {
             .await
         {
             Ok(receipt) => return Ok((started.elapsed(), receipt.published.checkpoint.size)),
-            Err(Error::Unavailable(_)) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(Error::Unavailable(_)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
             Err(e) => return Err(e),
         }
     }

@@ -268,7 +268,7 @@ fn verify_evidence(file: &std::path::Path, key: Option<&str>) -> Result<String> 
         .ok_or_else(|| Error::NotFound(format!("{} does not exist", file.display())))?;
     let key = key.unwrap_or(&record.verifier_key);
     let verifier = NoteVerifier::parse(key).map_err(|e| Error::InvalidArgument(format!("--key: {e}")))?;
-    let shown = mirror::verify_equivocation(&record.proof, &verifier)?;
+    let shown = mirror::verify_equivocation_with(&record.proof, &record.keys(&verifier)?)?;
     Ok(format!(
         "PROVEN: {} signed {shown}. Checked with key {key}; compare it with the key you pinned for that state.",
         verifier.name()

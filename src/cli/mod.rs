@@ -12,6 +12,7 @@ pub mod backup;
 pub mod export;
 pub mod federation;
 pub mod import;
+pub mod keys;
 pub mod operator;
 pub mod proof;
 mod roster;

@@ -171,8 +171,11 @@ pub fn check(registry: &impl Records, history: &ProfileHistory, fact: &Fact, tod
                 ))),
             }
         }
+        // Only the operator's rotation path (`peerreg key rotate`, the Admin
+        // RotateLogKey call) writes this entry, with a key it created itself:
+        // a board command can never name a key for the log.
         Fact::SigningKeyRotated { .. } => Err(refuse(
-            "log signing key rotation is not supported by this version of peerreg".into(),
+            "the log's signing key is rotated only by the operator (peerreg key rotate), never by a board command".into(),
         )),
         Fact::TransferEvaluated(evaluation) => {
             not_other_state(profile, &evaluation.origin_state)?;

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::fact::{DisciplineKind, TransferOutcome};
 use crate::error::{Error, Result};
-use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::log::keys::LogKeys;
 use crate::projection::Registry;
 use crate::store::files;
 
@@ -294,8 +294,8 @@ fn make_room(alerts: &mut Vec<Alert>) -> bool {
 /// What this node's decisions stand on in `origin_state`: for each origin
 /// credential, the own credentials granted on it (`None` for a pending
 /// evaluation) with the origin log size the decision saw.
-fn bases(own: &Registry, origin_state: &str, verifier: &NoteVerifier) -> BTreeMap<String, Vec<(Option<String>, u64)>> {
-    let seen = |note: &[u8]| Checkpoint::open(note, verifier).map_or(0, |c| c.size);
+fn bases(own: &Registry, origin_state: &str, keys: &LogKeys) -> BTreeMap<String, Vec<(Option<String>, u64)>> {
+    let seen = |note: &[u8]| keys.open_checkpoint(note).map_or(0, |c| c.size);
     let mut bases: BTreeMap<String, Vec<(Option<String>, u64)>> = BTreeMap::new();
     let mut granted = BTreeSet::new();
     for credential in own.credentials.values() {
@@ -331,12 +331,12 @@ fn bases(own: &Registry, origin_state: &str, verifier: &NoteVerifier) -> BTreeMa
 pub fn candidates(
     own: &Registry,
     origin_state: &str,
-    verifier: &NoteVerifier,
+    keys: &LogKeys,
     copy: &Registry,
     today: NaiveDate,
 ) -> Vec<Candidate> {
     let mut found = Vec::new();
-    for (number, decisions) in bases(own, origin_state, verifier) {
+    for (number, decisions) in bases(own, origin_state, keys) {
         let Some(origin) = copy.credential(&number) else {
             continue;
         };
@@ -367,6 +367,7 @@ pub fn candidates(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::note::Checkpoint;
 
     fn candidate(index: u64) -> Candidate {
         Candidate {
@@ -473,19 +474,25 @@ mod tests {
         }
         copy.credentials
             .insert("MS-5".into(), credential("MS-5", "2027-01-01", None));
-        let found = candidates(&own, "MS", ms_key().verifier(), &copy, today);
+        let found = candidates(&own, "MS", &LogKeys::new(ms_key().verifier().clone()), &copy, today);
         let about: Vec<(&str, Option<&str>)> = found
             .iter()
             .map(|c| (c.origin_credential_number.as_str(), c.credential_number.as_deref()))
             .collect();
         assert_eq!(about, [("MS-1", Some("TN-1")), ("MS-2", None)], "{found:#?}");
         assert!(
-            candidates(&own, "VA", ms_key().verifier(), &copy, today).is_empty(),
+            candidates(&own, "VA", &LogKeys::new(ms_key().verifier().clone()), &copy, today).is_empty(),
             "another state's copy"
         );
 
         // Expiry by the clock: once the date has passed, keyed by that date.
-        let expired = candidates(&own, "MS", ms_key().verifier(), &copy, date("2027-01-02"));
+        let expired = candidates(
+            &own,
+            "MS",
+            &LogKeys::new(ms_key().verifier().clone()),
+            &copy,
+            date("2027-01-02"),
+        );
         let expiries: Vec<_> = expired
             .iter()
             .filter(|c| matches!(c.happened, Happened::Expired { .. }))
@@ -495,9 +502,15 @@ mod tests {
             expires_on: date("2027-01-01"),
         };
         assert_eq!(expiries, [("MS-1", &on), ("MS-2", &on), ("MS-4", &on)]);
-        assert!(candidates(&own, "MS", ms_key().verifier(), &copy, date("2027-01-01"))
-            .iter()
-            .all(|c| !matches!(c.happened, Happened::Expired { .. })));
+        assert!(candidates(
+            &own,
+            "MS",
+            &LogKeys::new(ms_key().verifier().clone()),
+            &copy,
+            date("2027-01-01")
+        )
+        .iter()
+        .all(|c| !matches!(c.happened, Happened::Expired { .. })));
     }
 
     #[test]

@@ -427,10 +427,11 @@ impl Partner {
     async fn raise_alerts(&self, watch: &Watch, copy: Ledger) {
         let watch = watch.clone();
         let state = self.entry.state.clone();
-        let verifier = self.spec.verifier.clone();
         let raised = tokio::task::spawn_blocking(move || {
             let own = watch.own.registry();
-            let found = alerts::candidates(&own, &state, &verifier, &copy.registry(), watch.own.today());
+            // The copy's keys: the pinned key and those its verified entries introduced.
+            let keys = copy.keys();
+            let found = alerts::candidates(&own, &state, &keys, &copy.registry(), watch.own.today());
             watch.alerts.raise(found, unix_now())
         })
         .await;
@@ -785,11 +786,12 @@ impl Federation {
 /// The witness cosigns the logs of the trusted states, with their pinned keys;
 /// a fork shown to it blocks decisions on that state as a follower's proof does.
 impl crate::witness::WitnessedLogs for Federation {
-    fn verifier(&self, origin: &str) -> Option<crate::log::note::NoteVerifier> {
-        self.partners()
-            .into_iter()
-            .find(|p| p.spec.origin == origin)
-            .map(|p| p.spec.verifier.clone())
+    fn keys(&self, origin: &str) -> Option<crate::log::keys::LogKeys> {
+        let partner = self.partners().into_iter().find(|p| p.spec.origin == origin)?;
+        Some(match partner.mirror() {
+            Some(copy) => copy.keys(),
+            None => crate::log::keys::LogKeys::new(partner.spec.verifier.clone()),
+        })
     }
 
     fn fork_proven(&self, origin: &str, record: &EquivocationRecord) {

@@ -30,6 +30,7 @@ use crate::domain::rules;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::entry::sign_event;
+use crate::log::keys::{sign_note_by, LogKeys};
 use crate::log::merkle::{leaf_hash, Frontier};
 use crate::log::note::{Checkpoint, NoteSigner};
 use crate::pb;
@@ -40,7 +41,13 @@ use crate::vault::{Vault, VaultBatch};
 /// What only the writer holds: the key, the tree's right edge and its own
 /// working copy of the registry (ahead of the read view during a batch).
 pub(super) struct Writer {
+    /// The key in force: signs every new entry and checkpoint.
     pub signer: NoteSigner,
+    /// The key before the newest rotation: signs checkpoints too during the
+    /// transition period (see `rotate`).
+    pub retired: Option<NoteSigner>,
+    /// The log's keys, including rotations in the batch being built.
+    pub chain: LogKeys,
     pub frontier: Frontier,
     pub registry: Registry,
     /// The node's private store (DESIGN.md §8) and what the writer keeps of it.
@@ -189,6 +196,7 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
         return;
     }
     let before = writer.frontier.clone();
+    let mut batch = batch;
     let today = shared.clock.today();
     let mut pending = Pending {
         writes: CommitBatch::default(),
@@ -200,7 +208,7 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
         tally: Tally::default(),
     };
     let outcomes: Vec<Outcome> = batch
-        .iter()
+        .iter_mut()
         .map(|request| sequence(shared, writer, today, &mut pending, request))
         .collect();
     let published = if pending.writes.entries.is_empty() {
@@ -247,7 +255,7 @@ fn sequence(
     writer: &mut Writer,
     today: NaiveDate,
     pending: &mut Pending,
-    request: &AppendRequest,
+    request: &mut AppendRequest,
 ) -> Outcome {
     let event_id = writer.keys.event_id(&request.event_id);
     let fingerprint = writer.keys.fingerprint(&request.body);
@@ -260,6 +268,9 @@ fn sequence(
     }
     match seal_and_sign(shared, writer, today, pending, request, &event_id) {
         Ok((index, entry, fact)) => {
+            if let Err(error) = rotate_if_asked(writer, pending, request, index, &entry, &fact) {
+                return Outcome::Refused(error);
+            }
             pending.writes.hashes.extend(writer.frontier.push(leaf_hash(&entry)));
             writer.registry.apply(index, &fact);
             pending.tally.add(&fact);
@@ -275,6 +286,48 @@ fn sequence(
         }
         Err(error) => Outcome::Refused(error),
     }
+}
+
+/// After the operator's rotation entry (signed by the key in force) is
+/// sequenced: learns it into the writer's chain as any reader would, and
+/// makes its new key the one that signs from the next entry on.
+fn rotate_if_asked(
+    writer: &mut Writer,
+    pending: &mut Pending,
+    request: &mut AppendRequest,
+    index: u64,
+    entry: &[u8],
+    fact: &Fact,
+) -> Result<()> {
+    let Some(new) = request.rotate_to.take() else {
+        return Ok(());
+    };
+    if !matches!(fact, Fact::SigningKeyRotated { .. }) {
+        return Err(Error::Internal(
+            "a key rotation request must carry a rotation entry".into(),
+        ));
+    }
+    match writer.chain.learn(index, entry) {
+        Ok(true) => {}
+        Ok(false) => return Err(Error::Internal("the rotation entry was not learned".into())),
+        Err(e) => return Err(Error::FailedPrecondition(format!("the key rotation is refused: {e}"))),
+    }
+    writer.retired = Some(std::mem::replace(&mut writer.signer, *new));
+    pending.writes.key_rotations.push(index);
+    Ok(())
+}
+
+/// The keys that sign a checkpoint of `size`: the key in force, and the
+/// previous one while the transition period after the newest rotation lasts.
+fn checkpoint_signers<'a>(shared: &Shared, writer: &'a Writer, size: u64) -> Vec<&'a NoteSigner> {
+    let transition = shared.key_transition_entries.load(Ordering::Relaxed);
+    let in_transition = writer
+        .chain
+        .last_rotation()
+        .is_some_and(|index| size <= index.saturating_add(1).saturating_add(transition));
+    let mut signers = vec![&writer.signer];
+    signers.extend(writer.retired.as_ref().filter(|_| in_transition));
+    signers
 }
 
 /// The keyed hash of an event id as the vault keys it (its 32 bytes).
@@ -297,7 +350,14 @@ fn seal_and_sign(
     event_id: &str,
 ) -> Result<(u64, Vec<u8>, Fact)> {
     let fact = Fact::from_body(&request.body)?;
-    rules::check(&writer.registry, &shared.profile, &fact, today)?;
+    match (&fact, &request.rotate_to) {
+        (Fact::SigningKeyRotated { new_verifier_key }, Some(new)) => {
+            if *new_verifier_key != new.verifier().to_key_string() {
+                return Err(Error::Internal("a rotation entry must name the key it installs".into()));
+            }
+        }
+        _ => rules::check(&writer.registry, &shared.profile, &fact, today)?,
+    }
     let context = private::Context {
         vault: &writer.vault,
         store: &shared.store,
@@ -428,6 +488,13 @@ pub(super) fn not_halted(shared: &Shared) -> Result<()> {
 /// whoever sees the new checkpoint must also see the registry that includes it.
 fn make_visible(shared: &Shared, writer: &Writer, published: &Published) {
     *shared.registry.write().unwrap_or_else(|p| p.into_inner()) = writer.registry.clone();
+    let mut keys = shared.keys.write().unwrap_or_else(|p| p.into_inner());
+    if keys.rotations().len() != writer.chain.rotations().len() {
+        *keys = writer.chain.clone();
+        // Requests to other states are signed by the key in force too.
+        *super::lock(&shared.request_signer) = Some(writer.signer.request_signer());
+    }
+    drop(keys);
     shared.published.send_if_modified(|current| {
         let newer = current.checkpoint.size < published.checkpoint.size;
         if newer {
@@ -453,11 +520,8 @@ fn publish(shared: &Shared, writer: &mut Writer, pending: Pending) -> Result<Pub
         size: writer.frontier.size(),
         root: writer.frontier.root(),
     };
-    let note = checkpoint.sign(&writer.signer);
-    assert_eq!(
-        Checkpoint::open(note.as_bytes(), &shared.verifier).as_ref(),
-        Ok(&checkpoint)
-    );
+    let note = sign_note_by(&checkpoint.body(), &checkpoint_signers(shared, writer, checkpoint.size));
+    assert_eq!(writer.chain.open_checkpoint(note.as_bytes()).as_ref(), Ok(&checkpoint));
     writes.checkpoint_note = note.into_bytes();
     let published = Published {
         note: Arc::from(writes.checkpoint_note.as_slice()),

@@ -19,9 +19,9 @@ use super::{checkpoint_path, lock, open, replay, Ledger, Published, Settings, Sh
 use crate::clock::SystemClock;
 use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
-use crate::log::entry::verify_entry;
+use crate::log::keys::LogKeys;
 use crate::log::merkle::{leaf_hash, Frontier, Hash};
-use crate::log::note::{Checkpoint, NoteVerifier};
+use crate::log::note::NoteVerifier;
 use crate::projection::{logged_fact, Registry};
 use crate::store::{files, CommitBatch, StoreError};
 
@@ -36,6 +36,8 @@ pub(super) struct FollowerTrees {
 struct Staged {
     frontier: Frontier,
     registry: Registry,
+    /// The origin's keys, with the rotations the staged entries made.
+    keys: LogKeys,
 }
 
 /// The staged tree after a `stage` call.
@@ -81,7 +83,7 @@ impl Ledger {
             profile,
             clock: Arc::new(SystemClock),
         };
-        let shared = Shared::new(opened.store, opened.published, registry, settings, verifier, None);
+        let shared = Shared::new(opened.store, opened.published, registry, settings, opened.keys, None);
         *lock(&shared.follower) = Some(FollowerTrees::new(opened.frontier));
         open::spawn_sweep(&shared, opened.sweep_below);
         Ok(Ledger { shared })
@@ -103,6 +105,15 @@ impl Ledger {
             })
     }
 
+    /// The origin's keys as far as this follower verified its entries: the
+    /// staged tree's during a catch-up, else the published tree's.
+    pub fn follower_keys(&self) -> LogKeys {
+        let staged = lock(&self.shared.follower)
+            .as_ref()
+            .and_then(|trees| trees.staged.as_ref().map(|staged| staged.keys.clone()));
+        staged.unwrap_or_else(|| self.keys())
+    }
+
     /// The staged tree of an unfinished catch-up, if there is one.
     pub fn staged_tree(&self) -> Option<StagedTree> {
         let guard = lock(&self.shared.follower);
@@ -121,14 +132,19 @@ impl Ledger {
         let shared = &self.shared;
         let mut guard = lock(&shared.follower);
         let trees = guard.as_mut().ok_or_else(not_a_follower)?;
-        let (mut frontier, mut registry) = match &trees.staged {
-            Some(staged) => (staged.frontier.clone(), staged.registry.clone()),
-            None => (trees.published.clone(), self.registry()),
+        let (mut frontier, mut registry, mut keys) = match &trees.staged {
+            Some(staged) => (staged.frontier.clone(), staged.registry.clone(), staged.keys.clone()),
+            None => (trees.published.clone(), self.registry(), self.keys()),
         };
         let mut batch = CommitBatch::default();
         for (index, entry) in (frontier.size()..).zip(entries) {
-            let mut event = verify_entry(index, entry, &shared.verifier, &shared.state)
+            let rotations = keys.rotations().len();
+            let mut event = keys
+                .verify_entry(index, entry, &shared.state)
                 .map_err(|e| Error::DataLoss(format!("the origin served a bad entry: {e}")))?;
+            if keys.rotations().len() > rotations {
+                batch.key_rotations.push(index);
+            }
             // Index the record references, so a holder of a person's key
             // (a receiving state with consent) finds their records here.
             for reference in super::references(event.body.as_ref()) {
@@ -156,7 +172,11 @@ impl Ledger {
             size: frontier.size(),
             root: frontier.root(),
         };
-        trees.staged = Some(Staged { frontier, registry });
+        trees.staged = Some(Staged {
+            frontier,
+            registry,
+            keys,
+        });
         Ok(tree)
     }
 
@@ -174,8 +194,15 @@ impl Ledger {
         let shared = &self.shared;
         let mut guard = lock(&shared.follower);
         let trees = guard.as_mut().ok_or_else(not_a_follower)?;
-        let checkpoint = Checkpoint::open(&note, &shared.verifier)
-            .map_err(|e| Error::DataLoss(format!("the checkpoint is not signed by the pinned key: {e}")))?;
+        let keys = trees
+            .staged
+            .as_ref()
+            .map_or_else(|| self.keys(), |staged| staged.keys.clone());
+        let checkpoint = keys.open_checkpoint(&note).map_err(|e| {
+            Error::DataLoss(format!(
+                "the checkpoint is not signed by the origin's key in force (the pinned key or one it introduced): {e}"
+            ))
+        })?;
         // Nothing staged: the published tree itself gets its first signed note
         // (a mirror created empty, of an origin whose log is still empty).
         let tree = trees
@@ -197,6 +224,7 @@ impl Ledger {
         if let Some(staged) = trees.staged.take() {
             trees.published = staged.frontier;
             *shared.registry.write().unwrap_or_else(|p| p.into_inner()) = staged.registry;
+            *shared.keys.write().unwrap_or_else(|p| p.into_inner()) = staged.keys;
         }
         let published = Published {
             note: Arc::from(note),

@@ -21,6 +21,8 @@ pub use follow::StagedTree;
 pub(crate) use private::{person_id, references, MissingRecords};
 mod open;
 pub mod replay;
+mod rotate;
+pub use rotate::{rotated_key_path, KeyRotation};
 
 #[doc(hidden)]
 pub use replay::wire::{read_in_place, InPlace};
@@ -36,6 +38,7 @@ use crate::clock::Clock;
 use crate::domain::history::ProfileHistory;
 use crate::error::{Error, Result};
 use crate::limits;
+use crate::log::keys::LogKeys;
 use crate::log::merkle::{self, Hash, HashReader, LeafIndex, NodeId, TreeSize};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier, RequestSigner};
 use crate::metrics::Metrics;
@@ -84,6 +87,9 @@ struct AppendRequest {
     event_id: String,
     body: pb::command::Body,
     reply: oneshot::Sender<Result<Receipt>>,
+    /// The new key, for the operator's key rotation only (see `rotate`); a
+    /// `SigningKeyRotated` body without it is refused like any board command.
+    rotate_to: Option<Box<NoteSigner>>,
 }
 
 /// Why an append cannot be taken once the committer is gone.
@@ -95,7 +101,10 @@ fn writer_stopped() -> Error {
 struct Shared {
     store: Store,
     state: String,
+    /// The pinned (first) key: the log's identity; its name is the origin.
     verifier: NoteVerifier,
+    /// The log's keys as of the published tree (see `log::keys`).
+    keys: RwLock<LogKeys>,
     data_dir: PathBuf,
     /// The latest published checkpoint; watchers wake on each new one.
     published: watch::Sender<Published>,
@@ -126,7 +135,8 @@ struct Shared {
     /// The node's private store; `None` for a follower (a mirror holds no
     /// openings of its origin's records).
     vault: Mutex<Option<Vault>>,
-    /// The log key, able to sign only requests to other states; `None` for a follower.
+    /// The log key in force, able to sign only requests to other states
+    /// (replaced at a key rotation); `None` for a follower.
     request_signer: Mutex<Option<RequestSigner>>,
     /// The size of the newest registry snapshot written (see `committer::save_snapshot`).
     snapshot_size: Mutex<u64>,
@@ -136,6 +146,9 @@ struct Shared {
     /// This node's metric families (one registry per ledger, so several
     /// nodes in one process count apart); the committer and halts record here.
     metrics: Arc<Metrics>,
+    /// Entries past a key rotation during which checkpoints carry the
+    /// previous key's signature too (see `rotate`).
+    key_transition_entries: AtomicU64,
 }
 
 /// A handle on one state's log. Cheap to clone.
@@ -214,7 +227,8 @@ impl Ledger {
         )?;
         private::redo_erasures(&opened.store, &vault, &notices)?;
         let (appends, requests) = mpsc::channel(limits::APPEND_QUEUE_MAX);
-        let verifier = options.signer.verifier().clone();
+        let signers = rotate::signers(options.signer, &opened.keys, &options.data_dir)?;
+        let request_signer = signers.current.request_signer();
         let settings = Settings {
             data_dir: options.data_dir.clone(),
             state: options.state.clone(),
@@ -226,13 +240,15 @@ impl Ledger {
             opened.published,
             registry.clone(),
             settings,
-            verifier,
+            opened.keys.clone(),
             Some(appends),
         );
         *lock(&shared.vault) = Some(vault.clone());
-        *lock(&shared.request_signer) = Some(options.signer.request_signer());
+        *lock(&shared.request_signer) = Some(request_signer);
         let writer = committer::Writer {
-            signer: options.signer,
+            signer: signers.current,
+            retired: signers.previous,
+            chain: opened.keys,
             frontier: opened.frontier,
             registry,
             keys: private::NodeKeys::new(&vault),
@@ -252,7 +268,12 @@ impl Ledger {
         check_event_id(&event_id)?;
         let appends = self.writer()?;
         let (reply, answer) = oneshot::channel();
-        let request = AppendRequest { event_id, body, reply };
+        let request = AppendRequest {
+            event_id,
+            body,
+            reply,
+            rotate_to: None,
+        };
         appends.send(request).await.map_err(|_| writer_stopped())?;
         answer.await.map_err(|_| writer_stopped())?
     }
@@ -281,7 +302,12 @@ impl Ledger {
             }
             let (reply, answer) = oneshot::channel();
             appends
-                .send(AppendRequest { event_id, body, reply })
+                .send(AppendRequest {
+                    event_id,
+                    body,
+                    reply,
+                    rotate_to: None,
+                })
                 .await
                 .map_err(|_| writer_stopped())?;
             pending.push(Ok(answer));
@@ -325,8 +351,16 @@ impl Ledger {
         Ok(index.filter(|&i| i < self.published().checkpoint.size))
     }
 
+    /// The log's first key (its identity, the key partners pin). After a
+    /// rotation the log signs with a later key: see [`Ledger::keys`].
     pub fn verifier(&self) -> &NoteVerifier {
         &self.shared.verifier
+    }
+
+    /// The log's keys as of the published tree: the pinned key and each key
+    /// introduced by a rotation entry.
+    pub fn keys(&self) -> LogKeys {
+        self.shared.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -531,7 +565,7 @@ impl Shared {
         published: Published,
         registry: Registry,
         settings: Settings,
-        verifier: NoteVerifier,
+        keys: LogKeys,
         appends: Option<mpsc::Sender<AppendRequest>>,
     ) -> Arc<Shared> {
         let metrics = Arc::new(Metrics::new());
@@ -539,7 +573,8 @@ impl Shared {
         Arc::new(Shared {
             store,
             state: settings.state,
-            verifier,
+            verifier: keys.pinned().clone(),
+            keys: RwLock::new(keys),
             data_dir: settings.data_dir,
             published: watch::channel(published).0,
             halted: RwLock::new(None),
@@ -558,6 +593,7 @@ impl Shared {
             snapshot_size: Mutex::new(0),
             commit_gate: Mutex::new(()),
             metrics,
+            key_transition_entries: AtomicU64::new(limits::KEY_TRANSITION_ENTRIES),
         })
     }
 }

@@ -23,9 +23,9 @@ use std::time::Instant;
 use super::{checkpoint_path, store_path, MissingRecords, Published, Shared};
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::log::entry::verify_entry;
+use crate::log::keys::LogKeys;
 use crate::log::merkle::{empty_root, leaf_hash, Frontier, Hash, HashReader, NodeId};
-use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier};
+use crate::log::note::{unverified_body, Checkpoint, NoteSigner, NoteVerifier};
 use crate::store::{files, CommitBatch, Store};
 use crate::vault::{vault_path, VaultCheck};
 
@@ -33,6 +33,8 @@ pub(super) struct Opened {
     pub store: Store,
     pub frontier: Frontier,
     pub published: Published,
+    /// The log's keys, learned from the rotation entries the published tree holds.
+    pub keys: LogKeys,
     /// Entries `[0, sweep_below)` are left to the background sweep.
     pub sweep_below: u64,
 }
@@ -79,7 +81,8 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
             store.dir().display()
         )));
     }
-    let stored = open_note(&stored_note, verifier, &store, "the store's own checkpoint")?;
+    let keys = stored_keys(&store, verifier, &stored_note)?;
+    let stored = open_note(&stored_note, &keys, &store, "the store's own checkpoint")?;
     let last = store.last_entry_index()?;
     if last != stored.size.checked_sub(1) && !staged_tail(options, last, stored.size) {
         let found = last.map_or(0, |i| i + 1);
@@ -98,12 +101,12 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
             ),
         ));
     }
-    check_published(&store, options, &stored, published_note.as_deref())?;
+    check_published(&store, options, &keys, &stored, published_note.as_deref())?;
     if published_note.as_deref() != Some(&stored_note[..]) {
         files::write_atomic(&published_path, &stored_note, files::Mode::Readable)?;
     }
     let tail_start = stored.size.saturating_sub(limits::OPEN_VERIFY_TAIL_ENTRIES);
-    verify_range(&store, verifier, options.state, tail_start, stored.size).map_err(|e| data_loss(&store, e))?;
+    verify_range(&store, &keys, options.state, tail_start, stored.size).map_err(|e| data_loss(&store, e))?;
     let published = Published {
         note: Arc::from(stored_note),
         checkpoint: stored.clone(),
@@ -112,8 +115,39 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
         store,
         frontier,
         published,
+        keys,
         sweep_below: stored.size,
     })
+}
+
+/// The log's keys: the pinned key, then each rotation entry the store lists
+/// below the size its checkpoint claims, learned in order (each must be
+/// signed by the key before it). The claim is checked right after, with the
+/// key in force for it; a store that lost a rotation's index fails that check.
+pub(super) fn stored_keys(store: &Store, verifier: &NoteVerifier, note: &[u8]) -> Result<LogKeys> {
+    let mut keys = LogKeys::new(verifier.clone());
+    let claimed = unverified_body(note)
+        .and_then(Checkpoint::parse_body)
+        .map_err(|e| data_loss(store, format!("the store's checkpoint is malformed: {e}")))?;
+    for index in store.key_rotations()? {
+        if index >= claimed.size {
+            break;
+        }
+        let Some(entry) = store.entry(index)? else {
+            return Err(data_loss(store, format!("the key rotation entry {index} is missing")));
+        };
+        match keys.learn(index, &entry) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(data_loss(
+                    store,
+                    format!("entry {index} is listed as a key rotation but is not one"),
+                ));
+            }
+            Err(e) => return Err(data_loss(store, e.to_string())),
+        }
+    }
+    Ok(keys)
 }
 
 /// A follower may hold entries beyond its signed tree: a catch-up that was
@@ -129,13 +163,13 @@ fn data_loss(store: &Store, detail: String) -> Error {
     ))
 }
 
-fn open_note(note: &[u8], verifier: &NoteVerifier, store: &Store, what: &str) -> Result<Checkpoint> {
-    Checkpoint::open(note, verifier).map_err(|e| {
+fn open_note(note: &[u8], keys: &LogKeys, store: &Store, what: &str) -> Result<Checkpoint> {
+    keys.open_checkpoint(note).map_err(|e| {
         data_loss(
             store,
             format!(
                 "{what} does not verify with this node's key {} ({e}); is this the right key for this data directory?",
-                verifier.to_key_string()
+                keys.current().to_key_string()
             ),
         )
     })
@@ -168,6 +202,7 @@ fn create(store: Store, options: &OpenParams<'_>, published_note: Option<Vec<u8>
             store,
             frontier: Frontier::default(),
             published,
+            keys: LogKeys::new(options.verifier.clone()),
             sweep_below: 0,
         });
     };
@@ -192,12 +227,19 @@ fn create(store: Store, options: &OpenParams<'_>, published_note: Option<Vec<u8>
         store,
         frontier: Frontier::default(),
         published,
+        keys: LogKeys::new(options.verifier.clone()),
         sweep_below: 0,
     })
 }
 
 /// The store must extend the checkpoint published outside sled, never fork it.
-fn check_published(store: &Store, options: &OpenParams<'_>, stored: &Checkpoint, note: Option<&[u8]>) -> Result<()> {
+fn check_published(
+    store: &Store,
+    options: &OpenParams<'_>,
+    keys: &LogKeys,
+    stored: &Checkpoint,
+    note: Option<&[u8]>,
+) -> Result<()> {
     let Some(note) = note else {
         if stored.size == 0 || options.accept_unpublished_store {
             return Ok(());
@@ -207,7 +249,7 @@ fn check_published(store: &Store, options: &OpenParams<'_>, stored: &Checkpoint,
             stored.size, checkpoint_path(options.data_dir).display()
         )));
     };
-    let published = open_note(note, options.verifier, store, "the published checkpoint file")?;
+    let published = open_note(note, keys, store, "the published checkpoint file")?;
     if published.size > stored.size {
         return Err(data_loss(
             store,
@@ -227,15 +269,12 @@ fn check_published(store: &Store, options: &OpenParams<'_>, stored: &Checkpoint,
     Ok(())
 }
 
-/// Checks entries `[start, end)`: signature, place and stored leaf hash.
-fn verify_range(
-    store: &Store,
-    verifier: &NoteVerifier,
-    state: &str,
-    start: u64,
-    end: u64,
-) -> Result<Vec<Hash>, String> {
+/// Checks entries `[start, end)`: signature (by the key in force at each),
+/// place and stored leaf hash. A rotation entry `keys` does not list is
+/// refused (the keys after it would not be the ones the log names).
+fn verify_range(store: &Store, keys: &LogKeys, state: &str, start: u64, end: u64) -> Result<Vec<Hash>, String> {
     let mut leaves = Vec::with_capacity(end.saturating_sub(start) as usize);
+    let mut keys = keys.clone();
     let mut chunk_start = start;
     while chunk_start < end {
         let chunk_end = end.min(chunk_start + VERIFY_CHUNK);
@@ -243,7 +282,11 @@ fn verify_range(
         let ids: Vec<NodeId> = (chunk_start..chunk_end).map(NodeId::leaf).collect();
         let stored = store.read_hashes(&ids).map_err(|e| e.to_string())?;
         for ((index, entry), stored) in (chunk_start..).zip(&entries).zip(&stored) {
-            verify_entry(index, entry, verifier, state).map_err(|e| e.to_string())?;
+            let before = keys.rotations().len();
+            keys.verify_entry(index, entry, state).map_err(|e| e.to_string())?;
+            if keys.rotations().len() != before {
+                return Err(format!("entry {index} rotates the key but the store does not list it"));
+            }
             let leaf = leaf_hash(entry);
             if leaf != *stored {
                 return Err(format!("entry {index} does not match its stored leaf hash"));
@@ -338,7 +381,8 @@ pub(super) fn check_private_store(shared: &Shared) -> Result<Option<VaultCheck>>
 }
 
 fn sweep_chunk(shared: &Shared, frontier: &mut Frontier, start: u64, end: u64) -> Result<(), String> {
-    let leaves = verify_range(&shared.store, &shared.verifier, &shared.state, start, end)?;
+    let keys = shared.keys.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let leaves = verify_range(&shared.store, &keys, &shared.state, start, end)?;
     let mut completed = Vec::new();
     for leaf in leaves {
         completed.extend(frontier.push(leaf).into_iter().filter(|(node, _)| node.level > 0));

@@ -3,5 +3,6 @@
 
 pub mod cosignature;
 pub mod entry;
+pub mod keys;
 pub mod merkle;
 pub mod note;

@@ -197,6 +197,12 @@ pub(crate) fn split_note(note: &[u8]) -> Result<(&str, &str), NoteError> {
     Ok((body, signatures))
 }
 
+/// The body of a signed note, *unverified*: only to learn which key must
+/// verify it (a checkpoint's size decides its key, see `keys`).
+pub fn unverified_body(note: &[u8]) -> Result<&str, NoteError> {
+    split_note(note).map(|(body, _)| body)
+}
+
 /// Parses `— <name> <base64(key ID ‖ signature)>`.
 pub(super) fn parse_signature_line(line: &str) -> Result<(&str, KeyId, Vec<u8>), NoteError> {
     let malformed = |why: &str| NoteError::Malformed(why.to_string());

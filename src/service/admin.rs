@@ -217,6 +217,22 @@ impl Admin for AdminService {
         Ok(Response::new(pb::ListTrustResponse { entries }))
     }
 
+    async fn rotate_log_key(
+        &self,
+        request: Request<pb::RotateLogKeyRequest>,
+    ) -> Result<Response<pb::RotateLogKeyResponse>, Status> {
+        let by = authorize(&self.tokens, request.metadata(), Operation::AdminKeys)?;
+        let rotation = self.ledger.rotate_key().await?;
+        tracing::info!(token = %by, index = rotation.receipt.index, new_verifier_key = %rotation.new_verifier_key, "rotated the log's signing key");
+        Ok(Response::new(pb::RotateLogKeyResponse {
+            index: rotation.receipt.index,
+            new_verifier_key: rotation.new_verifier_key,
+            previous_verifier_key: rotation.previous_verifier_key,
+            checkpoint: rotation.receipt.published.note.to_vec(),
+            transition_entries: self.ledger.key_transition_entries(),
+        }))
+    }
+
     type BackupStream = tokio_stream::wrappers::ReceiverStream<Result<pb::BackupChunk, Status>>;
 
     async fn backup(&self, request: Request<pb::BackupRequest>) -> Result<Response<Self::BackupStream>, Status> {
@@ -279,6 +295,15 @@ impl NodeClient {
         let answer = self
             .admin()
             .remove_trust(self.request(pb::RemoveTrustRequest { state })?)
+            .await;
+        answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
+    }
+
+    /// Rotates the node's log signing key (`admin_keys`).
+    pub async fn rotate_log_key(&self) -> Result<pb::RotateLogKeyResponse> {
+        let answer = self
+            .admin()
+            .rotate_log_key(self.request(pb::RotateLogKeyRequest {})?)
             .await;
         answer.map(tonic::Response::into_inner).map_err(|s| from_status(&s))
     }

@@ -164,11 +164,15 @@ impl LogClient {
             state,
             verifier_key,
             witness_key: _,
+            mut key_rotations,
+            ..
         } = info.into_inner();
+        key_rotations.truncate(crate::log::keys::ROTATIONS_MAX + 1);
         Ok(LogIdentity {
             origin,
             state,
             verifier_key,
+            key_rotations,
         })
     }
 
@@ -412,7 +416,7 @@ impl NodeClient {
             }
             Body::SigningKeyRotated(_) => {
                 return Err(Error::InvalidArgument(
-                    "key rotation is not a board operation in this version".into(),
+                    "key rotation is not a board operation: the operator runs `peerreg key rotate`".into(),
                 ))
             }
             Body::ConsentRecorded(event) => {

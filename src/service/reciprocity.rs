@@ -81,7 +81,16 @@ impl Reciprocity for ReciprocityService {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let pinned = |state: &str| self.federation.partner(state).ok().map(|p| p.verifier().clone());
+        // The key in force of the asking state: the one it pinned, or the
+        // newest one its log introduced as far as this node has verified it.
+        let pinned = |state: &str| {
+            let partner = self.federation.partner(state).ok()?;
+            Some(
+                partner
+                    .mirror()
+                    .map_or_else(|| partner.verifier().clone(), |copy| copy.keys().current().clone()),
+            )
+        };
         let receiving = crate::evidence::authenticate(&request, self.ledger.state(), pinned, now)?;
         let number = identifier("credential_number", &request.credential_number)?;
         let _slot = self.blocking.slot().await?;

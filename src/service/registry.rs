@@ -234,6 +234,7 @@ pub(super) fn credential_proof_witnessed(
         checkpoint: note,
         entries,
         credential_number,
+        key_rotations: crate::evidence::proven_key_rotations(ledger, size)?,
     };
     within_answer_bound(&proof, &format!("the proof of {}", quote(&proof.credential_number)))?;
     Ok(proof)

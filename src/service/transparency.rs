@@ -97,6 +97,7 @@ impl TransparencyLog for TransparencyLogService {
     async fn get_log_info(&self, request: Request<pb::GetLogInfoRequest>) -> Result<Response<pb::LogInfo>, Status> {
         let ledger = self.log(request.metadata())?;
         let verifier = ledger.verifier();
+        let keys = ledger.keys();
         Ok(Response::new(pb::LogInfo {
             origin: verifier.name().to_string(),
             state: ledger.state().to_string(),
@@ -105,6 +106,8 @@ impl TransparencyLog for TransparencyLogService {
                 Some(w) if self.is_own(ledger) => w.witness.verifier_key(),
                 _ => String::new(),
             },
+            key_rotations: keys.rotations().iter().map(|r| r.index).collect(),
+            current_verifier_key: keys.current().to_key_string(),
         }))
     }
 

@@ -42,6 +42,8 @@ const ENTRY_PREFIX: u8 = b'e';
 const HASH_PREFIX: u8 = b'h';
 const EVENT_ID_PREFIX: u8 = b'i';
 const TAG_PREFIX: u8 = b't';
+/// Indices of the entries that rotate the log's key (found again at open).
+const KEY_ROTATION_PREFIX: u8 = b'k';
 const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
 const FORMAT_KEY: &[u8] = b"m:format";
 /// The log format this version writes: public events of DESIGN.md §8.
@@ -149,6 +151,8 @@ pub struct CommitBatch {
     /// Record references (tags) of the entries, each with its entry's index.
     pub tags: Vec<([u8; 32], u64)>,
     pub checkpoint_note: Vec<u8>,
+    /// Indices of the batch's entries that rotate the log's key.
+    pub key_rotations: Vec<u64>,
 }
 
 /// Consecutive stored entries read by [`Store::read_entries`], back to back in
@@ -209,6 +213,12 @@ fn event_id_key(event_id: &str) -> Vec<u8> {
 fn tag_key(tag: &[u8; 32]) -> [u8; 33] {
     let mut key = [TAG_PREFIX; 33];
     key[1..].copy_from_slice(tag);
+    key
+}
+
+fn key_rotation_key(index: u64) -> [u8; 9] {
+    let mut key = [KEY_ROTATION_PREFIX; 9];
+    key[1..].copy_from_slice(&index.to_be_bytes());
     key
 }
 
@@ -373,6 +383,18 @@ impl Store {
         }
     }
 
+    /// The indices of the stored entries that rotate the log's key, ascending
+    /// (the entries themselves are checked by whoever reads them).
+    pub fn key_rotations(&self) -> Result<Vec<u64>, StoreError> {
+        let keys = self.guarded("listing key rotations", |db| {
+            db.scan_prefix([KEY_ROTATION_PREFIX])
+                .take(crate::log::keys::ROTATIONS_MAX + 1)
+                .map(|item| item.map(|(key, _)| key))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        Ok(keys.iter().filter_map(|key| index_from_key(key)).collect())
+    }
+
     /// The log format the store was written in (`None`: the first format, or empty).
     pub fn format(&self) -> Result<Option<Vec<u8>>, StoreError> {
         let value = self.guarded("reading the log format", |db| db.get(FORMAT_KEY))?;
@@ -393,6 +415,9 @@ impl Store {
         }
         for (tag, index) in &batch.tags {
             writes.insert(&tag_key(tag)[..], &index.to_be_bytes());
+        }
+        for index in &batch.key_rotations {
+            writes.insert(&key_rotation_key(*index)[..], &[][..]);
         }
         // Empty only while a repair rebuilds a store chunk by chunk: the note is
         // written with the last chunk, once the whole tree has been checked.
@@ -435,6 +460,7 @@ mod tests {
             event_ids: vec![("a".into(), 0), ("b".into(), 1)],
             tags: vec![([9; 32], 1)],
             checkpoint_note: b"note".to_vec(),
+            key_rotations: vec![1],
         };
         {
             let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
@@ -447,6 +473,7 @@ mod tests {
         assert_eq!(store.last_entry_index().ok(), Some(Some(1)));
         assert_eq!(store.event_index("b").ok(), Some(Some(1)));
         assert_eq!(store.event_index("c").ok(), Some(None));
+        assert_eq!(store.key_rotations().ok(), Some(vec![1]));
         assert_eq!(store.checkpoint_note().ok(), Some(Some(b"note".to_vec())));
         assert_eq!(
             store.read_hashes(&[NodeId { level: 1, index: 0 }]).ok(),

@@ -25,15 +25,20 @@ use sha2::{Digest, Sha256};
 use super::request::AddCheckpoint;
 use crate::error::{Error, Result};
 use crate::log::cosignature::Cosigner;
+use crate::log::keys::LogKeys;
 use crate::log::merkle::verify_consistency;
-use crate::log::note::{split_note, Checkpoint, NoteVerifier};
+use crate::log::note::{split_note, Checkpoint};
 use crate::mirror::{unix_now, EquivocationProof, EquivocationRecord};
 use crate::store::files;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 
 /// What the witness needs to know of the logs it witnesses.
 pub trait WitnessedLogs: Send + Sync {
-    /// The pinned key of the log named `origin`, if this node witnesses it.
-    fn verifier(&self, origin: &str) -> Option<NoteVerifier>;
+    /// The keys of the log named `origin` (its pinned key, and the later
+    /// keys its own signed entries introduced, as far as this node has
+    /// verified them), if this node witnesses it.
+    fn keys(&self, origin: &str) -> Option<LogKeys>;
     /// Told of a proven fork: two checkpoints signed by `origin`'s key, one
     /// size, two roots (the federation blocks decisions on that log).
     fn fork_proven(&self, origin: &str, record: &EquivocationRecord);
@@ -112,11 +117,11 @@ impl Witness {
         let request = AddCheckpoint::parse(body).map_err(Refusal::Malformed)?;
         let (text, _) = split_note(&request.note).map_err(|e| Refusal::Malformed(e.to_string()))?;
         let unverified = Checkpoint::parse_body(text).map_err(|e| Refusal::Malformed(e.to_string()))?;
-        let verifier = self
+        let keys = self
             .logs
-            .verifier(&unverified.origin)
+            .keys(&unverified.origin)
             .ok_or_else(|| Refusal::UnknownLog(crate::limits::quote(&unverified.origin)))?;
-        let checkpoint = Checkpoint::open(&request.note, &verifier).map_err(|e| Refusal::BadSignature {
+        let checkpoint = keys.open_checkpoint(&request.note).map_err(|e| Refusal::BadSignature {
             origin: unverified.origin.clone(),
             detail: e.to_string(),
         })?;
@@ -127,8 +132,8 @@ impl Witness {
             )));
         }
         let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let held = self.held(&verifier)?;
-        self.check_against(&verifier, held.as_ref(), &request, &checkpoint)?;
+        let held = self.held(&keys)?;
+        self.check_against(&keys, held.as_ref(), &request, &checkpoint)?;
         files::write_atomic(
             &self.state_path(&checkpoint.origin),
             &request.note,
@@ -147,14 +152,14 @@ impl Witness {
 
     fn check_against(
         &self,
-        verifier: &NoteVerifier,
+        keys: &LogKeys,
         held: Option<&(Checkpoint, Vec<u8>)>,
         request: &AddCheckpoint,
         checkpoint: &Checkpoint,
     ) -> std::result::Result<(), Refusal> {
         let held_size = held.map_or(0, |(c, _)| c.size);
         if let Some((old, old_note)) = held.filter(|(c, _)| c.size == checkpoint.size && c.root != checkpoint.root) {
-            self.record_fork(verifier, old_note, &request.note);
+            self.record_fork(keys, old_note, &request.note);
             return Err(Refusal::Fork {
                 origin: old.origin.clone(),
                 size: old.size,
@@ -183,12 +188,12 @@ impl Witness {
     /// The held checkpoint, re-verified: a state file that no longer verifies
     /// with the pinned key is damaged, and the witness cosigns nothing for
     /// that log until an operator looks.
-    fn held(&self, verifier: &NoteVerifier) -> Result<Option<(Checkpoint, Vec<u8>)>> {
-        let path = self.state_path(verifier.name());
+    fn held(&self, keys: &LogKeys) -> Result<Option<(Checkpoint, Vec<u8>)>> {
+        let path = self.state_path(keys.pinned().name());
         let Some(note) = files::read_optional(&path)? else {
             return Ok(None);
         };
-        let checkpoint = Checkpoint::open(&note, verifier).map_err(|e| {
+        let checkpoint = keys.open_checkpoint(&note).map_err(|e| {
             Error::DataLoss(format!(
                 "the witness state {} does not verify ({e}); restore it or remove it knowing the witness \
                  then trusts the next checkpoint it is shown",
@@ -198,7 +203,8 @@ impl Witness {
         Ok(Some((checkpoint, note)))
     }
 
-    fn record_fork(&self, verifier: &NoteVerifier, first: &[u8], second: &[u8]) {
+    fn record_fork(&self, keys: &LogKeys, first: &[u8], second: &[u8]) {
+        let verifier = keys.pinned();
         let record = EquivocationRecord {
             origin: verifier.name().to_string(),
             verifier_key: verifier.to_key_string(),
@@ -208,6 +214,11 @@ impl Witness {
                 second: String::from_utf8_lossy(second).into_owned(),
             },
             recorded_unix: unix_now(),
+            key_rotations: keys
+                .rotation_entries()
+                .into_iter()
+                .map(|(index, entry)| (index, BASE64.encode(entry)))
+                .collect(),
         };
         tracing::error!(origin = %record.origin, "a log showed this witness two checkpoints of one size: evidence recorded");
         let path = self

@@ -38,6 +38,7 @@ use crate::domain::fact::Fact;
 use crate::domain::sealed::Openings;
 use crate::error::{Error, Result};
 use crate::log::entry::EntryError;
+use crate::log::keys::LogKeys;
 use crate::log::merkle::{self, Hash, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
 use crate::pb;
@@ -144,10 +145,10 @@ pub fn replay_log(
 ) -> Result<(Registry, ReplayStats)> {
     let verify = checks == Checks::Signatures;
     let store = Store::open(&store_path(data_dir))?;
-    let checkpoint = stored_checkpoint(&store, verifier)?;
+    let (checkpoint, keys) = stored_checkpoint(&store, verifier)?;
     let started = Instant::now();
     let work = match verify {
-        true => Work::Verify(Box::new(Verification::new(verifier, state)?)),
+        true => Work::Verify(Box::new(Verification::with_keys(&keys, state)?)),
         false => Work::Replay,
     };
     let mut registry = Registry::default();
@@ -173,12 +174,16 @@ pub fn replay_log(
     Ok((registry, stats))
 }
 
-/// The store's checkpoint, checked with `verifier`, and its entries all present.
-fn stored_checkpoint(store: &Store, verifier: &NoteVerifier) -> Result<Checkpoint> {
+/// The store's checkpoint, checked with the log's keys (`verifier` and the
+/// keys the store's rotation entries introduce), its entries all present;
+/// and those keys.
+fn stored_checkpoint(store: &Store, verifier: &NoteVerifier) -> Result<(Checkpoint, LogKeys)> {
     let note = store
         .checkpoint_note()?
         .ok_or_else(|| Error::FailedPrecondition(format!("the store in {} holds no log", store.dir().display())))?;
-    let checkpoint = Checkpoint::open(&note, verifier)
+    let keys = super::open::stored_keys(store, verifier, &note)?;
+    let checkpoint = keys
+        .open_checkpoint(&note)
         .map_err(|e| Error::DataLoss(format!("the store's checkpoint does not verify: {e}")))?;
     let last = store.last_entry_index()?;
     if last != checkpoint.size.checked_sub(1) {
@@ -188,7 +193,7 @@ fn stored_checkpoint(store: &Store, verifier: &NoteVerifier) -> Result<Checkpoin
             last.map_or(0, |i| i + 1)
         )));
     }
-    Ok(checkpoint)
+    Ok((checkpoint, keys))
 }
 
 /// What the reader threads do with each entry.

@@ -15,6 +15,7 @@ use super::data_loss;
 use super::wire::{EventParts, Fields};
 use crate::error::{Error, Result};
 use crate::log::entry::{EntryError, EVENT_SIGNATURE_CONTEXT};
+use crate::log::keys::LogKeys;
 use crate::log::merkle::{self, leaf_hash, Hash};
 use crate::log::note::{KeyId, NoteVerifier};
 use crate::store::{EntryBatch, Store};
@@ -39,29 +40,48 @@ pub(super) fn check_leaves(store: &Store, batch: &EntryBatch) -> Result<Hash> {
     Ok(merkle::subtree_root(&leaves))
 }
 
-/// The key and place every entry of the log must have.
+/// The keys and place every entry of the log must have: each key with the
+/// first index it signs (0 for the first key, the entry after its rotation
+/// entry for a later one: see `log::keys`).
 pub(crate) struct Verification {
-    key: VerifyingKey,
-    key_id: KeyId,
+    keys: Vec<(u64, VerifyingKey, KeyId)>,
     state: String,
 }
 
 impl Verification {
     pub(crate) fn new(verifier: &NoteVerifier, state: &str) -> Result<Verification> {
         Ok(Verification {
-            key: verifying_key(verifier)?,
-            key_id: verifier.key_id(),
+            keys: vec![(0, verifying_key(verifier)?, verifier.key_id())],
             state: state.to_string(),
         })
     }
 
+    /// Each entry checked with the key in force at its index in `keys`.
+    pub(crate) fn with_keys(keys: &LogKeys, state: &str) -> Result<Verification> {
+        let mut verification = Verification::new(keys.pinned(), state)?;
+        for rotation in keys.rotations() {
+            verification
+                .keys
+                .push((rotation.index + 1, verifying_key(&rotation.key)?, rotation.key.key_id()));
+        }
+        Ok(verification)
+    }
+
+    /// The key in force at `index`.
+    fn key(&self, index: u64) -> (&VerifyingKey, KeyId) {
+        let found = self.keys.iter().rev().find(|(first, ..)| *first <= index);
+        let (_, key, id) = found.unwrap_or(&self.keys[0]);
+        (key, *id)
+    }
+
     /// The checks of `verify_entry` but the signature's.
     pub(super) fn check_entry(&self, index: u64, fields: &Fields<'_>, event: &EventParts<'_>) -> Result<()> {
-        if fields.key_id != self.key_id {
+        let (_, key_id) = self.key(index);
+        if fields.key_id != key_id {
             return Err(data_loss(EntryError::ForeignKey {
                 index,
                 found: hex::encode(fields.key_id),
-                expected: hex::encode(self.key_id),
+                expected: hex::encode(key_id),
             }));
         }
         if event.index != index || *event.state != *self.state.as_bytes() {
@@ -77,18 +97,18 @@ impl Verification {
     /// Checks `signatures[i]` over `messages[i]` (of entry `first + i`), in
     /// batches; a failed batch is re-checked one by one to name the bad entry.
     pub(crate) fn verify_signatures(&self, first: u64, messages: &[&[u8]], signatures: &[Signature]) -> Result<()> {
-        // A weak (small-order) key is where batch and strict verification differ.
-        let one_by_one = self.key.is_weak();
-        let keys = vec![self.key; SIGNATURE_BATCH.min(messages.len())];
         let mut offset = 0;
         for (messages, signatures) in messages.chunks(SIGNATURE_BATCH).zip(signatures.chunks(SIGNATURE_BATCH)) {
-            let batch_ok =
-                !one_by_one && ed25519_dalek::verify_batch(messages, signatures, &keys[..messages.len()]).is_ok();
+            let start = first + offset as u64;
+            let keys: Vec<VerifyingKey> = (start..start + messages.len() as u64).map(|i| *self.key(i).0).collect();
+            // A weak (small-order) key is where batch and strict verification differ.
+            let one_by_one = keys.iter().any(|k| k.is_weak());
+            let batch_ok = !one_by_one && ed25519_dalek::verify_batch(messages, signatures, &keys).is_ok();
             if !batch_ok {
-                for (i, (message, signature)) in messages.iter().zip(signatures).enumerate() {
-                    if self.key.verify_strict(message, signature).is_err() {
+                for (i, ((message, signature), key)) in messages.iter().zip(signatures).zip(&keys).enumerate() {
+                    if key.verify_strict(message, signature).is_err() {
                         return Err(data_loss(EntryError::BadSignature {
-                            index: first + (offset + i) as u64,
+                            index: start + i as u64,
                         }));
                     }
                 }
