@@ -582,3 +582,36 @@ async fn readers_who_ask_for_a_quorum_take_only_witnessed_checkpoints() {
         node.stop().await.expect("stops");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn witnesses_follow_a_key_rotation_only_through_the_logs_own_signed_entry() {
+    let sites = sites().await;
+    let mut nodes = Vec::new();
+    for site in &sites {
+        nodes.push(site.start().await);
+    }
+    let ms = &sites[0];
+    let before = enrol(nodes[0].ledger(), "Before-Rotation").await;
+    witnessed_at_least(ms, before).await;
+    // A short transition: soon only the new key signs MS's checkpoints, and
+    // the witnesses, which pinned the old key, must have learned the new one
+    // from MS's rotation entry (through their followers' verified copies).
+    nodes[0].ledger().set_key_transition_entries(1);
+    let rotation = nodes[0].ledger().rotate_key().await.expect("MS rotates its key");
+    let mut size = 0;
+    for i in 0..4 {
+        size = enrol(nodes[0].ledger(), &format!("After-Rotation-{i}")).await;
+    }
+    let witnessed = witnessed_at_least(ms, size).await;
+    let old_key = NoteVerifier::parse(&ms.log_key).expect("the pinned key");
+    assert!(
+        Checkpoint::open(&witnessed.note, &old_key).is_err(),
+        "past the transition the old key no longer signs (rotation {rotation:?})"
+    );
+    others_policy(&sites, "MS")
+        .check(&witnessed.note)
+        .expect("TX and PA still cosign MS's checkpoints");
+    for node in nodes {
+        node.stop().await.expect("stops");
+    }
+}

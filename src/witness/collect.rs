@@ -161,9 +161,29 @@ impl Collector {
             return;
         }
         let mut changes = self.ledger.subscribe();
-        while changes.changed().await.is_ok() {
+        let mut pause = None;
+        loop {
+            // A new checkpoint, or (after a round short of the quorum) the
+            // same one again once the back-off has passed: a witness that
+            // could not check it yet (its copy had not learned a new key,
+            // it was restarting) gets asked again without a new commit.
+            let retry = async {
+                match pause {
+                    Some(pause) => tokio::time::sleep(pause).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { return },
+                () = retry => {}
+            }
             let published = changes.borrow_and_update().clone();
-            self.round(&published).await;
+            pause = match self.round(&published).await {
+                true => None,
+                false => Some(pause.map_or(Duration::from_millis(200), |p: Duration| {
+                    (p * 2).min(limits::WITNESS_RETRY_MAX)
+                })),
+            };
         }
     }
 
@@ -196,14 +216,15 @@ impl Collector {
     }
 
     /// A round on one checkpoint: ask every witness, keep what verifies.
-    async fn round(&self, published: &Published) {
+    /// Answers whether the quorum cosigned it (or nothing more can be done).
+    async fn round(&self, published: &Published) -> bool {
         let started = Instant::now();
         let outcomes = self.ask_all(published).await;
         if let Some(error) = self.behind(published, &outcomes) {
             tracing::error!("{error}");
-            return;
+            return true;
         }
-        self.keep(published, &outcomes, started);
+        self.keep(published, &outcomes, started) >= self.quorum
     }
 
     /// The DATA_LOSS refusal if any witness proves this store is behind.
