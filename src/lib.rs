@@ -74,6 +74,7 @@ pub mod mirror;
 pub mod node;
 pub mod projection;
 pub mod proof;
+pub mod vc;
 pub mod repair;
 pub mod report;
 pub mod service;
