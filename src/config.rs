@@ -64,6 +64,9 @@ pub struct NodeConfig {
     pub federation: FederationOptions,
     /// Connections, requests in flight, request time, keepalive.
     pub limits: ServerLimits,
+    /// The HTTP side's URL as reached from outside (e.g. behind a proxy), put
+    /// into every VC to name its status lists; `None`: the HTTP side's own address.
+    pub public_url: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -95,6 +98,8 @@ pub struct ConfigFile {
     /// See [`NodeConfig::insecure_plaintext`].
     #[serde(default)]
     pub insecure_plaintext: bool,
+    /// See [`NodeConfig::public_url`].
+    pub public_url: Option<String>,
 }
 
 impl ConfigFile {
@@ -131,6 +136,7 @@ impl ConfigFile {
         config.tokens = self.tokens;
         config.tls = self.tls;
         config.insecure_plaintext = self.insecure_plaintext;
+        config.public_url = self.public_url.as_deref().map(parse_public_url).transpose()?;
         Ok(config)
     }
 }
@@ -145,6 +151,24 @@ pub fn parse_http(text: &str) -> Result<Option<SocketAddr>> {
             "http = {text:?} is neither an address such as 127.0.0.1:8080 nor \"off\": {e}"
         ))
     })
+}
+
+/// A public URL setting: `http://` or `https://`, a host, perhaps a path; no
+/// query or fragment. Returned without a trailing `/`.
+pub fn parse_public_url(text: &str) -> Result<String> {
+    let refused = |why: &str| Error::InvalidArgument(format!("public URL {text:?} {why}"));
+    let text = text.trim();
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| refused("must start with http:// or https://"))?;
+    if rest.split('/').next().unwrap_or_default().is_empty() {
+        return Err(refused("names no host"));
+    }
+    if text.len() > 256 || text.chars().any(|c| c.is_whitespace() || c.is_control() || "?#\"\\<>".contains(c)) {
+        return Err(refused("must be at most 256 characters, with no spaces, query or fragment"));
+    }
+    Ok(text.trim_end_matches('/').to_string())
 }
 
 /// Reads, parses and validates one profile file; messages name the path.
@@ -232,6 +256,7 @@ impl NodeConfig {
             mirrors: Vec::new(),
             federation: FederationOptions::default(),
             limits: ServerLimits::default(),
+            public_url: None,
         })
     }
 

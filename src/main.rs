@@ -91,6 +91,10 @@ enum Command {
     Backup(cli::backup::BackupArgs),
     /// Restore a backup into a new data directory; refused if trusted states have seen a longer log.
     Restore(cli::backup::RestoreArgs),
+    /// Save a credential as a W3C Verifiable Credential (from the node's HTTP side).
+    ExportVc(cli::vc::ExportVcArgs),
+    /// Verify a saved W3C Verifiable Credential offline (--status: against the board's current status lists).
+    VerifyVc(cli::vc::VerifyVcArgs),
 }
 
 /// The error to report: its status code first, and what failed (if given) before that.
@@ -142,6 +146,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Restore(args) => print(cli::backup::restore(args).await, Some("RESTORE REFUSED")),
         Command::Export(command) => done(cli::export::export(command).await),
         Command::Import(args) => imported(cli::import::import(args).await),
+        Command::ExportVc(args) => print(cli::vc::export_vc(args).await, None),
+        Command::VerifyVc(args) => print(cli::vc::verify_vc(args).await, Some("VC REJECTED")),
     }
 }
 

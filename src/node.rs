@@ -137,6 +137,12 @@ async fn start_around(
         mirrors,
         federation: Some(federation),
         limits: config.limits,
+        vc: Some(crate::vc::issuer::Issuing {
+            key: Arc::new(crate::vc::IssuerKey::load_or_create(&crate::vc::issuer_key_path(
+                &config.data_dir,
+            ))?),
+            public_url: config.public_url.clone(),
+        }),
     };
     let mut node = serve_on(listeners, ledger, options)?;
     node.startup.new_admin_token = new_admin_token;

@@ -55,6 +55,7 @@ async fn start(dir: &std::path::Path, tls: TlsFiles) -> String {
         mirrors: Vec::new(),
         federation: None,
         limits: Default::default(),
+        vc: None,
     };
     tokio::spawn(serve(listener, None, ledger, options, std::future::pending()));
     format!("https://localhost:{port}")

@@ -283,6 +283,7 @@ pub async fn serve_stoppable(ledger: &Ledger) -> Result<Serving> {
         mirrors: Vec::new(),
         federation: None,
         limits: Default::default(),
+        vc: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -24,6 +24,7 @@ mod tls;
 pub mod transparency;
 mod watch;
 pub mod web;
+pub mod http_get;
 
 /// Generated gRPC client and server stubs. Their messages are `crate::pb`.
 #[allow(clippy::all, missing_docs)]

@@ -110,6 +110,24 @@ impl IssuerKey {
     }
 }
 
+/// What a node needs to issue VCs on its HTTP side.
+#[derive(Clone)]
+pub struct Issuing {
+    pub key: Arc<IssuerKey>,
+    /// The URL the node's HTTP side is reached at from outside (`--public-url`,
+    /// e.g. `https://registry.board.example`): it goes into every VC, naming
+    /// the status lists. Without it, the HTTP side's own address.
+    pub public_url: Option<String>,
+}
+
+impl Issuing {
+    /// The issuer of an HTTP side listening on `address` (with TLS or not).
+    pub fn issuer(&self, address: std::net::SocketAddr, tls: bool) -> Issuer {
+        let own = format!("{}://{address}", if tls { "https" } else { "http" });
+        Issuer::new(self.key.clone(), self.public_url.as_deref().unwrap_or(&own))
+    }
+}
+
 /// A node's issuer at work: its key, the URL its lists are published under,
 /// and the signed lists of the moment.
 pub struct Issuer {

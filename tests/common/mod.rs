@@ -115,6 +115,7 @@ pub fn serve_options() -> peerreg::service::server::ServeOptions {
         mirrors: Vec::new(),
         federation: None,
         limits: Default::default(),
+        vc: None,
     }
 }
 

@@ -24,6 +24,7 @@ mod roster;
 mod serve;
 mod verify;
 mod workforce;
+mod vc;
 
 use std::sync::Arc;
 
@@ -37,6 +38,8 @@ use crate::limits::{self, ServerLimits};
 use crate::metrics::Metrics;
 
 pub use serve::serve;
+/// A credential number as a URL path segment (also for `peerreg export-vc`).
+pub use verify::path_segment;
 
 /// What every handler reads: the node's own log and the bounded pool that
 /// runs heavy answers off the async threads.
@@ -48,6 +51,8 @@ pub struct WebState {
     pub metrics: Arc<Metrics>,
     /// The workforce page's last answer (one entry; see `workforce`).
     pub workforce: Arc<workforce::Cache>,
+    /// The board's VC issuer, when this node issues verifiable credentials.
+    pub vc: Option<Arc<crate::vc::Issuer>>,
 }
 
 impl WebState {
@@ -57,7 +62,14 @@ impl WebState {
             ledger,
             blocking: Arc::new(Blocking::new(limits::BLOCKING_HANDLERS_MAX)),
             workforce: Arc::default(),
+            vc: None,
         }
+    }
+
+    /// This state, issuing VCs with `issuer` (`service::web::vc`).
+    pub fn with_vc(mut self, issuer: Option<Arc<crate::vc::Issuer>>) -> WebState {
+        self.vc = issuer;
+        self
     }
 }
 
@@ -72,6 +84,7 @@ pub fn router(state: WebState, server: &ServerLimits) -> Router {
         .merge(roster::routes())
         .merge(workforce::routes())
         .merge(metrics::routes())
+        .merge(vc::routes())
         // There is no icon; browsers ask anyway (even for a page written by
         // script), and a 404 would be an error in their console.
         .route("/favicon.ico", axum::routing::get(|| async { StatusCode::NO_CONTENT }))
