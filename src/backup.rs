@@ -7,8 +7,8 @@
 //! A backup directory holds `log/` and `private/` (sled databases exported
 //! with the committer paused between group commits, so they agree with each
 //! other and with `checkpoint`), `checkpoint`, `trust.toml`, `tokens.toml`,
-//! `alerts.json` and `received/` when the node has them, `log.key` only when
-//! asked, and `manifest.json` (log size, root hash, the signed checkpoint and
+//! `alerts.json` and `received/` when the node has them, `log.key` (and the
+//! VC issuer's `issuer.key`, when the node has one) only when asked, and `manifest.json` (log size, root hash, the signed checkpoint and
 //! every file's size and SHA-256). The registry snapshot is left out: it is a
 //! cache, rebuilt from the log at the first start. The requirement profile is
 //! configuration kept outside the data directory, so it is not copied.
@@ -40,6 +40,14 @@ pub const FILES_MAX: usize = 10_000;
 pub const ROLLBACK_FILE: &str = "restored-rollback.txt";
 /// The signing key's name inside a backup (and a data directory).
 pub const KEY_FILE: &str = "log.key";
+/// The board's VC issuer key (`crate::vc`), backed up with the log key: VCs
+/// already issued name it, and their status lists must stay signed by it.
+pub const ISSUER_KEY_FILE: &str = "issuer.key";
+
+/// Whether a backup's file is a private key (copied with mode 0600).
+fn is_key_file(path: &str) -> bool {
+    path == KEY_FILE || path == ISSUER_KEY_FILE
+}
 const FORMAT: u32 = 1;
 
 /// One file of a backup.
@@ -157,6 +165,7 @@ pub fn stage(ledger: &Ledger, tokens_file: Option<&Path>, include_keys: bool) ->
             )));
         }
         small.push((key, KEY_FILE.to_string()));
+        small.push((data_dir.join(ISSUER_KEY_FILE), ISSUER_KEY_FILE.to_string()));
     }
     small.extend(received_files(&data_dir)?);
     for (from, name) in small {
@@ -195,7 +204,7 @@ fn copy_if_present(from: &Path, to: &Path) -> Result<()> {
     if let Some(parent) = to.parent() {
         files::create_dir_durable(parent)?;
     }
-    let mode = if to.ends_with(KEY_FILE) {
+    let mode = if to.file_name().is_some_and(|name| is_key_file(&name.to_string_lossy())) {
         files::Mode::Private
     } else {
         files::Mode::Readable
@@ -319,7 +328,7 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
 /// What may already be in a data directory a backup is restored into: the
 /// last checkpoint an operator kept (compared, to refuse a rollback) and the
 /// signing key (restored separately from a backup without keys).
-const RESTORE_MAY_FIND: [&str; 2] = ["checkpoint", KEY_FILE];
+const RESTORE_MAY_FIND: [&str; 3] = ["checkpoint", KEY_FILE, ISSUER_KEY_FILE];
 
 /// Checks that `data_dir` may receive a restore and answers the size of the
 /// checkpoint it already holds, if any. FAILED_PRECONDITION for anything
@@ -338,13 +347,14 @@ pub fn check_target(data_dir: &Path, manifest: &Manifest) -> Result<Option<u64>>
             )));
         }
     }
-    let key = data_dir.join(KEY_FILE);
-    let backed_up_key = manifest.files.iter().any(|f| f.path == KEY_FILE);
-    if key.exists() && backed_up_key {
-        return Err(Error::FailedPrecondition(format!(
-            "{} already holds a signing key and the backup holds one too: remove one",
-            data_dir.display()
-        )));
+    for name in [KEY_FILE, ISSUER_KEY_FILE] {
+        let backed_up_key = manifest.files.iter().any(|f| f.path == name);
+        if data_dir.join(name).exists() && backed_up_key {
+            return Err(Error::FailedPrecondition(format!(
+                "{} already holds {name} and the backup holds one too: remove one",
+                data_dir.display()
+            )));
+        }
     }
     let Some(note) = files::read_optional(&data_dir.join("checkpoint"))? else {
         return Ok(None);
@@ -411,7 +421,7 @@ pub fn install(from: &Path, data_dir: &Path, manifest: &Manifest, rollback: Opti
         if let Some(parent) = target.parent() {
             files::create_dir_durable(parent)?;
         }
-        copy_durably(&from.join(&relative), &target, listed.path == KEY_FILE)?;
+        copy_durably(&from.join(&relative), &target, is_key_file(&listed.path))?;
     }
     files::write_atomic(
         &ledger::checkpoint_path(data_dir),

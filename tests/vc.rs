@@ -294,3 +294,28 @@ async fn lists_are_long_and_indexes_random_distinct_and_kept() {
     assert_eq!(site.index_of(&format!("MS-{count}")).await, indexes[count - 1]);
     site.node.stop().await.expect("stops");
 }
+
+#[tokio::test]
+async fn the_issuer_key_is_kept_across_restarts_and_its_loss_refused() {
+    let site = Site::start().await;
+    let did = site.issuer_did().await;
+    let key_file = site.dir.path().join("issuer.key");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key_file).expect("created").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    site.index_of("MS-1").await;
+    let site = site.restart().await;
+    assert_eq!(site.issuer_did().await, did, "the same issuer after a restart");
+
+    let Site { node, dir, .. } = site;
+    node.stop().await.expect("stops");
+    std::fs::remove_file(&key_file).expect("removed");
+    let config = config(dir.path());
+    let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
+    match peerreg::node::start(config, listener).await {
+        Err(Error::FailedPrecondition(message)) => assert!(message.contains("issuer key"), "{message}"),
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(_) => panic!("a board that issued VCs must not get a new issuer key"),
+    }
+    assert!(!key_file.exists(), "no new key was made");
+}
