@@ -165,8 +165,14 @@ pub fn parse_public_url(text: &str) -> Result<String> {
     if rest.split('/').next().unwrap_or_default().is_empty() {
         return Err(refused("names no host"));
     }
-    if text.len() > 256 || text.chars().any(|c| c.is_whitespace() || c.is_control() || "?#\"\\<>".contains(c)) {
-        return Err(refused("must be at most 256 characters, with no spaces, query or fragment"));
+    if text.len() > 256
+        || text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "?#\"\\<>".contains(c))
+    {
+        return Err(refused(
+            "must be at most 256 characters, with no spaces, query or fragment",
+        ));
     }
     Ok(text.trim_end_matches('/').to_string())
 }
@@ -461,5 +467,24 @@ mod tests {
             client_ca: None,
         });
         assert!(config.check_transport(public).is_ok(), "TLS needs no flag");
+    }
+
+    #[test]
+    fn a_public_url_is_http_or_https_with_a_host_and_no_query() {
+        let url = parse_public_url(" https://registry.example/ms/ ").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(url, "https://registry.example/ms");
+        let config = parse("state = \"MS\"\npublic_url = \"http://127.0.0.1:8080\"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.public_url.as_deref(), Some("http://127.0.0.1:8080"));
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https:///path",
+            "https://x/?a=1",
+            "https://x/#f",
+            "https://a b",
+            "x",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -29,7 +29,10 @@ fn days_ago(days: u64) -> String {
 
 fn in_years(years: u64) -> String {
     let today = SystemClock.today();
-    today.checked_add_days(Days::new(365 * years)).expect("a date").to_string()
+    today
+        .checked_add_days(Days::new(365 * years))
+        .expect("a date")
+        .to_string()
 }
 
 fn config(dir: &std::path::Path) -> NodeConfig {
@@ -163,7 +166,11 @@ impl Site {
         let status = vc["credentialStatus"].as_array().expect("entries");
         assert_eq!(status.len(), 2, "a revocation and a suspension entry");
         let index = status[0]["statusListIndex"].as_str().expect("an index");
-        assert_eq!(status[1]["statusListIndex"].as_str(), Some(index), "one index for both lists");
+        assert_eq!(
+            status[1]["statusListIndex"].as_str(),
+            Some(index),
+            "one index for both lists"
+        );
         index.parse().expect("a number")
     }
 }
@@ -184,7 +191,10 @@ async fn an_exported_vc_verifies_offline_and_refuses_any_changed_field() {
     let did = site.issuer_did().await;
     assert_eq!(vc["issuer"]["id"], did.as_str());
     let shown = site.verify("ms-1.json", false, Some(&did)).await.expect("verifies");
-    assert!(shown.contains("proof verified") && shown.contains("Ada Lovelace"), "{shown}");
+    assert!(
+        shown.contains("proof verified") && shown.contains("Ada Lovelace"),
+        "{shown}"
+    );
     let stranger = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2";
     assert!(matches!(
         site.verify("ms-1.json", false, Some(stranger)).await,
@@ -235,7 +245,8 @@ async fn status_follows_suspension_reinstatement_and_revocation() {
     let reinstated = site.verify("ms-1.json", true, None).await.expect("valid again");
     assert!(reinstated.contains("suspension: not set"), "{reinstated}");
 
-    site.record(discipline("MS-1", K::Revocation, &SystemClock.today().to_string(), "")).await;
+    site.record(discipline("MS-1", K::Revocation, &SystemClock.today().to_string(), ""))
+        .await;
     match site.verify("ms-1.json", true, None).await {
         Err(Error::FailedPrecondition(message)) => assert!(message.contains("REVOKED"), "{message}"),
         other => panic!("a revoked credential: {other:?}"),
@@ -249,7 +260,10 @@ async fn an_unknown_credential_or_list_is_not_found() {
     let (status, body) = site.get("/credential/MS-404/vc").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(body.contains("NOT_FOUND"), "{body}");
-    assert!(matches!(site.export("MS-404", "none.json").await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        site.export("MS-404", "none.json").await,
+        Err(Error::NotFound(_))
+    ));
     assert!(!site.file("none.json").exists());
     let (status, _) = site.get("/status-list/probation").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -264,8 +278,13 @@ async fn lists_are_long_and_indexes_random_distinct_and_kept() {
     let count = 24;
     for i in 2..=count {
         site.record(enrol(&format!("P-{i}"), &format!("Peer Number{i}"))).await;
-        site.record(issue(&format!("P-{i}"), &format!("MS-{i}"), &days_ago(10), &in_years(1)))
-            .await;
+        site.record(issue(
+            &format!("P-{i}"),
+            &format!("MS-{i}"),
+            &days_ago(10),
+            &in_years(1),
+        ))
+        .await;
     }
     let mut indexes = Vec::new();
     for i in 1..=count {
@@ -276,15 +295,18 @@ async fn lists_are_long_and_indexes_random_distinct_and_kept() {
     sorted.dedup();
     assert_eq!(sorted.len(), indexes.len(), "distinct: {indexes:?}");
     assert_ne!(sorted, indexes, "not in the order of assignment: {indexes:?}");
-    assert!(sorted[count - 1] - sorted[0] > count as u32 * 100, "spread: {indexes:?}");
+    assert!(
+        sorted[count - 1] - sorted[0] > count as u32 * 100,
+        "spread: {indexes:?}"
+    );
 
     for purpose in ["revocation", "suspension"] {
         let (status, body) = site.get(&format!("/status-list/{purpose}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let list: Value = serde_json::from_str(&body).expect("JSON");
         assert_eq!(list["credentialSubject"]["statusPurpose"], purpose);
-        let bits = Bitstring::decode(list["credentialSubject"]["encodedList"].as_str().expect("a list"))
-            .expect("decodes");
+        let bits =
+            Bitstring::decode(list["credentialSubject"]["encodedList"].as_str().expect("a list")).expect("decodes");
         assert!(bits.len() >= MIN_ENTRIES, "{}", bits.len());
         assert_eq!(bits.len(), 131_072);
     }

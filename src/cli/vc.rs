@@ -66,7 +66,10 @@ pub async fn fetch_vc(web: &str, number: &str, ca_pem: Option<&[u8]>) -> Result<
         web.trim_end_matches('/'),
         crate::service::web::path_segment(number)
     );
-    let document = parse_document("the node's answer", &http_get::get(&url, ca_pem, DOCUMENT_BYTES_MAX).await?)?;
+    let document = parse_document(
+        "the node's answer",
+        &http_get::get(&url, ca_pem, DOCUMENT_BYTES_MAX).await?,
+    )?;
     credential::check_credential(&document)?;
     serde_json::to_string_pretty(&document).map_err(|e| Error::Internal(format!("encoding the VC: {e}")))
 }
@@ -89,7 +92,8 @@ pub async fn export_vc(args: ExportVcArgs) -> Result<String> {
 /// validity window, or (`--status`) a list cannot be checked or says revoked
 /// or suspended.
 pub async fn verify_vc(args: VerifyVcArgs) -> Result<String> {
-    let bytes = std::fs::read(&args.file).map_err(|e| Error::InvalidArgument(format!("{}: {e}", args.file.display())))?;
+    let bytes =
+        std::fs::read(&args.file).map_err(|e| Error::InvalidArgument(format!("{}: {e}", args.file.display())))?;
     if bytes.len() > DOCUMENT_BYTES_MAX {
         return Err(Error::ResourceExhausted(format!(
             "{} is larger than {DOCUMENT_BYTES_MAX} bytes",

@@ -32,14 +32,26 @@ async fn get_unbounded(url: &str, ca_pem: Option<&[u8]>, most_bytes: usize) -> R
         .parse()
         .map_err(|e| Error::InvalidArgument(format!("{} is not a URL: {e}", quote(url))))?;
     let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-        return Err(Error::InvalidArgument(format!("{} is not an http:// or https:// URL", quote(url))));
+        return Err(Error::InvalidArgument(format!(
+            "{} is not an http:// or https:// URL",
+            quote(url)
+        )));
     };
     let https = match scheme {
         "http" => false,
         "https" => true,
-        _ => return Err(Error::InvalidArgument(format!("{} is not an http:// or https:// URL", quote(url)))),
+        _ => {
+            return Err(Error::InvalidArgument(format!(
+                "{} is not an http:// or https:// URL",
+                quote(url)
+            )))
+        }
     };
-    let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
     let unavailable = |e: &dyn std::fmt::Display| Error::Unavailable(format!("GET {}: {e}", quote(url)));
     let stream = tokio::net::TcpStream::connect((host.as_str(), port))
@@ -77,7 +89,11 @@ fn answer_text(body: &[u8]) -> String {
     quote(&text)
 }
 
-async fn send<S>(stream: S, request: Request<Body>, most_bytes: usize) -> std::result::Result<(StatusCode, Vec<u8>), String>
+async fn send<S>(
+    stream: S,
+    request: Request<Body>,
+    most_bytes: usize,
+) -> std::result::Result<(StatusCode, Vec<u8>), String>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

@@ -11,6 +11,7 @@ pub mod board;
 pub mod client;
 mod convert;
 pub(crate) mod export;
+pub mod http_get;
 mod incoming;
 pub mod reciprocity;
 pub mod registry;
@@ -24,7 +25,6 @@ mod tls;
 pub mod transparency;
 mod watch;
 pub mod web;
-pub mod http_get;
 
 /// Generated gRPC client and server stubs. Their messages are `crate::pb`.
 #[allow(clippy::all, missing_docs)]

@@ -9,7 +9,7 @@
 //! board's own terms an issuer-dependent meaning, and `eddsa-jcs-2022`
 //! signs the JSON itself, so no other context is fetched or needed.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::bitstring::Bitstring;
@@ -149,7 +149,10 @@ fn issuer_of(document: &Value) -> Result<(String, Option<String>)> {
     match &document["issuer"] {
         Value::String(id) => Ok((id.clone(), None)),
         Value::Object(issuer) => match issuer.get("id").and_then(Value::as_str) {
-            Some(id) => Ok((id.to_string(), issuer.get("name").and_then(Value::as_str).map(str::to_string))),
+            Some(id) => Ok((
+                id.to_string(),
+                issuer.get("name").and_then(Value::as_str).map(str::to_string),
+            )),
             None => Err(Error::InvalidArgument("the issuer has no id".into())),
         },
         _ => Err(Error::InvalidArgument("the document names no issuer".into())),
@@ -186,7 +189,9 @@ fn verified_issuer(document: &Value) -> Result<(String, Option<String>)> {
 pub fn check_credential(document: &Value) -> Result<CheckedCredential> {
     let (issuer, issuer_name) = verified_issuer(document)?;
     if !has_type(document, "VerifiableCredential") {
-        return Err(Error::InvalidArgument("the document is not a VerifiableCredential".into()));
+        return Err(Error::InvalidArgument(
+            "the document is not a VerifiableCredential".into(),
+        ));
     }
     Ok(CheckedCredential {
         issuer,
@@ -228,7 +233,10 @@ fn status_entries(value: &Value) -> Result<Vec<StatusEntry>> {
         other => vec![other.clone()],
     };
     let mut entries = Vec::new();
-    for item in items.iter().filter(|item| item["type"].as_str() == Some(STATUS_ENTRY_TYPE)) {
+    for item in items
+        .iter()
+        .filter(|item| item["type"].as_str() == Some(STATUS_ENTRY_TYPE))
+    {
         let purpose_text = item["statusPurpose"].as_str().unwrap_or_default();
         let Some(purpose) = Purpose::parse(purpose_text) else {
             return Err(Error::InvalidArgument(format!(
@@ -241,10 +249,14 @@ fn status_entries(value: &Value) -> Result<Vec<StatusEntry>> {
             Error::InvalidArgument(format!("statusListIndex {} is not a base-10 index", quote(index_text)))
         })?;
         if item.get("statusSize").is_some_and(|size| size.as_u64() != Some(1)) {
-            return Err(Error::InvalidArgument("only one-bit status entries are supported".into()));
+            return Err(Error::InvalidArgument(
+                "only one-bit status entries are supported".into(),
+            ));
         }
         let Some(list_url) = item["statusListCredential"].as_str() else {
-            return Err(Error::InvalidArgument("a status entry names no statusListCredential".into()));
+            return Err(Error::InvalidArgument(
+                "a status entry names no statusListCredential".into(),
+            ));
         };
         entries.push(StatusEntry {
             purpose,
@@ -270,7 +282,9 @@ pub fn status_bit(list: &Value, entry: &StatusEntry, issuer: &str, now: DateTime
         )));
     }
     if !has_type(list, STATUS_LIST_TYPE) {
-        return Err(Error::InvalidArgument(format!("the document is not a {STATUS_LIST_TYPE}")));
+        return Err(Error::InvalidArgument(format!(
+            "the document is not a {STATUS_LIST_TYPE}"
+        )));
     }
     if list["id"].as_str().is_some_and(|id| id != entry.list_url) {
         return Err(Error::InvalidArgument(format!(
@@ -289,7 +303,12 @@ pub fn status_bit(list: &Value, entry: &StatusEntry, issuer: &str, now: DateTime
             entry.purpose.as_str()
         )));
     }
-    let window = window_problem(time_field(list, "validFrom")?, time_field(list, "validUntil")?, now, "the status list");
+    let window = window_problem(
+        time_field(list, "validFrom")?,
+        time_field(list, "validUntil")?,
+        now,
+        "the status list",
+    );
     if let Some(problem) = window {
         return Err(Error::FailedPrecondition(problem));
     }
@@ -297,9 +316,4 @@ pub fn status_bit(list: &Value, entry: &StatusEntry, issuer: &str, now: DateTime
         return Err(Error::InvalidArgument("the status list has no encodedList".into()));
     };
     Bitstring::decode(encoded)?.get(entry.index as usize)
-}
-
-/// A date as the midnight (UTC) that starts it.
-pub fn start_of(date: NaiveDate) -> DateTime<Utc> {
-    date.and_time(chrono::NaiveTime::MIN).and_utc()
 }

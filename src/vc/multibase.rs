@@ -124,7 +124,9 @@ mod tests {
         assert!(private_multikey(&key).starts_with("z3u2"));
         assert_eq!(parse_public_multikey(&public).expect("reads"), key.verifying_key());
         assert_eq!(
-            parse_private_multikey(&private_multikey(&key)).expect("reads").to_bytes(),
+            parse_private_multikey(&private_multikey(&key))
+                .expect("reads")
+                .to_bytes(),
             key.to_bytes()
         );
         let method = verification_method(&key.verifying_key());

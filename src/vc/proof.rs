@@ -118,7 +118,11 @@ pub fn verify_proof(secured: &Value, purpose: &str) -> Result<Verified> {
             ))
         }
     };
-    for (field, expected) in [("type", PROOF_TYPE), ("cryptosuite", CRYPTOSUITE), ("proofPurpose", purpose)] {
+    for (field, expected) in [
+        ("type", PROOF_TYPE),
+        ("cryptosuite", CRYPTOSUITE),
+        ("proofPurpose", purpose),
+    ] {
         let found = text(proof, field)?;
         if found != expected {
             return Err(Error::InvalidArgument(format!(
@@ -161,6 +165,8 @@ fn check_context(proof_context: &Value, document_context: Option<&Value>) -> Res
     if document_context.starts_with(&proof_context) {
         Ok(())
     } else {
-        Err(refused("the document's @context does not start with the proof's".into()))
+        Err(refused(
+            "the document's @context does not start with the proof's".into(),
+        ))
     }
 }

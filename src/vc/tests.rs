@@ -131,7 +131,10 @@ fn check() -> pb::CredentialCheck {
 fn a_credential_and_its_status_list_verify_and_refuse_tampering() {
     let key = IssuerKey::from_seed([9; 32]);
     let did = key.did();
-    let issuer = IssuerRef { did: &did, name: "MS board" };
+    let issuer = IssuerRef {
+        did: &did,
+        name: "MS board",
+    };
     let url = "http://127.0.0.1:8080/status-list/suspension";
     let entry = StatusEntry {
         purpose: Purpose::Suspension,
@@ -140,7 +143,10 @@ fn a_credential_and_its_status_list_verify_and_refuse_tampering() {
     };
     let now = chrono::Utc::now();
     let vc = key
-        .sign(&credential::credential_document(&check(), &issuer, std::slice::from_ref(&entry)), now)
+        .sign(
+            &credential::credential_document(&check(), &issuer, std::slice::from_ref(&entry)),
+            now,
+        )
         .expect("signs");
     let checked = credential::check_credential(&vc).expect("verifies");
     assert_eq!(checked.issuer, did);
@@ -148,7 +154,10 @@ fn a_credential_and_its_status_list_verify_and_refuse_tampering() {
     assert_eq!(checked.subject["legal_name"], "Ada Lovelace");
     let mut tampered = vc.clone();
     tampered["credentialSubject"]["status"] = "CREDENTIAL_STATUS_REVOKED".into();
-    assert!(matches!(credential::check_credential(&tampered), Err(Error::DataLoss(_))));
+    assert!(matches!(
+        credential::check_credential(&tampered),
+        Err(Error::DataLoss(_))
+    ));
     let mut other_issuer = vc.clone();
     other_issuer["issuer"]["id"] = IssuerKey::from_seed([1; 32]).did().into();
     assert!(credential::check_credential(&other_issuer).is_err());
@@ -166,7 +175,10 @@ fn a_credential_and_its_status_list_verify_and_refuse_tampering() {
     .expect("a list");
     let list = key.sign(&list, now).expect("signs");
     assert!(credential::status_bit(&list, &entry, &did, now).expect("reads"));
-    let unset = StatusEntry { index: 4243, ..entry.clone() };
+    let unset = StatusEntry {
+        index: 4243,
+        ..entry.clone()
+    };
     assert!(!credential::status_bit(&list, &unset, &did, now).expect("reads"));
     let revocation = StatusEntry {
         purpose: Purpose::Revocation,

@@ -22,9 +22,9 @@ mod metrics;
 mod proof;
 mod roster;
 mod serve;
+mod vc;
 mod verify;
 mod workforce;
-mod vc;
 
 use std::sync::Arc;
 
