@@ -13,9 +13,7 @@ use crate::error::{Error, Result};
 use crate::service::http_get;
 use crate::vc::credential::{self, CheckedCredential, Purpose};
 
-/// The largest VC or status list read (a VC is a few kB; a list of 131,072
-/// entries compresses to well under this even when every bit is set).
-const DOCUMENT_BYTES_MAX: usize = 1024 * 1024;
+use crate::limits::VC_DOCUMENT_BYTES_MAX as DOCUMENT_BYTES_MAX;
 
 #[derive(Args, Debug)]
 pub struct ExportVcArgs {

@@ -15,9 +15,9 @@ use crate::error::{Error, Result};
 
 /// The spec's minimum number of entries (16 KB of bits).
 pub const MIN_ENTRIES: usize = 131_072;
-/// The largest uncompressed list a verifier inflates (2 MiB: 16 Mi entries,
-/// 128 times the minimum).
-pub const ENCODED_LIST_BYTES_MAX: usize = 2 * 1024 * 1024;
+const _: () = assert!(crate::limits::VC_STATUS_LIST_ENTRIES >= MIN_ENTRIES);
+/// The largest uncompressed list a verifier inflates.
+pub const ENCODED_LIST_BYTES_MAX: usize = crate::limits::VC_LIST_INFLATED_BYTES_MAX;
 
 /// A list of single-bit statuses.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,15 +9,17 @@
 //!   verification method `did:key:z6Mk…#z6Mk…`; the node serves both at
 //!   `GET /vc/issuer` so employers can pin it.
 //! - **Indexes.** A credential gets its index when its first VC is issued: a
-//!   uniformly random free position of a [`LIST_ENTRIES`] list (the spec's
-//!   minimum, 131,072), kept in the private store (`Vault::assign_status_index`),
-//!   so positions say nothing of order or count. One index serves both lists.
+//!   uniformly random free position of a list of
+//!   `limits::VC_STATUS_LIST_ENTRIES` (131,072, the spec's minimum), kept in
+//!   the private store (`Vault::assign_status_index`), so positions say
+//!   nothing of order or count. One index serves both lists.
 //! - **Lists.** `revocation` (revoked, surrendered, or no longer on the
 //!   register: an expunged credential) and `suspension` (suspended on today's
 //!   date), computed from the registry for today and signed; recomputed when
 //!   the log grows, when an index is assigned, and at least every
-//!   [`LIST_REFRESH`]; each is valid for [`LIST_VALIDITY`] from its signing, so
-//!   an old list cannot be replayed for long.
+//!   `limits::VC_STATUS_LIST_REFRESH` (an hour); each is valid for
+//!   `limits::VC_STATUS_LIST_VALID_HOURS` (24) from its signing, so an old
+//!   list cannot be replayed for long.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -37,14 +39,15 @@ use crate::ledger::Ledger;
 use crate::pb;
 use crate::store::files;
 
-/// Entries of each status list: the spec's minimum, for herd privacy.
-pub const LIST_ENTRIES: usize = super::bitstring::MIN_ENTRIES;
-/// Random positions tried before a list counts as full.
-const INDEX_TRIES: usize = 256;
-/// A list is signed again at least this often.
-pub const LIST_REFRESH: std::time::Duration = std::time::Duration::from_secs(3600);
+use crate::limits::{
+    VC_INDEX_TRIES as INDEX_TRIES, VC_STATUS_LIST_ENTRIES as LIST_ENTRIES, VC_STATUS_LIST_REFRESH as LIST_REFRESH,
+};
+
+/// Random indexes are a u32 modulo the length: uniform only for a power of two.
+const _: () = assert!(LIST_ENTRIES.is_power_of_two() && LIST_ENTRIES <= 1 << 31);
+
 /// How long a signed list is valid (`validUntil - validFrom`).
-pub const LIST_VALIDITY: chrono::Duration = chrono::Duration::hours(24);
+const LIST_VALIDITY: chrono::Duration = chrono::Duration::hours(crate::limits::VC_STATUS_LIST_VALID_HOURS);
 
 /// Where a node keeps its issuer key.
 pub fn issuer_key_path(data_dir: &Path) -> PathBuf {
@@ -218,7 +221,7 @@ impl Issuer {
     }
 
     /// Both lists as signed now, recomputed if the log grew, an index was
-    /// assigned, or [`LIST_REFRESH`] passed since they were made. Blocking.
+    /// assigned, or `limits::VC_STATUS_LIST_REFRESH` passed since they were made. Blocking.
     pub fn lists(&self, ledger: &Ledger) -> Result<Arc<Lists>> {
         let mut cached = self.lists.lock().unwrap_or_else(|p| p.into_inner());
         let size = ledger.published().checkpoint.size;
@@ -268,8 +271,8 @@ impl Issuer {
     }
 }
 
-/// [`INDEX_TRIES`] uniformly random positions of a list (2^32 is a multiple
-/// of [`LIST_ENTRIES`], so the remainder is uniform).
+/// `limits::VC_INDEX_TRIES` uniformly random positions of a list (2^32 is a multiple
+/// of the list's length, so the remainder is uniform).
 fn random_indexes() -> Result<Vec<u32>> {
     let mut bytes = vec![0u8; 4 * INDEX_TRIES];
     getrandom::getrandom(&mut bytes).map_err(|e| Error::Internal(format!("the random source failed: {e}")))?;
