@@ -46,7 +46,11 @@ use crate::limits::{
 /// Random indexes are a u32 modulo the length: uniform only for a power of two.
 const _: () = assert!(LIST_ENTRIES.is_power_of_two() && LIST_ENTRIES <= 1 << 31);
 
-/// How long a signed list is valid (`validUntil - validFrom`).
+/// A list's `validFrom` is this much before its signing, so a verifier whose
+/// clock is a little behind the node's does not find a fresh list "not yet valid".
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// How long a signed list is valid (from its signing to `validUntil`).
 const LIST_VALIDITY: chrono::Duration = chrono::Duration::hours(crate::limits::VC_STATUS_LIST_VALID_HOURS);
 
 /// Where a node keeps its issuer key.
@@ -256,7 +260,7 @@ impl Issuer {
                 &self.list_url(purpose),
                 &issuer,
                 bits,
-                now,
+                now - CLOCK_SKEW,
                 now + LIST_VALIDITY,
             )?;
             let secured = self.key.sign(&document, now)?;
