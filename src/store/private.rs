@@ -703,3 +703,35 @@ impl PrivateStore {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod status_index_tests {
+    use super::*;
+
+    #[test]
+    fn an_index_is_assigned_once_never_shared_and_kept_across_a_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = PrivateStore::open(dir.path()).expect("opens");
+        let first = store
+            .assign_status_index("MS-1", &mut [7, 9].into_iter())
+            .expect("writes");
+        assert_eq!(first, Some((7, true)));
+        let again = store.assign_status_index("MS-1", &mut [9].into_iter()).expect("reads");
+        assert_eq!(again, Some((7, false)), "a credential keeps its index");
+        let second = store
+            .assign_status_index("MS-2", &mut [7, 7, 9].into_iter())
+            .expect("writes");
+        assert_eq!(second, Some((9, true)), "a taken index is skipped");
+        let full = store
+            .assign_status_index("MS-3", &mut [7, 9].into_iter())
+            .expect("reads");
+        assert_eq!(full, None);
+        drop(store);
+        let store = PrivateStore::open(dir.path()).expect("reopens");
+        assert_eq!(store.status_index("MS-2").expect("reads"), Some(9));
+        assert_eq!(store.status_index("MS-3").expect("reads"), None);
+        let all = store.status_indexes(10).expect("lists");
+        assert_eq!(all, vec![("MS-1".to_string(), 7), ("MS-2".to_string(), 9)]);
+        assert_eq!(store.status_indexes(1).expect("lists").len(), 1, "bounded");
+    }
+}
