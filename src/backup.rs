@@ -7,8 +7,8 @@
 //! A backup directory holds `log/` and `private/` (sled databases exported
 //! with the committer paused between group commits, so they agree with each
 //! other and with `checkpoint`), `checkpoint`, `trust.toml`, `tokens.toml`,
-//! `alerts.json` and `received/` when the node has them, `log.key` only when
-//! asked, and `manifest.json` (log size, root hash, the signed checkpoint and
+//! `alerts.json` and `received/` when the node has them, `log.key` (and the
+//! VC issuer's `issuer.key`, when the node has one) only when asked, and `manifest.json` (log size, root hash, the signed checkpoint and
 //! every file's size and SHA-256). The registry snapshot is left out: it is a
 //! cache, rebuilt from the log at the first start. The requirement profile is
 //! configuration kept outside the data directory, so it is not copied.
@@ -44,6 +44,13 @@ pub const FILES_MAX: usize = 10_000;
 pub const ROLLBACK_FILE: &str = "restored-rollback.txt";
 /// The signing key's name inside a backup (and a data directory).
 pub const KEY_FILE: &str = "log.key";
+/// The board's VC issuer key (`crate::vc`), backed up with the log key: VCs
+/// already issued name it, and their status lists must stay signed by it.
+pub const ISSUER_KEY_FILE: &str = "issuer.key";
+
+/// This node's witness key (`crate::witness`): partners pin it, so a
+/// restored node should keep cosigning under it.
+pub const WITNESS_KEY_FILE: &str = "witness.key";
 const FORMAT: u32 = 1;
 
 /// One file of a backup.
@@ -191,6 +198,8 @@ pub fn stage(ledger: &Ledger, tokens_file: Option<&Path>, include_keys: bool) ->
                 .unwrap_or_default();
             small.push((rotated, name));
         }
+        small.push((data_dir.join(ISSUER_KEY_FILE), ISSUER_KEY_FILE.to_string()));
+        small.push((data_dir.join(WITNESS_KEY_FILE), WITNESS_KEY_FILE.to_string()));
     }
     small.extend(received_files(&data_dir)?);
     for (from, name) in small {
@@ -229,10 +238,14 @@ fn received_files(data_dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     Ok(found)
 }
 
-/// The log's key files: `log.key` and the keys rotations introduced
-/// (`log-<key ID>.key`), kept to the owner wherever they are copied.
+/// The private key files, kept to the owner (0600) wherever they are
+/// copied: `log.key` and the keys rotations introduced (`log-<key ID>.key`),
+/// the VC issuer key and the witness key.
 fn is_key_file(name: &str) -> bool {
-    name == KEY_FILE || (name.starts_with("log-") && name.ends_with(".key") && !name.contains('/'))
+    name == KEY_FILE
+        || name == ISSUER_KEY_FILE
+        || name == WITNESS_KEY_FILE
+        || (name.starts_with("log-") && name.ends_with(".key") && !name.contains('/'))
 }
 
 fn copy_if_present(from: &Path, to: &Path) -> Result<()> {
@@ -366,7 +379,7 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
 /// What may already be in a data directory a backup is restored into: the
 /// last checkpoint an operator kept (compared, to refuse a rollback) and the
 /// signing key (restored separately from a backup without keys).
-const RESTORE_MAY_FIND: [&str; 2] = ["checkpoint", KEY_FILE];
+const RESTORE_MAY_FIND: [&str; 3] = ["checkpoint", KEY_FILE, ISSUER_KEY_FILE];
 
 /// Checks that `data_dir` may receive a restore and answers the size of the
 /// checkpoint it already holds, if any. FAILED_PRECONDITION for anything
@@ -385,13 +398,14 @@ pub fn check_target(data_dir: &Path, manifest: &Manifest) -> Result<Option<u64>>
             )));
         }
     }
-    let key = data_dir.join(KEY_FILE);
-    let backed_up_key = manifest.files.iter().any(|f| f.path == KEY_FILE);
-    if key.exists() && backed_up_key {
-        return Err(Error::FailedPrecondition(format!(
-            "{} already holds a signing key and the backup holds one too: remove one",
-            data_dir.display()
-        )));
+    for name in [KEY_FILE, ISSUER_KEY_FILE] {
+        let backed_up_key = manifest.files.iter().any(|f| f.path == name);
+        if data_dir.join(name).exists() && backed_up_key {
+            return Err(Error::FailedPrecondition(format!(
+                "{} already holds {name} and the backup holds one too: remove one",
+                data_dir.display()
+            )));
+        }
     }
     let Some(note) = files::read_optional(&data_dir.join("checkpoint"))? else {
         return Ok(None);

@@ -81,6 +81,9 @@ pub struct NodeConfig {
     /// signature too until the log has grown this many entries past the
     /// rotation entry (default `limits::KEY_TRANSITION_ENTRIES`).
     pub key_transition_entries: u64,
+    /// The HTTP side's URL as reached from outside (e.g. behind a proxy), put
+    /// into every VC to name its status lists; `None`: the HTTP side's own address.
+    pub public_url: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -116,6 +119,8 @@ pub struct ConfigFile {
     pub witness_quorum: Option<usize>,
     /// See [`NodeConfig::key_transition_entries`].
     pub key_transition_entries: Option<u64>,
+    /// See [`NodeConfig::public_url`].
+    pub public_url: Option<String>,
 }
 
 impl ConfigFile {
@@ -154,6 +159,7 @@ impl ConfigFile {
         config.insecure_plaintext = self.insecure_plaintext;
         config.witness_quorum = self.witness_quorum;
         config.key_transition_entries = self.key_transition_entries.unwrap_or(config.key_transition_entries);
+        config.public_url = self.public_url.as_deref().map(parse_public_url).transpose()?;
         Ok(config)
     }
 }
@@ -168,6 +174,30 @@ pub fn parse_http(text: &str) -> Result<Option<SocketAddr>> {
             "http = {text:?} is neither an address such as 127.0.0.1:8080 nor \"off\": {e}"
         ))
     })
+}
+
+/// A public URL setting: `http://` or `https://`, a host, perhaps a path; no
+/// query or fragment. Returned without a trailing `/`.
+pub fn parse_public_url(text: &str) -> Result<String> {
+    let refused = |why: &str| Error::InvalidArgument(format!("public URL {text:?} {why}"));
+    let text = text.trim();
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| refused("must start with http:// or https://"))?;
+    if rest.split('/').next().unwrap_or_default().is_empty() {
+        return Err(refused("names no host"));
+    }
+    if text.len() > 256
+        || text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "?#\"\\<>".contains(c))
+    {
+        return Err(refused(
+            "must be at most 256 characters, with no spaces, query or fragment",
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_string())
 }
 
 /// Reads, parses and validates one profile file; messages name the path.
@@ -257,6 +287,7 @@ impl NodeConfig {
             limits: ServerLimits::default(),
             witness_quorum: None,
             key_transition_entries: crate::limits::KEY_TRANSITION_ENTRIES,
+            public_url: None,
         })
     }
 
@@ -498,5 +529,24 @@ mod tests {
             client_ca: None,
         });
         assert!(config.check_transport(public).is_ok(), "TLS needs no flag");
+    }
+
+    #[test]
+    fn a_public_url_is_http_or_https_with_a_host_and_no_query() {
+        let url = parse_public_url(" https://registry.example/ms/ ").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(url, "https://registry.example/ms");
+        let config = parse("state = \"MS\"\npublic_url = \"http://127.0.0.1:8080\"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.public_url.as_deref(), Some("http://127.0.0.1:8080"));
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https:///path",
+            "https://x/?a=1",
+            "https://x/#f",
+            "https://a b",
+            "x",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
     }
 }

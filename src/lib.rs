@@ -39,6 +39,8 @@
 //! - [`import`]: `peerreg import`'s pure part: a board's existing registry
 //!   from CSV files, checked and planned into person-aligned batches.
 //! - [`proof`]: portable credential proofs and their offline check.
+//! - [`vc`]: W3C Verifiable Credentials 2.0 (`eddsa-jcs-2022` proofs by the
+//!   board's issuer key, Bitstring Status Lists kept current from the log).
 //! - [`audit`]: an independent auditor of any node's log.
 //! - [`report`]: the words and files of employer checks (statuses, a check as
 //!   JSON, a roster read from CSV and its reports), shared by CLI and web pages.
@@ -53,7 +55,7 @@
 //!
 //! Layers, each importing only those below it: `limits`, `error`, `clock`, `metrics` ·
 //! `log`, `domain`, `auth`, `report` · `import`, `store`, `projection` · `vault` · `ledger` · `source`,
-//! `evidence` · `mirror`, `repair`, `audit`, `proof` · `federation`, `witness` · `backup`, `config`
+//! `evidence` · `mirror`, `repair`, `audit`, `proof`, `vc` · `witness` · `federation` · `backup`, `config`
 //! · `service` · `node` · `cli` · `demo`, `bench`, and the binary.
 //! - [`pb`]: the protobuf wire types (messages only; no transport).
 
@@ -85,6 +87,7 @@ pub mod service;
 pub mod source;
 pub mod store;
 pub mod vault;
+pub mod vc;
 pub mod witness;
 
 /// Protobuf wire types generated from `proto/peerreg/v1`. Messages only: the

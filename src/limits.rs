@@ -273,3 +273,27 @@ pub const WITNESS_RETRY_MAX: std::time::Duration = std::time::Duration::from_sec
 /// (the default of the `key_transition_entries` setting): a reader that has
 /// not yet read the rotation entry still opens them meanwhile.
 pub const KEY_TRANSITION_ENTRIES: u64 = 1000;
+/// Entries of each Bitstring Status List a node publishes (`crate::vc`): the
+/// spec's minimum, 131,072 (16 KB of bits), for herd privacy; a board assigns
+/// one random position per credential that has a VC.
+pub const VC_STATUS_LIST_ENTRIES: usize = 131_072;
+
+/// Random positions tried for a credential's status-list index before the
+/// list counts as full (at 90% full, all miss with probability 0.9^256).
+pub const VC_INDEX_TRIES: usize = 256;
+
+/// A node signs its status lists again at least this often (and whenever the
+/// log grows), so a suspension that ends on a date shows within the hour.
+pub const VC_STATUS_LIST_REFRESH: Duration = Duration::from_secs(3600);
+
+/// How long a signed status list is valid (`validUntil - validFrom`): an old
+/// list can be replayed to a verifier for at most this long.
+pub const VC_STATUS_LIST_VALID_HOURS: i64 = 24;
+
+/// The largest status list a verifier inflates (2 MiB: 16 Mi entries, 128
+/// times the minimum), whatever its compressed size.
+pub const VC_LIST_INFLATED_BYTES_MAX: usize = 2 * 1024 * 1024;
+
+/// The largest VC or status list document `peerreg export-vc`/`verify-vc`
+/// read (a VC is a few kB; a full list compresses far below this).
+pub const VC_DOCUMENT_BYTES_MAX: usize = 1024 * 1024;

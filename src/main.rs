@@ -94,6 +94,10 @@ enum Command {
     /// The running node's log signing key: `key rotate` (admin token with admin_keys).
     #[command(subcommand)]
     Key(cli::keys::KeyCommand),
+    /// Save a credential as a W3C Verifiable Credential (from the node's HTTP side).
+    ExportVc(cli::vc::ExportVcArgs),
+    /// Verify a saved W3C Verifiable Credential offline (--status: against the board's current status lists).
+    VerifyVc(cli::vc::VerifyVcArgs),
 }
 
 /// The error to report: its status code first, and what failed (if given) before that.
@@ -146,6 +150,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Export(command) => done(cli::export::export(command).await),
         Command::Import(args) => imported(cli::import::import(args).await),
         Command::Key(command) => print(cli::keys::key(command).await, Some("KEY ROTATION FAILED")),
+        Command::ExportVc(args) => print(cli::vc::export_vc(args).await, None),
+        Command::VerifyVc(args) => print(cli::vc::verify_vc(args).await, Some("VC REJECTED")),
     }
 }
 

@@ -155,6 +155,10 @@ async fn start_around(
         federation: Some(federation),
         limits: config.limits,
         witnessing: Some(witnessing),
+        vc: Some(crate::vc::issuer::Issuing {
+            key: Arc::new(issuer_key(config, &ledger)?),
+            public_url: config.public_url.clone(),
+        }),
     };
     let mut node = serve_on(listeners, ledger, options)?;
     node.startup.new_admin_token = new_admin_token;
@@ -406,6 +410,26 @@ pub fn signer(config: &NodeConfig) -> Result<NoteSigner> {
         )));
     }
     config::create_signer(&config.key_file, &config.origin)
+}
+
+/// The board's VC issuer key, created at the first start. Once VCs were
+/// issued (the private store holds status-list indexes) a missing key is
+/// refused, as a missing log key is: a new one would leave every issued VC
+/// naming status lists its verifiers can no longer trust.
+fn issuer_key(config: &NodeConfig, ledger: &Ledger) -> Result<crate::vc::IssuerKey> {
+    let path = crate::vc::issuer_key_path(&config.data_dir);
+    let issued = match ledger.vault() {
+        Some(vault) => !vault.status_indexes(1)?.is_empty(),
+        None => false,
+    };
+    if issued && !path.exists() {
+        return Err(Error::FailedPrecondition(format!(
+            "the VC issuer key {} is missing, but this board has issued verifiable credentials: restore it \
+             from its backup (peerreg backup --include-keys holds it)",
+            path.display()
+        )));
+    }
+    crate::vc::IssuerKey::load_or_create(&path)
 }
 
 fn read_tls(paths: &TlsPaths) -> Result<TlsFiles> {

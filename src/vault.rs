@@ -415,3 +415,24 @@ impl crate::domain::sealed::Openings for Vault {
         Ok(self.record(commitment)?)
     }
 }
+
+/// Status-list indexes of credentials (`crate::vc`): kept in the private
+/// store, so they survive a log repair and travel with its backups.
+impl Vault {
+    pub fn status_index(&self, number: &str) -> Result<Option<u32>, StoreError> {
+        self.store().status_index(number)
+    }
+
+    /// See [`PrivateStore::assign_status_index`].
+    pub fn assign_status_index(
+        &self,
+        number: &str,
+        candidates: &mut dyn Iterator<Item = u32>,
+    ) -> Result<Option<(u32, bool)>, StoreError> {
+        self.store().assign_status_index(number, candidates)
+    }
+
+    pub fn status_indexes(&self, most: usize) -> Result<Vec<(String, u32)>, StoreError> {
+        self.store().status_indexes(most)
+    }
+}

@@ -900,3 +900,54 @@ fn trust_lists() {
         parse::trust_toml(bytes, dir.path())
     });
 }
+
+/// W3C VCs and status list credentials, as `peerreg verify-vc` reads them
+/// (parse, proof and issuer check, the status bit): seeds are a signed VC
+/// and a signed status list. The bound allows one inflated list (at most
+/// `ENCODED_LIST_BYTES_MAX`, read into a growing buffer).
+#[test]
+fn verifiable_credentials() {
+    use peerreg::vc::bitstring::{Bitstring, ENCODED_LIST_BYTES_MAX, MIN_ENTRIES};
+    use peerreg::vc::credential::{self, IssuerRef, Purpose, StatusEntry};
+    let key = peerreg::vc::IssuerKey::from_seed([5; 32]);
+    let did = key.did();
+    let issuer = IssuerRef {
+        did: &did,
+        name: "MS board",
+    };
+    let url = "http://127.0.0.1:8080/status-list/revocation";
+    let entry = StatusEntry {
+        purpose: Purpose::Revocation,
+        index: 7,
+        list_url: url.into(),
+    };
+    let now = chrono::Utc::now();
+    let check = pb::CredentialCheck {
+        state: "MS".into(),
+        credential_number: "MS-1".into(),
+        issued_on: "2025-01-01".into(),
+        expires_on: "2027-01-01".into(),
+        ..Default::default()
+    };
+    let vc = credential::credential_document(&check, &issuer, std::slice::from_ref(&entry));
+    let vc = key.sign(&vc, now).expect("signs");
+    let bits = Bitstring::new(MIN_ENTRIES).expect("a list");
+    let until = now + chrono::Duration::hours(1);
+    let list = credential::status_list_document(Purpose::Revocation, url, &issuer, &bits, now, until).expect("a list");
+    let list = key.sign(&list, now).expect("signs");
+    let seeds = vec![
+        serde_json::to_vec(&vc).expect("JSON"),
+        serde_json::to_vec(&list).expect("JSON"),
+    ];
+    let target = Target {
+        name: "W3C VC and status list JSON (parse + verify + status bit)",
+        per_byte: 64,
+        fixed: 3 * ENCODED_LIST_BYTES_MAX,
+    };
+    fuzz(target, inputs(&seeds), |bytes| {
+        if let Ok(document) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            let _ = credential::check_credential(&document);
+            let _ = credential::status_bit(&document, &entry, &did, now);
+        }
+    });
+}

@@ -56,6 +56,7 @@ async fn start(dir: &std::path::Path, tls: TlsFiles) -> String {
         federation: None,
         limits: Default::default(),
         witnessing: None,
+        vc: None,
     };
     tokio::spawn(serve(listener, None, ledger, options, std::future::pending()));
     format!("https://localhost:{port}")

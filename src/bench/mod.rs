@@ -285,6 +285,7 @@ pub async fn serve_stoppable(ledger: &Ledger) -> Result<Serving> {
         federation: None,
         limits: Default::default(),
         witnessing: None,
+        vc: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -19,6 +19,7 @@ mod roster;
 pub mod search;
 pub mod serve;
 pub mod tokens;
+pub mod vc;
 
 use crate::domain::vocabulary::hours_to_minutes;
 use crate::error::{Error, Result};

@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Requirement profile (TOML) [default: the shipped example for the state].
     #[arg(long)]
     pub profile: Option<PathBuf>,
+    /// The HTTP side's URL as reached from outside, e.g. https://registry.board.example
+    /// (VCs name their status lists under it) [default: the --http address].
+    #[arg(long)]
+    pub public_url: Option<String>,
 }
 
 fn parse_mirror(text: &str) -> std::result::Result<MirrorSpec, String> {
@@ -111,6 +115,9 @@ pub fn node_config(args: ServeArgs) -> Result<NodeConfig> {
         config.profile = config::load_profile(&path, &config.state)?;
     }
     config.mirrors = args.mirror;
+    if let Some(url) = args.public_url {
+        config.public_url = Some(config::parse_public_url(&url)?);
+    }
     Ok(config)
 }
 

@@ -11,6 +11,7 @@ pub mod board;
 pub mod client;
 mod convert;
 pub(crate) mod export;
+pub mod http_get;
 mod incoming;
 pub mod reciprocity;
 pub mod registry;

@@ -44,6 +44,8 @@ pub struct ServeOptions {
     pub limits: ServerLimits,
     /// The node's witness and cosignature collector, if it runs them.
     pub witnessing: Option<Arc<Witnessing>>,
+    /// The board's VC issuer key and public URL, if the HTTP side issues VCs.
+    pub vc: Option<crate::vc::issuer::Issuing>,
 }
 
 fn tls_config(files: &TlsFiles) -> ServerTlsConfig {
@@ -83,10 +85,23 @@ pub async fn serve(
     let web_side = {
         let (ledger, tls, limits) = (ledger.clone(), options.tls.clone(), options.limits);
         let witnessing = options.witnessing.clone();
+        let vc = options.vc.clone();
         let stopped = until_stopped(stopped.clone());
         async move {
             let Some(listener) = web else { return Ok(()) };
-            let router = super::web::router(super::web::WebState::new(ledger).witnessed_by(witnessing), &limits);
+            let issuer = match vc {
+                Some(vc) => {
+                    let address = listener
+                        .local_addr()
+                        .map_err(|e| Error::Internal(format!("the HTTP listener has no address: {e}")))?;
+                    Some(Arc::new(vc.issuer(address, tls.is_some())))
+                }
+                None => None,
+            };
+            let state = super::web::WebState::new(ledger)
+                .with_vc(issuer)
+                .witnessed_by(witnessing);
+            let router = super::web::router(state, &limits);
             super::web::serve(listener, router, tls.as_ref(), &limits, stopped).await
         }
     };

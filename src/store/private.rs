@@ -10,6 +10,7 @@
 //!   - `c` ‖ commitment → person ref ‖ sealed record
 //!   - `o` ‖ person ref ‖ commitment → empty (a person's records, for erasure)
 //!   - `f` ‖ hashed event id → keyed fingerprint of the command
+//!   - `v`, `w`: credentials' status-list indexes (see [`PrivateStore::status_index`])
 //! - `keys`: fixed-size key slots, `data_key ‖ k_subject ‖ check`. Keys live
 //!   outside sled because sled keeps deleted values in old segments: only an
 //!   overwrite in place really erases. An all-zero slot is erased. Slot 0 holds
@@ -634,4 +635,103 @@ fn create_keys(db: &SledDb, path: &Path) -> Result<(), StoreError> {
     let node = random_secrets()
         .map_err(|e| StoreError::io(path, "choosing the node secret", std::io::Error::other(e.to_string())))?;
     files::write_atomic(path, &node.slot_bytes(NODE_SLOT)[..], files::Mode::Private)
+}
+
+/// `v` ‖ credential number → its status-list index (u32 BE), and `w` ‖ index
+/// → credential number: the random positions of credentials in the board's
+/// Bitstring Status Lists (`crate::vc`). Kept here, not in the log: they are
+/// the board's own bookkeeping, must survive a repair of the log from a
+/// mirror (a lost index would point an issued credential at another's bit),
+/// and go into every backup with the private store.
+const STATUS_INDEX_PREFIX: u8 = b'v';
+const STATUS_OWNER_PREFIX: u8 = b'w';
+
+impl PrivateStore {
+    /// The status-list index of credential `number`, if one was assigned.
+    pub fn status_index(&self, number: &str) -> Result<Option<u32>, StoreError> {
+        let value = self.get("reading a status index", key(STATUS_INDEX_PREFIX, &[number.as_bytes()]))?;
+        value.map(|v| self.status_index_value(&v)).transpose()
+    }
+
+    fn status_index_value(&self, value: &[u8]) -> Result<u32, StoreError> {
+        <[u8; 4]>::try_from(value)
+            .map(u32::from_be_bytes)
+            .map_err(|_| self.corrupt("a status index row is malformed".into()))
+    }
+
+    /// The index of credential `number`, assigning the first free one that
+    /// `candidates` proposes when it has none (durably, both rows in one
+    /// batch, under the writer lock so two callers cannot take one index).
+    /// Returns the index and whether it is new; `None` if every candidate was taken.
+    pub fn assign_status_index(
+        &self,
+        number: &str,
+        candidates: &mut dyn Iterator<Item = u32>,
+    ) -> Result<Option<(u32, bool)>, StoreError> {
+        let _writer = self.writer();
+        if let Some(index) = self.status_index(number)? {
+            return Ok(Some((index, false)));
+        }
+        for index in candidates {
+            let owner = key(STATUS_OWNER_PREFIX, &[&index.to_be_bytes()]);
+            if self.get("reading a status index", owner.clone())?.is_some() {
+                continue;
+            }
+            let mut writes = sled::Batch::default();
+            writes.insert(key(STATUS_INDEX_PREFIX, &[number.as_bytes()]), &index.to_be_bytes());
+            writes.insert(owner, number.as_bytes());
+            self.db.apply(writes)?;
+            return Ok(Some((index, true)));
+        }
+        Ok(None)
+    }
+
+    /// Every assigned (credential number, index), in number order; at most
+    /// `most` (the callers' list size bounds how many can exist).
+    pub fn status_indexes(&self, most: usize) -> Result<Vec<(String, u32)>, StoreError> {
+        let rows = self.db.guarded("listing status indexes", |db| {
+            db.scan_prefix([STATUS_INDEX_PREFIX])
+                .take(most)
+                .collect::<sled::Result<Vec<_>>>()
+        })?;
+        rows.iter()
+            .map(|(k, v)| {
+                let number = String::from_utf8(k[1..].to_vec())
+                    .map_err(|_| self.corrupt("a status index row's key is not UTF-8".into()))?;
+                Ok((number, self.status_index_value(v)?))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod status_index_tests {
+    use super::*;
+
+    #[test]
+    fn an_index_is_assigned_once_never_shared_and_kept_across_a_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = PrivateStore::open(dir.path()).expect("opens");
+        let first = store
+            .assign_status_index("MS-1", &mut [7, 9].into_iter())
+            .expect("writes");
+        assert_eq!(first, Some((7, true)));
+        let again = store.assign_status_index("MS-1", &mut [9].into_iter()).expect("reads");
+        assert_eq!(again, Some((7, false)), "a credential keeps its index");
+        let second = store
+            .assign_status_index("MS-2", &mut [7, 7, 9].into_iter())
+            .expect("writes");
+        assert_eq!(second, Some((9, true)), "a taken index is skipped");
+        let full = store
+            .assign_status_index("MS-3", &mut [7, 9].into_iter())
+            .expect("reads");
+        assert_eq!(full, None);
+        drop(store);
+        let store = PrivateStore::open(dir.path()).expect("reopens");
+        assert_eq!(store.status_index("MS-2").expect("reads"), Some(9));
+        assert_eq!(store.status_index("MS-3").expect("reads"), None);
+        let all = store.status_indexes(10).expect("lists");
+        assert_eq!(all, vec![("MS-1".to_string(), 7), ("MS-2".to_string(), 9)]);
+        assert_eq!(store.status_indexes(1).expect("lists").len(), 1, "bounded");
+    }
 }

@@ -117,6 +117,7 @@ pub fn serve_options() -> peerreg::service::server::ServeOptions {
         federation: None,
         limits: Default::default(),
         witnessing: None,
+        vc: None,
     }
 }
 

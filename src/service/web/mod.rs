@@ -22,6 +22,7 @@ mod metrics;
 mod proof;
 mod roster;
 mod serve;
+mod vc;
 mod verify;
 mod witness;
 mod workforce;
@@ -39,6 +40,8 @@ use crate::metrics::Metrics;
 use crate::witness::Witnessing;
 
 pub use serve::serve;
+/// A credential number as a URL path segment (also for `peerreg export-vc`).
+pub use verify::path_segment;
 
 /// What every handler reads: the node's own log and the bounded pool that
 /// runs heavy answers off the async threads.
@@ -52,6 +55,8 @@ pub struct WebState {
     pub workforce: Arc<workforce::Cache>,
     /// The node's witness and cosignature collector, if it runs them.
     pub witnessing: Option<Arc<Witnessing>>,
+    /// The board's VC issuer, when this node issues verifiable credentials.
+    pub vc: Option<Arc<crate::vc::Issuer>>,
 }
 
 impl WebState {
@@ -62,11 +67,18 @@ impl WebState {
             blocking: Arc::new(Blocking::new(limits::BLOCKING_HANDLERS_MAX)),
             workforce: Arc::default(),
             witnessing: None,
+            vc: None,
         }
     }
 
     pub fn witnessed_by(mut self, witnessing: Option<Arc<Witnessing>>) -> WebState {
         self.witnessing = witnessing;
+        self
+    }
+
+    /// This state, issuing VCs with `issuer` (`service::web::vc`).
+    pub fn with_vc(mut self, issuer: Option<Arc<crate::vc::Issuer>>) -> WebState {
+        self.vc = issuer;
         self
     }
 }
@@ -83,6 +95,7 @@ pub fn router(state: WebState, server: &ServerLimits) -> Router {
         .merge(workforce::routes())
         .merge(metrics::routes())
         .merge(witness::routes())
+        .merge(vc::routes())
         // There is no icon; browsers ask anyway (even for a page written by
         // script), and a 404 would be an error in their console.
         .route("/favicon.ico", axum::routing::get(|| async { StatusCode::NO_CONTENT }))

@@ -143,7 +143,7 @@ fn file_name_part(number: &str) -> String {
 
 /// `text` for a URL path segment: unreserved characters kept, every other byte
 /// percent-encoded (a credential number may hold `/`, `?` or `#`).
-fn path_segment(text: &str) -> String {
+pub fn path_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
