@@ -5,7 +5,9 @@
 //!
 //! # Layout
 //! - [`log`]: the pure parts of the log: RFC 6962 Merkle math, C2SP signed-note
-//!   checkpoints and keys, C2SP witness cosignatures, entry signing.
+//!   checkpoints and keys, a log's chain of keys learned from its own rotation
+//!   entries (`log::keys`), C2SP witness cosignatures and quorum checks, entry
+//!   signing.
 //! - [`domain`]: the certification domain, pure: event bodies parsed into facts
 //!   (the one parser of bodies), profiles and their dated versions, status and
 //!   dated discipline, rules, reciprocity policies.
@@ -25,7 +27,8 @@
 //! - [`cli`]: every command's body; the binary only parses flags.
 //! - [`source`]: the small traits through which mirror, repair, audit, proofs
 //!   and federation read other nodes (implemented by `service`'s clients and by
-//!   an in-process `Ledger`).
+//!   an in-process `Ledger`); [`keychain`]: a live log's key chain, its rotation
+//!   entries fetched with inclusion proofs when a checkpoint needs a later key.
 //! - [`mirror`], [`federation`], [`evidence`], [`repair`]: copies of other
 //!   states' logs (bounded catch-up, proven-only alarms), transfers between
 //!   states (`federation::received`: what a receiving state keeps of the
@@ -54,7 +57,7 @@
 //! - [`error`]: the library's error, one class per gRPC status code.
 //!
 //! Layers, each importing only those below it: `limits`, `error`, `clock`, `metrics` ·
-//! `log`, `domain`, `auth`, `report` · `import`, `store`, `projection` · `vault` · `ledger` · `source`,
+//! `log`, `domain`, `auth`, `report` · `import`, `store`, `projection` · `vault` · `ledger` · `source`, `keychain`,
 //! `evidence` · `mirror`, `repair`, `audit`, `proof`, `vc` · `witness` · `federation` · `backup`, `config`
 //! · `service` · `node` · `cli` · `demo`, `bench`, and the binary.
 //! - [`pb`]: the protobuf wire types (messages only; no transport).
