@@ -170,6 +170,36 @@ pub struct EquivocationRecord {
 }
 
 impl EquivocationRecord {
+    /// A record of `proof` against the log whose keys are `keys`, now.
+    pub fn new(keys: &LogKeys, detail: String, proof: EquivocationProof) -> EquivocationRecord {
+        let pinned = keys.pinned();
+        EquivocationRecord {
+            origin: pinned.name().to_string(),
+            verifier_key: pinned.to_key_string(),
+            detail,
+            proof,
+            recorded_unix: unix_now(),
+            key_rotations: keys
+                .rotation_entries()
+                .into_iter()
+                .map(|(index, entry)| (index, BASE64.encode(entry)))
+                .collect(),
+        }
+    }
+
+    /// Writes the record durably to `path`; a failure is logged (the alarm
+    /// is raised either way: losing the file must not silence it).
+    pub fn write(&self, path: &Path) {
+        match serde_json::to_vec_pretty(self) {
+            Ok(json) => {
+                if let Err(e) = files::write_atomic(path, &json, files::Mode::Readable) {
+                    tracing::error!("cannot record equivocation evidence: {e}");
+                }
+            }
+            Err(e) => tracing::error!("cannot encode equivocation evidence: {e}"),
+        }
+    }
+
     /// The origin's keys as the record names them, rebuilt from `pinned`.
     pub fn keys(&self, pinned: &NoteVerifier) -> Result<LogKeys> {
         let mut entries = Vec::with_capacity(self.key_rotations.len());
@@ -347,27 +377,9 @@ pub fn equivocation(mirror: &Ledger, detail: String, proof: EquivocationProof) -
         verify_equivocation_with(&proof, &keys).is_ok(),
         "recorded an unproven alarm"
     );
-    let evidence = EquivocationRecord {
-        origin: verifier.name().to_string(),
-        verifier_key: verifier.to_key_string(),
-        detail: detail.clone(),
-        proof,
-        recorded_unix: unix_now(),
-        key_rotations: keys
-            .rotation_entries()
-            .into_iter()
-            .map(|(index, entry)| (index, BASE64.encode(entry)))
-            .collect(),
-    };
+    let evidence = EquivocationRecord::new(&keys, detail.clone(), proof);
     let path = equivocation_path(mirror.data_dir());
-    match serde_json::to_vec_pretty(&evidence) {
-        Ok(json) => {
-            if let Err(e) = files::write_atomic(&path, &json, files::Mode::Readable) {
-                tracing::error!("cannot record equivocation evidence: {e}");
-            }
-        }
-        Err(e) => tracing::error!("cannot encode equivocation evidence: {e}"),
-    }
+    evidence.write(&path);
     let origin = verifier.name();
     tracing::error!(%origin, %detail, evidence = %path.display(), "EQUIVOCATION: the origin signed two incompatible logs");
     Error::FailedPrecondition(format!(

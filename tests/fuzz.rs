@@ -335,6 +335,7 @@ fn trust_list_text(verifier: &NoteVerifier) -> Vec<u8> {
             endpoint: format!("https://registry.{}.example:50051", state.to_lowercase()),
             key: verifier.to_key_string(),
             ca_cert: Some(PathBuf::from("ca.pem")),
+            witness: None,
         })
         .collect();
     TrustList::from_entries(entries)

@@ -197,6 +197,7 @@ async fn a_partner_key_named_dot_dot_cannot_reach_the_nodes_own_files() {
             endpoint: "http://127.0.0.1:1".into(),
             key: hostile,
             ca_cert: None,
+            witness: None,
         };
         assert!(matches!(entry.clone().validated(), Err(Error::InvalidArgument(_))));
         let list = TrustList { entries: vec![entry] };
@@ -472,6 +473,7 @@ async fn an_evaluation_never_waits_behind_a_long_catch_up() {
         endpoint: "http://127.0.0.1:1".into(),
         key: origin.verifier().to_key_string(),
         ca_cert: None,
+        witness: None,
     };
     let tn_dir = dir.path().join("tn");
     let connector = Arc::new(To(Partner {

@@ -807,17 +807,13 @@ impl Partner {
     /// evidence, unless one is already recorded, and blocks decisions.
     fn block_on_proof(&self, record: &EquivocationRecord) {
         let path = mirror::equivocation_path(&self.dir);
-        let recorded = files::create_dir_durable(&self.dir)
+        let held = files::create_dir_durable(&self.dir)
             .map_err(Error::from)
-            .and_then(|()| mirror::read_equivocation(&path))
-            .and_then(|held| match held {
-                Some(_) => Ok(()),
-                None => serde_json::to_vec_pretty(record)
-                    .map_err(|e| Error::Internal(e.to_string()))
-                    .and_then(|json| Ok(files::write_atomic(&path, &json, files::Mode::Readable)?)),
-            });
-        if let Err(e) = recorded {
-            tracing::error!(state = %self.entry.state, "cannot record the fork evidence: {e}");
+            .and_then(|()| mirror::read_equivocation(&path));
+        match held {
+            Ok(Some(_)) => {}
+            Ok(None) => record.write(&path),
+            Err(e) => tracing::error!(state = %self.entry.state, "cannot record the fork evidence: {e}"),
         }
         let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
         health.state = FollowState::Blocked;

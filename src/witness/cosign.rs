@@ -30,8 +30,6 @@ use crate::log::merkle::verify_consistency;
 use crate::log::note::{split_note, Checkpoint};
 use crate::mirror::{unix_now, EquivocationProof, EquivocationRecord};
 use crate::store::files;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
 
 /// What the witness needs to know of the logs it witnesses.
 pub trait WitnessedLogs: Send + Sync {
@@ -204,35 +202,16 @@ impl Witness {
     }
 
     fn record_fork(&self, keys: &LogKeys, first: &[u8], second: &[u8]) {
-        let verifier = keys.pinned();
-        let record = EquivocationRecord {
-            origin: verifier.name().to_string(),
-            verifier_key: verifier.to_key_string(),
-            detail: "two checkpoints of one size with different roots, both shown to this witness".into(),
-            proof: EquivocationProof::SameSize {
-                first: String::from_utf8_lossy(first).into_owned(),
-                second: String::from_utf8_lossy(second).into_owned(),
-            },
-            recorded_unix: unix_now(),
-            key_rotations: keys
-                .rotation_entries()
-                .into_iter()
-                .map(|(index, entry)| (index, BASE64.encode(entry)))
-                .collect(),
+        let origin = keys.pinned().name();
+        let proof = EquivocationProof::SameSize {
+            first: String::from_utf8_lossy(first).into_owned(),
+            second: String::from_utf8_lossy(second).into_owned(),
         };
-        tracing::error!(origin = %record.origin, "a log showed this witness two checkpoints of one size: evidence recorded");
-        let path = self
-            .dir
-            .join(format!("{}.equivocation.json", origin_file(verifier.name())));
-        match serde_json::to_vec_pretty(&record) {
-            Ok(json) => {
-                if let Err(e) = files::write_atomic(&path, &json, files::Mode::Readable) {
-                    tracing::error!("cannot record the fork evidence: {e}");
-                }
-            }
-            Err(e) => tracing::error!("cannot encode the fork evidence: {e}"),
-        }
-        self.logs.fork_proven(verifier.name(), &record);
+        let detail = "two checkpoints of one size with different roots, both shown to this witness";
+        let record = EquivocationRecord::new(keys, detail.into(), proof);
+        tracing::error!(%origin, "a log showed this witness two checkpoints of one size: evidence recorded");
+        record.write(&self.dir.join(format!("{}.equivocation.json", origin_file(origin))));
+        self.logs.fork_proven(origin, &record);
     }
 
     fn state_path(&self, origin: &str) -> PathBuf {
