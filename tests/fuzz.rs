@@ -49,6 +49,13 @@ static HEAP: PeakAlloc = PeakAlloc;
 /// The heap is one counter for the whole process: one parser at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Every test holds this for its whole run: the heap peak is measured
+/// process-wide, so nothing else (building the corpus, a seed VC, another
+/// target) may allocate while a target is measured.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 const SHORT_CASES: u32 = 1_000;
 const SLOW_CASES: u32 = 1_000_000;
 
@@ -183,13 +190,7 @@ struct Corpus {
 
 fn corpus() -> &'static Corpus {
     static CORPUS: OnceLock<Corpus> = OnceLock::new();
-    // Built under the lock the fuzz targets measure under: building it opens
-    // a whole log, whose allocations would otherwise land in the heap peak
-    // of a target running at the same time on another test thread.
-    CORPUS.get_or_init(|| {
-        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-        build_corpus()
-    })
+    CORPUS.get_or_init(build_corpus)
 }
 
 const SNAPSHOT_PEERS: usize = 60;
@@ -611,7 +612,6 @@ struct Target {
 
 /// Runs `parse` on every input and checks it returns within its heap bound.
 fn fuzz(target: Target, inputs: BoxedStrategy<Vec<u8>>, parse: impl Fn(&[u8])) {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let cases = cases();
     let config = ProptestConfig {
         cases,
@@ -668,6 +668,7 @@ fn fuzz(target: Target, inputs: BoxedStrategy<Vec<u8>>, parse: impl Fn(&[u8])) {
 
 #[test]
 fn event_bodies() {
+    let _serial = serial();
     let corpus = corpus();
     let openings = BundleOpenings::new(&corpus.openings);
     let inputs = prop_oneof![inputs(&corpus.events), public_event_from_fields()].boxed();
@@ -681,6 +682,7 @@ fn event_bodies() {
 
 #[test]
 fn command_bodies() {
+    let _serial = serial();
     let corpus = corpus();
     let inputs = prop_oneof![inputs(&corpus.commands), command_from_fields()].boxed();
     let target = Target {
@@ -693,6 +695,7 @@ fn command_bodies() {
 
 #[test]
 fn log_entries() {
+    let _serial = serial();
     let corpus = corpus();
     let target = Target {
         name: "log entry (decode_entry, verify_entry)",
@@ -706,6 +709,7 @@ fn log_entries() {
 
 #[test]
 fn replay_wire_reader() {
+    let _serial = serial();
     let corpus = corpus();
     let seeds: Vec<Vec<u8>> = corpus.entries.iter().chain(&corpus.events).cloned().collect();
     let target = Target {
@@ -718,6 +722,7 @@ fn replay_wire_reader() {
 
 #[test]
 fn signed_notes_and_checkpoints() {
+    let _serial = serial();
     let corpus = corpus();
     let target = Target {
         name: "signed note / checkpoint",
@@ -731,6 +736,7 @@ fn signed_notes_and_checkpoints() {
 
 #[test]
 fn verifier_and_signer_key_strings() {
+    let _serial = serial();
     let corpus = corpus();
     let target = Target {
         name: "verifier / signer key string",
@@ -742,6 +748,7 @@ fn verifier_and_signer_key_strings() {
 
 #[test]
 fn credential_proof_files() {
+    let _serial = serial();
     let corpus = corpus();
     let target = Target {
         name: "credential proof JSON (parse + verify)",
@@ -755,6 +762,7 @@ fn credential_proof_files() {
 
 #[test]
 fn evidence_bundles() {
+    let _serial = serial();
     let corpus = corpus();
     let target = Target {
         name: "evidence bundle (prost + evidence::verify)",
@@ -768,6 +776,7 @@ fn evidence_bundles() {
 
 #[test]
 fn requirement_profiles() {
+    let _serial = serial();
     let corpus = corpus();
     let target = Target {
         name: "requirement profile TOML",
@@ -791,6 +800,7 @@ fn scratch_dir() -> tempfile::TempDir {
 
 #[test]
 fn config_files() {
+    let _serial = serial();
     let corpus = corpus();
     let dir = scratch_dir();
     let file = dir.path().join("peerreg.toml");
@@ -880,6 +890,7 @@ fn resummed_snapshots(seed: &[u8]) -> BoxedStrategy<Vec<u8>> {
 
 #[test]
 fn registry_snapshots() {
+    let _serial = serial();
     let corpus = corpus();
     let inputs = prop_oneof![
         1 => inputs(&corpus.snapshots),
@@ -896,6 +907,7 @@ fn registry_snapshots() {
 
 #[test]
 fn trust_lists() {
+    let _serial = serial();
     let corpus = corpus();
     let dir = scratch_dir();
     let target = Target {
@@ -914,6 +926,7 @@ fn trust_lists() {
 /// `ENCODED_LIST_BYTES_MAX`, read into a growing buffer).
 #[test]
 fn verifiable_credentials() {
+    let _serial = serial();
     use peerreg::vc::bitstring::{Bitstring, ENCODED_LIST_BYTES_MAX, MIN_ENTRIES};
     use peerreg::vc::credential::{self, IssuerRef, Purpose, StatusEntry};
     let key = peerreg::vc::IssuerKey::from_seed([5; 32]);
