@@ -341,6 +341,8 @@ async fn a_split_view_is_caught_by_the_witnesses_size_check_and_kept_as_evidence
     // change nothing: TX still holds the honest size.
     let (status, ..) = add_checkpoint(tx, b"old 1\nnonsense".to_vec()).await;
     assert_eq!(status, 400);
+    let (status, ..) = add_checkpoint(tx, vec![b'o'; 64 * 1024]).await;
+    assert_eq!(status, 413, "a request larger than any note and proof");
     let stranger = common::signer("peerreg.local/zz");
     let strange_note = Checkpoint {
         origin: "peerreg.local/zz".into(),
@@ -611,6 +613,19 @@ async fn witnesses_follow_a_key_rotation_only_through_the_logs_own_signed_entry(
     others_policy(&sites, "MS")
         .check(&witnessed.note)
         .expect("TX and PA still cosign MS's checkpoints");
+    let api: serde_json::Value = reqwest::get(format!("{}/api/log", ms.http_url()))
+        .await
+        .expect("the log JSON")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        api["verifier_key"],
+        ms.log_key.as_str(),
+        "the page keeps naming the pinned key"
+    );
+    assert_ne!(api["current_verifier_key"], ms.log_key.as_str());
+    assert_eq!(api["key_rotations"].as_array().map(Vec::len), Some(1));
     for node in nodes {
         node.stop().await.expect("stops");
     }

@@ -31,6 +31,10 @@ struct LogView {
     root: String,
     checkpoint: String,
     verifier_key: String,
+    /// The key that signs now, if a rotation introduced it (trusted only
+    /// through the rotation entries, listed by index).
+    current_key: String,
+    rotations: Vec<u64>,
     witnessing: Option<WitnessView>,
 }
 
@@ -76,6 +80,8 @@ impl LogView {
             root: hex::encode(published.checkpoint.root),
             checkpoint: String::from_utf8_lossy(&published.note).into_owned(),
             verifier_key: state.ledger.verifier().to_key_string(),
+            current_key: state.ledger.keys().current().to_key_string(),
+            rotations: state.ledger.keys().rotations().iter().map(|r| r.index).collect(),
             witnessing: WitnessView::of(state),
         }
     }
@@ -116,6 +122,13 @@ async fn log_page(State(state): State<WebState>) -> Response {
         pre #checkpoint { (log.checkpoint) }
         h2 { "The verifier key" }
         p { code #verifier-key { (log.verifier_key) } }
+        @if !log.rotations.is_empty() {
+            p {
+                "The board has rotated its key: entries " (log.rotations.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))
+                " each name the next key and are signed by the one before, so a reader who pinned the key above "
+                "follows them to the key that signs now: " code #current-key { (log.current_key) }
+            }
+        }
         p.hint {
             "Pin the key the board publishes (on its website or in writing) rather than this page's copy: "
             "a node that lies would lie here too."
@@ -164,6 +177,8 @@ async fn log_json(State(state): State<WebState>) -> Response {
         "root_hash": log.root,
         "checkpoint": log.checkpoint,
         "verifier_key": log.verifier_key,
+        "current_verifier_key": log.current_key,
+        "key_rotations": log.rotations,
         "audit_command": log.audit_command(),
         "witness_key": log.witnessing.as_ref().map(|w| w.own_key.clone()),
         "witnesses": log.witnessing.as_ref().map(|w| w.witness_keys.clone()).unwrap_or_default(),

@@ -16,8 +16,14 @@ use super::WebState;
 use crate::error::Error;
 use crate::witness::Refusal;
 
+/// The route, with its body bounded to a request's largest size (a note and
+/// a full proof), below the side's general 2 MiB.
 pub fn routes() -> Router<WebState> {
-    Router::new().route("/add-checkpoint", post(add_checkpoint))
+    Router::new()
+        .route("/add-checkpoint", post(add_checkpoint))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::limits::WITNESS_REQUEST_BYTES_MAX,
+        ))
 }
 
 async fn add_checkpoint(State(state): State<WebState>, body: Bytes) -> Response {
