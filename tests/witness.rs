@@ -118,6 +118,30 @@ async fn sites_with(quorum: Option<usize>) -> Vec<Site> {
     sites
 }
 
+async fn start_all(sites: &[Site]) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    for site in sites {
+        nodes.push(site.start().await);
+    }
+    nodes
+}
+
+async fn stop_all(nodes: Vec<Node>) {
+    for node in nodes {
+        node.stop().await.expect("stops");
+    }
+}
+
+/// The site's `/api/log` answer.
+async fn log_json(site: &Site) -> serde_json::Value {
+    reqwest::get(format!("{}/api/log", site.http_url()))
+        .await
+        .expect("the log JSON")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 async fn free_port() -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
     listener.local_addr().expect("its address")
@@ -181,10 +205,7 @@ async fn enrol(ledger: &Ledger, name: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_states_checkpoints_carry_two_cosignatures_soon_after_commit() {
     let sites = sites().await;
-    let mut nodes = Vec::new();
-    for site in &sites {
-        nodes.push(site.start().await);
-    }
+    let nodes = start_all(&sites).await;
     for (site, node) in sites.iter().zip(&nodes) {
         let mut info = log_client(site).await;
         let info = info
@@ -225,9 +246,7 @@ async fn each_states_checkpoints_carry_two_cosignatures_soon_after_commit() {
             );
         }
     }
-    for node in nodes {
-        node.stop().await.expect("stops");
-    }
+    stop_all(nodes).await;
 }
 
 /// Posts an add-checkpoint body to `site`'s witness: status, content type, body.
@@ -271,10 +290,7 @@ async fn fork_of(site: &Site, size: u64, dir: &Path) -> Ledger {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_split_view_is_caught_by_the_witnesses_size_check_and_kept_as_evidence() {
     let sites = sites().await;
-    let mut nodes = Vec::new();
-    for site in &sites {
-        nodes.push(site.start().await);
-    }
+    let nodes = start_all(&sites).await;
     let (ms, tx, pa) = (&sites[0], &sites[1], &sites[2]);
     let mut size = 0;
     for i in 0..3 {
@@ -403,18 +419,13 @@ async fn a_split_view_is_caught_by_the_witnesses_size_check_and_kept_as_evidence
     );
 
     fork.shutdown().await;
-    for node in nodes {
-        node.stop().await.expect("stops");
-    }
+    stop_all(nodes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_restored_from_an_old_backup_refuses_to_sign() {
     let sites = sites().await;
-    let mut nodes = Vec::new();
-    for site in &sites {
-        nodes.push(site.start().await);
-    }
+    let mut nodes = start_all(&sites).await;
     let ms = &sites[0];
     let early = enrol(nodes[0].ledger(), "Early-Person").await;
     witnessed_at_least(ms, early).await;
@@ -470,9 +481,7 @@ async fn a_node_restored_from_an_old_backup_refuses_to_sign() {
         "nothing was signed after the restore"
     );
     restored.stop().await.expect("stops");
-    for node in nodes {
-        node.stop().await.expect("stops");
-    }
+    stop_all(nodes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -480,10 +489,7 @@ async fn readers_who_ask_for_a_quorum_take_only_witnessed_checkpoints() {
     use common::board::{enrol as enrolment_of, issue};
     use peerreg::proof::{self, ProofFile};
     let sites = sites_with(Some(2)).await;
-    let mut nodes = Vec::new();
-    for site in &sites {
-        nodes.push(site.start().await);
-    }
+    let nodes = start_all(&sites).await;
     let (ms, tx) = (&sites[0], &sites[1]);
     for (i, body) in [
         enrolment_of("P-1", "Ada Lovelace"),
@@ -544,12 +550,7 @@ async fn readers_who_ask_for_a_quorum_take_only_witnessed_checkpoints() {
     );
 
     // The log page and the employer page say who vouches for the log.
-    let api: serde_json::Value = reqwest::get(format!("{}/api/log", ms.http_url()))
-        .await
-        .expect("the log JSON")
-        .json()
-        .await
-        .expect("JSON");
+    let api = log_json(ms).await;
     assert_eq!(api["witness_quorum"], 2);
     assert_eq!(api["witness_key"], ms.witness_key.as_str());
     assert!(api["witnessed_size"].as_u64().unwrap_or(0) >= size, "{api}");
@@ -580,18 +581,13 @@ async fn readers_who_ask_for_a_quorum_take_only_witnessed_checkpoints() {
     policy
         .check(&verified.verified_checkpoint)
         .expect("the checkpoint TX's follower holds is cosigned by TX and PA");
-    for node in nodes {
-        node.stop().await.expect("stops");
-    }
+    stop_all(nodes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn witnesses_follow_a_key_rotation_only_through_the_logs_own_signed_entry() {
     let sites = sites().await;
-    let mut nodes = Vec::new();
-    for site in &sites {
-        nodes.push(site.start().await);
-    }
+    let nodes = start_all(&sites).await;
     let ms = &sites[0];
     let before = enrol(nodes[0].ledger(), "Before-Rotation").await;
     witnessed_at_least(ms, before).await;
@@ -613,12 +609,7 @@ async fn witnesses_follow_a_key_rotation_only_through_the_logs_own_signed_entry(
     others_policy(&sites, "MS")
         .check(&witnessed.note)
         .expect("TX and PA still cosign MS's checkpoints");
-    let api: serde_json::Value = reqwest::get(format!("{}/api/log", ms.http_url()))
-        .await
-        .expect("the log JSON")
-        .json()
-        .await
-        .expect("JSON");
+    let api = log_json(ms).await;
     assert_eq!(
         api["verifier_key"],
         ms.log_key.as_str(),
@@ -626,7 +617,5 @@ async fn witnesses_follow_a_key_rotation_only_through_the_logs_own_signed_entry(
     );
     assert_ne!(api["current_verifier_key"], ms.log_key.as_str());
     assert_eq!(api["key_rotations"].as_array().map(Vec::len), Some(1));
-    for node in nodes {
-        node.stop().await.expect("stops");
-    }
+    stop_all(nodes).await;
 }
