@@ -36,18 +36,7 @@ fn in_years(years: u64) -> String {
 }
 
 fn config(dir: &std::path::Path) -> NodeConfig {
-    let mut config = NodeConfig::for_state("MS").expect("MS config");
-    config.data_dir = dir.to_path_buf();
-    config.key_file = dir.join("log.key");
-    config.listen = "127.0.0.1:0".parse().expect("address");
-    config.http = Some("127.0.0.1:0".parse().expect("address"));
-    config.profile = common::permissive_profile(true).into();
-    config.tokens = vec![peerreg::auth::TokenEntry {
-        name: "admin".into(),
-        sha256: peerreg::auth::hash_token(ADMIN_TOKEN),
-        operations: vec!["*".into()],
-    }];
-    config
+    common::ms_web_config(dir)
 }
 
 /// A node with its web side, a board client, and a scratch directory.

@@ -437,3 +437,21 @@ pub async fn audited_size(endpoint: &str, verifier_key: &str, state_file: &Path)
         .parse()
         .expect("a number")
 }
+
+/// Mississippi's node configuration for a test in `dir`: both listeners on
+/// free loopback ports, a permissive profile (renewals need nothing), and
+/// the admin token.
+pub fn ms_web_config(dir: &Path) -> peerreg::config::NodeConfig {
+    let mut config = peerreg::config::NodeConfig::for_state("MS").expect("MS config");
+    config.data_dir = dir.to_path_buf();
+    config.key_file = dir.join("log.key");
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.http = Some("127.0.0.1:0".parse().expect("address"));
+    config.profile = permissive_profile(true).into();
+    config.tokens = vec![peerreg::auth::TokenEntry {
+        name: "admin".into(),
+        sha256: peerreg::auth::hash_token(ADMIN_TOKEN),
+        operations: vec!["*".into()],
+    }];
+    config
+}
