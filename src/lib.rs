@@ -6,8 +6,8 @@
 //! # Layout
 //! - [`log`]: the pure parts of the log: RFC 6962 Merkle math, C2SP signed-note
 //!   checkpoints and keys, a log's chain of keys learned from its own rotation
-//!   entries (`log::keys`), C2SP witness cosignatures and quorum checks, entry
-//!   signing.
+//!   entries (`log::keys`), C2SP witness cosignatures and quorum checks, C2SP
+//!   tiles (paths and formats), entry signing.
 //! - [`domain`]: the certification domain, pure: event bodies parsed into facts
 //!   (the one parser of bodies), profiles and their dated versions, status and
 //!   dated discipline, rules, reciprocity policies.

@@ -6,3 +6,4 @@ pub mod entry;
 pub mod keys;
 pub mod merkle;
 pub mod note;
+pub mod tiles;
