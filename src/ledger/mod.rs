@@ -41,6 +41,7 @@ use crate::limits;
 use crate::log::keys::LogKeys;
 use crate::log::merkle::{self, Hash, HashReader, LeafIndex, NodeId, TreeSize};
 use crate::log::note::{Checkpoint, NoteSigner, NoteVerifier, RequestSigner};
+use crate::log::tiles::{Tile, TILE_WIDTH};
 use crate::metrics::Metrics;
 use crate::pb;
 use crate::projection::Registry;
@@ -439,6 +440,31 @@ impl Ledger {
         }
         let end = end.min(size).min(start + limits::ENTRIES_PAGE_MAX);
         self.shared.verified_entries(start, end)
+    }
+
+    /// A C2SP tile of the published tree, as bytes: a hash tile's stored node
+    /// hashes, or an entry bundle of verified entries. `NOT_FOUND` for a tile
+    /// the published tree does not (yet) hold in full.
+    pub fn tile(&self, tile: &Tile) -> Result<Vec<u8>> {
+        let size = self.published().checkpoint.size;
+        if !tile.within(size) {
+            return Err(Error::NotFound(format!(
+                "{} is not in the tree of size {size} (yet)",
+                tile.path()
+            )));
+        }
+        if tile.level.is_some() {
+            let shared = &self.shared;
+            return crate::log::tiles::hash_tile(tile, &shared.store).map_err(|e| shared.damaged(e));
+        }
+        let (start, end) = (tile.index * TILE_WIDTH, tile.index * TILE_WIDTH + tile.width);
+        let mut entries = Vec::with_capacity(tile.width as usize);
+        while (entries.len() as u64) < tile.width {
+            let at = start + entries.len() as u64;
+            entries.extend(self.entries(at, end)?);
+        }
+        crate::log::tiles::encode_bundle(&entries)
+            .ok_or_else(|| Error::Internal("an entry is longer than a bundle can hold".into()))
     }
 
     /// An RFC 6962 inclusion proof, checked against the stored tree before it

@@ -56,6 +56,43 @@ impl Tile {
         format!("tile/{level}/{}{partial}", index_path(self.index))
     }
 
+    /// Parses a path as [`Tile::path`] writes it (and only so: one spelling
+    /// per tile, so a cache never holds two copies), e.g.
+    /// `tile/0/x001/x234/067` or `tile/entries/005.p/17`.
+    pub fn parse_path(path: &str) -> Option<Tile> {
+        let rest = path.strip_prefix("tile/")?;
+        let (level, rest) = rest.split_once('/')?;
+        let level = match level {
+            "entries" => None,
+            digits => Some(digits.parse::<u8>().ok().filter(|l| *l < 64 / TILE_HEIGHT)?),
+        };
+        let (index, width) = match rest.split_once(".p/") {
+            Some((index, width)) => (
+                index,
+                width.parse::<u64>().ok().filter(|w| (1..TILE_WIDTH).contains(w))?,
+            ),
+            None => (rest, TILE_WIDTH),
+        };
+        let mut n: u64 = 0;
+        for group in index.split('/') {
+            let digits = group.strip_prefix('x').unwrap_or(group);
+            if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            n = n.checked_mul(1000)?.checked_add(digits.parse().ok()?)?;
+        }
+        let tile = Tile { level, index: n, width };
+        (tile.path() == path).then_some(tile)
+    }
+
+    /// Whether every node (or entry) this tile holds is in a tree of `size`.
+    pub fn within(&self, size: u64) -> bool {
+        let end = u128::from(self.index) * u128::from(TILE_WIDTH) + u128::from(self.width);
+        let shift = u32::from(self.level.unwrap_or(0)) * u32::from(TILE_HEIGHT);
+        // Node `i` of height `shift` is complete iff `(i + 1) << shift <= size`.
+        end <= u128::from(size.checked_shr(shift).unwrap_or(0))
+    }
+
     /// The tree nodes a hash tile holds, in order (empty for an entry bundle).
     pub fn nodes(&self) -> Vec<NodeId> {
         let Some(level) = self.level else {
@@ -271,6 +308,62 @@ mod tests {
         let partial = hash_tiles(300, 0)[1];
         assert_eq!(partial.width, 44);
         assert_eq!(hash_tile(&partial, &reader).expect("read").len(), 44 * 32);
+    }
+
+    #[test]
+    fn paths_parse_back_only_in_their_one_spelling() {
+        for tile in [
+            Tile {
+                level: Some(0),
+                index: 1_234_067,
+                width: 256,
+            },
+            Tile {
+                level: Some(2),
+                index: 0,
+                width: 3,
+            },
+            Tile {
+                level: None,
+                index: 999,
+                width: 255,
+            },
+        ] {
+            assert_eq!(Tile::parse_path(&tile.path()), Some(tile));
+        }
+        for bad in [
+            "tile/0/67",
+            "tile/0/x000/067",
+            "tile/0/001/067",
+            "tile/8/000",
+            "tile/0/000.p/256",
+            "tile/0/000.p/0",
+            "tile/0/000.p/017",
+            "tile/../000",
+            "tile/entries/x1/000",
+            "checkpoint",
+            "tile/0/x99999999999999999999/000",
+        ] {
+            assert_eq!(Tile::parse_path(bad), None, "{bad}");
+        }
+        let tile = Tile {
+            level: Some(1),
+            index: 0,
+            width: 2,
+        };
+        assert!(tile.within(512) && !tile.within(511));
+        assert!(Tile {
+            level: None,
+            index: 1,
+            width: 4
+        }
+        .within(260));
+        assert!(!Tile {
+            level: Some(7),
+            index: u64::MAX,
+            width: 256
+        }
+        .within(u64::MAX));
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod metrics;
 mod proof;
 mod roster;
 mod serve;
+mod tiles;
 mod vc;
 mod verify;
 mod witness;
@@ -95,6 +96,7 @@ pub fn router(state: WebState, server: &ServerLimits) -> Router {
         .merge(workforce::routes())
         .merge(metrics::routes())
         .merge(witness::routes())
+        .merge(tiles::routes())
         .merge(vc::routes())
         // There is no icon; browsers ask anyway (even for a page written by
         // script), and a 404 would be an error in their console.
