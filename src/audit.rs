@@ -233,3 +233,124 @@ async fn spot_check(client: &dyn LogSource, checkpoint: &Checkpoint, leaves: &[(
     }
     Ok(leaves.len() as u64)
 }
+
+/// Reads a log's C2SP tiles by path (`checkpoint`, `tile/entries/000`, …)
+/// from wherever they are served: the node's HTTP side, a CDN, a copy in an
+/// object store. Implemented over HTTP by `service`.
+pub trait TileReader: Send + Sync {
+    fn get(&self, path: &str) -> crate::source::SourceFuture<'_, Vec<u8>>;
+}
+
+/// Audits a log through its tiles alone, trusting nothing the server says:
+/// every entry bundle is fetched, every entry's signature checked by the key
+/// in force (learning rotations as they come), the root recomputed and
+/// compared with the checkpoint signed by the pinned key's chain; the root at
+/// the size remembered from the last run is recomputed on the way, so the
+/// log is proven to have only grown. Reads the whole log each time (it has
+/// no proofs to lean on); memory is one bundle and the tree's right edge.
+pub async fn audit_tiles(
+    tiles: &dyn TileReader,
+    verifier: &NoteVerifier,
+    witnesses: &WitnessPolicy,
+    state_file: &Path,
+) -> Result<AuditReport> {
+    let note = tiles.get("checkpoint").await?;
+    let claimed = Checkpoint::parse_body(crate::log::note::unverified_body(&note).map_err(bad_checkpoint)?)
+        .map_err(bad_checkpoint)?;
+    let mut state = AuditState::load(state_file)?;
+    let previous = state.logs.get(&claimed.origin).cloned();
+    if previous.as_ref().is_some_and(|p| p.size > claimed.size) {
+        return Err(rewritten(format!(
+            "the log shrank from {} to {} entries",
+            previous.as_ref().map_or(0, |p| p.size),
+            claimed.size
+        )));
+    }
+    let (keys, root_then) = hash_bundles(tiles, verifier, claimed.size, previous.as_ref().map(|p| p.size)).await?;
+    let checkpoint = keys.open_checkpoint(&note).map_err(|e| {
+        Error::DataLoss(format!(
+            "the checkpoint does not verify with the pinned key's chain: {e}"
+        ))
+    })?;
+    witnesses
+        .check(&note)
+        .map_err(|e| Error::FailedPrecondition(format!("checkpoint of size {}: {e}", checkpoint.size)))?;
+    if root_then.0 != checkpoint.root {
+        return Err(Error::DataLoss(format!(
+            "the entry bundles do not hash to the signed root of the tree of size {}",
+            checkpoint.size
+        )));
+    }
+    if let (Some(previous), Some(then)) = (&previous, root_then.1) {
+        if hex::encode(then) != previous.root {
+            return Err(rewritten(format!(
+                "the tree's first {} entries no longer hash to the root verified earlier ({})",
+                previous.size, previous.root
+            )));
+        }
+    }
+    state.logs.insert(
+        checkpoint.origin.clone(),
+        RememberedCheckpoint {
+            size: checkpoint.size,
+            root: hex::encode(checkpoint.root),
+            note: String::from_utf8_lossy(&note).into_owned(),
+        },
+    );
+    state.save(state_file)?;
+    Ok(AuditReport {
+        origin: checkpoint.origin,
+        size: checkpoint.size,
+        root: checkpoint.root,
+        previous_size: previous.map(|p| p.size),
+        entries_verified: checkpoint.size,
+        inclusion_proofs_checked: 0,
+    })
+}
+
+fn bad_checkpoint(e: crate::log::note::NoteError) -> Error {
+    Error::DataLoss(format!("the served checkpoint is not a checkpoint: {e}"))
+}
+
+/// Every entry of a tree of `size` from its bundles, verified; answers the
+/// learned keys, the root, and the root at `then` (a size remembered earlier).
+async fn hash_bundles(
+    tiles: &dyn TileReader,
+    verifier: &NoteVerifier,
+    size: u64,
+    then: Option<u64>,
+) -> Result<(LogKeys, (Hash, Option<Hash>))> {
+    use crate::log::tiles::{decode_bundle, entry_bundles};
+    let mut keys = LogKeys::new(verifier.clone());
+    let mut frontier = Frontier::default();
+    let mut root_then = (then == Some(0)).then(crate::log::merkle::empty_root);
+    let mut state = None;
+    for bundle in entry_bundles(size) {
+        let bytes = tiles.get(&bundle.path()).await?;
+        let entries = decode_bundle(&bytes)
+            .filter(|e| e.len() as u64 == bundle.width)
+            .ok_or_else(|| Error::DataLoss(format!("{} is not a bundle of {} entries", bundle.path(), bundle.width)))?;
+        for entry in entries {
+            let index = frontier.size();
+            let state = state.get_or_insert_with(|| entry_state(entry)).clone();
+            keys.verify_entry(index, entry, &state)
+                .map_err(|e| Error::DataLoss(format!("entry {index}: {e}")))?;
+            frontier.push(leaf_hash(entry));
+            if then == Some(frontier.size()) {
+                root_then = Some(frontier.root());
+            }
+        }
+    }
+    Ok((keys, (frontier.root(), root_then)))
+}
+
+/// The state code the log's first entry names (signed, so checked with it):
+/// every later entry must name the same.
+fn entry_state(entry: &[u8]) -> String {
+    use prost::Message;
+    crate::pb::LogEntry::decode(entry)
+        .ok()
+        .and_then(|e| crate::pb::Event::decode(e.event.as_slice()).ok())
+        .map(|event| event.state)
+        .unwrap_or_default()
+}

@@ -5,7 +5,10 @@
 mod common;
 
 use common::rfc9162::{leaf, root, Hash};
+use peerreg::audit::{audit_tiles, TileReader};
+use peerreg::log::cosignature::WitnessPolicy;
 use peerreg::log::note::{Checkpoint, NoteVerifier};
+use peerreg::service::http_get::HttpTiles;
 
 const ENTRIES: usize = 600;
 
@@ -100,5 +103,58 @@ async fn the_log_is_served_as_tiles_that_verify_against_the_signed_checkpoint() 
         assert_eq!(get(&base, path).await.status, status, "{path}");
     }
     assert_eq!(get(&base, "tile/0/000").await.status, 200, "the node still serves");
+
+    // `peerreg audit --tiles`: the whole log through its tiles alone, then
+    // again after it grew (the earlier root is recomputed on the way).
+    let state = dir.path().join("audit.json");
+    let tiles = HttpTiles::new(&base, None);
+    let none = WitnessPolicy::default();
+    let report = audit_tiles(&tiles, &pinned, &none, &state)
+        .await
+        .expect("the audit passes");
+    assert_eq!(
+        (report.size, report.entries_verified, report.root),
+        (600, 600, checkpoint.root)
+    );
+    common::append_enrolments(node.ledger(), "Later", 10).await;
+    let report = audit_tiles(&tiles, &pinned, &none, &state)
+        .await
+        .expect("the log only grew");
+    assert_eq!((report.size, report.previous_size), (610, Some(600)));
+    // A cache that changed one byte of one bundle is caught.
+    let tampering = Tampering {
+        inner: tiles,
+        path: "tile/entries/001",
+    };
+    let caught = audit_tiles(&tampering, &pinned, &none, &dir.path().join("other.json"))
+        .await
+        .expect_err("a changed tile");
+    assert_eq!(caught.code_name(), "DATA_LOSS", "{caught}");
+    // A key that is not the log's verifies nothing.
+    let stranger = NoteVerifier::parse(&common::signer("peerreg.local/ms").verifier().to_key_string()).expect("a key");
+    let tiles = HttpTiles::new(&base, None);
+    assert!(audit_tiles(&tiles, &stranger, &none, &dir.path().join("x.json"))
+        .await
+        .is_err());
     node.stop().await.expect("stops");
+}
+
+/// Serves `inner`'s tiles with one bit flipped in the tile at `path`.
+struct Tampering {
+    inner: HttpTiles,
+    path: &'static str,
+}
+
+impl TileReader for Tampering {
+    fn get(&self, path: &str) -> peerreg::source::SourceFuture<'_, Vec<u8>> {
+        let flip = path == self.path;
+        let fetched = self.inner.get(path);
+        Box::pin(async move {
+            let mut bytes = fetched.await?;
+            if flip {
+                bytes[40] ^= 1;
+            }
+            Ok(bytes)
+        })
+    }
 }

@@ -75,8 +75,15 @@ pub async fn repair(args: RepairArgs) -> Result<String> {
 #[derive(Args, Debug)]
 pub struct AuditArgs {
     /// The node's gRPC endpoint, e.g. http://127.0.0.1:50051.
+    #[arg(long, required_unless_present = "tiles", conflicts_with = "tiles")]
+    pub endpoint: Option<String>,
+    /// Audit through the log's C2SP tiles alone (`<URL>/checkpoint`, `<URL>/tile/...`): the node's HTTP
+    /// side, or any cache or copy of it, e.g. http://127.0.0.1:8080.
     #[arg(long)]
-    pub endpoint: String,
+    pub tiles: Option<String>,
+    /// PEM of the CA for an https:// --tiles URL that is not publicly signed.
+    #[arg(long, requires = "tiles")]
+    pub ca_cert: Option<PathBuf>,
     /// The verifier key string you trust for this log (never the node's word).
     #[arg(long)]
     pub verifier_key: String,
@@ -94,12 +101,27 @@ pub struct AuditArgs {
 pub async fn audit(args: AuditArgs) -> Result<String> {
     let verifier =
         NoteVerifier::parse(&args.verifier_key).map_err(|e| Error::InvalidArgument(format!("--verifier-key: {e}")))?;
-    let mut client = LogClient::connect(&args.endpoint).await?;
-    if let Some(origin) = &args.origin {
-        client = client.for_origin(origin)?;
-    }
     let policy = args.witness.policy()?;
-    let report = crate::audit::audit_witnessed(&client, &verifier, &policy, &args.state_file).await?;
+    let report = match (&args.tiles, &args.endpoint) {
+        (Some(url), _) => {
+            let ca_pem = args
+                .ca_cert
+                .as_ref()
+                .map(|p| {
+                    std::fs::read(p).map_err(|e| Error::InvalidArgument(format!("--ca-cert {}: {e}", p.display())))
+                })
+                .transpose()?;
+            let tiles = crate::service::http_get::HttpTiles::new(url, ca_pem);
+            crate::audit::audit_tiles(&tiles, &verifier, &policy, &args.state_file).await?
+        }
+        (None, endpoint) => {
+            let mut client = LogClient::connect(endpoint.as_deref().unwrap_or_default()).await?;
+            if let Some(origin) = &args.origin {
+                client = client.for_origin(origin)?;
+            }
+            crate::audit::audit_witnessed(&client, &verifier, &policy, &args.state_file).await?
+        }
+    };
     let since = report
         .previous_size
         .map(|p| format!(", consistent with the {p} entries verified before"))

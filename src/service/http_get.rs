@@ -135,3 +135,28 @@ async fn tls_connect(
         .await
         .map_err(|e| e.to_string())
 }
+
+/// A log's C2SP tiles under `base`, read over HTTP(S) (`peerreg audit --tiles`).
+pub struct HttpTiles {
+    base: String,
+    ca_pem: Option<Vec<u8>>,
+}
+
+impl HttpTiles {
+    pub fn new(base: &str, ca_pem: Option<Vec<u8>>) -> HttpTiles {
+        HttpTiles {
+            base: base.trim_end_matches('/').to_string(),
+            ca_pem,
+        }
+    }
+}
+
+/// The largest tile read: a full entry bundle of the largest entries.
+const TILE_BYTES_MAX: usize = 256 * (crate::limits::ENTRY_BYTES_MAX + 2);
+
+impl crate::audit::TileReader for HttpTiles {
+    fn get(&self, path: &str) -> crate::source::SourceFuture<'_, Vec<u8>> {
+        let url = format!("{}/{path}", self.base);
+        Box::pin(async move { get(&url, self.ca_pem.as_deref(), TILE_BYTES_MAX).await })
+    }
+}
