@@ -158,3 +158,82 @@ impl TileReader for Tampering {
         })
     }
 }
+
+/// A plain HTTP cache in front of the node: it keeps what the node marks
+/// `immutable` and serves it again without asking; its store is the test's
+/// to read and to damage.
+#[derive(Clone, Default)]
+struct Cache {
+    origin: String,
+    kept: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>>,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn through_cache(
+    axum::extract::State(cache): axum::extract::State<Cache>,
+    uri: axum::http::Uri,
+) -> (axum::http::StatusCode, Vec<u8>) {
+    let path = uri.path().to_string();
+    if let Some(bytes) = cache.kept.lock().expect("cache").get(&path).cloned() {
+        cache.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return (axum::http::StatusCode::OK, bytes);
+    }
+    let response = reqwest::get(format!("{}{path}", cache.origin))
+        .await
+        .expect("the origin answers");
+    let status = axum::http::StatusCode::from_u16(response.status().as_u16()).expect("a status");
+    let immutable = response
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("immutable"));
+    let bytes = response.bytes().await.expect("a body").to_vec();
+    if status.is_success() && immutable {
+        cache.kept.lock().expect("cache").insert(path, bytes.clone());
+    }
+    (status, bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiles_kept_by_a_plain_http_cache_still_verify_and_a_damaged_copy_is_caught() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = common::ms_web_config(dir.path());
+    let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
+    let node = peerreg::node::start(config, listener).await.expect("the node starts");
+    common::append_enrolments(node.ledger(), "Cached", 300).await;
+    let pinned = NoteVerifier::parse(&node.startup().verifier_key).expect("the pinned key");
+    let cache = Cache {
+        origin: node.web_endpoint().expect("the web side"),
+        ..Cache::default()
+    };
+    let app = axum::Router::new().fallback(through_cache).with_state(cache.clone());
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let proxied = format!("http://{}", proxy.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(proxy, app).await });
+
+    let none = WitnessPolicy::default();
+    let tiles = HttpTiles::new(&proxied, None);
+    audit_tiles(&tiles, &pinned, &none, &dir.path().join("a.json"))
+        .await
+        .expect("through the cache");
+    let kept = cache.kept.lock().expect("cache").len();
+    assert_eq!(kept, 2, "both bundles kept (the checkpoint is not immutable)");
+    audit_tiles(&tiles, &pinned, &none, &dir.path().join("b.json"))
+        .await
+        .expect("from the cache");
+    assert_eq!(
+        cache.hits.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "served from the cache"
+    );
+
+    // The cache's copy of a bundle is damaged: the audit says so.
+    if let Some(bundle) = cache.kept.lock().expect("cache").get_mut("/tile/entries/000") {
+        bundle[10] ^= 1;
+    }
+    let caught = audit_tiles(&tiles, &pinned, &none, &dir.path().join("c.json"))
+        .await
+        .expect_err("a damaged cached tile");
+    assert_eq!(caught.code_name(), "DATA_LOSS", "{caught}");
+    node.stop().await.expect("stops");
+}
