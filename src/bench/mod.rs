@@ -17,6 +17,7 @@ mod register;
 mod replay;
 mod scenarios;
 mod storage;
+mod tiles;
 mod web;
 mod witness;
 

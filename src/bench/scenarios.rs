@@ -9,7 +9,7 @@ use crate::error::Result;
 type Scenario = for<'a> fn(Scale, &'a mut Report) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
 /// Every scenario by name (`peerreg bench --only NAME` selects by substring).
-pub const ALL: [(&str, Scenario); 9] = [
+pub const ALL: [(&str, Scenario); 10] = [
     ("commands", |scale, report| {
         Box::pin(super::commands::run(scale, report))
     }),
@@ -23,4 +23,5 @@ pub const ALL: [(&str, Scenario); 9] = [
     }),
     ("web", |scale, report| Box::pin(super::web::run(scale, report))),
     ("witness", |scale, report| Box::pin(super::witness::run(scale, report))),
+    ("tiles", |scale, report| Box::pin(super::tiles::run(scale, report))),
 ];

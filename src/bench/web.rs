@@ -26,13 +26,13 @@ const ANSWER_BYTES_MAX: usize = 1024 * 1024;
 
 /// One HTTP/1.1 keep-alive connection (hyper's client connection), one
 /// request at a time.
-struct Http {
+pub(super) struct Http {
     sender: tokio::sync::Mutex<SendRequest<Body>>,
     host: String,
 }
 
 impl Http {
-    async fn connect(base: &str) -> Result<Arc<Http>> {
+    pub(super) async fn connect(base: &str) -> Result<Arc<Http>> {
         let host = base.trim_start_matches("http://").to_string();
         let unavailable = |e: &dyn std::fmt::Display| Error::Unavailable(format!("the web side at {host}: {e}"));
         let stream = tokio::net::TcpStream::connect(&host)
@@ -50,7 +50,7 @@ impl Http {
     }
 
     /// `GET path`; the body, or an error unless the answer is 200.
-    async fn get(&self, path: String) -> Result<Bytes> {
+    pub(super) async fn get(&self, path: String) -> Result<Bytes> {
         let failed = |e: &dyn std::fmt::Display| Error::Unavailable(format!("GET {path}: {e}"));
         let mut sender = self.sender.lock().await;
         sender.ready().await.map_err(|e| failed(&e))?;
