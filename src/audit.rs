@@ -112,7 +112,7 @@ pub async fn audit_witnessed(
     witnesses
         .check(&note)
         .map_err(|e| Error::FailedPrecondition(format!("checkpoint of size {}: {e}", checkpoint.size)))?;
-    let mut state = AuditState::load(state_file)?;
+    let state = AuditState::load(state_file)?;
     let previous = state.logs.get(&checkpoint.origin).cloned();
     if let Some(previous) = &previous {
         check_consistent(client, previous, &checkpoint).await?;
@@ -125,12 +125,26 @@ pub async fn audit_witnessed(
         ))
     })?;
     let inclusion_proofs_checked = spot_check(client, &checkpoint, &leaves).await?;
+    let checked = (entries_verified, inclusion_proofs_checked);
+    remember(state, state_file, checkpoint, &note, previous, checked)
+}
+
+/// Saves `checkpoint` as the one this auditor verified last for its log, and
+/// reports the run (`checked`: entries verified, inclusion proofs checked).
+fn remember(
+    mut state: AuditState,
+    state_file: &Path,
+    checkpoint: Checkpoint,
+    note: &[u8],
+    previous: Option<RememberedCheckpoint>,
+    checked: (u64, u64),
+) -> Result<AuditReport> {
     state.logs.insert(
         checkpoint.origin.clone(),
         RememberedCheckpoint {
             size: checkpoint.size,
             root: hex::encode(checkpoint.root),
-            note: String::from_utf8_lossy(&note).into_owned(),
+            note: String::from_utf8_lossy(note).into_owned(),
         },
     );
     state.save(state_file)?;
@@ -139,8 +153,8 @@ pub async fn audit_witnessed(
         size: checkpoint.size,
         root: checkpoint.root,
         previous_size: previous.map(|p| p.size),
-        entries_verified,
-        inclusion_proofs_checked,
+        entries_verified: checked.0,
+        inclusion_proofs_checked: checked.1,
     })
 }
 
@@ -257,7 +271,7 @@ pub async fn audit_tiles(
     let note = tiles.get("checkpoint").await?;
     let claimed = Checkpoint::parse_body(crate::log::note::unverified_body(&note).map_err(bad_checkpoint)?)
         .map_err(bad_checkpoint)?;
-    let mut state = AuditState::load(state_file)?;
+    let state = AuditState::load(state_file)?;
     let previous = state.logs.get(&claimed.origin).cloned();
     if previous.as_ref().is_some_and(|p| p.size > claimed.size) {
         return Err(rewritten(format!(
@@ -289,23 +303,8 @@ pub async fn audit_tiles(
             )));
         }
     }
-    state.logs.insert(
-        checkpoint.origin.clone(),
-        RememberedCheckpoint {
-            size: checkpoint.size,
-            root: hex::encode(checkpoint.root),
-            note: String::from_utf8_lossy(&note).into_owned(),
-        },
-    );
-    state.save(state_file)?;
-    Ok(AuditReport {
-        origin: checkpoint.origin,
-        size: checkpoint.size,
-        root: checkpoint.root,
-        previous_size: previous.map(|p| p.size),
-        entries_verified: checkpoint.size,
-        inclusion_proofs_checked: 0,
-    })
+    let entries = checkpoint.size;
+    remember(state, state_file, checkpoint, &note, previous, (entries, 0))
 }
 
 fn bad_checkpoint(e: crate::log::note::NoteError) -> Error {

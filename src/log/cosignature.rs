@@ -278,13 +278,7 @@ mod tests {
     use super::*;
 
     fn known() -> serde_json::Value {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/wave2-known-answers.json"
-        ))
-        .expect("the known answers");
-        let all: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-        all["c2sp_tlog_cosignature_v1"].clone()
+        crate::log::known_answers("c2sp_tlog_cosignature_v1")
     }
 
     #[test]
