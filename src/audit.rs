@@ -66,6 +66,19 @@ impl AuditState {
     }
 }
 
+fn not_the_chain(e: impl std::fmt::Display) -> Error {
+    Error::DataLoss(format!(
+        "the checkpoint does not verify with the pinned key's chain: {e}"
+    ))
+}
+
+/// The checkpoint carries `witnesses`' quorum, or it is "not yet witnessed".
+fn witnessed_enough(witnesses: &WitnessPolicy, note: &[u8], checkpoint: &Checkpoint) -> Result<()> {
+    witnesses
+        .check(note)
+        .map_err(|e| Error::FailedPrecondition(format!("checkpoint of size {}: {e}", checkpoint.size)))
+}
+
 /// The node has no witnessed checkpoint to show: not an alarm, a wait.
 fn not_yet_witnessed(error: Error) -> Error {
     match error {
@@ -104,14 +117,8 @@ pub async fn audit_witnessed(
     let pinned = LogKeys::new(verifier.clone());
     let (checkpoint, _) = crate::keychain::open_checkpoint(&pinned, &note, client)
         .await
-        .map_err(|e| {
-            Error::DataLoss(format!(
-                "the checkpoint does not verify with the pinned key's chain: {e}"
-            ))
-        })?;
-    witnesses
-        .check(&note)
-        .map_err(|e| Error::FailedPrecondition(format!("checkpoint of size {}: {e}", checkpoint.size)))?;
+        .map_err(not_the_chain)?;
+    witnessed_enough(witnesses, &note, &checkpoint)?;
     let state = AuditState::load(state_file)?;
     let previous = state.logs.get(&checkpoint.origin).cloned();
     if let Some(previous) = &previous {
@@ -281,14 +288,8 @@ pub async fn audit_tiles(
         )));
     }
     let (keys, root_then) = hash_bundles(tiles, verifier, claimed.size, previous.as_ref().map(|p| p.size)).await?;
-    let checkpoint = keys.open_checkpoint(&note).map_err(|e| {
-        Error::DataLoss(format!(
-            "the checkpoint does not verify with the pinned key's chain: {e}"
-        ))
-    })?;
-    witnesses
-        .check(&note)
-        .map_err(|e| Error::FailedPrecondition(format!("checkpoint of size {}: {e}", checkpoint.size)))?;
+    let checkpoint = keys.open_checkpoint(&note).map_err(not_the_chain)?;
+    witnessed_enough(witnesses, &note, &checkpoint)?;
     if root_then.0 != checkpoint.root {
         return Err(Error::DataLoss(format!(
             "the entry bundles do not hash to the signed root of the tree of size {}",
