@@ -4,9 +4,9 @@
 //! backup; `peerreg backup` writes it; `peerreg restore` checks it, asks the
 //! trusted states what they have seen of this log (`cli::backup`) and installs.
 //!
-//! A backup directory holds `log/` and `private/` (sled databases exported
-//! with the committer paused between group commits, so they agree with each
-//! other and with `checkpoint`), `checkpoint`, `trust.toml`, `tokens.toml`,
+//! A backup directory holds `log/` (the log's tiles, its checkpoint and its
+//! index, copied) and `private/` (a sled database, exported), both with the
+//! committer paused between group commits so they agree, `trust.toml`, `tokens.toml`,
 //! `alerts.json` and `received/` when the node has them, `log.key` (and the
 //! VC issuer's `issuer.key`, when the node has one) only when asked, and `manifest.json` (log size, root hash, the signed checkpoint and
 //! every file's size and SHA-256). The registry snapshot is left out: it is a
@@ -366,8 +366,7 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
             )));
         }
     }
-    let checkpoint = dir.join("checkpoint");
-    let held = files::read_optional(&checkpoint)?.unwrap_or_default();
+    let held = crate::store::slots::read_note(&ledger::checkpoint_path(dir))?.unwrap_or_default();
     if held != manifest.checkpoint.as_bytes() {
         return Err(Error::DataLoss(
             "the backup's checkpoint file is not the manifest's".into(),
@@ -446,20 +445,6 @@ pub fn rollback_error(manifest: &Manifest, newer: &[Seen]) -> Error {
 }
 
 /// Copies one file (streaming, so memory stays bounded) and syncs it.
-fn copy_durably(from: &Path, to: &Path, owner_only: bool) -> Result<()> {
-    let failed = |e: std::io::Error| Error::Internal(format!("copying {} to {}: {e}", from.display(), to.display()));
-    let mut source = std::fs::File::open(from).map_err(failed)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    if owner_only {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut target = options.open(to).map_err(failed)?;
-    std::io::copy(&mut source, &mut target).map_err(failed)?;
-    target.sync_all().map_err(failed)
-}
-
 /// Copies a verified backup into `data_dir` (created; `private/` and the key
 /// kept to the owner), then writes the rollback reason if one was accepted.
 pub fn install(from: &Path, data_dir: &Path, manifest: &Manifest, rollback: Option<&str>) -> Result<()> {
@@ -470,13 +455,20 @@ pub fn install(from: &Path, data_dir: &Path, manifest: &Manifest, rollback: Opti
         if let Some(parent) = target.parent() {
             files::create_dir_durable(parent)?;
         }
-        copy_durably(&from.join(&relative), &target, is_key_file(&listed.path))?;
+        let mode = if is_key_file(&listed.path) {
+            files::Mode::Private
+        } else {
+            files::Mode::Readable
+        };
+        files::copy_durably(&from.join(&relative), &target, mode)?;
     }
-    files::write_atomic(
-        &ledger::checkpoint_path(data_dir),
-        manifest.checkpoint.as_bytes(),
-        files::Mode::Readable,
-    )?;
+    let installed = crate::store::slots::read_note(&ledger::checkpoint_path(data_dir))?;
+    if installed.as_deref() != Some(manifest.checkpoint.as_bytes()) {
+        return Err(Error::DataLoss(format!(
+            "the restored store's checkpoint is not the one the backup's manifest names ({})",
+            ledger::checkpoint_path(data_dir).display()
+        )));
+    }
     let private = vault_path(data_dir);
     if private.exists() {
         files::restrict_to_owner(&private)?;

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use chrono::NaiveDate;
 
 use super::private::{self, NodeKeys, People};
-use super::{checkpoint_path, replay, AppendRequest, Published, Receipt, Shared};
+use super::{replay, AppendRequest, Published, Receipt, Shared};
 use crate::domain::commitment::Bytes32;
 use crate::domain::fact::Fact;
 use crate::domain::rules;
@@ -35,7 +35,7 @@ use crate::log::merkle::{leaf_hash, Frontier};
 use crate::log::note::{Checkpoint, NoteSigner};
 use crate::pb;
 use crate::projection::Registry;
-use crate::store::{files, CommitBatch, StoreError};
+use crate::store::{CommitBatch, StoreError};
 use crate::vault::{Vault, VaultBatch};
 
 /// What only the writer holds: the key, the tree's right edge and its own
@@ -614,11 +614,6 @@ fn write_batch(shared: &Shared, vault: &Vault, kept: &mut Unpublished) -> Result
         shared.metrics.flushed("log", started.elapsed());
         kept.stored = true;
     }
-    files::write_atomic(
-        &checkpoint_path(&shared.data_dir),
-        &kept.writes.checkpoint_note,
-        files::Mode::Readable,
-    )?;
     if !kept.erased {
         if !private::is_empty(&kept.erasures) {
             vault.commit(&kept.erasures)?;

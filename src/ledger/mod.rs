@@ -125,6 +125,9 @@ struct Shared {
     clock: Arc<dyn Clock>,
     /// Set by `shutdown`: background work (the sweep) stops at its next chunk.
     stopping: AtomicBool,
+    /// Entries `[0, verified_below)` were verified by the sweep since open
+    /// (`u64::MAX` once it finished: later entries were written by this process).
+    verified_below: AtomicU64,
     /// Background threads holding the store (sweep, snapshots), joined at shutdown
     /// so the store is closed when `shutdown` returns.
     background: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -158,9 +161,10 @@ pub struct Ledger {
     shared: Arc<Shared>,
 }
 
-/// Where the last published checkpoint is kept, outside sled (DESIGN.md §1.5).
+/// Where the store keeps the published checkpoint: two checksummed slots,
+/// read with [`crate::store::slots::read_note`].
 pub fn checkpoint_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("checkpoint")
+    store_path(data_dir).join("checkpoint")
 }
 
 /// Where the registry snapshot is kept (a cache: rebuilt from the log if bad).
@@ -168,7 +172,7 @@ pub fn snapshot_path(data_dir: &Path) -> PathBuf {
     data_dir.join("projection.snapshot")
 }
 
-/// Where sled keeps the log.
+/// Where the log's store is: its tiles, checkpoint and index.
 pub fn store_path(data_dir: &Path) -> PathBuf {
     data_dir.join("log")
 }
@@ -453,11 +457,16 @@ impl Ledger {
                 tile.path()
             )));
         }
-        if tile.level.is_some() {
-            let shared = &self.shared;
-            return crate::log::tiles::hash_tile(tile, &shared.store).map_err(|e| shared.damaged(e));
-        }
         let (start, end) = (tile.index * TILE_WIDTH, tile.index * TILE_WIDTH + tile.width);
+        let shared = &self.shared;
+        // Hash tiles are checked by whoever reads them against the signed
+        // root; a bundle is served as stored once the sweep verified it.
+        if tile.level.is_some() || end <= shared.verified_below.load(Ordering::Relaxed) {
+            return shared
+                .store
+                .tile(tile.level, tile.index, tile.width)
+                .map_err(|e| shared.damaged(e));
+        }
         let mut entries = Vec::with_capacity(tile.width as usize);
         while (entries.len() as u64) < tile.width {
             let at = start + entries.len() as u64;
@@ -551,7 +560,6 @@ impl Ledger {
         if let Some(vault) = self.vault() {
             vault.export_to(&vault_path(target))?;
         }
-        files::write_atomic(&checkpoint_path(target), &published.note, files::Mode::Readable)?;
         Ok(published)
     }
 
@@ -612,6 +620,7 @@ impl Shared {
             clock: settings.clock,
             commits: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
+            verified_below: AtomicU64::new(0),
             background: Mutex::new(Vec::new()),
             follower: Mutex::new(None),
             vault: Mutex::new(None),

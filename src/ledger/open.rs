@@ -2,12 +2,15 @@
 //!
 //! Verified at open, in O(log n + tail) reads so restart stays fast as the log
 //! grows:
-//! 1. the store's checkpoint verifies with this node's key;
-//! 2. the last stored entry is exactly the checkpoint's size − 1;
+//! 1. the store's checkpoint (the newest whole slot; the store refuses a
+//!    torn newest slot with entries past the older one) verifies with this
+//!    node's key;
+//! 2. the tiles hold exactly the checkpoint's entries (the store cuts what a
+//!    crash left past it, and refuses tiles holding fewer: a store that lost
+//!    entries);
 //! 3. the root recomputed from stored hashes equals the checkpoint's root;
-//! 4. the published checkpoint file (outside sled) is no larger than the store's
-//!    tree, and the store's root at the published size equals the published root:
-//!    a store that lost entries or would fork what was published is refused;
+//! 4. the index is brought up to the log (entries its lazy sync lost are
+//!    indexed again);
 //! 5. the last `OPEN_VERIFY_TAIL_ENTRIES` entries (where a crash lands) have valid
 //!    signatures and match their stored leaf hashes.
 //!
@@ -20,13 +23,16 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use super::{checkpoint_path, store_path, MissingRecords, Published, Shared};
+use super::{store_path, MissingRecords, Published, Shared};
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::keys::LogKeys;
+use crate::log::tiles::TILE_HEIGHT;
 use crate::log::merkle::{empty_root, leaf_hash, Frontier, Hash, HashReader, NodeId};
 use crate::log::note::{unverified_body, Checkpoint, NoteSigner, NoteVerifier};
-use crate::store::{files, CommitBatch, Store};
+use crate::log::entry::decode_entry;
+use crate::pb;
+use crate::store::{files, CommitBatch, IndexBatch, Store};
 use crate::vault::{vault_path, VaultCheck};
 
 pub(super) struct Opened {
@@ -58,33 +64,21 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
     if stale > 0 {
         tracing::info!(data_dir = %options.data_dir.display(), stale, "removed temp files left by an interrupted write");
     }
-    let published_path = checkpoint_path(options.data_dir);
-    let published_note = files::read_optional(&published_path)?;
-    if published_note.is_some() && !store_path(options.data_dir).exists() {
-        // Refuse before creating anything, so the directory stays as it was found.
-        return Err(Error::DataLoss(format!(
-            "refusing to start: the store {} is missing but this node published a checkpoint ({}); repair it from a mirror",
-            store_path(options.data_dir).display(),
-            published_path.display()
-        )));
-    }
-    let store = Store::open(&store_path(options.data_dir))?;
+    let path = store_path(options.data_dir);
+    let store = if options.accept_unpublished_store {
+        Store::open_from_older_checkpoint(&path)?
+    } else {
+        Store::open(&path)?
+    };
+    catch_up_index(&store)?;
     let verifier = options.verifier;
     let Some(stored_note) = store.checkpoint_note()? else {
-        return create(store, options, published_note);
+        return create(store, options);
     };
-    if store.format()?.as_deref() != Some(crate::store::LOG_FORMAT) {
-        return Err(Error::FailedPrecondition(format!(
-            "refusing to open {}: its log was written in the earlier format, which published private records \
-             in clear (DESIGN.md section 8). There are no deployments to migrate: start this node with a new, \
-             empty data directory",
-            store.dir().display()
-        )));
-    }
     let keys = stored_keys(&store, verifier, &stored_note)?;
     let stored = open_note(&stored_note, &keys, &store, "the store's own checkpoint")?;
     let last = store.last_entry_index()?;
-    if last != stored.size.checked_sub(1) && !staged_tail(options, last, stored.size) {
+    if last != stored.size.checked_sub(1) {
         let found = last.map_or(0, |i| i + 1);
         return Err(data_loss(
             &store,
@@ -101,10 +95,6 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
             ),
         ));
     }
-    check_published(&store, options, &keys, &stored, published_note.as_deref())?;
-    if published_note.as_deref() != Some(&stored_note[..]) {
-        files::write_atomic(&published_path, &stored_note, files::Mode::Readable)?;
-    }
     let tail_start = stored.size.saturating_sub(limits::OPEN_VERIFY_TAIL_ENTRIES);
     verify_range(&store, &keys, options.state, tail_start, stored.size).map_err(|e| data_loss(&store, e))?;
     let published = Published {
@@ -118,6 +108,42 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
         keys,
         sweep_below: stored.size,
     })
+}
+
+/// Brings the index up to the log: entries past what it holds (a crash
+/// before its periodic sync) are indexed again from their tiles; an index
+/// ahead of the log (a follower's staged tail cut at open) is rebuilt.
+fn catch_up_index(store: &Store) -> Result<()> {
+    let size = store.last_entry_index()?.map_or(0, |last| last + 1);
+    let from = match store.indexed()? {
+        Some(indexed) => indexed,
+        None => {
+            store.clear_index()?;
+            0
+        }
+    };
+    let mut start = from;
+    while start < size {
+        let end = size.min(start + VERIFY_CHUNK);
+        let mut batch = IndexBatch::default();
+        for (index, entry) in (start..).zip(store.entries(start, end)?) {
+            let (_, event) = decode_entry(index, &entry).map_err(|e| data_loss(store, e.to_string()))?;
+            if matches!(event.body, Some(pb::event::Body::SigningKeyRotated(_))) {
+                batch.key_rotations.push(index);
+            }
+            for reference in super::references(event.body.as_ref()) {
+                batch.tags.push((reference.tag, index));
+            }
+            batch.event_ids.push((event.event_id, index));
+        }
+        store.index(&batch, end)?;
+        start = end;
+    }
+    if size > from {
+        store.sync_index()?;
+        tracing::info!(dir = %store.dir().display(), entries = size - from, "indexed entries the index had not made durable");
+    }
+    Ok(())
 }
 
 /// The log's keys: the pinned key, then each rotation entry the store lists
@@ -150,12 +176,6 @@ pub(super) fn stored_keys(store: &Store, verifier: &NoteVerifier, note: &[u8]) -
     Ok(keys)
 }
 
-/// A follower may hold entries beyond its signed tree: a catch-up that was
-/// interrupted. They were never served; they are ignored until written again.
-fn staged_tail(options: &OpenParams<'_>, last: Option<u64>, size: u64) -> bool {
-    options.signer.is_none() && last.is_some_and(|last| last >= size)
-}
-
 fn data_loss(store: &Store, detail: String) -> Error {
     Error::DataLoss(format!(
         "refusing to serve the log in {}: {detail}",
@@ -175,17 +195,8 @@ fn open_note(note: &[u8], keys: &LogKeys, store: &Store, what: &str) -> Result<C
     })
 }
 
-/// A store with no checkpoint: a new log, unless something says otherwise.
-fn create(store: Store, options: &OpenParams<'_>, published_note: Option<Vec<u8>>) -> Result<Opened> {
-    if let Some(note) = published_note {
-        let size = Checkpoint::parse_body(&String::from_utf8_lossy(&note))
-            .map(|c| c.size)
-            .unwrap_or(0);
-        return Err(data_loss(
-            &store,
-            format!("the store is empty but a checkpoint of size {size} was published; repair the store from a mirror"),
-        ));
-    }
+/// A store with no checkpoint: a new log.
+fn create(store: Store, options: &OpenParams<'_>) -> Result<Opened> {
     let checkpoint = Checkpoint {
         origin: options.verifier.name().to_string(),
         size: 0,
@@ -217,7 +228,6 @@ fn create(store: Store, options: &OpenParams<'_>, published_note: Option<Vec<u8>
         checkpoint_note: note.clone(),
         ..Default::default()
     })?;
-    files::write_atomic(&checkpoint_path(options.data_dir), &note, files::Mode::Readable)?;
     tracing::info!(data_dir = %options.data_dir.display(), origin = %checkpoint.origin, "created a new empty log");
     let published = Published {
         note: Arc::from(note),
@@ -230,43 +240,6 @@ fn create(store: Store, options: &OpenParams<'_>, published_note: Option<Vec<u8>
         keys: LogKeys::new(options.verifier.clone()),
         sweep_below: 0,
     })
-}
-
-/// The store must extend the checkpoint published outside sled, never fork it.
-fn check_published(
-    store: &Store,
-    options: &OpenParams<'_>,
-    keys: &LogKeys,
-    stored: &Checkpoint,
-    note: Option<&[u8]>,
-) -> Result<()> {
-    let Some(note) = note else {
-        if stored.size == 0 || options.accept_unpublished_store {
-            return Ok(());
-        }
-        return Err(data_loss(store, format!(
-            "the store holds {} entries but there is no published checkpoint file {}; if you restored this store deliberately, start with --accept-store-as-is",
-            stored.size, checkpoint_path(options.data_dir).display()
-        )));
-    };
-    let published = open_note(note, keys, store, "the published checkpoint file")?;
-    if published.size > stored.size {
-        return Err(data_loss(
-            store,
-            format!(
-                "the store holds {} entries but {} were published: the store lost entries; repair it from a mirror",
-                stored.size, published.size
-            ),
-        ));
-    }
-    let root = crate::log::merkle::root_at(published.size, store)?;
-    if root != published.root {
-        return Err(data_loss(store, format!(
-            "the store's tree at the published size {} differs from the published root (store size {}): serving it would fork the published log",
-            published.size, stored.size
-        )));
-    }
-    Ok(())
 }
 
 /// Checks entries `[start, end)`: signature (by the key in force at each),
@@ -319,6 +292,10 @@ fn sweep(weak: Weak<Shared>, end: u64) {
             shared.halt(format!("integrity sweep: {reason}"));
             return;
         }
+        shared.verified_below.store(chunk_end, Ordering::Relaxed);
+    }
+    if let Some(shared) = weak.upgrade() {
+        shared.verified_below.store(u64::MAX, Ordering::Relaxed);
     }
     tracing::info!(
         entries = end,
@@ -385,7 +362,14 @@ fn sweep_chunk(shared: &Shared, frontier: &mut Frontier, start: u64, end: u64) -
     let leaves = verify_range(&shared.store, &keys, &shared.state, start, end)?;
     let mut completed = Vec::new();
     for leaf in leaves {
-        completed.extend(frontier.push(leaf).into_iter().filter(|(node, _)| node.level > 0));
+        // Only the nodes tiles store (height 8·L) are compared: the others
+        // are hashed from them on every read.
+        completed.extend(
+            frontier
+                .push(leaf)
+                .into_iter()
+                .filter(|(node, _)| node.level > 0 && node.level % TILE_HEIGHT == 0),
+        );
     }
     let ids: Vec<NodeId> = completed.iter().map(|(node, _)| *node).collect();
     let stored = shared.store.read_hashes(&ids).map_err(|e| e.to_string())?;

@@ -178,3 +178,41 @@ pub fn remove_stale_temps(dir: &Path) -> Result<usize, StoreError> {
     }
     Ok(removed)
 }
+
+/// Copies the file `from` to the new file `to` (never an existing one) and
+/// syncs it; `Mode::Private` copies are created 0600.
+pub fn copy_durably(from: &Path, to: &Path, mode: Mode) -> Result<(), StoreError> {
+    let mut source = File::open(from).map_err(|e| StoreError::io(from, "opening", e))?;
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if mode == Mode::Private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut target = options.open(to).map_err(|e| StoreError::io(to, "creating", e))?;
+    std::io::copy(&mut source, &mut target).map_err(|e| StoreError::io(to, "copying into", e))?;
+    target.sync_all().map_err(|e| StoreError::io(to, "syncing", e))
+}
+
+/// Copies the directory tree `from` into the new directory `to`, every file
+/// and directory synced. Symlinks and other special files are not followed:
+/// a tree holding one is refused.
+pub fn copy_tree_durably(from: &Path, to: &Path) -> Result<(), StoreError> {
+    create_dir_durable(to)?;
+    let listing = fs::read_dir(from).map_err(|e| StoreError::io(from, "listing", e))?;
+    for item in listing {
+        let item = item.map_err(|e| StoreError::io(from, "listing", e))?;
+        let kind = item.file_type().map_err(|e| StoreError::io(&item.path(), "inspecting", e))?;
+        let target = to.join(item.file_name());
+        if kind.is_dir() {
+            copy_tree_durably(&item.path(), &target)?;
+        } else if kind.is_file() {
+            copy_durably(&item.path(), &target, Mode::Readable)?;
+        } else {
+            let refused = std::io::Error::new(ErrorKind::InvalidInput, "not a regular file or directory");
+            return Err(StoreError::io(&item.path(), "copying", refused));
+        }
+    }
+    sync_dir(to)
+}

@@ -113,7 +113,7 @@ impl SledDb {
     }
 
     /// sled's flush, then the fdatasync sled does not do.
-    fn sync(&self) -> Result<(), StoreError> {
+    pub(super) fn sync(&self) -> Result<(), StoreError> {
         fault::check(&self.dir).map_err(|e| StoreError::io(&self.dir.join("db"), "fdatasync", e))?;
         self.guarded("flushing", |db| db.flush())?;
         self.db_file
