@@ -366,7 +366,7 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
             )));
         }
     }
-    let held = crate::store::slots::read_note(&ledger::checkpoint_path(dir))?.unwrap_or_default();
+    let held = files::read_optional(&dir.join("checkpoint"))?.unwrap_or_default();
     if held != manifest.checkpoint.as_bytes() {
         return Err(Error::DataLoss(
             "the backup's checkpoint file is not the manifest's".into(),
@@ -462,13 +462,17 @@ pub fn install(from: &Path, data_dir: &Path, manifest: &Manifest, rollback: Opti
         };
         files::copy_durably(&from.join(&relative), &target, mode)?;
     }
-    let installed = crate::store::slots::read_note(&ledger::checkpoint_path(data_dir))?;
+    let installed = crate::store::slots::read_note(&ledger::store_path(data_dir).join("checkpoint"))?;
     if installed.as_deref() != Some(manifest.checkpoint.as_bytes()) {
-        return Err(Error::DataLoss(format!(
-            "the restored store's checkpoint is not the one the backup's manifest names ({})",
-            ledger::checkpoint_path(data_dir).display()
-        )));
+        return Err(Error::DataLoss(
+            "the restored store's checkpoint is not the one the backup's manifest names".into(),
+        ));
     }
+    files::write_atomic(
+        &ledger::checkpoint_path(data_dir),
+        manifest.checkpoint.as_bytes(),
+        files::Mode::Readable,
+    )?;
     let private = vault_path(data_dir);
     if private.exists() {
         files::restrict_to_owner(&private)?;

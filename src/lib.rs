@@ -13,7 +13,9 @@
 //!   dated discipline, rules, reciprocity policies.
 //! - [`projection`]: the registry, rebuilt from the log by applying facts in
 //!   order (with the board's name index for search); its snapshot encoding.
-//! - [`store`]: the only module that knows sled; durable group commits.
+//! - [`store`]: the only module that knows the log's files and sled: the log as
+//!   C2SP tlog-tiles files, its checkpoint in two checksummed slots, sled for
+//!   the indexes; durable group commits; the one-time layout conversion.
 //! - [`vault`]: the node's private store (DESIGN.md §8): openings, bodies and
 //!   person keys, sealed per person, erasable.
 //! - [`ledger`]: a state's log at work: sequencing, integration and publishing of

@@ -94,6 +94,10 @@ enum Command {
     /// The running node's log signing key: `key rotate` (admin token with admin_keys).
     #[command(subcommand)]
     Key(cli::keys::KeyCommand),
+    /// The log's store on disk: `store convert` moves a store of the earlier
+    /// single-database layout to tiles, once, with the node stopped.
+    #[command(subcommand)]
+    Store(cli::keys::StoreCommand),
     /// Save a credential as a W3C Verifiable Credential (from the node's HTTP side).
     ExportVc(cli::vc::ExportVcArgs),
     /// Verify a saved W3C Verifiable Credential offline (--status: against the board's current status lists).
@@ -150,6 +154,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Export(command) => done(cli::export::export(command).await),
         Command::Import(args) => imported(cli::import::import(args).await),
         Command::Key(command) => print(cli::keys::key(command).await, Some("KEY ROTATION FAILED")),
+        Command::Store(command) => print(cli::keys::store(command), Some("CONVERSION FAILED")),
         Command::ExportVc(args) => print(cli::vc::export_vc(args).await, None),
         Command::VerifyVc(args) => print(cli::vc::verify_vc(args).await, Some("VC REJECTED")),
     }

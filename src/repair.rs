@@ -40,7 +40,7 @@ pub struct RepairReport {
 /// The checkpoint to rebuild to: the source's, if signed by us and consistent
 /// with (at least as large as) what this node last published.
 async fn target(data_dir: &Path, verifier: &NoteVerifier, source: &dyn LogSource) -> Result<(Checkpoint, Vec<u8>)> {
-    let published_note = crate::store::slots::read_note(&checkpoint_path(data_dir))?.ok_or_else(|| {
+    let published_note = files::read_optional(&checkpoint_path(data_dir))?.ok_or_else(|| {
         Error::FailedPrecondition(format!(
             "{} has no published checkpoint to repair against",
             checkpoint_path(data_dir).display()
@@ -167,6 +167,7 @@ pub async fn repair(
     build_store(&building, source, verifier, state, &checkpoint, &note).await?;
     check_private_records(&building, &Vault::open(&vault_dir)?, checkpoint.size)?;
     let damaged_store = swap_in(data_dir, &building)?;
+    files::write_atomic(&checkpoint_path(data_dir), &note, files::Mode::Readable)?;
     let _ = std::fs::remove_file(snapshot_path(data_dir));
     Ok(RepairReport {
         entries: checkpoint.size,

@@ -85,7 +85,13 @@ async fn a_backup_taken_while_writing_restores_into_a_node_whose_log_audits() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&copy).expect("dir").permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "a backup holding the key is the owner's alone");
-    for file in ["log/db", "private/keys", "checkpoint", "tokens.toml"] {
+    for file in [
+        "log/checkpoint",
+        "log/tile/entries/000",
+        "log/index/db",
+        "private/keys",
+        "tokens.toml",
+    ] {
         assert!(sums.files.iter().any(|f| f.path == file), "{file} is in the backup");
     }
     assert!(during >= 2, "the writer ran during the backup");
@@ -128,15 +134,15 @@ async fn a_backup_taken_while_writing_restores_into_a_node_whose_log_audits() {
         std::fs::copy(copy.join(&f.path), &to).expect("copy");
     }
     std::fs::copy(copy.join(backup::MANIFEST), damaged.join(backup::MANIFEST)).expect("copy");
-    let mut db = std::fs::read(damaged.join("log/db")).expect("db");
+    let mut db = std::fs::read(damaged.join("log/tile/entries/000")).expect("a bundle");
     let middle = db.len() / 2;
     db[middle] ^= 0x55;
-    std::fs::write(damaged.join("log/db"), db).expect("write");
+    std::fs::write(damaged.join("log/tile/entries/000"), db).expect("write");
     let target = dir.path().join("from-damaged");
     let refused = restore(&damaged, &target, None).await;
     assert!(!refused.0, "{refused:?}");
     assert!(
-        refused.2.contains("DATA_LOSS") && refused.2.contains("log/db"),
+        refused.2.contains("DATA_LOSS") && refused.2.contains("log/tile/entries/000"),
         "{}",
         refused.2
     );

@@ -126,34 +126,37 @@ async fn a_failing_disk_answers_unavailable_not_data_loss() {
     ledger.shutdown().await;
 }
 
-/// A real fault outside sled: the checkpoint file cannot be replaced while a
-/// directory sits at its name. The store holds the batch; only publishing waits.
+/// A real fault in the tiles: the next entry bundle cannot be created while
+/// a directory sits at its name. Nothing is acknowledged; appends wait.
 #[tokio::test]
-async fn an_unwritable_checkpoint_file_pauses_appends_until_it_is_fixed() {
+async fn an_unwritable_tile_file_pauses_appends_until_it_is_fixed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ledger = open_ledger(dir.path()).expect("open");
-    append(&ledger, "a").await.expect("append");
-    let published = checkpoint_path(dir.path());
-    block_with_a_directory(&published);
+    let first_bundle: Vec<_> = (0..256)
+        .map(|i| (format!("evt-fill-{i}"), enrolment(&format!("fill-{i}"))))
+        .collect();
+    for receipt in ledger.append_many(first_bundle).await.expect("appends") {
+        receipt.expect("append");
+    }
+    assert_eq!(published_size(&ledger), 256);
+    let next_bundle = store_path(dir.path()).join("tile/entries/001");
+    fs::create_dir_all(next_bundle.join("blocker")).expect("a non-empty directory");
 
     let refused = append(&ledger, "b").await;
     assert!(matches!(refused, Err(Error::Unavailable(_))), "{refused:?}");
-    assert_eq!(published_size(&ledger), 1);
+    assert_eq!(published_size(&ledger), 256);
     assert_eq!(ledger.halted(), None);
 
-    fs::remove_dir_all(&published).expect("the operator removes the directory");
+    fs::remove_dir_all(&next_bundle).expect("the operator removes the directory");
     let_the_committer_retry().await;
-    assert_eq!(append(&ledger, "c").await.expect("append").index, 2);
-    assert_eq!(published_size(&ledger), 3);
+    assert_eq!(append(&ledger, "c").await.expect("append").index, 257);
+    assert_eq!(published_size(&ledger), 258);
     ledger.shutdown().await;
     let reopened = open_ledger(dir.path()).expect("the log opens and verifies");
-    assert_eq!(published_size(&reopened), 3);
+    assert_eq!(published_size(&reopened), 258);
+    let published = checkpoint_path(dir.path());
+    assert!(published.is_file(), "the copy outside the store is written at shutdown");
     reopened.shutdown().await;
-}
-
-fn block_with_a_directory(path: &Path) {
-    fs::remove_file(path).expect("remove the checkpoint file");
-    fs::create_dir_all(path.join("blocker")).expect("a non-empty directory");
 }
 
 #[tokio::test]

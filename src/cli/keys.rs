@@ -17,6 +17,34 @@ pub enum KeyCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Convert a store of the earlier layout (one sled database) to tiles.
+    /// The old store is kept beside it as `log.before-tiles/`.
+    Convert {
+        /// The node's data directory (its `log/` is converted).
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+    },
+}
+
+/// `peerreg store convert`: the one-time move to the tile layout.
+pub fn store(command: StoreCommand) -> Result<String> {
+    match command {
+        StoreCommand::Convert { data_dir } => {
+            let converted = crate::store::convert::convert(&crate::ledger::store_path(&data_dir))?;
+            Ok(format!(
+                "CONVERTED: {} entries now in tiles under {}
+The old store is kept at {}: remove it once the \
+                 node has started and verified the log.",
+                converted.entries,
+                crate::ledger::store_path(&data_dir).display(),
+                converted.old_store.display()
+            ))
+        }
+    }
+}
+
 pub async fn key(command: KeyCommand) -> Result<String> {
     match command {
         KeyCommand::Rotate { connection } => {

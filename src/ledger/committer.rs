@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use chrono::NaiveDate;
 
 use super::private::{self, NodeKeys, People};
-use super::{replay, AppendRequest, Published, Receipt, Shared};
+use super::{checkpoint_path, replay, AppendRequest, Published, Receipt, Shared};
 use crate::domain::commitment::Bytes32;
 use crate::domain::fact::Fact;
 use crate::domain::rules;
@@ -35,7 +35,7 @@ use crate::log::merkle::{leaf_hash, Frontier};
 use crate::log::note::{Checkpoint, NoteSigner};
 use crate::pb;
 use crate::projection::Registry;
-use crate::store::{CommitBatch, StoreError};
+use crate::store::{files, CommitBatch, StoreError};
 use crate::vault::{Vault, VaultBatch};
 
 /// What only the writer holds: the key, the tree's right edge and its own
@@ -143,8 +143,52 @@ fn run(shared: Weak<Shared>, mut writer: Writer, mut requests: mpsc::Receiver<Ap
         }
     }
     let durable = writer.unpublished.is_none() && writer.registry.size > snapshot_at;
-    if let Some(shared) = shared.upgrade().filter(|_| durable) {
-        save_snapshot(&shared, &writer.registry, writer.keys.snapshot);
+    if let Some(shared) = shared.upgrade() {
+        PublishedCopy::default().refresh(&shared, true);
+        if durable {
+            save_snapshot(&shared, &writer.registry, writer.keys.snapshot);
+        }
+    }
+}
+
+/// Keeps the copy of the published checkpoint outside the store
+/// (`ledger::checkpoint_path`) off the commit path: a thread rewrites it when
+/// it is `PUBLISHED_COPY_INTERVAL` old and the log grew; the committer
+/// writes it once more as it stops.
+pub(super) fn spawn_published_copy(shared: &Arc<Shared>) {
+    let weak = Arc::downgrade(shared);
+    shared.spawn_background("peerreg-published-copy", move || {
+        let mut copy = PublishedCopy::default();
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let Some(shared) = weak.upgrade().filter(|s| !s.stopping.load(Ordering::Relaxed)) else {
+                return;
+            };
+            copy.refresh(&shared, false);
+        }
+    });
+}
+
+#[derive(Default)]
+struct PublishedCopy {
+    size: u64,
+    at: Option<Instant>,
+}
+
+impl PublishedCopy {
+    fn refresh(&mut self, shared: &Shared, now: bool) {
+        let due = self.at.is_none_or(|at| at.elapsed() >= super::PUBLISHED_COPY_INTERVAL);
+        let published = shared.published.borrow().clone();
+        if published.checkpoint.size <= self.size || published.note.is_empty() || !(due || now) {
+            return;
+        }
+        let path = checkpoint_path(&shared.data_dir);
+        match files::write_atomic(&path, &published.note, files::Mode::Readable) {
+            Ok(()) => self.size = published.checkpoint.size,
+            // Only a copy: the store's checkpoint is the commit point.
+            Err(e) => tracing::warn!("cannot update the published checkpoint's copy: {e}"),
+        }
+        self.at = Some(Instant::now());
     }
 }
 

@@ -15,7 +15,7 @@ use crate::domain::sealed::NoOpenings;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{lock, open, replay, Ledger, Published, Settings, Shared};
+use super::{checkpoint_path, lock, open, replay, Ledger, Published, Settings, Shared};
 use crate::clock::SystemClock;
 use crate::domain::profile::RequirementProfile;
 use crate::error::{Error, Result};
@@ -23,7 +23,7 @@ use crate::log::keys::LogKeys;
 use crate::log::merkle::{leaf_hash, Frontier, Hash};
 use crate::log::note::NoteVerifier;
 use crate::projection::{logged_fact, Registry};
-use crate::store::{CommitBatch, StoreError};
+use crate::store::{files, CommitBatch, StoreError};
 
 /// A follower's trees: the published one and, during a catch-up, the staged one.
 pub(super) struct FollowerTrees {
@@ -220,6 +220,7 @@ impl Ledger {
             checkpoint_note: note.clone(),
             ..Default::default()
         })?;
+        files::write_atomic(&checkpoint_path(&shared.data_dir), &note, files::Mode::Readable)?;
         if let Some(staged) = trees.staged.take() {
             trees.published = staged.frontier;
             *shared.registry.write().unwrap_or_else(|p| p.into_inner()) = staged.registry;

@@ -161,11 +161,17 @@ pub struct Ledger {
     shared: Arc<Shared>,
 }
 
-/// Where the store keeps the published checkpoint: two checksummed slots,
-/// read with [`crate::store::slots::read_note`].
+/// A copy of the last published checkpoint outside the store (the store's
+/// own is its commit point, `log/checkpoint`). Written off the commit path,
+/// at most [`PUBLISHED_COPY_INTERVAL`] behind and at shutdown: it survives
+/// the loss of the store, so open refuses a store that lost entries and
+/// repair a source that holds fewer (DESIGN.md §1.5).
 pub fn checkpoint_path(data_dir: &Path) -> PathBuf {
-    store_path(data_dir).join("checkpoint")
+    data_dir.join("checkpoint")
 }
+
+/// How far the copy at [`checkpoint_path`] may lag the store's checkpoint.
+pub const PUBLISHED_COPY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Where the registry snapshot is kept (a cache: rebuilt from the log if bad).
 pub fn snapshot_path(data_dir: &Path) -> PathBuf {
@@ -262,6 +268,7 @@ impl Ledger {
             unpublished: None,
         };
         let committer = committer::spawn(Arc::downgrade(&shared), writer, requests)?;
+        committer::spawn_published_copy(&shared);
         *lock(&shared.committer) = Some(committer);
         open::spawn_sweep(&shared, opened.sweep_below);
         Ok(Ledger { shared })
@@ -560,6 +567,7 @@ impl Ledger {
         if let Some(vault) = self.vault() {
             vault.export_to(&vault_path(target))?;
         }
+        files::write_atomic(&checkpoint_path(target), &published.note, files::Mode::Readable)?;
         Ok(published)
     }
 

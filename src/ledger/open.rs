@@ -23,14 +23,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use super::{store_path, MissingRecords, Published, Shared};
+use super::{checkpoint_path, store_path, MissingRecords, Published, Shared};
 use crate::error::{Error, Result};
 use crate::limits;
+use crate::log::entry::decode_entry;
 use crate::log::keys::LogKeys;
-use crate::log::tiles::TILE_HEIGHT;
 use crate::log::merkle::{empty_root, leaf_hash, Frontier, Hash, HashReader, NodeId};
 use crate::log::note::{unverified_body, Checkpoint, NoteSigner, NoteVerifier};
-use crate::log::entry::decode_entry;
+use crate::log::tiles::TILE_HEIGHT;
 use crate::pb;
 use crate::store::{files, CommitBatch, IndexBatch, Store};
 use crate::vault::{vault_path, VaultCheck};
@@ -64,6 +64,16 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
     if stale > 0 {
         tracing::info!(data_dir = %options.data_dir.display(), stale, "removed temp files left by an interrupted write");
     }
+    let published_path = checkpoint_path(options.data_dir);
+    let published_note = files::read_optional(&published_path)?;
+    if published_note.is_some() && !store_path(options.data_dir).exists() {
+        // Refuse before creating anything, so the directory stays as it was found.
+        return Err(Error::DataLoss(format!(
+            "refusing to start: the store {} is missing but this node published a checkpoint ({}); repair it from a mirror",
+            store_path(options.data_dir).display(),
+            published_path.display()
+        )));
+    }
     let path = store_path(options.data_dir);
     let store = if options.accept_unpublished_store {
         Store::open_from_older_checkpoint(&path)?
@@ -73,7 +83,7 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
     catch_up_index(&store)?;
     let verifier = options.verifier;
     let Some(stored_note) = store.checkpoint_note()? else {
-        return create(store, options);
+        return create(store, options, published_note);
     };
     let keys = stored_keys(&store, verifier, &stored_note)?;
     let stored = open_note(&stored_note, &keys, &store, "the store's own checkpoint")?;
@@ -94,6 +104,10 @@ pub(super) fn open_verified(options: &OpenParams<'_>) -> Result<Opened> {
                 stored.size
             ),
         ));
+    }
+    check_published(&store, options, &keys, &stored, published_note.as_deref())?;
+    if published_note.as_deref() != Some(&stored_note[..]) {
+        files::write_atomic(&published_path, &stored_note, files::Mode::Readable)?;
     }
     let tail_start = stored.size.saturating_sub(limits::OPEN_VERIFY_TAIL_ENTRIES);
     verify_range(&store, &keys, options.state, tail_start, stored.size).map_err(|e| data_loss(&store, e))?;
@@ -195,8 +209,18 @@ fn open_note(note: &[u8], keys: &LogKeys, store: &Store, what: &str) -> Result<C
     })
 }
 
-/// A store with no checkpoint: a new log.
-fn create(store: Store, options: &OpenParams<'_>) -> Result<Opened> {
+/// A store with no checkpoint: a new log, unless the copy of the published
+/// checkpoint says otherwise.
+fn create(store: Store, options: &OpenParams<'_>, published_note: Option<Vec<u8>>) -> Result<Opened> {
+    if let Some(note) = published_note {
+        let size = Checkpoint::parse_body(&String::from_utf8_lossy(&note))
+            .map(|c| c.size)
+            .unwrap_or(0);
+        return Err(data_loss(
+            &store,
+            format!("the store is empty but a checkpoint of size {size} was published; repair the store from a mirror"),
+        ));
+    }
     let checkpoint = Checkpoint {
         origin: options.verifier.name().to_string(),
         size: 0,
@@ -228,6 +252,7 @@ fn create(store: Store, options: &OpenParams<'_>) -> Result<Opened> {
         checkpoint_note: note.clone(),
         ..Default::default()
     })?;
+    files::write_atomic(&checkpoint_path(options.data_dir), &note, files::Mode::Readable)?;
     tracing::info!(data_dir = %options.data_dir.display(), origin = %checkpoint.origin, "created a new empty log");
     let published = Published {
         note: Arc::from(note),
@@ -240,6 +265,44 @@ fn create(store: Store, options: &OpenParams<'_>) -> Result<Opened> {
         keys: LogKeys::new(options.verifier.clone()),
         sweep_below: 0,
     })
+}
+
+/// The store must extend the copy of the checkpoint published outside it
+/// (at most `PUBLISHED_COPY_INTERVAL` old), never fork it or fall short of it.
+fn check_published(
+    store: &Store,
+    options: &OpenParams<'_>,
+    keys: &LogKeys,
+    stored: &Checkpoint,
+    note: Option<&[u8]>,
+) -> Result<()> {
+    let Some(note) = note else {
+        if stored.size == 0 || options.accept_unpublished_store {
+            return Ok(());
+        }
+        return Err(data_loss(store, format!(
+            "the store holds {} entries but there is no published checkpoint file {}; if you restored this store deliberately, start with --accept-store-as-is",
+            stored.size, checkpoint_path(options.data_dir).display()
+        )));
+    };
+    let published = open_note(note, keys, store, "the published checkpoint file")?;
+    if published.size > stored.size {
+        return Err(data_loss(
+            store,
+            format!(
+                "the store holds {} entries but {} were published: the store lost entries; repair it from a mirror",
+                stored.size, published.size
+            ),
+        ));
+    }
+    let root = crate::log::merkle::root_at(published.size, store)?;
+    if root != published.root {
+        return Err(data_loss(store, format!(
+            "the store's tree at the published size {} differs from the published root (store size {}): serving it would fork the published log",
+            published.size, stored.size
+        )));
+    }
+    Ok(())
 }
 
 /// Checks entries `[start, end)`: signature (by the key in force at each),

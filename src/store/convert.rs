@@ -38,7 +38,10 @@ fn refused(dir: &Path, detail: String) -> StoreError {
 /// The node must be stopped.
 pub fn convert(dir: &Path) -> Result<Converted, StoreError> {
     if !dir.join("db").exists() {
-        return Err(refused(dir, "it is not in the earlier layout: nothing to convert".into()));
+        return Err(refused(
+            dir,
+            "it is not in the earlier layout: nothing to convert".into(),
+        ));
     }
     if super::in_use(dir)? {
         return Err(refused(dir, "a running node holds it open: stop the node first".into()));
@@ -55,7 +58,10 @@ pub fn convert(dir: &Path) -> Result<Converted, StoreError> {
     std::fs::rename(dir, &kept).map_err(|e| StoreError::io(dir, "moving the old store aside", e))?;
     std::fs::rename(&building, dir).map_err(|e| StoreError::io(&building, "moving the new store into place", e))?;
     files::sync_dir(parent)?;
-    Ok(Converted { entries, old_store: kept })
+    Ok(Converted {
+        entries,
+        old_store: kept,
+    })
 }
 
 /// Writes the old store's log as tiles into the new store `target`.

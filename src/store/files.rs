@@ -203,7 +203,9 @@ pub fn copy_tree_durably(from: &Path, to: &Path) -> Result<(), StoreError> {
     let listing = fs::read_dir(from).map_err(|e| StoreError::io(from, "listing", e))?;
     for item in listing {
         let item = item.map_err(|e| StoreError::io(from, "listing", e))?;
-        let kind = item.file_type().map_err(|e| StoreError::io(&item.path(), "inspecting", e))?;
+        let kind = item
+            .file_type()
+            .map_err(|e| StoreError::io(&item.path(), "inspecting", e))?;
         let target = to.join(item.file_name());
         if kind.is_dir() {
             copy_tree_durably(&item.path(), &target)?;

@@ -336,7 +336,11 @@ impl Store {
         files::create_dir_durable(target)?;
         files::copy_tree_durably(&self.dir.join("tile"), &target.join("tile"))?;
         let checkpoint = "checkpoint";
-        files::copy_durably(&self.dir.join(checkpoint), &target.join(checkpoint), files::Mode::Readable)?;
+        files::copy_durably(
+            &self.dir.join(checkpoint),
+            &target.join(checkpoint),
+            files::Mode::Readable,
+        )?;
         self.index.export_to(&index_dir(target))?;
         files::sync_dir(target)
     }
@@ -581,7 +585,10 @@ mod tests {
         assert_eq!(store.tag_index(&[9; 32]).ok(), Some(Some(1)));
         assert_eq!(store.key_rotations().ok(), Some(vec![1]));
         assert_eq!(store.checkpoint_note().ok(), Some(Some(batch.checkpoint_note.clone())));
-        assert_eq!(store.read_hashes(&[NodeId { level: 1, index: 0 }]).ok(), Some(vec![frontier.root()]));
+        assert_eq!(
+            store.read_hashes(&[NodeId { level: 1, index: 0 }]).ok(),
+            Some(vec![frontier.root()])
+        );
         assert!(store.read_hashes(&[NodeId::leaf(5)]).is_err());
         let mut read = EntryBatch::default();
         store.read_entries(1, 2, &mut read).unwrap_or_else(|e| panic!("{e}"));

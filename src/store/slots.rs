@@ -221,7 +221,10 @@ mod tests {
         slots.write(b"four").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(read_note(&path).ok(), Some(Some(b"four".to_vec())));
         bytes = std::fs::read(&path).unwrap_or_default();
-        assert_eq!(decode(&bytes[SLOT_BYTES..]).map(|(_, n)| n.to_vec()), Some(b"two".to_vec()));
+        assert_eq!(
+            decode(&bytes[SLOT_BYTES..]).map(|(_, n)| n.to_vec()),
+            Some(b"two".to_vec())
+        );
         // Both torn: refused, never read as empty.
         bytes[HEADER + 1] ^= 1;
         bytes[SLOT_BYTES + HEADER] ^= 1;
@@ -234,7 +237,10 @@ mod tests {
     fn an_oversized_note_is_refused() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let slots = Slots::open(&dir.path().join("checkpoint")).unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(slots.write(&vec![b'a'; NOTE_MAX + 1]), Err(StoreError::Refused { .. })));
+        assert!(matches!(
+            slots.write(&vec![b'a'; NOTE_MAX + 1]),
+            Err(StoreError::Refused { .. })
+        ));
         slots.write(&vec![b'a'; NOTE_MAX]).unwrap_or_else(|e| panic!("{e}"));
     }
 }

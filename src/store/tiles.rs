@@ -101,8 +101,11 @@ impl TileFiles {
         let bundle = size / TILE_WIDTH;
         let in_bundle = size % TILE_WIDTH;
         let bytes = self.read_tile((None, bundle))?.unwrap_or_default();
-        let end = bundle_prefix(&bytes, in_bundle)
-            .ok_or_else(|| self.corrupt(format!("entry bundle {bundle} holds fewer than the {in_bundle} entries the checkpoint covers")))?;
+        let end = bundle_prefix(&bytes, in_bundle).ok_or_else(|| {
+            self.corrupt(format!(
+                "entry bundle {bundle} holds fewer than the {in_bundle} entries the checkpoint covers"
+            ))
+        })?;
         self.cut((None, bundle), end as u64, bytes.len() as u64)?;
         if bundle > 0 {
             self.expect_full((None, bundle - 1), true)?;
@@ -284,7 +287,10 @@ impl TileFiles {
             let Some(length) = length else {
                 return Err(StoreError::Refused {
                     dir: self.dir.clone(),
-                    detail: format!("entry {index} (expected {expected}, {} bytes, at most 65,535)", entry.len()),
+                    detail: format!(
+                        "entry {index} (expected {expected}, {} bytes, at most 65,535)",
+                        entry.len()
+                    ),
                 });
             };
             if index % TILE_WIDTH == 0 {
@@ -375,7 +381,10 @@ impl TileFiles {
         let from = ((first % TILE_WIDTH) * 32) as usize;
         let to = from + count as usize * 32;
         let Some(slice) = bytes.get(from..to) else {
-            return Err(self.corrupt(format!("tree hash at level {level} index {} is missing", first + count - 1)));
+            return Err(self.corrupt(format!(
+                "tree hash at level {level} index {} is missing",
+                first + count - 1
+            )));
         };
         Ok(slice.chunks_exact(32).filter_map(|c| c.try_into().ok()).collect())
     }
@@ -403,7 +412,10 @@ type TileCache = std::collections::HashMap<TileKey, Vec<u8>>;
 /// The root of a perfect subtree from its leaves (a power of two of them).
 fn fold_perfect(mut level: Vec<Hash>) -> Hash {
     while level.len() > 1 {
-        level = level.chunks_exact(2).map(|pair| node_hash(&pair[0], &pair[1])).collect();
+        level = level
+            .chunks_exact(2)
+            .map(|pair| node_hash(&pair[0], &pair[1]))
+            .collect();
     }
     level.first().copied().unwrap_or_default()
 }
@@ -450,7 +462,9 @@ mod tests {
             append_leaves(&tiles, &mut frontier, from, to);
         }
         let mut batch = EntryBatch::default();
-        tiles.read_entries(250, 260, &mut batch).unwrap_or_else(|e| panic!("{e}"));
+        tiles
+            .read_entries(250, 260, &mut batch)
+            .unwrap_or_else(|e| panic!("{e}"));
         let read: Vec<Vec<u8>> = batch.iter().map(|(_, e)| e.to_vec()).collect();
         let expected: Vec<Vec<u8>> = (250..260).map(|i| format!("entry {i}").into_bytes()).collect();
         assert_eq!(read, expected);
@@ -462,7 +476,10 @@ mod tests {
             assert_eq!(got, vec![subtree_root(&leaves[span..2 * span])], "level {level}");
         }
         assert_eq!(
-            tiles.read_hashes(&[NodeId { level: 16, index: 0 }]).ok().map(|h| h.len()),
+            tiles
+                .read_hashes(&[NodeId { level: 16, index: 0 }])
+                .ok()
+                .map(|h| h.len()),
             Some(1)
         );
         assert!(tiles.read_hashes(&[NodeId::leaf(70_000)]).is_err());
@@ -480,10 +497,15 @@ mod tests {
             frontier.push(leaf_hash(format!("entry {i}").as_bytes()));
         }
         append_leaves(&tiles, &mut frontier, 600, 700);
-        tiles.read_entries(590, 700, &mut batch).unwrap_or_else(|e| panic!("{e}"));
+        tiles
+            .read_entries(590, 700, &mut batch)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(batch.len(), 110);
         // A checkpoint past what the tiles hold is refused.
         drop(tiles);
-        assert!(matches!(TileFiles::open(dir.path(), 701), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            TileFiles::open(dir.path(), 701),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 }

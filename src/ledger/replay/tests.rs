@@ -302,11 +302,18 @@ async fn replays_equal_the_kept_registry_and_verification_catches_a_forgery() {
         }));
         let mut entry = sign_event(&forged, &other);
         entry.key_id = verifier.key_id().to_vec();
-        let batch = CommitBatch {
-            entries: vec![(1500, entry.encode_to_vec())],
-            ..Default::default()
-        };
-        store.commit(&batch).unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+        // Written over the stored bundle, as an attacker with the disk would.
+        let bundle = store_path(dir.path()).join("tile/entries/005");
+        let bytes = std::fs::read(&bundle).unwrap_or_else(|e| panic!("{e}"));
+        let mut entries: Vec<Vec<u8>> = crate::log::tiles::decode_bundle(&bytes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect();
+        entries[1500 - 5 * 256] = entry.encode_to_vec();
+        let forged_bundle = crate::log::tiles::encode_bundle(&entries).unwrap_or_default();
+        std::fs::write(&bundle, forged_bundle).unwrap_or_else(|e| panic!("{e}"));
     }
     let (plain, _) = replay_log(dir.path(), &verifier, "MS", Checks::None, &vault).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
