@@ -59,7 +59,7 @@ pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
             replay.threads
         ),
         targets: if full {
-            vec![Target::AtLeast(1_000_000.0)]
+            vec![Target::AtLeast(1_500_000.0), Target::RatioAtLeast(0.8)]
         } else {
             Vec::new()
         },
@@ -100,7 +100,7 @@ pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
             "{events} events, snapshot {:.1} MB; median of {RESTARTS} opens (store, checks, registry)",
             snapshot_bytes as f64 / 1e6
         ),
-        targets: if full { vec![Target::AtMost(1000.0)] } else { Vec::new() },
+        targets: if full { vec![Target::AtMost(150.0)] } else { Vec::new() },
     });
     Ok(())
 }
