@@ -8,7 +8,7 @@ async fn the_harness_runs_every_scenario_at_a_tiny_size() {
         .await
         .expect("the harness runs");
     for scenario in [
-        "commands", "checks", "replay", "growth", "storage", "import", "register", "web",
+        "commands", "checks", "mixed", "replay", "growth", "storage", "import", "register", "web",
     ] {
         assert!(
             report.rows.iter().any(|r| r.scenario.contains(scenario)),

@@ -31,7 +31,7 @@ fn credential_number(i: usize) -> String {
 
 /// Enrols and certifies `count` peers from [`SEED_WRITERS`] tasks (each peer's
 /// enrolment before its issue; group commit batches across tasks).
-async fn seed_credentials(ledger: &Ledger, count: usize) -> Result<()> {
+pub(super) async fn seed_credentials(ledger: &Ledger, count: usize) -> Result<()> {
     let mut tasks = Vec::new();
     for worker in 0..SEED_WRITERS {
         let ledger = ledger.clone();
@@ -54,6 +54,11 @@ async fn seed_credentials(ledger: &Ledger, count: usize) -> Result<()> {
     Ok(())
 }
 
+/// How many credentials the check scenarios seed at `scale` (10,000 at full).
+pub(super) fn seeded_count(scale: &Scale) -> usize {
+    (scale.bulk_events / 10).max(ROSTER_ITEMS)
+}
+
 /// A well-spread pseudo-random credential for call `i` of `task` (splitmix64).
 fn pick(task: usize, i: usize, count: usize) -> usize {
     let mut z = ((task as u64) << 32 | i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -66,7 +71,7 @@ fn pick(task: usize, i: usize, count: usize) -> usize {
 pub async fn run(scale: Scale, report: &mut Report) -> Result<()> {
     let full = scale.name == "full";
     let clients = scale.check_clients;
-    let credentials = (scale.bulk_events / 10).max(ROSTER_ITEMS);
+    let credentials = seeded_count(&scale);
     let dir = TempDir::new("checks")?;
     let ledger = open_ledger(dir.path())?;
     seed_credentials(&ledger, credentials).await?;
@@ -132,7 +137,7 @@ async fn trivial_rpc(endpoint: &str, clients: usize, seconds: f64) -> Result<Fig
 
 /// One CheckCredential per call for a random known credential (with the
 /// holder's name, as an employer asks), a connection per client, no token.
-async fn single_checks(endpoint: &str, clients: usize, seconds: f64, credentials: usize) -> Result<Figures> {
+pub(super) async fn single_checks(endpoint: &str, clients: usize, seconds: f64, credentials: usize) -> Result<Figures> {
     closed_loop(
         clients,
         seconds,

@@ -141,24 +141,39 @@ async fn over_grpc(clients: usize, seconds: f64) -> Result<Run> {
     let ledger = open_ledger(dir.path())?;
     let endpoint = serve_ledger(&ledger).await?;
     let before = ledger.commit_count();
-    let figures = closed_loop(
+    let figures = enrol_over_grpc(&endpoint, clients, seconds, 0).await?;
+    let run = Run::new(figures, &ledger, before);
+    ledger.shutdown().await;
+    Ok(run)
+}
+
+/// Enrolments as board commands from `clients` gRPC clients (one connection
+/// each, with [`TOKEN`]) to `endpoint` for `seconds`; peer numbers start at
+/// `first_peer` so that they can stay clear of peers already in the log.
+pub(super) async fn enrol_over_grpc(
+    endpoint: &str,
+    clients: usize,
+    seconds: f64,
+    first_peer: usize,
+) -> Result<Figures> {
+    closed_loop(
         clients,
         seconds,
-        |_| NodeClient::connect(&endpoint, Some(TOKEN.into())),
-        |client: &NodeClient, task, i| {
+        |_| NodeClient::connect(endpoint, Some(TOKEN.into())),
+        move |client: &NodeClient, task, i| {
             let client = client.clone();
             async move {
                 client
-                    .record(format!("grpc-{task}-{i}"), enrolment(task * TASK_STRIDE + i))
+                    .record(
+                        format!("grpc-{task}-{i}"),
+                        enrolment(first_peer + task * TASK_STRIDE + i),
+                    )
                     .await
                     .map(|_| ())
             }
         },
     )
-    .await?;
-    let run = Run::new(figures, &ledger, before);
-    ledger.shutdown().await;
-    Ok(run)
+    .await
 }
 
 /// A bulk import of `events` enrolments over gRPC, beside the same import in

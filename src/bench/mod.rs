@@ -13,6 +13,7 @@ mod commands;
 mod growth;
 mod import;
 pub mod load;
+mod mixed;
 mod register;
 mod replay;
 mod scenarios;
