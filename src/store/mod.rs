@@ -88,7 +88,8 @@ pub enum StoreError {
 /// Whether a running process holds the store in `dir` open (a node serving
 /// its data directory): offline tools refuse to change what it holds.
 pub fn in_use(dir: &Path) -> Result<bool, StoreError> {
-    sled_db::in_use(dir)
+    // The index's sled lock (the tile layout), or the whole store's (the earlier one).
+    Ok(sled_db::in_use(&index_dir(dir))? || sled_db::in_use(dir)?)
 }
 
 impl StoreError {

@@ -374,10 +374,10 @@ impl TileFiles {
     /// The stored nodes of height `8·L` `[first, first + count)` of one tile.
     fn stored_hashes(&self, level: u8, first: u64, count: u64, cache: &mut TileCache) -> Result<Vec<Hash>, StoreError> {
         let key = (Some(level / TILE_HEIGHT), first / TILE_WIDTH);
-        if !cache.contains_key(&key) {
-            cache.insert(key, self.read_tile(key)?.unwrap_or_default());
-        }
-        let bytes = &cache[&key];
+        let bytes = match cache.entry(key) {
+            std::collections::hash_map::Entry::Occupied(held) => held.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.read_tile(key)?.unwrap_or_default()),
+        };
         let from = ((first % TILE_WIDTH) * 32) as usize;
         let to = from + count as usize * 32;
         let Some(slice) = bytes.get(from..to) else {
