@@ -5,7 +5,6 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 
 use common::{enrolment, open_ledger};
 use peerreg::error::Error;
