@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use chrono::NaiveDate;
 
 use super::private::{self, NodeKeys, People};
-use super::{checkpoint_path, replay, AppendRequest, Published, Receipt, Shared};
+use super::{checkpoint_path, replay, AppendRequest, Proven, Published, Receipt, Shared};
 use crate::domain::commitment::Bytes32;
 use crate::domain::fact::Fact;
 use crate::domain::rules;
@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::limits;
 use crate::log::entry::sign_event;
 use crate::log::keys::{sign_note_by, LogKeys};
-use crate::log::merkle::{leaf_hash, Frontier};
+use crate::log::merkle::{leaf_hash, BatchNodes, Frontier};
 use crate::log::note::{Checkpoint, NoteSigner};
 use crate::pb;
 use crate::projection::Registry;
@@ -255,6 +255,7 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
         .iter_mut()
         .map(|request| sequence(shared, writer, today, &mut pending, request))
         .collect();
+    let proofs = Proofs::of(&before, &pending.writes);
     let published = if pending.writes.entries.is_empty() {
         Ok(shared.published.borrow().clone())
     } else {
@@ -283,14 +284,46 @@ fn commit(shared: &Shared, writer: &mut Writer, batch: Vec<AppendRequest>) {
                 index,
                 published: published.clone(),
                 duplicate: false,
+                proven: proofs.proven(index, published.checkpoint.size),
             }),
             (Ok(published), Outcome::Duplicate(index)) => Ok(Receipt {
                 index,
                 published: published.clone(),
                 duplicate: true,
+                proven: None,
             }),
         };
         let _ = request.reply.send(answer);
+    }
+}
+
+/// What the writer keeps of a batch to answer each append with its entry
+/// and inclusion proof from memory (issue 18: receipts are never read back).
+struct Proofs {
+    nodes: BatchNodes,
+    first: u64,
+    entries: Vec<Vec<u8>>,
+}
+
+impl Proofs {
+    fn of(before: &Frontier, writes: &CommitBatch) -> Proofs {
+        Proofs {
+            nodes: BatchNodes::new(before, &writes.hashes),
+            first: writes.entries.first().map_or(0, |(index, _)| *index),
+            entries: writes.entries.iter().map(|(_, entry)| entry.clone()).collect(),
+        }
+    }
+
+    /// Entry `index` of the batch and its proof in the tree of `size`.
+    fn proven(&self, index: u64, size: u64) -> Option<Arc<Proven>> {
+        let entry = self
+            .entries
+            .get(usize::try_from(index.checked_sub(self.first)?).ok()?)?;
+        let inclusion_proof = self.nodes.inclusion_proof(index, size).ok()?;
+        Some(Arc::new(Proven {
+            entry: entry.clone(),
+            inclusion_proof,
+        }))
     }
 }
 

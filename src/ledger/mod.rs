@@ -81,6 +81,16 @@ pub struct Receipt {
     pub published: Published,
     /// True when this `event_id` had already been appended with this content.
     pub duplicate: bool,
+    /// The entry and its inclusion proof in `published`'s tree, built by
+    /// the writer from memory (`None` for a duplicate: read from the store).
+    pub proven: Option<Arc<Proven>>,
+}
+
+/// An appended entry with its inclusion proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proven {
+    pub entry: Vec<u8>,
+    pub inclusion_proof: Vec<Hash>,
 }
 
 struct AppendRequest {

@@ -250,6 +250,11 @@ impl Frontier {
         self.size
     }
 
+    /// The complete subtrees covering `[0, size)`, largest first.
+    pub fn nodes(&self) -> &[(NodeId, Hash)] {
+        &self.nodes
+    }
+
     pub fn root(&self) -> Hash {
         let hashes: Vec<Hash> = self.nodes.iter().map(|(_, hash)| *hash).collect();
         fold_right(&hashes)
@@ -275,6 +280,42 @@ impl Frontier {
         self.nodes.push((node, hash));
         self.size += 1;
         completed
+    }
+}
+
+/// Tree hashes held in memory: the frontier before a batch and every node the
+/// batch completed. Together they hold every node an inclusion proof of one
+/// of the batch's leaves in the tree after it needs (a left sibling outside
+/// the batch is a maximal aligned subtree of the old tree, so a frontier
+/// node; everything else lies in the batch), so the writer answers proofs
+/// for what it just appended without reading anything back.
+#[derive(Debug, Default)]
+pub struct BatchNodes(std::collections::HashMap<NodeId, Hash>);
+
+/// A node [`BatchNodes`] does not hold (a bug in the caller).
+#[derive(Debug, thiserror::Error)]
+#[error("tree node {0:?} is not among the batch's nodes")]
+pub struct NotInBatch(pub NodeId);
+
+impl BatchNodes {
+    pub fn new(before: &Frontier, completed: &[(NodeId, Hash)]) -> BatchNodes {
+        BatchNodes(before.nodes.iter().chain(completed).copied().collect())
+    }
+
+    /// The inclusion proof of leaf `index` (one of the batch's) in the tree of `size`.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, NotInBatch> {
+        resolve_plan(&inclusion_plan(LeafIndex(index), TreeSize(size)), self)
+    }
+}
+
+impl HashReader for BatchNodes {
+    type Error = NotInBatch;
+
+    fn read_hashes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, NotInBatch> {
+        nodes
+            .iter()
+            .map(|node| self.0.get(node).copied().ok_or(NotInBatch(*node)))
+            .collect()
     }
 }
 
@@ -350,6 +391,42 @@ pub fn verify_consistency(old_size: u64, new_size: u64, proof: &[Hash], old_root
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_batch_proves_its_own_leaves_from_memory() {
+        let leaf = |i: u64| leaf_hash(&i.to_be_bytes());
+        for (start, end) in [
+            (0, 1),
+            (0, 7),
+            (1, 2),
+            (5, 6),
+            (6, 64),
+            (63, 65),
+            (100, 157),
+            (255, 1000),
+            (1024, 1025),
+        ] {
+            let mut frontier = Frontier::default();
+            for i in 0..start {
+                frontier.push(leaf(i));
+            }
+            let before = frontier.clone();
+            let mut completed = Vec::new();
+            for i in start..end {
+                completed.extend(frontier.push(leaf(i)));
+            }
+            let nodes = BatchNodes::new(&before, &completed);
+            for i in start..end {
+                let proof = nodes
+                    .inclusion_proof(i, end)
+                    .unwrap_or_else(|e| panic!("leaf {i} of [{start}, {end}): {e}"));
+                assert!(
+                    verify_inclusion(&leaf(i), i, end, &proof, &frontier.root()),
+                    "leaf {i} of [{start}, {end})"
+                );
+            }
+        }
+    }
+
     use std::collections::HashMap;
     use std::convert::Infallible;
 

@@ -46,12 +46,18 @@ fn required<T>(event: Option<T>) -> Result<T> {
 /// A receipt the caller can prove later: entry, checkpoint, inclusion proof.
 pub fn receipt(ledger: &Ledger, receipt: &Receipt) -> Result<pb::Receipt> {
     let checkpoint = &receipt.published.checkpoint;
-    let entry = ledger
-        .entries(receipt.index, receipt.index + 1)?
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    let proof = ledger.inclusion_proof(LeafIndex(receipt.index), TreeSize(checkpoint.size))?;
+    let (entry, proof) = match &receipt.proven {
+        // Built by the writer from memory as it appended.
+        Some(proven) => (proven.entry.clone(), proven.inclusion_proof.clone()),
+        None => (
+            ledger
+                .entries(receipt.index, receipt.index + 1)?
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
+            ledger.inclusion_proof(LeafIndex(receipt.index), TreeSize(checkpoint.size))?,
+        ),
+    };
     Ok(pb::Receipt {
         index: receipt.index,
         checkpoint: Some(super::convert::checkpoint(&receipt.published)),
