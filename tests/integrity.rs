@@ -102,6 +102,48 @@ async fn a_store_without_its_published_checkpoint_is_refused_unless_accepted() {
     accepted.shutdown().await;
 }
 
+/// The store's checkpoint file: a newest slot that is not whole (a crash
+/// tearing it mid-write, or damage) with an entry stored past the older slot
+/// is refused, since the newest checkpoint may have been published. An
+/// operator who knows it was not continues from the older one.
+#[tokio::test]
+async fn a_torn_newest_checkpoint_slot_is_refused_unless_the_operator_accepts_the_older_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    log_of(5, dir.path()).await;
+    let slots = peerreg::ledger::store_path(dir.path()).join("checkpoint");
+    let mut bytes = std::fs::read(&slots).expect("the slots");
+    let slot = peerreg::store::slots::SLOT_BYTES;
+    let newest = (0..2)
+        .find(|i| String::from_utf8_lossy(&bytes[i * slot..(i + 1) * slot]).contains("\n5\n"))
+        .expect("a slot holds the checkpoint of size 5");
+    bytes[newest * slot + 40] ^= 0x20;
+    std::fs::write(&slots, &bytes).expect("tear the newest slot");
+
+    let message = refusal(open_ledger(dir.path()));
+    assert!(
+        message.contains("--accept-store-as-is") && message.contains("size 4"),
+        "{message}"
+    );
+    let accepting = || {
+        Ledger::open(peerreg::ledger::LedgerOptions {
+            accept_unpublished_store: true,
+            ..common::options(dir.path())
+        })
+    };
+    // The copy outside the store shows size 5 was published: never forked.
+    assert!(refusal(accepting()).contains("were published"));
+    std::fs::remove_file(dir.path().join("checkpoint")).expect("the operator removes the copy");
+    let accepted = accepting().expect("continues from the older checkpoint");
+    assert_eq!(accepted.published().checkpoint.size, 4);
+    let next = accepted
+        .append("evt-after".into(), common::enrolment("after"))
+        .await
+        .expect("appends continue");
+    assert_eq!(next.index, 4);
+    accepted.shutdown().await;
+    assert_eq!(open_ledger(dir.path()).expect("reopens").published().checkpoint.size, 5);
+}
+
 #[tokio::test]
 async fn a_store_that_lost_entries_behind_a_published_checkpoint_is_refused() {
     let small = tempfile::tempdir().expect("temp dir");

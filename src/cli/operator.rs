@@ -141,7 +141,7 @@ pub struct BenchArgs {
     /// Sizes: `full` (what BENCHMARKS.md reports) or `tiny` (checks the harness runs).
     #[arg(long, default_value = "full", value_parser = ["full", "tiny"])]
     pub scale: String,
-    /// Only the scenarios whose name contains this (commands, checks, mixed, replay, growth, storage, import, register, web).
+    /// Only the scenarios whose name contains this (commands, checks, mixed, replay, growth, storage, import, register, web, witness, tiles).
     #[arg(long)]
     pub only: Option<String>,
 }

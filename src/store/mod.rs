@@ -283,6 +283,10 @@ impl Store {
             return Err(StoreError::OldLayout { dir: dir.to_path_buf() });
         }
         files::create_dir_durable(dir)?;
+        // The index's sled lock first: whoever holds it owns the store, and
+        // nothing below (cutting tiles back to the checkpoint) may run while
+        // another process commits.
+        let index = open_index(dir)?;
         let slots = Slots::open(&dir.join("checkpoint"))?;
         let note = slots.read()?.unwrap_or_default();
         let size = if note.is_empty() { 0 } else { claimed_size(dir, &note)? };
@@ -303,7 +307,6 @@ impl Store {
             });
         }
         let tiles = TileFiles::open(dir, size)?;
-        let index = open_index(dir)?;
         Ok(Store {
             dir: dir.to_path_buf(),
             tiles,
