@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::ledger::{checkpoint_path, references, snapshot_path, store_path, MissingRecords};
+use crate::ledger::{checkpoint_path, index_event, snapshot_path, store_path, MissingRecords};
 use crate::log::keys::LogKeys;
 use crate::log::merkle::{leaf_hash, verify_consistency, Frontier, TreeSize};
 use crate::log::note::{Checkpoint, NoteVerifier};
@@ -96,14 +96,8 @@ async fn rebuild(
             let event = keys
                 .verify_entry(index, &entry, state)
                 .map_err(|e| Error::DataLoss(format!("the source served a bad entry: {e}")))?;
-            if keys.rotations().len() > rotations {
-                batch.key_rotations.push(index);
-            }
+            index_event(&mut batch.index, index, &event, keys.rotations().len() > rotations);
             batch.hashes.extend(frontier.push(leaf_hash(&entry)));
-            for reference in references(event.body.as_ref()) {
-                batch.tags.push((reference.tag, index));
-            }
-            batch.event_ids.push((event.event_id, index));
             batch.entries.push((index, entry));
         }
         if batch.entries.len() >= REPAIR_CHUNK {

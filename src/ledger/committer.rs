@@ -353,7 +353,7 @@ fn sequence(
             pending.tally.add(&fact);
             pending.expunges |= matches!(fact, Fact::Expunged { .. });
             pending.writes.entries.push((index, entry));
-            pending.writes.event_ids.push((event_id.clone(), index));
+            pending.writes.index.event_ids.push((event_id.clone(), index));
             pending
                 .private
                 .fingerprints
@@ -390,7 +390,7 @@ fn rotate_if_asked(
         Err(e) => return Err(Error::FailedPrecondition(format!("the key rotation is refused: {e}"))),
     }
     writer.retired = Some(std::mem::replace(&mut writer.signer, *new));
-    pending.writes.key_rotations.push(index);
+    pending.writes.index.key_rotations.push(index);
     Ok(())
 }
 
@@ -473,7 +473,7 @@ fn seal_and_sign(
         writer.people.advance(person, k_subject, next_seq);
         private.new_people.extend(created.map(|secrets| (person, secrets)));
         if let Some(opened) = prepared.sealed.private {
-            pending.writes.tags.push((opened.tag, index));
+            pending.writes.index.tags.push((opened.tag, index));
             private.records.push((person, opened.commitment(), opened));
         }
     }

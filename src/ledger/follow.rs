@@ -142,20 +142,14 @@ impl Ledger {
             let mut event = keys
                 .verify_entry(index, entry, &shared.state)
                 .map_err(|e| Error::DataLoss(format!("the origin served a bad entry: {e}")))?;
-            if keys.rotations().len() > rotations {
-                batch.key_rotations.push(index);
-            }
-            // Index the record references, so a holder of a person's key
-            // (a receiving state with consent) finds their records here.
-            for reference in super::references(event.body.as_ref()) {
-                batch.tags.push((reference.tag, index));
-            }
+            // The record references are indexed too, so a holder of a
+            // person's key (a receiving state with consent) finds their records here.
+            super::index_event(&mut batch.index, index, &event, keys.rotations().len() > rotations);
             // The same parser as replay: a refused body is counted and skipped.
             if let Err(e) = registry.apply_logged(index, logged_fact(event.body.take(), &NoOpenings)) {
                 tracing::warn!(index, "a followed event does not replay: {e}");
             }
             batch.hashes.extend(frontier.push(leaf_hash(entry)));
-            batch.event_ids.push((event.event_id, index));
             batch.entries.push((index, entry.clone()));
         }
         if let Err(error) = shared.store.commit(&batch) {

@@ -45,7 +45,7 @@ use crate::log::tiles::{Tile, TILE_WIDTH};
 use crate::metrics::Metrics;
 use crate::pb;
 use crate::projection::Registry;
-use crate::store::{files, Store, StoreError};
+use crate::store::{files, IndexBatch, Store, StoreError};
 use crate::vault::{vault_path, Vault};
 
 /// How a ledger is opened.
@@ -182,6 +182,20 @@ pub fn checkpoint_path(data_dir: &Path) -> PathBuf {
 
 /// How far the copy at [`checkpoint_path`] may lag the store's checkpoint.
 pub const PUBLISHED_COPY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What the index learns of entry `index`: its event id, its record
+/// references, and whether it rotates the key (`rotates`, as the caller
+/// found it). The one derivation for followers, repairs and an index
+/// caught up at open.
+pub(crate) fn index_event(terms: &mut IndexBatch, index: u64, event: &pb::Event, rotates: bool) {
+    if rotates {
+        terms.key_rotations.push(index);
+    }
+    for reference in references(event.body.as_ref()) {
+        terms.tags.push((reference.tag, index));
+    }
+    terms.event_ids.push((event.event_id.clone(), index));
+}
 
 /// Where the registry snapshot is kept (a cache: rebuilt from the log if bad).
 pub fn snapshot_path(data_dir: &Path) -> PathBuf {

@@ -142,13 +142,8 @@ fn catch_up_index(store: &Store) -> Result<()> {
         let mut batch = IndexBatch::default();
         for (index, entry) in (start..).zip(store.entries(start, end)?) {
             let (_, event) = decode_entry(index, &entry).map_err(|e| data_loss(store, e.to_string()))?;
-            if matches!(event.body, Some(pb::event::Body::SigningKeyRotated(_))) {
-                batch.key_rotations.push(index);
-            }
-            for reference in super::references(event.body.as_ref()) {
-                batch.tags.push((reference.tag, index));
-            }
-            batch.event_ids.push((event.event_id, index));
+            let rotates = matches!(event.body, Some(pb::event::Body::SigningKeyRotated(_)));
+            super::index_event(&mut batch, index, &event, rotates);
         }
         store.index(&batch, end)?;
         start = end;

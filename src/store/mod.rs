@@ -165,12 +165,9 @@ pub mod fault {
 pub struct CommitBatch {
     pub entries: Vec<(u64, Vec<u8>)>,
     pub hashes: Vec<(NodeId, Hash)>,
-    pub event_ids: Vec<(String, u64)>,
-    /// Record references (tags) of the entries, each with its entry's index.
-    pub tags: Vec<([u8; 32], u64)>,
+    /// What the index learns of the batch's entries.
+    pub index: IndexBatch,
     pub checkpoint_note: Vec<u8>,
-    /// Indices of the batch's entries that rotate the log's key.
-    pub key_rotations: Vec<u64>,
 }
 
 /// Consecutive stored entries read by [`Store::read_entries`], back to back in
@@ -259,7 +256,9 @@ fn index_dir(dir: &Path) -> PathBuf {
 #[derive(Debug, Default)]
 pub struct IndexBatch {
     pub event_ids: Vec<(String, u64)>,
+    /// Record references (tags) of the entries, each with its entry's index.
     pub tags: Vec<([u8; 32], u64)>,
+    /// Indices of the entries that rotate the log's key.
     pub key_rotations: Vec<u64>,
 }
 
@@ -509,12 +508,7 @@ impl Store {
             }
         }
         drop(checkpoint);
-        let terms = IndexBatch {
-            event_ids: batch.event_ids.clone(),
-            tags: batch.tags.clone(),
-            key_rotations: batch.key_rotations.clone(),
-        };
-        self.index(&terms, self.tiles.size())
+        self.index(&batch.index, self.tiles.size())
     }
 }
 
@@ -567,9 +561,11 @@ mod tests {
             batch.hashes.extend(frontier.push(leaf_hash(&entry)));
             batch.entries.push((index, entry));
         }
-        batch.event_ids = vec![("a".into(), 0), ("b".into(), 1)];
-        batch.tags = vec![([9; 32], 1)];
-        batch.key_rotations = vec![1];
+        batch.index = IndexBatch {
+            event_ids: vec![("a".into(), 0), ("b".into(), 1)],
+            tags: vec![([9; 32], 1)],
+            key_rotations: vec![1],
+        };
         batch.checkpoint_note = signed(&frontier);
         {
             let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
